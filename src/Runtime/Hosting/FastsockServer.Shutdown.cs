@@ -1,0 +1,142 @@
+using Fastsock.Engine;
+using Fastsock.Transport;
+
+namespace Fastsock.Hosting;
+
+public sealed partial class FastsockServer
+{
+    /// <summary>
+    /// Graceful stop: every worker stops accepting, asks its connections to finish (their pending reads complete as
+    /// cancelled), waits up to <see cref="FastsockServerOptions.ShutdownTimeout"/> for them to close, aborts the rest.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        {
+            return;
+        }
+
+        long open = Active();
+        ServerLog.Stopping(_logger, open, (int)_options.ShutdownTimeout.TotalMilliseconds);
+        await OnEachWorkerAsync(static worker =>
+        {
+            foreach (var handler in worker.SnapshotHandlers())
+            {
+                switch (handler)
+                {
+                    case LocalListener listener:
+                        listener.Close();
+                        break;
+                    case SocketConnection connection:
+                        connection.RequestShutdown();
+                        break;
+                }
+            }
+        }).ConfigureAwait(false);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.ShutdownTimeout);
+        bool drained = await WaitForNoConnectionsAsync(timeout.Token).ConfigureAwait(false);
+        if (!drained)
+        {
+            long remaining = Active();
+            ServerLog.Aborting(_logger, remaining);
+            await OnEachWorkerAsync(static worker =>
+            {
+                foreach (var handler in worker.SnapshotHandlers())
+                {
+                    (handler as SocketConnection)?.Abort();
+                }
+            }).ConfigureAwait(false);
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await WaitForNoConnectionsAsync(grace.Token).ConfigureAwait(false);
+        }
+
+        await TearDownAsync().ConfigureAwait(false);
+        ServerLog.Stopped(_logger);
+    }
+
+    private long Active()
+    {
+        long active = 0;
+        foreach (var worker in _workers)
+        {
+            active += worker.Counters.Active;
+        }
+
+        return active;
+    }
+
+    private async Task<bool> WaitForNoConnectionsAsync(CancellationToken token)
+    {
+        while (Active() > 0)
+        {
+            try
+            {
+                await Task.Delay(20, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return Active() == 0;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Runs <paramref name="action"/> on every worker's own thread and waits for all of them.</summary>
+    private Task OnEachWorkerAsync(Action<Worker> action)
+    {
+        var tasks = new Task[_workers.Length];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            var worker = _workers[i];
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            tasks[i] = done.Task;
+            if (worker.Exited.IsCompleted)
+            {
+                done.TrySetResult();
+                continue;
+            }
+
+            worker.Post(_ =>
+            {
+                try
+                {
+                    action(worker);
+                    done.TrySetResult();
+                }
+                catch (Exception ex)
+                {
+                    done.TrySetException(ex);
+                }
+            }, null);
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    private async Task TearDownAsync()
+    {
+        _metrics?.Dispose();
+        _metrics = null;
+        foreach (var worker in _workers)
+        {
+            worker.Stop();
+        }
+
+        await Task.WhenAll(_workers.Select(w => w.Started.IsCompleted ? w.Exited : Task.CompletedTask)).ConfigureAwait(false);
+        foreach (var group in _groups)
+        {
+            group.Dispose();
+        }
+
+        foreach (var worker in _workers)
+        {
+            worker.Dispose();
+        }
+
+        _groups = [];
+        _workers = [];
+    }
+}

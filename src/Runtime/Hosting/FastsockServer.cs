@@ -1,0 +1,162 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Fastsock.Engine;
+using Fastsock.Locality;
+using Fastsock.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Fastsock.Hosting;
+
+/// <summary>
+/// A running set of pinned workers and their listeners. Build one with <see cref="CreateBuilder"/>, then
+/// <see cref="RunAsync"/> (stops on SIGTERM / Ctrl+C) or <see cref="StartAsync"/> / <see cref="StopAsync"/>.
+/// </summary>
+public sealed partial class FastsockServer : IAsyncDisposable
+{
+    private readonly FastsockServerOptions _options;
+    private readonly (IPEndPoint EndPoint, ConnectionHandler Handler)[] _bindings;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private Worker[] _workers = [];
+    private ListenerGroup[] _groups = [];
+    private FastsockMetrics? _metrics;
+    private int _state; // 0 new, 1 started, 2 stopping/stopped
+
+    internal FastsockServer(FastsockServerOptions options, (IPEndPoint, ConnectionHandler)[] bindings, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _bindings = bindings;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("Fastsock.Hosting.FastsockServer");
+    }
+
+    public static FastsockServerBuilder CreateBuilder() => new();
+
+    /// <summary>The bound endpoints, in the order they were configured (port 0 resolved).</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints => [.. _groups.Select(g => g.BoundEndPoint)];
+
+    /// <summary>Worker index → CPU, after start.</summary>
+    public IReadOnlyList<(int Worker, int Cpu, int ThreadId)> Workers => [.. _workers.Select(w => (w.Index, w.Cpu, w.NativeThreadId))];
+
+    internal IReadOnlyList<Worker> WorkerList => _workers;
+
+    internal IReadOnlyList<ListenerGroup> ListenerGroups => _groups;
+
+    /// <summary>Opens the listeners and starts one pinned worker per CPU. Throws with a one-line reason when it cannot.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("The server was already started.");
+        }
+
+        if (RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            throw new PlatformNotSupportedException($"Fastsock runs on Linux x86-64; this process is {RuntimeInformation.ProcessArchitecture}.");
+        }
+
+        _options.Validate();
+        var cores = _options.ResolveCores();
+        var logger = _loggerFactory.CreateLogger("Fastsock.Worker");
+        try
+        {
+            _workers = new Worker[cores.Count];
+            var pools = new SocketConnectionPool[cores.Count];
+            for (int i = 0; i < cores.Count; i++)
+            {
+                _workers[i] = new Worker(i, cores[i], logger);
+                pools[i] = new SocketConnectionPool(_workers[i], _options.Connection, _options.PooledConnectionsPerWorker);
+            }
+
+            _groups = new ListenerGroup[_bindings.Length];
+            for (int i = 0; i < _bindings.Length; i++)
+            {
+                _groups[i] = ListenerGroup.Open(_bindings[i].EndPoint, _options.Steering, _options.ListenBacklog, pools, _bindings[i].Handler);
+                foreach (var worker in _workers)
+                {
+                    _groups[i].ListenerFor(worker.Index)!.Register();
+                }
+            }
+
+            foreach (var worker in _workers)
+            {
+                worker.Start();
+            }
+
+            await Task.WhenAll(_workers.Select(w => w.Started)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await TearDownAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        _metrics = new FastsockMetrics(this);
+        foreach (var group in _groups)
+        {
+            ServerLog.Listening(_logger, group.BoundEndPoint, group.Steering);
+        }
+
+        ServerLog.Started(_logger, _workers.Length, cores);
+    }
+
+    /// <summary>Starts, runs until SIGTERM, SIGINT (Ctrl+C), SIGQUIT or <paramref name="cancellationToken"/>, then stops gracefully.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            ServerLog.SignalReceived(_logger, context.Signal);
+            stop.TrySetResult();
+        }
+
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
+        using var registration = cancellationToken.Register(() => stop.TrySetResult());
+        await StartAsync(cancellationToken).ConfigureAwait(false);
+        await stop.Task.ConfigureAwait(false);
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Counters of every worker, read now.</summary>
+    public IReadOnlyList<WorkerStats> GetStats()
+    {
+        var stats = new WorkerStats[_workers.Length];
+        for (int i = 0; i < stats.Length; i++)
+        {
+            var w = _workers[i];
+            var c = w.Counters;
+            stats[i] = new WorkerStats(
+                w.Index,
+                w.Cpu,
+                w.NativeThreadId,
+                Volatile.Read(ref c.Accepted),
+                c.Active,
+                Volatile.Read(ref c.Closed),
+                Volatile.Read(ref c.Aborted),
+                Volatile.Read(ref c.HandlerErrors),
+                Volatile.Read(ref c.BytesReceived),
+                Volatile.Read(ref c.BytesSent),
+                Volatile.Read(ref c.PassiveLocal),
+                Volatile.Read(ref c.PassiveRemote),
+                w.Pool.Rented,
+                w.Pool.Recycled,
+                w.Pool.Slabs,
+                w.Pool.InUse);
+        }
+
+        return stats;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _state) == 1)
+        {
+            await StopAsync().ConfigureAwait(false);
+        }
+
+        await TearDownAsync().ConfigureAwait(false);
+    }
+}

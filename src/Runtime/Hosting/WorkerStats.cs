@@ -1,0 +1,20 @@
+namespace Fastsock.Hosting;
+
+/// <summary>A snapshot of one worker's counters (see also the "Fastsock" meter).</summary>
+public readonly record struct WorkerStats(
+    int Worker,
+    int Cpu,
+    int ThreadId,
+    long Accepted,
+    long Active,
+    long Closed,
+    long Aborted,
+    long HandlerErrors,
+    long BytesReceived,
+    long BytesSent,
+    long LocalConnections,
+    long RemoteConnections,
+    long PoolRented,
+    long PoolRecycled,
+    long PoolSlabs,
+    long PoolBlocksInUse);

@@ -1,0 +1,83 @@
+using System.IO.Pipelines;
+using System.Net;
+
+namespace Fastsock.Transport;
+
+/// <summary>
+/// One connection, owned by one worker for its whole life. Handler code reads and writes through
+/// <see cref="Transport"/>; its continuations run on the owning worker's thread.
+/// </summary>
+public abstract class Connection
+{
+    /// <summary>The input (what the peer sent) and output (what to send) pipes.</summary>
+    public abstract IDuplexPipe Transport { get; }
+
+    public abstract EndPoint? LocalEndPoint { get; }
+
+    public abstract EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>Index of the worker that owns this connection.</summary>
+    public abstract int WorkerIndex { get; }
+
+    /// <summary>CPU the owning worker is pinned to.</summary>
+    public abstract int WorkerCpu { get; }
+
+    /// <summary>
+    /// The CPU that processed this connection's incoming packets (SO_INCOMING_CPU), recorded after its first
+    /// received bytes; -1 when unknown. Equal to <see cref="WorkerCpu"/> when the connection is local.
+    /// </summary>
+    public abstract int IncomingCpu { get; }
+
+    /// <summary>Cancelled when the connection has closed (either side, or aborted).</summary>
+    public abstract CancellationToken ConnectionClosed { get; }
+
+    /// <summary>
+    /// True once the server began a graceful shutdown. When it turns true the handler's pending read completes with
+    /// <see cref="ReadResult.IsCanceled"/>; a handler should then finish the request in flight and return.
+    /// </summary>
+    public abstract bool IsShutdownRequested { get; }
+
+    /// <summary>Closes the connection at once with a reset (RST); pending output is discarded.</summary>
+    public abstract void Abort();
+}
+
+/// <summary>Application code for one connection. The connection closes when the returned task completes.</summary>
+public delegate Task ConnectionHandler(Connection connection);
+
+/// <summary>The connection was aborted locally (Abort, shutdown timeout, handler failure).</summary>
+public sealed class ConnectionAbortedException : OperationCanceledException
+{
+    public ConnectionAbortedException()
+        : base("The connection was aborted.")
+    {
+    }
+
+    public ConnectionAbortedException(string message)
+        : base(message)
+    {
+    }
+
+    public ConnectionAbortedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>The peer reset the connection, or the network failed it.</summary>
+public sealed class ConnectionResetException : IOException
+{
+    public ConnectionResetException()
+        : base("The connection was reset by the peer.")
+    {
+    }
+
+    public ConnectionResetException(string message)
+        : base(message)
+    {
+    }
+
+    public ConnectionResetException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

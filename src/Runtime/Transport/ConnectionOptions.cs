@@ -1,0 +1,38 @@
+namespace Fastsock.Transport;
+
+/// <summary>Per-connection transport settings.</summary>
+public sealed class ConnectionOptions
+{
+    /// <summary>Received bytes buffered before the transport stops reading (backpressure on the peer). Default 1 MiB.</summary>
+    public int MaxInputBufferSize { get; set; } = 1024 * 1024;
+
+    /// <summary>Unsent bytes buffered before the handler's FlushAsync waits. Default 64 KiB.</summary>
+    public int MaxOutputBufferSize { get; set; } = 64 * 1024;
+
+    /// <summary>Set TCP_NODELAY on every connection (small responses go out at once). Default true.</summary>
+    public bool NoDelay { get; set; } = true;
+
+    /// <summary>
+    /// A connection with no bytes received or sent for this long is closed: first gracefully (its input ends),
+    /// then, if the handler has not finished after the same time again, aborted. Default 2 minutes.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    internal void Validate()
+    {
+        if (MaxInputBufferSize < 4096)
+        {
+            throw new ArgumentException($"MaxInputBufferSize {MaxInputBufferSize} is too small; use at least 4096 bytes.");
+        }
+
+        if (MaxOutputBufferSize < 4096)
+        {
+            throw new ArgumentException($"MaxOutputBufferSize {MaxOutputBufferSize} is too small; use at least 4096 bytes.");
+        }
+
+        if (IdleTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"IdleTimeout {IdleTimeout} must be positive.");
+        }
+    }
+}

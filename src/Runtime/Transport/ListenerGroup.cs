@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Sockets;
+using Fastsock.Engine;
+using Fastsock.Locality;
+using Fastsock.Native;
+
+namespace Fastsock.Transport;
+
+/// <summary>
+/// The local listen table for one endpoint (Fastsocket's per-core listen socket): one SO_REUSEPORT listener per
+/// worker, each with SO_INCOMING_CPU set to its CPU, and in <see cref="ListenerSteering.Cpu"/> mode a BPF program
+/// that maps the CPU processing a SYN to that CPU's listener. In <see cref="ListenerSteering.Single"/> mode one
+/// listener is shared by every worker instead.
+/// </summary>
+internal sealed class ListenerGroup : IDisposable
+{
+    private readonly Lock _membership = new();
+    private readonly List<LocalListener> _bySlot = [];
+    private readonly LocalListener?[] _byWorker;
+    private int _sharedFd = -1;
+
+    private ListenerGroup(IPEndPoint requested, ListenerSteering steering, int workerCount)
+    {
+        RequestedEndPoint = requested;
+        BoundEndPoint = requested;
+        Steering = steering;
+        _byWorker = new LocalListener?[workerCount];
+    }
+
+    public IPEndPoint RequestedEndPoint { get; }
+
+    /// <summary>The endpoint as bound: port 0 resolved to the port every worker shares.</summary>
+    public IPEndPoint BoundEndPoint { get; private set; }
+
+    public ListenerSteering Steering { get; }
+
+    /// <summary>Group index → worker index, mirroring the kernel's reuseport array (tests check it).</summary>
+    internal int[] WorkerBySlot
+    {
+        get
+        {
+            lock (_membership)
+            {
+                return [.. _bySlot.Select(l => l.Worker.Index)];
+            }
+        }
+    }
+
+    public LocalListener? ListenerFor(int workerIndex) => _byWorker[workerIndex];
+
+    /// <summary>Opens the group's sockets for every worker. Nothing is accepted until the workers start.</summary>
+    public static ListenerGroup Open(IPEndPoint endPoint, ListenerSteering steering, int backlog, IReadOnlyList<SocketConnectionPool> pools, ConnectionHandler handler)
+    {
+        var group = new ListenerGroup(endPoint, steering, pools.Count);
+        try
+        {
+            if (steering == ListenerSteering.Single)
+            {
+                group._sharedFd = ListenSocket.Open(endPoint, reusePort: false, incomingCpu: -1, backlog);
+                group.BoundEndPoint = ListenSocket.LocalEndPoint(group._sharedFd);
+                foreach (var pool in pools)
+                {
+                    group._byWorker[pool.Worker.Index] = new LocalListener(group, group._sharedFd, shared: true, pool, handler);
+                }
+
+                return group;
+            }
+
+            if (endPoint.Port != 0)
+            {
+                ListenSocket.EnsurePortFree(endPoint);
+            }
+
+            var bindTo = endPoint;
+            foreach (var pool in pools)
+            {
+                int fd = ListenSocket.Open(bindTo, reusePort: true, incomingCpu: pool.Worker.Cpu, backlog);
+                var listener = new LocalListener(group, fd, shared: false, pool, handler);
+                group._bySlot.Add(listener);
+                group._byWorker[pool.Worker.Index] = listener;
+                if (bindTo.Port == 0)
+                {
+                    // Port 0: the first worker's bind picks the port; the others join it.
+                    group.BoundEndPoint = bindTo = ListenSocket.LocalEndPoint(fd);
+                }
+            }
+
+            if (steering == ListenerSteering.Cpu)
+            {
+                group.AttachSteering();
+            }
+
+            return group;
+        }
+        catch
+        {
+            group.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A listener is closing (worker thread). The kernel fills the freed group index with the last socket; mirror
+    /// that and re-attach the program, or the CPU of the moved listener would be steered to a wrong index.
+    /// </summary>
+    internal void CloseMember(LocalListener listener)
+    {
+        lock (_membership)
+        {
+            int slot = _bySlot.IndexOf(listener);
+            if (slot < 0)
+            {
+                return;
+            }
+
+            FileCalls.Close(listener.Fd);
+            int last = _bySlot.Count - 1;
+            _bySlot[slot] = _bySlot[last];
+            _bySlot.RemoveAt(last);
+            _byWorker[listener.Worker.Index] = null;
+            if (Steering == ListenerSteering.Cpu && _bySlot.Count > 0)
+            {
+                AttachSteering();
+            }
+        }
+    }
+
+    private void AttachSteering()
+    {
+        var cpuBySlot = new int[_bySlot.Count];
+        for (int i = 0; i < cpuBySlot.Length; i++)
+        {
+            cpuBySlot[i] = _bySlot[i].Worker.Cpu;
+        }
+
+        ReusePortSteering.Attach(_bySlot[0].Fd, cpuBySlot, BoundEndPoint.ToString());
+    }
+
+    public void Dispose()
+    {
+        lock (_membership)
+        {
+            foreach (var listener in _bySlot)
+            {
+                FileCalls.Close(listener.Fd);
+            }
+
+            _bySlot.Clear();
+            Array.Clear(_byWorker);
+            if (_sharedFd >= 0)
+            {
+                FileCalls.Close(_sharedFd);
+                _sharedFd = -1;
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+using Fastsock.Native;
+using Microsoft.Extensions.Logging;
+
+namespace Fastsock.Transport;
+
+internal sealed partial class SocketConnection
+{
+    private static readonly Action<object?> s_cancelClosed = static state => ((CancellationTokenSource)state!).Cancel();
+
+    private readonly Action _onHandlerCompleted;
+    private Task? _handlerTask;
+    private bool _handlerDone;
+    private bool _closed;
+    private bool _idleClosing;
+
+    internal SocketConnectionPool? Pool { get; set; }
+
+    private void RunHandler()
+    {
+        Task task;
+        try
+        {
+            task = _handler!(this);
+        }
+        catch (Exception ex)
+        {
+            OnHandlerFinished(ex);
+            return;
+        }
+
+        if (task.IsCompleted)
+        {
+            OnHandlerFinished(task.Exception?.InnerException);
+            return;
+        }
+
+        _handlerTask = task;
+        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted);
+    }
+
+    private void OnHandlerCompleted()
+    {
+        if (!_worker.IsCurrentThread)
+        {
+            _worker.Post(static state => ((SocketConnection)state!).OnHandlerCompleted(), this);
+            return;
+        }
+
+        var task = _handlerTask!;
+        _handlerTask = null;
+        OnHandlerFinished(task.Exception?.InnerException);
+    }
+
+    private void OnHandlerFinished(Exception? error)
+    {
+        _handlerDone = true;
+        if (error is not null)
+        {
+            if (_closed || error is ConnectionResetException or ConnectionAbortedException)
+            {
+                ConnectionLog.HandlerEndedByClose(_worker.Logger, error, _worker.Index);
+            }
+            else
+            {
+                // One handler's bug closes its own connection, nothing else.
+                _worker.Counters.HandlerErrors++;
+                ConnectionLog.HandlerFailed(_worker.Logger, error, _worker.Index, RemoteEndPoint);
+                CloseNow(abort: true, new ConnectionAbortedException("The connection's handler failed.", error));
+            }
+        }
+
+        // Complete the handler's ends of the pipes (no-ops when it did): the rest of the output is sent, then FIN.
+        _input.Reader.Complete();
+        _output.Writer.Complete();
+        CloseIfDone();
+        TryRelease();
+    }
+
+    private void CloseIfDone()
+    {
+        if (!_closed && _sendEnded && (_receiveEnded || _handlerDone))
+        {
+            CloseNow(abort: false, null);
+        }
+    }
+
+    private void Fail(Exception error)
+    {
+        if (!_closed)
+        {
+            CloseNow(abort: true, error);
+        }
+    }
+
+    /// <summary>Closes the fd now; with <paramref name="abort"/> the peer gets a RST instead of a FIN.</summary>
+    private unsafe void CloseNow(bool abort, Exception? error)
+    {
+        _closed = true;
+        _worker.Timers.Cancel(_idleTimer);
+        if (_fd >= 0)
+        {
+            if (abort)
+            {
+                var linger = (Enabled: 1, Seconds: 0);
+                SocketCalls.SetOption(_fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_LINGER, &linger, sizeof(int) * 2);
+            }
+
+            if (_registered)
+            {
+                _worker.Unregister(_token);
+                _registered = false;
+            }
+
+            FileCalls.Close(_fd);
+            _fd = -1;
+            _worker.Counters.Closed++;
+        }
+
+        if (!_receiveEnded)
+        {
+            _receiveEnded = true;
+            if (_inputFlushPending)
+            {
+                _input.Writer.CancelPendingFlush();
+            }
+
+            _input.Writer.Complete(error);
+        }
+
+        if (!_sendEnded)
+        {
+            _sendEnded = true;
+            _hasOutput = false;
+            _waitingWritable = false;
+            if (_outputReadPending)
+            {
+                // Its continuation sees the connection closed and completes the reader.
+                _output.Reader.CancelPendingRead();
+            }
+            else
+            {
+                _output.Reader.Complete();
+            }
+        }
+
+        if (_closedSource is { } source)
+        {
+            _worker.Post(s_cancelClosed, source);
+        }
+    }
+
+    /// <summary>Back to the worker's pool once the fd is closed, the handler returned and no pipe callback is due.</summary>
+    private void TryRelease()
+    {
+        if (!_closed || !_handlerDone || _outputReadPending || _inputFlushPending || Pool is null)
+        {
+            return;
+        }
+
+        _input.Reset();
+        _output.Reset();
+        _handler = null;
+        _remoteEndPoint = null;
+        _localEndPoint = null;
+        _remoteAddress = default;
+        _closedSource = null;
+        _shutdownRequested = false;
+        _receiveEnded = false;
+        _sendEnded = false;
+        _handlerDone = false;
+        _closed = false;
+        _idleClosing = false;
+        _localityMeasured = false;
+        _incomingCpu = -1;
+        _hasOutput = false;
+        _outputResult = default;
+        _flushQueued = false;
+        _waitingWritable = false;
+        var pool = Pool;
+        Pool = null;
+        pool.Return(this);
+    }
+
+    private void OnIdleTimerExpired()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        long timeoutMs = (long)_options.IdleTimeout.TotalMilliseconds;
+        long idleMs = _worker.NowMs - _lastActivityMs;
+        if (idleMs < timeoutMs)
+        {
+            _worker.Timers.Schedule(_idleTimer, _worker.NowMs, timeoutMs - idleMs);
+            return;
+        }
+
+        if (_idleClosing)
+        {
+            _worker.Counters.Aborted++;
+            CloseNow(abort: true, new ConnectionAbortedException("The connection was idle too long."));
+            TryRelease();
+            return;
+        }
+
+        // First expiry: end the input as if the peer had closed, and give the handler one more period to finish.
+        _idleClosing = true;
+        _lastActivityMs = _worker.NowMs;
+        ConnectionLog.IdleTimeout(_worker.Logger, _worker.Index, (int)_options.IdleTimeout.TotalSeconds);
+        EndReceive(null);
+        _worker.Timers.Schedule(_idleTimer, _worker.NowMs, timeoutMs);
+    }
+}
+
+internal static partial class ConnectionLog
+{
+    [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "Connection handler failed on worker {Worker} (peer {Peer}); closing that connection")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, int worker, System.Net.EndPoint? peer);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Debug, Message = "Connection handler on worker {Worker} ended because the connection closed")]
+    public static partial void HandlerEndedByClose(ILogger logger, Exception exception, int worker);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Could not set up an accepted connection on worker {Worker}")]
+    public static partial void SetupFailed(ILogger logger, Exception exception, int worker);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Debug, Message = "Connection on worker {Worker} idle for {Seconds} s; closing its input")]
+    public static partial void IdleTimeout(ILogger logger, int worker, int seconds);
+}

@@ -1,0 +1,212 @@
+using System.IO.Pipelines;
+using System.Net;
+using Fastsock.Engine;
+using Fastsock.Native;
+
+namespace Fastsock.Transport;
+
+/// <summary>
+/// A TCP (or AF_UNIX) connection on a raw non-blocking fd, registered once in its worker's epoll
+/// (edge-triggered). Reads land in the input pipe; output is gathered and sent with one writev per loop turn.
+/// Split by concern: Receive, Send, Close. Objects are reused through the worker's connection pool.
+/// </summary>
+internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpollHandler, IFlushable
+{
+    private const uint EpollInterest = EpollCalls.EPOLLIN | EpollCalls.EPOLLOUT | EpollCalls.EPOLLRDHUP | EpollCalls.EPOLLET;
+
+    private readonly Worker _worker;
+    private readonly ConnectionOptions _options;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly IdleTimer _idleTimer;
+    private int _fd = -1;
+    private ulong _token;
+    private bool _registered;
+    private RawSocketAddress _remoteAddress;
+    private IPEndPoint? _remoteEndPoint;
+    private IPEndPoint? _localEndPoint;
+    private ConnectionHandler? _handler;
+    private bool _isOutbound;
+    private bool _shutdownRequested;
+    private CancellationTokenSource? _closedSource;
+    private long _lastActivityMs;
+
+    public SocketConnection(Worker worker, ConnectionOptions options)
+    {
+        _worker = worker;
+        _options = options;
+        _input = new Pipe(new PipeOptions(
+            pool: worker.Pool,
+            readerScheduler: worker.Scheduler,
+            writerScheduler: worker.Scheduler,
+            pauseWriterThreshold: options.MaxInputBufferSize,
+            resumeWriterThreshold: options.MaxInputBufferSize / 2,
+            minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
+            useSynchronizationContext: false));
+
+        // The output reader is ours: its continuation only marks the connection for sending at the end of the
+        // loop turn, so it runs inline instead of taking another trip through the run queue.
+        _output = new Pipe(new PipeOptions(
+            pool: worker.Pool,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: worker.Scheduler,
+            pauseWriterThreshold: options.MaxOutputBufferSize,
+            resumeWriterThreshold: options.MaxOutputBufferSize / 2,
+            minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
+            useSynchronizationContext: false));
+
+        _idleTimer = new IdleTimer(this);
+        _onInputFlushed = OnInputFlushed;
+        _onOutputReadable = OnOutputReadable;
+        _onHandlerCompleted = OnHandlerCompleted;
+    }
+
+    public override IDuplexPipe Transport => this;
+
+    PipeReader IDuplexPipe.Input => _input.Reader;
+
+    PipeWriter IDuplexPipe.Output => _output.Writer;
+
+    public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _remoteAddress.ToEndPoint();
+
+    public override EndPoint? LocalEndPoint => _localEndPoint ??= ReadLocalEndPoint();
+
+    public override int WorkerIndex => _worker.Index;
+
+    public override int WorkerCpu => _worker.Cpu;
+
+    public override int IncomingCpu => _incomingCpu;
+
+    public override bool IsShutdownRequested => _shutdownRequested;
+
+    public override CancellationToken ConnectionClosed
+    {
+        get
+        {
+            // Created on first use: most handlers never ask, and then a connection costs no token source.
+            _closedSource ??= new CancellationTokenSource();
+            if (_closed)
+            {
+                _closedSource.Cancel();
+            }
+
+            return _closedSource.Token;
+        }
+    }
+
+    /// <summary>The fd, for tests and diagnostics.</summary>
+    internal int Fd => _fd;
+
+    IFlushable? IFlushable.NextFlush { get; set; }
+
+    /// <summary>Takes ownership of an accepted (or connected) fd and starts the handler. Worker thread only.</summary>
+    public void Start(int fd, in RawSocketAddress remote, ConnectionHandler handler, bool outbound)
+    {
+        _fd = fd;
+        _remoteAddress = remote;
+        _handler = handler;
+        _isOutbound = outbound;
+        _lastActivityMs = _worker.NowMs;
+        if (outbound)
+        {
+            _worker.Counters.Connected++;
+        }
+        else
+        {
+            _worker.Counters.Accepted++;
+        }
+
+        try
+        {
+            if (_options.NoDelay)
+            {
+                SocketCalls.SetInt(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, "TCP_NODELAY");
+            }
+
+            _token = _worker.Register(fd, this, EpollInterest);
+            _registered = true;
+        }
+        catch (NativeCallException ex)
+        {
+            ConnectionLog.SetupFailed(_worker.Logger, ex, _worker.Index);
+            CloseNow(abort: true, new ConnectionAbortedException(ex.Message, ex));
+            _handlerDone = true;
+            TryRelease();
+            return;
+        }
+
+        _worker.Timers.Schedule(_idleTimer, _worker.NowMs, (long)_options.IdleTimeout.TotalMilliseconds);
+        StartOutputRead();
+        RunHandler();
+    }
+
+    public void OnEpollEvents(uint events)
+    {
+        if ((events & (EpollCalls.EPOLLIN | EpollCalls.EPOLLRDHUP | EpollCalls.EPOLLHUP | EpollCalls.EPOLLERR)) != 0)
+        {
+            Receive();
+        }
+
+        if ((events & (EpollCalls.EPOLLOUT | EpollCalls.EPOLLHUP | EpollCalls.EPOLLERR)) != 0)
+        {
+            OnWritable();
+        }
+    }
+
+    /// <summary>Graceful shutdown: the handler's pending read completes as cancelled. Worker thread only.</summary>
+    public void RequestShutdown()
+    {
+        if (_closed || _shutdownRequested)
+        {
+            return;
+        }
+
+        _shutdownRequested = true;
+        _input.Reader.CancelPendingRead();
+    }
+
+    public override void Abort()
+    {
+        if (!_worker.IsCurrentThread)
+        {
+            _worker.Post(static state => ((SocketConnection)state!).Abort(), this);
+            return;
+        }
+
+        if (!_closed)
+        {
+            _worker.Counters.Aborted++;
+            CloseNow(abort: true, new ConnectionAbortedException());
+        }
+    }
+
+    private IPEndPoint? ReadLocalEndPoint()
+    {
+        if (_fd < 0)
+        {
+            return null;
+        }
+
+        var address = default(RawSocketAddress);
+        unsafe
+        {
+            int length = RawSocketAddress.Size;
+            Span<byte> span = address;
+            fixed (byte* bytes = span)
+            {
+                if (SocketCalls.GetSockName(_fd, bytes, &length) != 0)
+                {
+                    return null;
+                }
+            }
+        }
+
+        return address.ToEndPoint();
+    }
+
+    /// <summary>Lazy idle check: activity only stamps a time; the timer looks at it when it fires.</summary>
+    private sealed class IdleTimer(SocketConnection connection) : TimerEntry
+    {
+        public override void OnExpired() => connection.OnIdleTimerExpired();
+    }
+}

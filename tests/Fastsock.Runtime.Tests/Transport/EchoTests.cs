@@ -1,0 +1,26 @@
+using System.Net.Sockets;
+using Fastsock.Tests.Support;
+
+namespace Fastsock.Tests.Transport;
+
+public sealed class EchoTests
+{
+    [Fact]
+    public async Task Small_message_is_echoed_back_and_connection_closes_after_half_close()
+    {
+        await using var server = await TestServers.StartAsync(TestServers.Echo);
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(server.EndPoints[0]);
+        await client.SendAsync("hello"u8.ToArray());
+        client.Shutdown(SocketShutdown.Send);
+        var received = new MemoryStream();
+        var buffer = new byte[1024];
+        int n;
+        while ((n = await client.ReceiveAsync(buffer)) > 0)
+        {
+            received.Write(buffer, 0, n);
+        }
+
+        Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(received.ToArray()));
+    }
+}
