@@ -9,7 +9,8 @@ public ref struct HttpRequestHead
 {
     internal ReadOnlySpan<byte> _methodBytes;
     internal ReadOnlySpan<byte> _target;
-    internal int _queryStart;
+    internal int _pathLength;
+    internal bool _hasQuery;
     internal HttpMethod _method;
     internal HttpVersion _version;
     internal bool _keepAlive;
@@ -32,13 +33,13 @@ public ref struct HttpRequestHead
     public readonly ReadOnlySpan<byte> Target => _target;
 
     /// <summary>The target up to, not including, the first '?'.</summary>
-    public readonly ReadOnlySpan<byte> Path => _queryStart < 0 ? _target : _target[.._queryStart];
+    public readonly ReadOnlySpan<byte> Path => _target[.._pathLength];
 
     /// <summary>The target after the first '?', without it; empty when there is no query.</summary>
-    public readonly ReadOnlySpan<byte> Query => _queryStart < 0 ? default : _target[(_queryStart + 1)..];
+    public readonly ReadOnlySpan<byte> Query => _hasQuery ? _target[(_pathLength + 1)..] : default;
 
     /// <summary>Whether the target has a '?', which tells "/a?" from "/a".</summary>
-    public readonly bool HasQuery => _queryStart >= 0;
+    public readonly bool HasQuery => _hasQuery;
 
     public readonly HttpVersion Version => _version;
 

@@ -179,7 +179,9 @@ public sealed partial class HttpRequestParser
         head._method = known;
         head._methodBytes = method;
         head._target = target;
-        head._queryStart = target.IndexOf((byte)'?');
+        int query = target.IndexOf((byte)'?');
+        head._hasQuery = query >= 0;
+        head._pathLength = query >= 0 ? query : target.Length;
         return null;
     }
 
