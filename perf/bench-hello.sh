@@ -71,22 +71,28 @@ for srv in "${ACTIVE_SERVERS[@]}"; do
 done
 
 declare -A RPS=() CPU=()
-printf '%-8s %-10s %4s %14s %14s %12s %8s\n' server scenario run requests/s requests cpu_us/req errors
+# srv% = the server's CPU time / busy+idle time of its CPU; cpu% = how busy that CPU was (the
+# server, softirqs, and anything else running there). cpu% well above srv% means other load.
+printf '%-8s %-10s %4s %14s %14s %12s %8s %6s %6s\n' server scenario run requests/s requests cpu_us/req errors srv% cpu%
 for ((run = 1; run <= RUNS; run++)); do
     for sc in "${SCEN[@]}"; do
         for srv in "${ACTIVE_SERVERS[@]}"; do
             pid="${SERVER_PIDS[$srv]}"
             out="$WORK_DIR/bench-$srv-$sc-$run.txt"
+            read -r b0 a0 < <(cpu_busy_total "$SERVER_CPU")
             t0="$(cpu_ticks "$pid")"
             run_wrk "$(server_port "$srv")" "$sc" "${DURATION}s" "$CONNECTIONS" "$out"
             t1="$(cpu_ticks "$pid")"
+            read -r b1 a1 < <(cpu_busy_total "$SERVER_CPU")
             kill -0 "$pid" 2>/dev/null || die "$srv died during the run (log: $WORK_DIR/$srv.log)"
             req="$(wrk_requests "$out")"
             rps="$(wrk_rps "$out")"
             err="$(wrk_errors "$out")"
             [[ -n "$req" && "$req" -gt 0 ]] || { cat "$out" >&2; die "$srv/$sc: wrk completed no requests"; }
             cpu="$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$req" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')"
-            printf '%-8s %-10s %4d %14.0f %14d %12s %8d\n' "$srv" "$sc" "$run" "$rps" "$req" "$cpu" "$err"
+            all=$((a1 - a0 > 0 ? a1 - a0 : 1))
+            printf '%-8s %-10s %4d %14.0f %14d %12s %8d %6d %6d\n' "$srv" "$sc" "$run" "$rps" "$req" "$cpu" "$err" \
+                $(((t1 - t0) * 100 / all)) $(((b1 - b0) * 100 / all))
             RPS[$srv.$sc]+="$rps "
             CPU[$srv.$sc]+="$cpu "
         done

@@ -219,6 +219,12 @@ cpu_ticks() {
     awk '{ print $12 + $13 }' <<<"$rest"
 }
 
+# cpu_busy_total CPU: "busy total" clock ticks of one CPU from /proc/stat (busy excludes idle and
+# iowait; total is user..steal).
+cpu_busy_total() {
+    awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
+}
+
 # rss_kib PID: VmRSS in KiB.
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
