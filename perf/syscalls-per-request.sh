@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Syscalls per request and epoll_ctl per request under wrk load, per server, via strace -c.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DURATION=5
+CONNECTIONS=64
+WARMUP=2
+SCENARIOS="keepalive,close"
+TOP=8
+
+usage() {
+    cat <<EOF
+Usage: perf/syscalls-per-request.sh [options]
+
+For each server: start it pinned to --server-cpu, warm it up with wrk (${WARMUP}s, no tracing),
+then attach 'strace -c -f -p PID' (with -p, -f attaches every thread listed in /proc/PID/task
+and follows threads created later), run wrk (-t1, pinned to --client-cpu) for --duration,
+detach strace (SIGINT) and divide its counts by the requests wrk completed:
+  syscalls/request  = total calls / requests
+  epoll_ctl/request = epoll_ctl calls / requests
+strace slows the server by an order of magnitude; requests/s here mean nothing, the ratios do.
+The top syscalls per request are listed too; full strace tables: perf/.work/strace-*.txt.
+
+Options:
+  --duration SECONDS  traced wrk run length (default $DURATION)
+  --connections N     wrk connections (default $CONNECTIONS)
+  --scenarios LIST    keepalive,close (default $SCENARIOS)
+  --top N             syscalls listed per server and scenario (default $TOP)
+  --warmup SECONDS    untraced warm-up wrk run per scenario (default $WARMUP)
+$COMMON_HELP
+EOF
+}
+
+while (($#)); do
+    parse_common "$@"
+    if ((SHIFT_BY)); then shift "$SHIFT_BY"; continue; fi
+    case "$1" in
+        --duration) DURATION="${2:?}"; shift 2 ;;
+        --connections) CONNECTIONS="${2:?}"; shift 2 ;;
+        --scenarios) SCENARIOS="${2:?}"; shift 2 ;;
+        --top) TOP="${2:?}"; shift 2 ;;
+        --warmup) WARMUP="${2:?}"; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; die "unknown option: $1" ;;
+    esac
+done
+DURATION="${DURATION%s}"
+WARMUP="${WARMUP%s}"
+[[ "$DURATION" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ && "$TOP" =~ ^[0-9]+$ ]] || die "numeric options take whole numbers"
+IFS=',' read -r -a SCEN <<<"$SCENARIOS"
+for s in "${SCEN[@]}"; do [[ "$s" == keepalive || "$s" == close ]] || die "unknown scenario '$s'"; done
+
+require_cmd wrk wrk
+require_cmd strace strace
+check_cpus
+prepare_servers
+raise_nofile "$SERVER_NOFILE" >/dev/null
+
+# all_threads_traced PID: true when every thread of PID has a tracer.
+all_threads_traced() {
+    local t tp
+    for t in /proc/"$1"/task/*; do
+        tp="$(awk '/^TracerPid:/ { print $2 }' "$t/status" 2>/dev/null || echo 0)"
+        [[ "${tp:-0}" != 0 ]] || return 1
+    done
+}
+
+echo "# syscalls-per-request: server cpu $SERVER_CPU, wrk cpu $CLIENT_CPU, -t1 -c$CONNECTIONS -d${DURATION}s under strace -c -f, $(date -u +%FT%TZ)"
+declare -a ROWS=()
+for srv in "${ACTIVE_SERVERS[@]}"; do
+    start_server "$srv"
+    pid="$SERVER_PID"
+    port="$(server_port "$srv")"
+    for sc in "${SCEN[@]}"; do
+        run_wrk "$port" "$sc" "${WARMUP}s" "$CONNECTIONS" "$WORK_DIR/sys-$srv-warmup-$sc.txt"
+        table="$WORK_DIR/strace-$srv-$sc.txt"
+        strace -c -f -S calls -o "$table" -p "$pid" 2>"$WORK_DIR/strace-$srv-$sc.log" &
+        spid=$!
+        own_pid "$spid"
+        for ((i = 0; i < 100; i++)); do all_threads_traced "$pid" && break; sleep 0.1; done
+        all_threads_traced "$pid" || die "strace did not attach to all threads of $srv (pid $pid); see $WORK_DIR/strace-$srv-$sc.log"
+        out="$WORK_DIR/sys-$srv-$sc.txt"
+        run_wrk "$port" "$sc" "${DURATION}s" "$CONNECTIONS" "$out"
+        kill -INT "$spid" 2>/dev/null || true
+        wait "$spid" 2>/dev/null || true
+        req="$(wrk_requests "$out")"
+        [[ -n "$req" && "$req" -gt 0 ]] || { cat "$out" >&2; die "$srv/$sc: wrk completed no requests"; }
+        [[ -s "$table" ]] || die "strace wrote no summary for $srv/$sc ($table)"
+        # strace -c rows: % time, seconds, usecs/call, calls, [errors], syscall -> calls is $4.
+        total="$(awk '$NF == "total" { print $4 }' "$table")"
+        ectl="$(awk '$NF == "epoll_ctl" { print $4 }' "$table")"
+        ectl="${ectl:-0}"
+        row="$(awk -v t="$total" -v e="$ectl" -v n="$req" -v s="$srv" -v c="$sc" \
+            'BEGIN { printf "| %s | %s | %d | %d | %.2f | %d | %.3f |", s, c, n, t, t / n, e, e / n }')"
+        ROWS+=("$row")
+        echo "$srv $sc: $req requests, $total syscalls ($(awk -v t="$total" -v n="$req" 'BEGIN { printf "%.2f", t / n }')/request), $ectl epoll_ctl; top per request:"
+        awk -v n="$req" -v top="$TOP" '/^-/ { dash++; next } dash == 1 && NF >= 5 && k < top {
+            printf "    %-18s %8.3f\n", $NF, $4 / n; k++ }' "$table"
+    done
+    stop_server "$srv"
+done
+
+echo
+echo "## Syscalls per request (strace -c -f; server on CPU $SERVER_CPU, wrk -t1 -c$CONNECTIONS on CPU $CLIENT_CPU, ${DURATION}s)"
+echo
+echo "| server | scenario | requests | syscalls | syscalls/request | epoll_ctl | epoll_ctl/request |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS[@]}"

@@ -1,0 +1,10 @@
+namespace Fastsock.Http;
+
+/// <summary>A sink for callers that need only the request line and the framing summary.</summary>
+public struct NoopHttpHeaderSink : IHttpHeaderSink
+{
+    /// <inheritdoc/>
+    public readonly void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+    }
+}
