@@ -103,6 +103,13 @@ public sealed partial class FastsockServer : IAsyncDisposable
     /// <summary>Starts, runs until SIGTERM, SIGINT (Ctrl+C), SIGQUIT or <paramref name="cancellationToken"/>, then stops gracefully.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
+        await StartAsync(cancellationToken).ConfigureAwait(false);
+        await WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>For a started server: waits for SIGTERM, SIGINT, SIGQUIT or <paramref name="cancellationToken"/>, then stops gracefully.</summary>
+    public async Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
+    {
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnSignal(PosixSignalContext context)
         {
@@ -111,12 +118,14 @@ public sealed partial class FastsockServer : IAsyncDisposable
             stop.TrySetResult();
         }
 
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
-        using var registration = cancellationToken.Register(() => stop.TrySetResult());
-        await StartAsync(cancellationToken).ConfigureAwait(false);
-        await stop.Task.ConfigureAwait(false);
+        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal))
+        using (cancellationToken.Register(() => stop.TrySetResult()))
+        {
+            await stop.Task.ConfigureAwait(false);
+        }
+
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 

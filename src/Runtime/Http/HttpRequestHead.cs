@@ -11,7 +11,7 @@ public ref struct HttpRequestHead
     internal ReadOnlySpan<byte> _target;
     internal int _pathLength;
     internal bool _hasQuery;
-    internal HttpMethod _method;
+    internal RequestMethod _method;
     internal HttpVersion _version;
     internal bool _keepAlive;
     internal bool _isChunked;
@@ -23,8 +23,8 @@ public ref struct HttpRequestHead
     internal SequencePosition _consumed;
     internal HttpParseError? _error;
 
-    /// <summary>The method, or <see cref="HttpMethod.Custom"/> for one not in the enum (see <see cref="MethodBytes"/>).</summary>
-    public readonly HttpMethod Method => _method;
+    /// <summary>The method, or <see cref="RequestMethod.Custom"/> for one not in the enum (see <see cref="MethodBytes"/>).</summary>
+    public readonly RequestMethod Method => _method;
 
     /// <summary>The method token exactly as sent.</summary>
     public readonly ReadOnlySpan<byte> MethodBytes => _methodBytes;

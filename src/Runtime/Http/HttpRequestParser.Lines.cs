@@ -170,7 +170,7 @@ public sealed partial class HttpRequestParser
             return HttpParseErrors.InvalidTarget;
         }
 
-        HttpMethod known = HttpMethods.Lookup(method);
+        RequestMethod known = RequestMethods.Lookup(method);
         if (!HasValidForm(known, target))
         {
             return HttpParseErrors.InvalidTarget;
@@ -206,9 +206,9 @@ public sealed partial class HttpRequestParser
     }
 
     /// <summary>The four request-target forms of RFC 9112 §3.2, each only with the methods that use it.</summary>
-    private static bool HasValidForm(HttpMethod method, ReadOnlySpan<byte> target)
+    private static bool HasValidForm(RequestMethod method, ReadOnlySpan<byte> target)
     {
-        if (method == HttpMethod.Connect)
+        if (method == RequestMethod.Connect)
         {
             return target[0] != '/'; // authority-form: host:port
         }
@@ -220,7 +220,7 @@ public sealed partial class HttpRequestParser
 
         if (target.Length == 1 && target[0] == '*')
         {
-            return method == HttpMethod.Options; // asterisk-form
+            return method == RequestMethod.Options; // asterisk-form
         }
 
         // absolute-form, as sent to proxies: scheme "://" ...

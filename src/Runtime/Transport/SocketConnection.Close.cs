@@ -166,6 +166,7 @@ internal sealed partial class SocketConnection
         _closedSource = null;
         _shutdownRequested = false;
         _receiveEnded = false;
+        _peerFinished = false;
         _sendEnded = false;
         _handlerDone = false;
         _closed = false;

@@ -12,13 +12,15 @@ internal sealed partial class SocketConnection
     private ValueTask<FlushResult> _inputFlush;
     private bool _inputFlushPending;
     private bool _receiveEnded;
+    private bool _peerFinished;
     private bool _localityMeasured;
     private int _incomingCpu = -1;
 
     /// <summary>
     /// Reads what the socket holds into the input pipe. Memory is rented only once EPOLLIN says data is there,
     /// so a connection waiting for its next request holds no buffer. A short read means the socket is drained:
-    /// with edge-triggered epoll any later data raises a new event, so there is no extra read to see EAGAIN.
+    /// with edge-triggered epoll any later data raises a new event, so there is no extra read to see EAGAIN
+    /// (nginx does the same). Once EPOLLRDHUP was seen, reading goes on until the FIN (read returns 0).
     /// </summary>
     private unsafe void Receive()
     {
@@ -43,7 +45,7 @@ internal sealed partial class SocketConnection
             {
                 writer.Advance((int)count);
                 received += count;
-                if (count < memory.Length)
+                if (count < memory.Length && !_peerFinished)
                 {
                     break;
                 }

@@ -142,6 +142,12 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
     public void OnEpollEvents(uint events)
     {
+        if ((events & (EpollCalls.EPOLLRDHUP | EpollCalls.EPOLLHUP | EpollCalls.EPOLLERR)) != 0)
+        {
+            // The peer's FIN (or an error) is queued behind the data: a short read no longer means "drained".
+            _peerFinished = true;
+        }
+
         if ((events & (EpollCalls.EPOLLIN | EpollCalls.EPOLLRDHUP | EpollCalls.EPOLLHUP | EpollCalls.EPOLLERR)) != 0)
         {
             Receive();

@@ -1,1 +1,40 @@
-return 0;
+using System.CommandLine;
+using Fastsock.Hosting;
+using Fastsock.Locality;
+using Fastsock.Samples.Hello;
+using Microsoft.Extensions.Logging;
+
+var urls = new Option<string[]>("--urls")
+{
+    Description = "Addresses to listen on, Kestrel style (several allowed): http://127.0.0.1:8080 http://[::1]:8080",
+    AllowMultipleArgumentsPerToken = true,
+    DefaultValueFactory = _ => ["http://127.0.0.1:8080"],
+};
+var cores = new Option<string>("--cores")
+{
+    Description = "CPUs to run one worker each on: all, 0-3 or 0,2,5 (default: the process's affinity mask)",
+    DefaultValueFactory = _ => "all",
+};
+var steering = new Option<ListenerSteering>("--steering")
+{
+    Description = "How connections reach workers: cpu (the SYN's CPU), hash (kernel flow hash) or single (one shared listener)",
+    DefaultValueFactory = _ => ListenerSteering.Cpu,
+};
+var logLevel = new Option<LogLevel>("--log-level")
+{
+    Description = "Minimum log level",
+    DefaultValueFactory = _ => LogLevel.Information,
+};
+
+var root = new RootCommand("Fastsock Hello: an HTTP/1.1 plaintext server on the per-core runtime, for wrk.")
+{
+    urls, cores, steering, logLevel,
+};
+root.SetAction(parse => HelloServer.Run(
+    parse.GetValue(urls)!,
+    parse.GetValue(cores)!,
+    parse.GetValue(steering),
+    parse.GetValue(logLevel)));
+
+// Fastsock handles SIGTERM/SIGINT itself (graceful drain), so the command line library must not.
+return root.Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });

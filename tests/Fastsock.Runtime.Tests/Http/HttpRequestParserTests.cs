@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Runtime.Versioning;
 using Fastsock.Http;
-using HttpMethod = Fastsock.Http.HttpMethod;
 
 namespace Fastsock.Runtime.Tests.Http;
 
@@ -16,7 +15,7 @@ public sealed class HttpRequestParserTests
         ParsedRequest r = ParsedRequest.Parse(Plaintext);
 
         Assert.Equal(HttpParseStatus.Complete, r.Status);
-        Assert.Equal(HttpMethod.Get, r.Method);
+        Assert.Equal(RequestMethod.Get, r.Method);
         Assert.Equal("GET", r.MethodBytes);
         Assert.Equal("/plaintext", r.Target);
         Assert.Equal("/plaintext", r.Path);
@@ -111,22 +110,22 @@ public sealed class HttpRequestParserTests
 
         Assert.Equal(head.Length, r.Consumed);
         Assert.Equal(11, r.ContentLength);
-        Assert.Equal(HttpMethod.Post, r.Method);
+        Assert.Equal(RequestMethod.Post, r.Method);
     }
 
     [Theory]
-    [InlineData("GET", HttpMethod.Get)]
-    [InlineData("HEAD", HttpMethod.Head)]
-    [InlineData("POST", HttpMethod.Post)]
-    [InlineData("PUT", HttpMethod.Put)]
-    [InlineData("DELETE", HttpMethod.Delete)]
-    [InlineData("OPTIONS", HttpMethod.Options)]
-    [InlineData("PATCH", HttpMethod.Patch)]
-    [InlineData("TRACE", HttpMethod.Trace)]
-    [InlineData("PROPFIND", HttpMethod.Custom)]
-    [InlineData("get", HttpMethod.Custom)]
-    [InlineData("GETS", HttpMethod.Custom)]
-    public void Method_token_maps_to_the_enum_case_sensitively(string method, HttpMethod expected)
+    [InlineData("GET", RequestMethod.Get)]
+    [InlineData("HEAD", RequestMethod.Head)]
+    [InlineData("POST", RequestMethod.Post)]
+    [InlineData("PUT", RequestMethod.Put)]
+    [InlineData("DELETE", RequestMethod.Delete)]
+    [InlineData("OPTIONS", RequestMethod.Options)]
+    [InlineData("PATCH", RequestMethod.Patch)]
+    [InlineData("TRACE", RequestMethod.Trace)]
+    [InlineData("PROPFIND", RequestMethod.Custom)]
+    [InlineData("get", RequestMethod.Custom)]
+    [InlineData("GETS", RequestMethod.Custom)]
+    public void Method_token_maps_to_the_enum_case_sensitively(string method, RequestMethod expected)
     {
         ParsedRequest r = ParsedRequest.Parse($"{method} /x HTTP/1.1\r\nHost: h\r\n\r\n");
 
@@ -136,10 +135,10 @@ public sealed class HttpRequestParserTests
     }
 
     [Theory]
-    [InlineData("CONNECT example.com:443 HTTP/1.1", HttpMethod.Connect, "example.com:443")]
-    [InlineData("OPTIONS * HTTP/1.1", HttpMethod.Options, "*")]
-    [InlineData("GET http://example.com/a?b HTTP/1.1", HttpMethod.Get, "http://example.com/a?b")]
-    public void Authority_asterisk_and_absolute_forms_are_accepted_with_their_methods(string requestLine, HttpMethod method, string target)
+    [InlineData("CONNECT example.com:443 HTTP/1.1", RequestMethod.Connect, "example.com:443")]
+    [InlineData("OPTIONS * HTTP/1.1", RequestMethod.Options, "*")]
+    [InlineData("GET http://example.com/a?b HTTP/1.1", RequestMethod.Get, "http://example.com/a?b")]
+    public void Authority_asterisk_and_absolute_forms_are_accepted_with_their_methods(string requestLine, RequestMethod method, string target)
     {
         ParsedRequest r = ParsedRequest.Parse($"{requestLine}\r\nHost: example.com\r\n\r\n");
 

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Runtime.Versioning;
 using System.Text;
 using Fastsock.Http;
-using HttpMethod = Fastsock.Http.HttpMethod;
 
 namespace Fastsock.Runtime.Tests.Http;
 
@@ -11,7 +10,7 @@ namespace Fastsock.Runtime.Tests.Http;
 internal sealed record ParsedRequest(
     HttpParseStatus Status,
     int ErrorStatus,
-    HttpMethod Method,
+    RequestMethod Method,
     string MethodBytes,
     string Target,
     string Path,

@@ -3,9 +3,9 @@ namespace Fastsock.Http;
 /// <summary>Request methods the parser recognises; anything else that is a valid token is <see cref="Custom"/>.</summary>
 /// <remarks>
 /// Methods are case-sensitive (RFC 9110 §9.1): "get" is <see cref="Custom"/>, not <see cref="Get"/>.
-/// The name clashes with <c>System.Net.Http.HttpMethod</c> under implicit usings; alias it where both are in scope.
+/// The name clashes with <c>System.Net.Http.RequestMethod</c> under implicit usings; alias it where both are in scope.
 /// </remarks>
-public enum HttpMethod : byte
+public enum RequestMethod : byte
 {
     Get,
     Head,

@@ -1,0 +1,60 @@
+using Fastsock.Hosting;
+using Fastsock.Locality;
+using Fastsock.Native;
+using Microsoft.Extensions.Logging;
+
+namespace Fastsock.Samples.Hello;
+
+/// <summary>Builds the server from the command line, prints where it listens, runs until SIGTERM/Ctrl+C.</summary>
+internal static class HelloServer
+{
+    public static int Run(string[] urls, string cores, ListenerSteering steering, LogLevel logLevel)
+    {
+        using var loggerFactory = LoggerFactory.Create(logging => logging
+            .SetMinimumLevel(logLevel)
+            .AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "HH:mm:ss ";
+            }));
+
+        FastsockServer? server = null;
+        try
+        {
+            var builder = FastsockServer.CreateBuilder()
+                .UseLoggerFactory(loggerFactory)
+                .Configure(options =>
+                {
+                    options.Cores = CpuSet.Parse(cores);
+                    options.Steering = steering;
+                });
+            var app = new HelloApp(() => server!.GetStats());
+            foreach (var url in urls)
+            {
+                builder.Listen(url, app.HandleAsync);
+            }
+
+            server = builder.Build();
+            server.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or NativeCallException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"fastsock-hello: {ex.Message}");
+            return 2;
+        }
+
+        foreach (var endPoint in server!.EndPoints)
+        {
+            Console.WriteLine($"Listening on http://{endPoint}");
+        }
+
+        foreach (var (worker, cpu, threadId) in server.Workers)
+        {
+            Console.WriteLine($"Worker {worker} -> CPU {cpu} (thread fastsock-w{worker}, tid {threadId})");
+        }
+
+        Console.WriteLine("Press Ctrl+C to stop.");
+        server.WaitForShutdownAsync().GetAwaiter().GetResult();
+        return 0;
+    }
+}
