@@ -74,7 +74,10 @@ internal sealed class ListenerGroup : IDisposable
             var bindTo = endPoint;
             foreach (var pool in pools)
             {
-                int fd = ListenSocket.Open(bindTo, reusePort: true, incomingCpu: pool.Worker.Cpu, backlog);
+                // SO_INCOMING_CPU only in cpu mode: since Linux 6.1 it steers reuseport selection by itself, and
+                // hash mode is the no-locality baseline.
+                int incomingCpu = steering == ListenerSteering.Cpu ? pool.Worker.Cpu : -1;
+                int fd = ListenSocket.Open(bindTo, reusePort: true, incomingCpu, backlog);
                 var listener = new LocalListener(group, fd, shared: false, pool, handler);
                 group._bySlot.Add(listener);
                 group._byWorker[pool.Worker.Index] = listener;

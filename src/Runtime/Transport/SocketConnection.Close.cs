@@ -90,6 +90,8 @@ internal sealed partial class SocketConnection
         {
             CloseNow(abort: true, error);
         }
+
+        TryRelease();
     }
 
     /// <summary>Closes the fd now; with <paramref name="abort"/> the peer gets a RST instead of a FIN.</summary>
@@ -152,7 +154,8 @@ internal sealed partial class SocketConnection
     /// <summary>Back to the worker's pool once the fd is closed, the handler returned and no pipe callback is due.</summary>
     private void TryRelease()
     {
-        if (!_closed || !_handlerDone || _outputReadPending || _inputFlushPending || Pool is null)
+        // Still linked in the worker's flush list: Flush releases it when its turn comes.
+        if (!_closed || !_handlerDone || _outputReadPending || _inputFlushPending || _flushQueued || Pool is null)
         {
             return;
         }
@@ -175,7 +178,6 @@ internal sealed partial class SocketConnection
         _incomingCpu = -1;
         _hasOutput = false;
         _outputResult = default;
-        _flushQueued = false;
         _waitingWritable = false;
         var pool = Pool;
         Pool = null;

@@ -108,6 +108,12 @@ internal sealed partial class SocketConnection
     public void Flush()
     {
         _flushQueued = false;
+        if (_closed)
+        {
+            TryRelease();
+            return;
+        }
+
         while (_hasOutput && !_closed)
         {
             var buffer = _outputResult.Buffer;
