@@ -71,7 +71,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
             _groups = new ListenerGroup[_bindings.Length];
             for (int i = 0; i < _bindings.Length; i++)
             {
-                _groups[i] = ListenerGroup.Open(_bindings[i].EndPoint, _options.Steering, _options.ListenBacklog, pools, _bindings[i].Handler);
+                _groups[i] = ListenerGroup.Open(_bindings[i].EndPoint, _options.Steering, _options.ListenBacklog, _options.Connection.NoDelay, pools, _bindings[i].Handler);
                 foreach (var worker in _workers)
                 {
                     _groups[i].ListenerFor(worker.Index)!.Register();

@@ -49,14 +49,14 @@ internal sealed class ListenerGroup : IDisposable
     public LocalListener? ListenerFor(int workerIndex) => _byWorker[workerIndex];
 
     /// <summary>Opens the group's sockets for every worker. Nothing is accepted until the workers start.</summary>
-    public static ListenerGroup Open(IPEndPoint endPoint, ListenerSteering steering, int backlog, IReadOnlyList<SocketConnectionPool> pools, ConnectionHandler handler)
+    public static ListenerGroup Open(IPEndPoint endPoint, ListenerSteering steering, int backlog, bool noDelay, IReadOnlyList<SocketConnectionPool> pools, ConnectionHandler handler)
     {
         var group = new ListenerGroup(endPoint, steering, pools.Count);
         try
         {
             if (steering == ListenerSteering.Single)
             {
-                group._sharedFd = ListenSocket.Open(endPoint, reusePort: false, incomingCpu: -1, backlog);
+                group._sharedFd = ListenSocket.Open(endPoint, reusePort: false, incomingCpu: -1, backlog, noDelay);
                 group.BoundEndPoint = ListenSocket.LocalEndPoint(group._sharedFd);
                 foreach (var pool in pools)
                 {
@@ -77,7 +77,7 @@ internal sealed class ListenerGroup : IDisposable
                 // SO_INCOMING_CPU only in cpu mode: since Linux 6.1 it steers reuseport selection by itself, and
                 // hash mode is the no-locality baseline.
                 int incomingCpu = steering == ListenerSteering.Cpu ? pool.Worker.Cpu : -1;
-                int fd = ListenSocket.Open(bindTo, reusePort: true, incomingCpu, backlog);
+                int fd = ListenSocket.Open(bindTo, reusePort: true, incomingCpu, backlog, noDelay);
                 var listener = new LocalListener(group, fd, shared: false, pool, handler);
                 group._bySlot.Add(listener);
                 group._byWorker[pool.Worker.Index] = listener;

@@ -35,7 +35,11 @@ internal sealed partial class SocketConnection
         }
 
         _handlerTask = task;
-        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted);
+
+        // Capture the worker's SynchronizationContext: the TPL then runs the continuation inline when the task
+        // completes on this worker. With ConfigureAwait(false) it would refuse to inline under a custom context
+        // and hop through the thread pool instead, once per connection.
+        task.GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted);
     }
 
     private void OnHandlerCompleted()

@@ -230,7 +230,13 @@ internal sealed partial class SocketConnection
     {
         _sendEnded = true;
         _output.Reader.Complete();
-        SocketCalls.Shutdown(_fd, SocketCalls.SHUT_WR);
+        if (!_receiveEnded && !_handlerDone)
+        {
+            // Half-close: the peer gets our FIN while we keep reading. When the connection closes now anyway,
+            // close() sends the FIN and this call is saved.
+            SocketCalls.Shutdown(_fd, SocketCalls.SHUT_WR);
+        }
+
         CloseIfDone();
     }
 }

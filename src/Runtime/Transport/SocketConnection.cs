@@ -118,7 +118,8 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
         try
         {
-            if (_options.NoDelay)
+            // Accepted sockets inherit TCP_NODELAY from their listener; only outbound ones need the call.
+            if (outbound && _options.NoDelay)
             {
                 SocketCalls.SetInt(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, "TCP_NODELAY");
             }
