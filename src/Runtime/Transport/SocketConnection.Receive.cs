@@ -8,7 +8,7 @@ namespace Fastsock.Transport;
 
 internal sealed partial class SocketConnection
 {
-    private readonly Action _onInputFlushed;
+    private Action? _onInputFlushed; // created on the first backpressure: most connections never need it
     private ValueTask<FlushResult> _inputFlush;
     private bool _inputFlushPending;
     private bool _receiveEnded;
@@ -108,7 +108,7 @@ internal sealed partial class SocketConnection
         // The handler is behind: stop reading (the peer's window closes) until it catches up.
         _inputFlush = flush;
         _inputFlushPending = true;
-        flush.GetAwaiter().UnsafeOnCompleted(_onInputFlushed);
+        flush.GetAwaiter().UnsafeOnCompleted(_onInputFlushed ??= OnInputFlushed);
     }
 
     private void AccountReceived(long received)

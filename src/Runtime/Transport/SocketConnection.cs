@@ -31,35 +31,39 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     private CancellationTokenSource? _closedSource;
     private long _lastActivityMs;
 
-    public SocketConnection(Worker worker, ConnectionOptions options)
+    public SocketConnection(Worker worker, ConnectionOptions options, PipeOptions inputOptions, PipeOptions outputOptions)
     {
         _worker = worker;
         _options = options;
-        _input = new Pipe(new PipeOptions(
-            pool: worker.Pool,
-            readerScheduler: worker.Scheduler,
-            writerScheduler: worker.Scheduler,
-            pauseWriterThreshold: options.MaxInputBufferSize,
-            resumeWriterThreshold: options.MaxInputBufferSize / 2,
-            minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
-            useSynchronizationContext: false));
-
-        // The output reader is ours: its continuation only marks the connection for sending at the end of the
-        // loop turn, so it runs inline instead of taking another trip through the run queue.
-        _output = new Pipe(new PipeOptions(
-            pool: worker.Pool,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: worker.Scheduler,
-            pauseWriterThreshold: options.MaxOutputBufferSize,
-            resumeWriterThreshold: options.MaxOutputBufferSize / 2,
-            minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
-            useSynchronizationContext: false));
-
+        _input = new Pipe(inputOptions);
+        _output = new Pipe(outputOptions);
         _idleTimer = new IdleTimer(this);
-        _onInputFlushed = OnInputFlushed;
         _onOutputReadable = OnOutputReadable;
         _onHandlerCompleted = OnHandlerCompleted;
     }
+
+    /// <summary>Input pipe settings, shared by a worker's connections: its pool, its scheduler, the backpressure limits.</summary>
+    public static PipeOptions InputPipeOptions(Worker worker, ConnectionOptions options) => new(
+        pool: worker.Pool,
+        readerScheduler: worker.Scheduler,
+        writerScheduler: worker.Scheduler,
+        pauseWriterThreshold: options.MaxInputBufferSize,
+        resumeWriterThreshold: options.MaxInputBufferSize / 2,
+        minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
+        useSynchronizationContext: false);
+
+    /// <summary>
+    /// Output pipe settings. The reader is the transport: its continuation only marks the connection for sending at
+    /// the end of the loop turn, so it runs inline instead of taking another trip through the run queue.
+    /// </summary>
+    public static PipeOptions OutputPipeOptions(Worker worker, ConnectionOptions options) => new(
+        pool: worker.Pool,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: worker.Scheduler,
+        pauseWriterThreshold: options.MaxOutputBufferSize,
+        resumeWriterThreshold: options.MaxOutputBufferSize / 2,
+        minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
+        useSynchronizationContext: false);
 
     public override IDuplexPipe Transport => this;
 

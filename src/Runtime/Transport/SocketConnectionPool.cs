@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Fastsock.Engine;
 using Microsoft.Extensions.ObjectPool;
 
@@ -30,7 +31,10 @@ internal sealed class SocketConnectionPool
 
     private sealed class Policy(Worker worker, ConnectionOptions options) : PooledObjectPolicy<SocketConnection>
     {
-        public override SocketConnection Create() => new(worker, options);
+        private readonly PipeOptions _input = SocketConnection.InputPipeOptions(worker, options);
+        private readonly PipeOptions _output = SocketConnection.OutputPipeOptions(worker, options);
+
+        public override SocketConnection Create() => new(worker, options, _input, _output);
 
         public override bool Return(SocketConnection obj) => true;
     }
