@@ -120,20 +120,22 @@ public sealed partial class FastsockServer
     {
         _metrics?.Dispose();
         _metrics = null;
+
+        // A start that failed half-way (a port in use, a bad CPU) leaves nulls where it stopped filling the arrays.
         foreach (var worker in _workers)
         {
-            worker.Stop();
+            worker?.Stop();
         }
 
-        await Task.WhenAll(_workers.Select(w => w.Started.IsCompleted ? w.Exited : Task.CompletedTask)).ConfigureAwait(false);
+        await Task.WhenAll(_workers.Select(w => w is not null && w.Started.IsCompleted ? w.Exited : Task.CompletedTask)).ConfigureAwait(false);
         foreach (var group in _groups)
         {
-            group.Dispose();
+            group?.Dispose();
         }
 
         foreach (var worker in _workers)
         {
-            worker.Dispose();
+            worker?.Dispose();
         }
 
         _groups = [];
