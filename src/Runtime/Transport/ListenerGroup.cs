@@ -8,7 +8,7 @@ namespace Fastsock.Transport;
 
 /// <summary>
 /// The local listen table for one endpoint (Fastsocket's per-core listen socket): one SO_REUSEPORT listener per
-/// worker, each with SO_INCOMING_CPU set to its CPU, and in <see cref="ListenerSteering.Cpu"/> mode a BPF program
+/// worker; in <see cref="ListenerSteering.Cpu"/> mode each has SO_INCOMING_CPU set to its CPU and a BPF program
 /// that maps the CPU processing a SYN to that CPU's listener. In <see cref="ListenerSteering.Single"/> mode one
 /// listener is shared by every worker instead.
 /// </summary>
@@ -74,7 +74,10 @@ internal sealed class ListenerGroup : IDisposable
             var bindTo = endPoint;
             foreach (var pool in pools)
             {
-                int fd = ListenSocket.Open(bindTo, reusePort: true, incomingCpu: pool.Worker.Cpu, backlog);
+                // SO_INCOMING_CPU only for Cpu steering: since Linux 6.1 the kernel's flow-hash pick prefers a
+                // listener whose SO_INCOMING_CPU matches the current CPU, which would turn Hash into Cpu steering.
+                int incomingCpu = steering == ListenerSteering.Cpu ? pool.Worker.Cpu : -1;
+                int fd = ListenSocket.Open(bindTo, reusePort: true, incomingCpu, backlog);
                 var listener = new LocalListener(group, fd, shared: false, pool, handler);
                 group._bySlot.Add(listener);
                 group._byWorker[pool.Worker.Index] = listener;
