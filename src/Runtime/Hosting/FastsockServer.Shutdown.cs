@@ -120,6 +120,11 @@ public sealed partial class FastsockServer
     {
         _metrics?.Dispose();
         _metrics = null;
+
+        // After a failed start the arrays hold nulls past the element that failed (e.g. a bind with EADDRINUSE):
+        // skip them, or a NullReferenceException here would hide the error the user needs to see.
+        _workers = [.. _workers.Where(w => w is not null)];
+        _groups = [.. _groups.Where(g => g is not null)];
         foreach (var worker in _workers)
         {
             worker.Stop();
