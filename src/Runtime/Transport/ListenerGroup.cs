@@ -8,7 +8,7 @@ namespace Fastsock.Transport;
 
 /// <summary>
 /// The local listen table for one endpoint (Fastsocket's per-core listen socket): one SO_REUSEPORT listener per
-/// worker, each with SO_INCOMING_CPU set to its CPU, and in <see cref="ListenerSteering.Cpu"/> mode a BPF program
+/// worker; in <see cref="ListenerSteering.Cpu"/> mode each has SO_INCOMING_CPU set to its CPU and a BPF program
 /// that maps the CPU processing a SYN to that CPU's listener. In <see cref="ListenerSteering.Single"/> mode one
 /// listener is shared by every worker instead.
 /// </summary>

@@ -36,6 +36,9 @@ internal sealed unsafe class LocalListener : IEpollHandler
 
     public Worker Worker => _connections.Worker;
 
+    /// <summary>The worker's connection pool this listener rents from (shared by the worker's listeners).</summary>
+    public SocketConnectionPool Connections => _connections;
+
     /// <summary>Adds the listener to its worker's epoll (before the worker starts, or on its thread).</summary>
     public void Register()
     {

@@ -57,7 +57,9 @@ internal sealed partial class SocketConnection
 
     private void OnHandlerFinished(Exception? error)
     {
-        _handlerDone = true;
+        // _handlerDone is set only once the handler's pipe ends are completed below: CloseNow cancels the pending
+        // output read, whose inline continuation calls TryRelease, and resetting the pipes before those ends are
+        // completed throws on the worker thread (a throwing handler used to crash the process that way).
         if (error is not null)
         {
             if (_closed || error is ConnectionResetException or ConnectionAbortedException)
@@ -76,6 +78,7 @@ internal sealed partial class SocketConnection
         // Complete the handler's ends of the pipes (no-ops when it did): the rest of the output is sent, then FIN.
         _input.Reader.Complete();
         _output.Writer.Complete();
+        _handlerDone = true;
         CloseIfDone();
         TryRelease();
     }
@@ -85,6 +88,7 @@ internal sealed partial class SocketConnection
         if (!_closed && _sendEnded && (_receiveEnded || _handlerDone))
         {
             CloseNow(abort: false, null);
+            TryRelease();
         }
     }
 

@@ -188,6 +188,7 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         {
             _worker.Counters.Aborted++;
             CloseNow(abort: true, new ConnectionAbortedException());
+            TryRelease();
         }
     }
 

@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Sockets;
+using Fastsock.Locality;
+
+namespace Fastsock.Tests.Support;
+
+/// <summary>Client-side helpers: pinned client threads, exact reads, and bounded waits so no test hangs.</summary>
+internal static class Clients
+{
+    /// <summary>The longest any single wait in a test may take; generous because the machine is shared.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on a new thread pinned to <paramref name="cpu"/>, so the SYNs and data it sends
+    /// are processed by the kernel on that CPU (loopback delivers on the sending CPU).
+    /// </summary>
+    public static Task<T> RunPinnedAsync<T>(int cpu, Func<T> body)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                CpuAffinity.PinCurrentThread(cpu);
+                done.SetResult(body());
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"test-client-cpu{cpu}",
+        };
+        thread.Start();
+        return done.Task.WaitAsync(Timeout);
+    }
+
+    /// <summary>A blocking client socket whose every send and receive gives up after <see cref="Timeout"/>.</summary>
+    public static Socket ConnectBlocking(EndPoint endPoint)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+        {
+            ReceiveTimeout = (int)Timeout.TotalMilliseconds,
+            SendTimeout = (int)Timeout.TotalMilliseconds,
+        };
+        try
+        {
+            socket.Connect(endPoint);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Receives exactly <paramref name="buffer"/>.Length bytes (blocking); fails on an early EOF.</summary>
+    public static void ReceiveExactly(Socket socket, Span<byte> buffer)
+    {
+        int done = 0;
+        while (done < buffer.Length)
+        {
+            int n = socket.Receive(buffer[done..]);
+            if (n == 0)
+            {
+                throw new IOException($"EOF after {done} of {buffer.Length} bytes.");
+            }
+
+            done += n;
+        }
+    }
+
+    public static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        int done = 0;
+        while (done < count)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(done)).AsTask().WaitAsync(Timeout);
+            if (n == 0)
+            {
+                throw new IOException($"EOF after {done} of {count} bytes.");
+            }
+
+            done += n;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>Reads until the peer's FIN; returns everything read.</summary>
+    public static async Task<byte[]> ReadToEndAsync(Socket socket)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Timeout)) > 0)
+        {
+            received.Write(buffer, 0, n);
+        }
+
+        return received.ToArray();
+    }
+
+    /// <summary>Reads until the connection ends; true when it ended with a reset rather than a FIN.</summary>
+    public static async Task<(long Bytes, bool Reset)> ReadUntilClosedAsync(Socket socket)
+    {
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Timeout)) > 0)
+            {
+                total += n;
+            }
+
+            return (total, false);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            return (total, true);
+        }
+    }
+
+    /// <summary>One echo round trip of <paramref name="message"/> on an open connection.</summary>
+    public static async Task<byte[]> RoundTripAsync(Socket socket, byte[] message)
+    {
+        await socket.SendAsync(message.AsMemory()).AsTask().WaitAsync(Timeout);
+        return await ReceiveExactlyAsync(socket, message.Length);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; false if it still does not after <see cref="Timeout"/>.</summary>
+    public static async Task<bool> EventuallyAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+}
