@@ -14,6 +14,9 @@ internal sealed class WorkQueue
     private int _count;
     private readonly ConcurrentQueue<WorkItem> _remote = new();
     private int _signalled;
+    private readonly Action<Exception> _onFault;
+
+    public WorkQueue(Action<Exception> onFault) => _onFault = onFault;
 
     public bool HasLocalWork => _count > 0;
 
@@ -60,7 +63,14 @@ internal sealed class WorkQueue
             _ring[_head] = default;
             _head = (_head + 1) & (_ring.Length - 1);
             _count--;
-            item.Action(item.State);
+            try
+            {
+                item.Action(item.State);
+            }
+            catch (Exception ex)
+            {
+                _onFault(ex);
+            }
         }
     }
 

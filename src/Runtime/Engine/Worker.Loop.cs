@@ -79,13 +79,34 @@ internal sealed unsafe partial class Worker
                 continue;
             }
 
-            _slots.Find(data)?.OnEpollEvents(events[i].Events);
+            try
+            {
+                _slots.Find(data)?.OnEpollEvents(events[i].Events);
+            }
+            catch (Exception ex)
+            {
+                ReportFault(ex);
+            }
         }
 
         _queue.RunPending();
-        Timers.Advance(NowMs);
+        try
+        {
+            Timers.Advance(NowMs);
+        }
+        catch (Exception ex)
+        {
+            ReportFault(ex);
+        }
+
         FlushAll();
     }
+
+    /// <summary>
+    /// A callback threw where nothing expected it (a bug): log it and keep serving the worker's other connections,
+    /// instead of letting one connection's failure take the process down.
+    /// </summary>
+    private void ReportFault(Exception exception) => WorkerLog.CallbackFailed(_logger, exception, Index);
 
     private void FlushAll()
     {
@@ -98,7 +119,14 @@ internal sealed unsafe partial class Worker
             }
 
             flushable.NextFlush = null;
-            flushable.Flush();
+            try
+            {
+                flushable.Flush();
+            }
+            catch (Exception ex)
+            {
+                ReportFault(ex);
+            }
         }
     }
 }
@@ -118,4 +146,7 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Critical, Message = "Worker {Index} event loop failed; its connections are lost")]
     public static partial void LoopFailed(ILogger logger, Exception exception, int index);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Critical, Message = "Worker {Index}: a callback failed unexpectedly; the worker goes on")]
+    public static partial void CallbackFailed(ILogger logger, Exception exception, int index);
 }

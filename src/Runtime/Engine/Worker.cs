@@ -17,7 +17,7 @@ internal sealed unsafe partial class Worker : IDisposable
     private readonly int _epollFd;
     private readonly int _eventFd;
     private readonly EpollSlotTable _slots = new();
-    private readonly WorkQueue _queue = new();
+    private readonly WorkQueue _queue;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,6 +32,7 @@ internal sealed unsafe partial class Worker : IDisposable
         Index = index;
         Cpu = cpu;
         _logger = logger;
+        _queue = new WorkQueue(ReportFault);
         Scheduler = new WorkerScheduler(this);
         Pool = new CoreMemoryPool();
         Timers = new TimerWheel(Environment.TickCount64);
