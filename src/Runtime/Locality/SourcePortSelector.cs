@@ -15,6 +15,7 @@ internal sealed class SourcePortSelector
     private readonly RssTopology? _rss;
     private readonly int _moduloBase;
     private readonly int _moduloStride;
+    private readonly int _rssStride;
     private int _cursor;
 
     public SourcePortSelector(SourcePortStrategy strategy, PortRange range, int workerIndex, int workerCount, int cpu, RssTopology? rss)
@@ -28,6 +29,7 @@ internal sealed class SourcePortSelector
                 _rss = rss ?? throw new ArgumentException("The Rss strategy needs an RSS topology.", nameof(rss));
                 Slice = range.Slice(workerIndex, workerCount);
                 CandidateCount = Slice.Count;
+                _rssStride = CoprimeStride(CandidateCount);
                 break;
             case SourcePortStrategy.Modulo:
                 // Ports whose value mod 2^k (k: worker count rounded up to a power of two) is this worker's index.
@@ -107,7 +109,7 @@ internal sealed class SourcePortSelector
                     port = _moduloBase + (index * _moduloStride);
                     break;
                 case SourcePortStrategy.Rss:
-                    port = Slice.First + index;
+                    port = Slice.First + (int)((long)index * _rssStride % CandidateCount);
                     if (CpuOfPort(scan, port) != Cpu)
                     {
                         continue;
@@ -127,6 +129,22 @@ internal sealed class SourcePortSelector
 
         port = 0;
         return false;
+    }
+
+    /// <summary>
+    /// A step near the golden section of <paramref name="count"/> and coprime with it, so a scan still visits every port
+    /// once. Toeplitz is linear in the port's bits: neighbouring ports often hash to the same queue, and walking them
+    /// in order meets long runs of the wrong queue; big steps flip many bits at once.
+    /// </summary>
+    private static int CoprimeStride(int count)
+    {
+        int stride = Math.Max(1, (int)(count * 0.6180339887));
+        while (System.Numerics.BigInteger.GreatestCommonDivisor(stride, count) != 1)
+        {
+            stride++;
+        }
+
+        return stride;
     }
 
     /// <summary>The CPU the reply to <paramref name="port"/> would be processed on.</summary>

@@ -42,7 +42,7 @@ public sealed class SourcePortSelectorTests
     }
 
     [Fact]
-    public void Rss_scan_resumes_after_the_last_port_picked()
+    public void Rss_scan_resumes_after_the_last_port_picked_instead_of_reusing_it()
     {
         var selector = new SourcePortSelector(SourcePortStrategy.Rss, Range, 1, 4, 1, FourQueues());
         var remote = IPAddress.Parse("10.0.0.7").GetAddressBytes();
@@ -51,7 +51,7 @@ public sealed class SourcePortSelectorTests
         Assert.True(selector.TryNext(ref scan, out int first));
         scan = selector.BeginScan(remote, local, 80);
         Assert.True(selector.TryNext(ref scan, out int second));
-        Assert.True(second > first);
+        Assert.NotEqual(first, second);
     }
 
     [Fact]
@@ -61,6 +61,22 @@ public sealed class SourcePortSelectorTests
         var scan = selector.BeginScan(IPAddress.Loopback.GetAddressBytes(), IPAddress.Loopback.GetAddressBytes(), 80);
         Assert.False(selector.TryNext(ref scan, out _));
         Assert.Equal(selector.Slice.Count, selector.CandidatesTried);
+    }
+
+    [Fact]
+    public void Rss_scan_visits_every_port_of_the_slice_exactly_once()
+    {
+        var allOnCpu1 = new RssTopology(ToeplitzHashTests.MicrosoftKey, [0, 0, 0, 0], [1], "test");
+        var selector = new SourcePortSelector(SourcePortStrategy.Rss, Range, 1, 3, 1, allOnCpu1);
+        var scan = selector.BeginScan(IPAddress.Loopback.GetAddressBytes(), IPAddress.Loopback.GetAddressBytes(), 80);
+        var seen = new HashSet<int>();
+        while (selector.TryNext(ref scan, out int port))
+        {
+            Assert.True(seen.Add(port));
+        }
+
+        Assert.Equal(selector.Slice.Count, seen.Count);
+        Assert.All(seen, port => Assert.True(selector.Slice.Contains(port)));
     }
 
     [Theory]
