@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Fastsock.Locality;
 
@@ -63,11 +65,13 @@ internal sealed class ToeplitzHash
             throw new ArgumentException($"Input of {input.Length} bytes is longer than the key covers ({InputBytes}).", nameof(input));
         }
 
+        // Bounds were checked above: input.Length <= InputBytes, so every (i << 8 | byte) is inside the table.
         uint h = 0;
-        var table = _table;
+        ref uint table = ref MemoryMarshal.GetArrayDataReference(_table);
+        ref byte bytes = ref MemoryMarshal.GetReference(input);
         for (int i = 0; i < input.Length; i++)
         {
-            h ^= table[(i << 8) | input[i]];
+            h ^= Unsafe.Add(ref table, (i << 8) | Unsafe.Add(ref bytes, i));
         }
 
         return h;

@@ -154,42 +154,80 @@ public sealed class OutboundConnectTests
     [Fact]
     public async Task Connect_that_gets_no_answer_times_out_after_the_configured_time()
     {
-        // A listener whose accept queue is full drops new SYNs: the connect hangs like one to a silent host.
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(0);
-        var fillers = new List<Socket>();
-        try
+        using var silent = await SilentListener.StartAsync();
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Outbound.ConnectTimeout = TimeSpan.FromMilliseconds(400));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => server.ConnectAsync(0, silent.EndPoint));
+        Assert.InRange(started.ElapsedMilliseconds, 350, 3000);
+        Assert.Contains($"connect({silent.EndPoint})", error.Message, StringComparison.Ordinal);
+        Assert.Contains("400 ms", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, server.GetStats()[0].ConnectFailures);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_connect_in_flight_ends_it_with_OperationCanceledException()
+    {
+        using var silent = await SilentListener.StartAsync();
+        await using var server = await TestServers.StartAsync(TestServers.Echo);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => server.ConnectAsync(0, silent.EndPoint, cancel.Token));
+        Assert.InRange(started.ElapsedMilliseconds, 150, 3000); // well before the 5 s connect timeout
+        Assert.Contains("cancelled", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_stop_gives_up_connects_in_flight()
+    {
+        using var silent = await SilentListener.StartAsync();
+        var server = await TestServers.StartAsync(TestServers.Echo);
+        var connect = server.ConnectAsync(0, silent.EndPoint);
+        await Task.Delay(100);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await server.DisposeAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect);
+        Assert.True(started.ElapsedMilliseconds < 3000);
+    }
+
+    /// <summary>A listener whose accept queue is full: it drops new SYNs, so a connect hangs like one to a silent host.</summary>
+    private sealed class SilentListener : IDisposable
+    {
+        private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        private readonly List<Socket> _fillers = [];
+
+        public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndPoint!;
+
+        public static async Task<SilentListener> StartAsync()
         {
-            for (int i = 0; i < 4; i++)
+            var silent = new SilentListener();
+            silent._listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            silent._listener.Listen(0);
+            for (int i = 0; i < 8; i++)
             {
                 var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                fillers.Add(filler);
+                silent._fillers.Add(filler);
                 using var attempt = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
                 try
                 {
-                    await filler.ConnectAsync(listener.LocalEndPoint!, attempt.Token);
+                    await filler.ConnectAsync(silent.EndPoint, attempt.Token);
                 }
                 catch (OperationCanceledException)
                 {
-                    break; // the queue is full
+                    return silent; // the queue is full
                 }
             }
 
-            await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Outbound.ConnectTimeout = TimeSpan.FromMilliseconds(400));
-            var started = System.Diagnostics.Stopwatch.StartNew();
-            var error = await Assert.ThrowsAsync<TimeoutException>(() => server.ConnectAsync(0, listener.LocalEndPoint!));
-            Assert.InRange(started.ElapsedMilliseconds, 350, 3000);
-            Assert.Contains($"connect({listener.LocalEndPoint})", error.Message, StringComparison.Ordinal);
-            Assert.Contains("400 ms", error.Message, StringComparison.Ordinal);
-            await WaitUntil(() => server.GetStats().Sum(s => s.Active) == 0);
+            throw new InvalidOperationException("The listener's accept queue never filled; cannot make a silent peer on loopback.");
         }
-        finally
+
+        public void Dispose()
         {
-            foreach (var filler in fillers)
+            foreach (var filler in _fillers)
             {
                 filler.Dispose();
             }
+
+            _listener.Dispose();
         }
     }
 

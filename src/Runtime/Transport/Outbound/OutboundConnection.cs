@@ -181,7 +181,10 @@ internal sealed class OutboundConnection : Connection, IDuplexPipe, IEpollHandle
             $"connect({_remote}) timed out after {timeout.TotalMilliseconds:0} ms on worker {WorkerIndex}: no answer from the peer. Check the address, or raise Outbound.ConnectTimeout."));
     }
 
-    private void OnCancelled()
+    private void OnCancelled() => CancelConnect($"connect({_remote}) was cancelled.");
+
+    /// <summary>Gives up a connect still in flight (cancellation, server shutdown). Worker thread only.</summary>
+    public void CancelConnect(string reason)
     {
         if (_fd < 0)
         {
@@ -189,7 +192,7 @@ internal sealed class OutboundConnection : Connection, IDuplexPipe, IEpollHandle
         }
 
         FileCalls.Close(StopWaiting());
-        _connector.OnConnectFailed(this, new OperationCanceledException($"connect({_remote}) was cancelled."));
+        _connector.OnConnectFailed(this, new OperationCanceledException(reason));
     }
 
     private sealed class ConnectTimer(OutboundConnection owner) : TimerEntry
