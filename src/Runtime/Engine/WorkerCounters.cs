@@ -13,6 +13,10 @@ internal sealed class WorkerCounters
     public long BytesSent;
     public long PassiveLocal;
     public long PassiveRemote;
+    public long ActiveLocal;
+    public long ActiveRemote;
+    public long ConnectFailed;
+    public long PortsExhausted;
     public long HandlerErrors;
     public long Aborted;
 

@@ -16,6 +16,9 @@ internal sealed class WorkerSynchronizationContext : SynchronizationContext
 
     public WorkerSynchronizationContext(Worker worker) => _worker = worker;
 
+    /// <summary>The worker this context posts to: how code on a worker thread finds its worker.</summary>
+    public Worker Worker => _worker;
+
     public override void Post(SendOrPostCallback d, object? state) => _worker.Post(s_invoke, (d, state));
 
     public override void Send(SendOrPostCallback d, object? state)

@@ -25,6 +25,11 @@ internal sealed class FastsockMetrics : IDisposable
         Counter("fastsock.bytes.sent", "By", "Bytes written to sockets", s => s.BytesSent);
         Counter("fastsock.locality.local", "{connection}", "Accepted connections whose packets were processed on their worker's CPU (SO_INCOMING_CPU)", s => s.LocalConnections);
         Counter("fastsock.locality.remote", "{connection}", "Accepted connections whose packets were processed on another CPU", s => s.RemoteConnections);
+        Counter("fastsock.connections.connected", "{connection}", "Outbound connections established", s => s.Connected);
+        Counter("fastsock.locality.outbound.local", "{connection}", "Outbound connections whose replies were processed on their worker's CPU (SO_INCOMING_CPU)", s => s.OutboundLocalConnections);
+        Counter("fastsock.locality.outbound.remote", "{connection}", "Outbound connections whose replies were processed on another CPU", s => s.OutboundRemoteConnections);
+        Counter("fastsock.outbound.connect_failures", "{error}", "Outbound connects that failed (refused, unreachable, timeout, no port)", s => s.ConnectFailures);
+        Counter("fastsock.outbound.ports_exhausted", "{error}", "Outbound connects that found no free local port", s => s.PortsExhausted);
         Counter("fastsock.pool.rented", "{block}", "Buffer blocks rented from the worker's pool", s => s.PoolRented);
         Counter("fastsock.pool.recycled", "{block}", "Blocks returned from other threads through the recycle stack", s => s.PoolRecycled);
         _meter.CreateObservableGauge("fastsock.pool.slabs", () => Measure(s => s.PoolSlabs), "{slab}", "Pinned slabs allocated by the worker's pool");

@@ -30,6 +30,9 @@ public sealed partial class FastsockServer
                     case SocketConnection connection:
                         connection.RequestShutdown();
                         break;
+                    case OutboundConnection connecting:
+                        connecting.CancelConnect("The server is shutting down: the connect was given up.");
+                        break;
                 }
             }
         }).ConfigureAwait(false);

@@ -19,6 +19,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
     private readonly ILogger _logger;
     private Worker[] _workers = [];
     private ListenerGroup[] _groups = [];
+    private WorkerConnector[] _connectors = [];
     private FastsockMetrics? _metrics;
     private int _state; // 0 new, 1 started, 2 stopping/stopped
 
@@ -41,6 +42,8 @@ public sealed partial class FastsockServer : IAsyncDisposable
     internal IReadOnlyList<Worker> WorkerList => _workers;
 
     internal IReadOnlyList<ListenerGroup> ListenerGroups => _groups;
+
+    internal IReadOnlyList<WorkerConnector> Connectors => _connectors;
 
     /// <summary>Opens the listeners and starts one pinned worker per CPU. Throws with a one-line reason when it cannot.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -67,6 +70,8 @@ public sealed partial class FastsockServer : IAsyncDisposable
                 _workers[i] = new Worker(i, cores[i], logger);
                 pools[i] = new SocketConnectionPool(_workers[i], _options.Connection, _options.PooledConnectionsPerWorker);
             }
+
+            _connectors = WorkerConnector.CreateAll(_workers, pools, _options.Outbound, _loggerFactory.CreateLogger("Fastsock.Outbound"));
 
             _groups = new ListenerGroup[_bindings.Length];
             for (int i = 0; i < _bindings.Length; i++)
@@ -153,7 +158,12 @@ public sealed partial class FastsockServer : IAsyncDisposable
                 w.Pool.Rented,
                 w.Pool.Recycled,
                 w.Pool.Slabs,
-                w.Pool.InUse);
+                w.Pool.InUse,
+                Volatile.Read(ref c.Connected),
+                Volatile.Read(ref c.ActiveLocal),
+                Volatile.Read(ref c.ActiveRemote),
+                Volatile.Read(ref c.ConnectFailed),
+                Volatile.Read(ref c.PortsExhausted));
         }
 
         return stats;

@@ -23,6 +23,9 @@ public sealed class FastsockServerOptions
 
     public ConnectionOptions Connection { get; } = new();
 
+    /// <summary>Outbound connections: source-port strategy, port range, connect timeout (see <see cref="FastsockConnector"/>).</summary>
+    public OutboundOptions Outbound { get; } = new();
+
     internal CpuSet ResolveCores()
     {
         var cores = Cores ?? CpuSet.Allowed();
@@ -53,5 +56,6 @@ public sealed class FastsockServerOptions
         }
 
         Connection.Validate();
+        Outbound.Validate();
     }
 }

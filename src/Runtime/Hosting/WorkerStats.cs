@@ -17,4 +17,9 @@ public readonly record struct WorkerStats(
     long PoolRented,
     long PoolRecycled,
     long PoolSlabs,
-    long PoolBlocksInUse);
+    long PoolBlocksInUse,
+    long Connected = 0,
+    long OutboundLocalConnections = 0,
+    long OutboundRemoteConnections = 0,
+    long ConnectFailures = 0,
+    long PortsExhausted = 0);

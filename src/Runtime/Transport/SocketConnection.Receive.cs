@@ -133,7 +133,16 @@ internal sealed partial class SocketConnection
         _incomingCpu = SocketCalls.GetInt(_fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_INCOMING_CPU);
         if (_isOutbound)
         {
-            return; // outbound locality is counted by the connector
+            if (_incomingCpu == _worker.Cpu)
+            {
+                _worker.Counters.ActiveLocal++;
+            }
+            else
+            {
+                _worker.Counters.ActiveRemote++;
+            }
+
+            return;
         }
 
         if (_incomingCpu == _worker.Cpu)

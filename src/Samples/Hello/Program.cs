@@ -20,6 +20,11 @@ var steering = new Option<ListenerSteering>("--steering")
     Description = "How connections reach workers: cpu (the SYN's CPU), hash (kernel flow hash) or single (one shared listener)",
     DefaultValueFactory = _ => ListenerSteering.Cpu,
 };
+var printNtupleRules = new Option<string?>("--print-ntuple-rules")
+{
+    Description = "Print the ethtool -N rules that steer the modulo source-port strategy's replies of these --cores to their queues on IFACE, then exit",
+    HelpName = "IFACE",
+};
 var logLevel = new Option<LogLevel>("--log-level")
 {
     Description = "Minimum log level",
@@ -28,9 +33,11 @@ var logLevel = new Option<LogLevel>("--log-level")
 
 var root = new RootCommand("Fastsock Hello: an HTTP/1.1 plaintext server on the per-core runtime, for wrk.")
 {
-    urls, cores, steering, logLevel,
+    urls, cores, steering, printNtupleRules, logLevel,
 };
-root.SetAction(parse => HelloServer.Run(
+root.SetAction(parse => parse.GetValue(printNtupleRules) is { } iface
+    ? PrintNtupleRules(iface, parse.GetValue(cores)!)
+    : HelloServer.Run(
     parse.GetValue(urls)!,
     parse.GetValue(cores)!,
     parse.GetValue(steering),
@@ -38,3 +45,22 @@ root.SetAction(parse => HelloServer.Run(
 
 // Fastsock handles SIGTERM/SIGINT itself (graceful drain), so the command line library must not.
 return root.Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+static int PrintNtupleRules(string iface, string cores)
+{
+    try
+    {
+        var cpus = cores == "all" ? CpuSet.Allowed() : CpuSet.Parse(cores);
+        foreach (var line in NtupleRules.For(iface, cpus))
+        {
+            Console.WriteLine(line);
+        }
+
+        return 0;
+    }
+    catch (FormatException ex)
+    {
+        Console.Error.WriteLine($"--cores: {ex.Message}");
+        return 2;
+    }
+}
