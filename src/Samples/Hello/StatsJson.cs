@@ -30,6 +30,13 @@ internal static class StatsJson
                 json.WriteStartObject("locality");
                 json.WriteNumber("local", w.LocalConnections);
                 json.WriteNumber("remote", w.RemoteConnections);
+                json.WriteNumber("outboundLocal", w.OutboundLocalConnections);
+                json.WriteNumber("outboundRemote", w.OutboundRemoteConnections);
+                json.WriteEndObject();
+                json.WriteStartObject("outbound");
+                json.WriteNumber("connected", w.Connected);
+                json.WriteNumber("connectFailures", w.ConnectFailures);
+                json.WriteNumber("portsExhausted", w.PortsExhausted);
                 json.WriteEndObject();
                 json.WriteStartObject("pool");
                 json.WriteNumber("rented", w.PoolRented);
