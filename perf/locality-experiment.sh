@@ -280,10 +280,11 @@ $SIMULATION
 ## Reading the results
 
 - **veth has no RSS.** It has one rx queue and no Toeplitz hash: \`ETHTOOL_GRSSH\` fails on it, so \`rss\` logs the
-  reason and falls back to the kernel's port choice (*effective* = kernel). RPS picks the CPU from the kernel's
-  flow hash (\`skb_get_hash\`: the flow dissector's jhash with a per-boot random seed), not from Toeplitz, so no
-  source-port rule can predict it: with RFS off, \`kernel\`, \`modulo\` and \`rss-model\` (ports chosen for a
-  Toeplitz NIC) all land near 1/N. On a real multi-queue NIC the simulation table is the expectation:
+  reason and falls back to the kernel's port choice (*effective* = kernel). RPS picks the CPU from the skb's
+  flow hash (\`skb_get_hash\`), not from Toeplitz: on veth that is most likely the sending socket's random
+  \`sk_txhash\`, which crosses the pair (\`skb_scrub_packet\` keeps \`skb->hash\`), else the flow dissector's
+  jhash with a per-boot random seed. Neither is a function of the source port that user space can aim at, so
+  with RFS off \`kernel\`, \`modulo\` and \`rss-model\` (ports chosen for a Toeplitz NIC) all land near 1/N. On a real multi-queue NIC the simulation table is the expectation:
   \`rss\` 100 %, \`modulo\` 100 % only with the printed \`ethtool -N\` rules (\`fastsock-hello --print-ntuple-rules IF\`),
   ~1/N without them, \`kernel\` ~1/N.
 - **RFS steers by the CPU of the last \`recvmsg\`/\`sendmsg\`.** The worker writes the request on its own CPU, so
