@@ -10,7 +10,7 @@ public sealed class HttpParseError
         Reason = reason;
     }
 
-    /// <summary>400, 414, 431 or 505.</summary>
+    /// <summary>400, 414, 431 or 505 for requests; 502 for backend responses (HttpResponseParser).</summary>
     public int StatusCode { get; }
 
     /// <summary>A short, constant description for logs; not meant to be sent to clients verbatim.</summary>

@@ -1,0 +1,66 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Fastsock.Http.Proxying;
+
+/// <summary>
+/// The field names a Connection header lists (RFC 9110 §7.6.1), kept in a fixed inline buffer so that collecting them
+/// allocates nothing: at most <see cref="MaxNames"/> distinct names and <see cref="Capacity"/> bytes in all.
+/// </summary>
+/// <remarks>Stored as length-prefixed entries; lookups are linear, which beats hashing at this size.</remarks>
+internal struct ConnectionOptionNames
+{
+    public const int MaxNames = 16;
+    public const int Capacity = 256;
+
+    private Buffer _bytes;
+    private int _used;
+    private int _count;
+
+    public readonly int Count => _count;
+
+    /// <summary>Adds <paramref name="name"/> unless present; false when the list is full.</summary>
+    public bool TryAdd(ReadOnlySpan<byte> name)
+    {
+        if (Contains(name))
+        {
+            return true;
+        }
+
+        if (_count == MaxNames || _used + 1 + name.Length > Capacity)
+        {
+            return false;
+        }
+
+        Span<byte> bytes = _bytes;
+        bytes[_used] = (byte)name.Length;
+        name.CopyTo(bytes[(_used + 1)..]);
+        _used += 1 + name.Length;
+        _count++;
+        return true;
+    }
+
+    public readonly bool Contains(ReadOnlySpan<byte> name)
+    {
+        ReadOnlySpan<byte> bytes = _bytes;
+        int position = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            int length = bytes[position];
+            if (length == name.Length && Ascii.EqualsIgnoreCase(bytes.Slice(position + 1, length), name))
+            {
+                return true;
+            }
+
+            position += 1 + length;
+        }
+
+        return false;
+    }
+
+    [InlineArray(Capacity)]
+    private struct Buffer
+    {
+        private byte _element;
+    }
+}

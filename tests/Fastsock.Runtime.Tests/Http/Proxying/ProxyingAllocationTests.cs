@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.Net;
+using System.Runtime.Versioning;
+using Fastsock.Http;
+using Fastsock.Http.Proxying;
+
+namespace Fastsock.Runtime.Tests.Http.Proxying;
+
+/// <summary>Forwarding runs per request: the two-pass header forwarding and the response parse must not allocate.</summary>
+/// <remarks>Warm-up and up to three windows, as in <see cref="HttpAllocationTests"/>: tiering can allocate once, a leak allocates every time.</remarks>
+[SupportedOSPlatform("linux")]
+public sealed class ProxyingAllocationTests
+{
+    private const int Iterations = 10_000;
+    private const int WarmUp = 5_000;
+
+    [Fact]
+    public void Forwarding_a_request_head_allocates_nothing()
+    {
+        ReadOnlySequence<byte> input = Sequences.Split(
+            Sequences.Bytes("GET /a?b=1 HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nTE: trailers\r\n"
+                + "X-Forwarded-For: 203.0.113.9\r\nAccept: */*\r\nContent-Length: 3\r\n\r\nabc"), 20, 70);
+        HttpRequestParser parser = new();
+        byte[] scratch = new byte[parser.Limits.MaxHeadLength];
+        ArrayBufferWriter<byte> output = new(4096);
+        IPAddress client = IPAddress.Parse("2001:db8::42");
+        byte[] clientBytes = [192, 0, 2, 1];
+
+        long Measure(int iterations)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < iterations; i++)
+            {
+                output.ResetWrittenCount();
+                HttpHeaderForwarder fields = (i & 1) == 0 ? HttpHeaderForwarder.ForRequest(output, client) : HttpHeaderForwarder.ForRequest(output, clientBytes);
+                if (parser.TryParse(input, scratch, ref fields, out HttpRequestHead head) != HttpParseStatus.Complete || !fields.BeginWriting())
+                {
+                    Assert.Fail($"Unexpected collect result at iteration {i}");
+                }
+
+                HttpForwardingWriter.WriteRequestLine(output, head.MethodBytes, head.Target);
+                parser.TryParse(input, scratch, ref fields, out head);
+                fields.WriteAddedFields();
+                HttpForwardingWriter.WriteContentLength(output, head.ContentLength);
+                HttpForwardingWriter.WriteEndOfHeaders(output);
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        AssertSteadyStateAllocatesNothing(Measure);
+        Assert.Contains("X-Forwarded-For: 203.0.113.9, 192.0.2.1\r\n", Sequences.Text(output.WrittenSpan), StringComparison.Ordinal);
+        Assert.DoesNotContain("X-Hop", Sequences.Text(output.WrittenSpan), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parsing_and_forwarding_a_response_head_allocates_nothing()
+    {
+        ReadOnlySequence<byte> input = Sequences.Split(
+            Sequences.Bytes("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: X-Backend\r\nX-Backend: 1\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), 10, 40);
+        HttpResponseParser parser = new();
+        byte[] scratch = new byte[parser.Limits.MaxHeadLength];
+        ArrayBufferWriter<byte> output = new(4096);
+
+        long Measure(int iterations)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < iterations; i++)
+            {
+                output.ResetWrittenCount();
+                HttpHeaderForwarder fields = HttpHeaderForwarder.ForResponse(output);
+                if (parser.TryParse(input, scratch, RequestMethod.Get, ref fields, out HttpResponseHead head) != HttpParseStatus.Complete
+                    || head.Framing != HttpBodyFraming.Chunked || !fields.BeginWriting())
+                {
+                    Assert.Fail($"Unexpected parse result at iteration {i}");
+                }
+
+                HttpResponseWriter.WriteStatusLine(output, head.StatusCode);
+                parser.TryParse(input, scratch, RequestMethod.Get, ref fields, out head);
+                fields.WriteAddedFields();
+                HttpForwardingWriter.WriteChunked(output);
+                HttpForwardingWriter.WriteEndOfHeaders(output);
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        AssertSteadyStateAllocatesNothing(Measure);
+        Assert.Equal(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
+            Sequences.Text(output.WrittenSpan));
+    }
+
+    private static void AssertSteadyStateAllocatesNothing(Func<int, long> measure)
+    {
+        measure(WarmUp);
+        long allocated = measure(Iterations);
+        for (int attempt = 1; attempt < 3 && allocated != 0; attempt++)
+        {
+            allocated = measure(Iterations);
+        }
+
+        Assert.Equal(0, allocated);
+    }
+}
