@@ -53,28 +53,39 @@ public sealed class RelayIntegrityTests
     [InlineData(ForwardingMode.Splice)]
     public async Task Bytes_the_client_sent_before_the_forward_started_arrive_first_and_in_order(ForwardingMode mode)
     {
-        // A backend that is slow to accept: the client's first bytes sit in the relay's input pipe at the handoff.
+        // The relay holds the forward until the client's bytes sit in its input pipe: they must go out first.
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        await using var relay = await RelayServer.StartAsync((IPEndPoint)listener.LocalEndpoint, mode);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var relay = await RelayServer.StartAsync((IPEndPoint)listener.LocalEndpoint, mode, gate: gate.Task);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(relay.EndPoint).WaitAsync(Clients.Timeout);
         var early = new byte[300_000];
         new Random(5).NextBytes(early);
-        var sending = client.SendAsync(early.AsMemory()).AsTask();
-        await Task.Delay(200);
+        await client.SendAsync(early.AsMemory()).AsTask().WaitAsync(Clients.Timeout);
+        Assert.True(await Clients.EventuallyAsync(() => relay.Stats.BytesReceived == early.Length));
+        gate.SetResult();
+        var late = new byte[200_000];
+        new Random(6).NextBytes(late);
+        await relay.Forwarding.Task.WaitAsync(Clients.Timeout);
+        await client.SendAsync(late.AsMemory()).AsTask().WaitAsync(Clients.Timeout);
         using var backend = await listener.AcceptSocketAsync().WaitAsync(Clients.Timeout);
-        await sending.WaitAsync(Clients.Timeout);
         client.Shutdown(SocketShutdown.Send);
 
         var got = await Clients.ReadToEndAsync(backend);
         backend.Shutdown(SocketShutdown.Send);
 
-        Assert.Equal(early, got);
+        Assert.Equal([.. early, .. late], got);
         Assert.Empty(await Clients.ReadToEndAsync(client));
         Assert.True(await relay.IdleAsync(1));
         Assert.True(relay.Results.TryDequeue(out var result));
         Assert.Null(result.Error);
-        Assert.Equal(early.Length, result.FirstToSecond);
+        Assert.Equal(mode, result.Mode);
+        Assert.Equal(early.Length + late.Length, result.FirstToSecond);
+        if (mode == ForwardingMode.Splice)
+        {
+            Assert.Equal(early.Length, relay.Stats.BytesCopied); // the buffered bytes, written before any splice
+            Assert.Equal(late.Length, relay.Stats.BytesSpliced);
+        }
     }
 }

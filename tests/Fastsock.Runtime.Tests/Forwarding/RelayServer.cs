@@ -28,12 +28,17 @@ internal sealed class RelayServer : IAsyncDisposable
 
     public WorkerStats Stats => Server.GetStats()[0];
 
-    public static async Task<RelayServer> StartAsync(IPEndPoint backend, ForwardingMode mode, ForwardingOptions? options = null)
+    public static async Task<RelayServer> StartAsync(IPEndPoint backend, ForwardingMode mode, ForwardingOptions? options = null, Task? gate = null)
     {
         RelayServer? relay = null;
         var server = await TestServers.StartAsync(async client =>
         {
             var upstream = await FastsockConnector.ConnectAsync(backend);
+            if (gate is not null)
+            {
+                await gate;
+            }
+
             var forward = ConnectionForwarder.ForwardAsync(client, upstream, mode, options);
             relay!.Forwarding.TrySetResult();
             relay.Results.Enqueue(await forward);
