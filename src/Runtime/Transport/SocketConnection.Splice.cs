@@ -17,12 +17,15 @@ internal sealed partial class SocketConnection
     internal Engine.Worker Worker => _worker;
 
     /// <summary>
-    /// True when the fd can be lent now: open, on its worker's thread, not lent already, both directions still open
-    /// and no output waiting to be sent (spliced bytes must not overtake it).
+    /// True when the fd can be lent: open, on its worker's thread, not lent already, output not finished, and nothing
+    /// the handler wrote is stuck behind a full socket buffer or left unflushed (spliced bytes must not overtake it).
     /// </summary>
     internal bool CanSplice =>
-        _fd >= 0 && !_closed && _splicer is null && _worker.IsCurrentThread && !_sendEnded && !_hasOutput &&
-        !_waitingWritable && !_flushQueued && _output.Writer.UnflushedBytes == 0;
+        _fd >= 0 && !_closed && _splicer is null && _worker.IsCurrentThread && !_sendEnded && !_waitingWritable &&
+        _output.Writer.UnflushedBytes == 0;
+
+    /// <summary>Output flushed by the handler that the end-of-turn send has not taken yet: lending waits a turn.</summary>
+    internal bool HasPendingOutput => _hasOutput || _flushQueued;
 
     /// <summary>Routes the fd's events to <paramref name="splicer"/> and stops reading into the input pipe.</summary>
     internal void BeginSplice(SpliceForwarder splicer) => _splicer = splicer;

@@ -8,7 +8,7 @@ namespace Fastsock.Tests.Forwarding;
 public sealed class ForwardingAllocationTests
 {
     private const int Warmup = 64 << 20; // the worker's pool grows its slabs to the working set first
-    private const int Measured = 64 << 20;
+    private const int Measured = 32 << 20;
     private const int Chunk = 16 * 1024;
 
     [Theory]
@@ -25,11 +25,17 @@ public sealed class ForwardingAllocationTests
         var worker = relay.Server.WorkerList[0];
 
         await EchoAsync(client, Warmup);
-        long before = await AllocatedOnWorker(worker);
-        await EchoAsync(client, Measured);
-        long allocated = await AllocatedOnWorker(worker) - before;
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            // The least of three rounds: the pool may still add a slab when TCP windows grow, once; a per-chunk
+            // allocation would show in every round.
+            long before = await AllocatedOnWorker(worker);
+            await EchoAsync(client, Measured);
+            allocated = Math.Min(allocated, await AllocatedOnWorker(worker) - before);
+        }
 
-        // 64 MiB each way is at least 2 × 16384 transport chunks of 4 KiB: one object per chunk would be ≥ 768 KiB.
+        // 32 MiB each way is at least 2 × 8192 transport chunks of 4 KiB: one object per chunk would be ≥ 384 KiB.
         Assert.True(allocated < 64 * 1024, $"the relay worker allocated {allocated} bytes while forwarding {2 * Measured} bytes");
         client.Shutdown(SocketShutdown.Send);
         Assert.Empty(await Clients.ReadToEndAsync(client));

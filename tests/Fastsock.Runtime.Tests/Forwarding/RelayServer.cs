@@ -28,15 +28,15 @@ internal sealed class RelayServer : IAsyncDisposable
 
     public WorkerStats Stats => Server.GetStats()[0];
 
-    public static async Task<RelayServer> StartAsync(IPEndPoint backend, ForwardingMode mode, ForwardingOptions? options = null, Task? gate = null)
+    public static async Task<RelayServer> StartAsync(IPEndPoint backend, ForwardingMode mode, ForwardingOptions? options = null, Func<Connection, Task>? beforeForward = null)
     {
         RelayServer? relay = null;
         var server = await TestServers.StartAsync(async client =>
         {
             var upstream = await FastsockConnector.ConnectAsync(backend);
-            if (gate is not null)
+            if (beforeForward is not null)
             {
-                await gate;
+                await beforeForward(client);
             }
 
             var forward = ConnectionForwarder.ForwardAsync(client, upstream, mode, options);

@@ -12,6 +12,7 @@ namespace Fastsock.Transport;
 /// </summary>
 public static class ConnectionForwarder
 {
+
     /// <summary>
     /// Forwards between <paramref name="first"/> and <paramref name="second"/>. Call it on the connections' worker (a
     /// connection handler or its continuations), with no read pending on their inputs.
@@ -24,9 +25,22 @@ public static class ConnectionForwarder
         options ??= ForwardingOptions.Default;
         options.Validate();
         var worker = CurrentWorker();
-        if (mode != ForwardingMode.Copy && SpliceForwarder.TryStart(worker, first, second, options, out var spliced))
+        if (mode != ForwardingMode.Copy)
         {
-            return spliced;
+            var readiness = SpliceForwarder.Check(worker, first, second);
+            if (readiness == SpliceReadiness.Ready && SpliceForwarder.TryStart(worker, first, second, options, out var spliced))
+            {
+                return spliced;
+            }
+
+            if (readiness == SpliceReadiness.OutputPending)
+            {
+                // The handler flushed bytes (a greeting, "200 Connection established") that go out at the end of
+                // this loop turn: splice once they are sent.
+                var deferred = new DeferredSplice(worker!, first, second, options);
+                deferred.Schedule();
+                return deferred.Completion;
+            }
         }
 
         return CopyForwarder.RunAsync(first, second, worker);

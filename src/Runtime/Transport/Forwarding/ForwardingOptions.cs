@@ -14,6 +14,9 @@ public sealed class ForwardingOptions
     /// <summary>Bytes one direction moves before the worker serves its other connections. Default 1 MiB.</summary>
     public int TurnBudget { get; set; } = 1024 * 1024;
 
+    /// <summary>Tests only: behave as if the kernel refused splice on these sockets (exercises the fallback to copy).</summary>
+    internal bool SimulateSpliceUnsupported { get; set; }
+
     internal void Validate()
     {
         if (PipeSize is < 4096 or > 1024 * 1024)

@@ -63,6 +63,9 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
     /// <summary>Bytes delivered through the kernel pipe.</summary>
     public long Spliced { get; private set; }
 
+    /// <summary>Tests: the first splice from the socket fails with EINVAL, as on a kernel or socket type without splice.</summary>
+    public bool SimulateUnsupported { get; set; }
+
     /// <summary>The syscall that failed, for the error message.</summary>
     public string FailedCall { get; private set; } = "";
 
@@ -157,6 +160,13 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
             if (!source.Readable)
             {
                 return PumpStatus.Waiting;
+            }
+
+            if (SimulateUnsupported && nothingSplicedYet)
+            {
+                FailedCall = "splice(socket → pipe)";
+                errno = Errno.EINVAL;
+                return PumpStatus.Unsupported;
             }
 
             nint received = SpliceCalls.Splice(source.Fd, null, pipe.WriteFd, null, (nuint)pipe.Size, Flags);

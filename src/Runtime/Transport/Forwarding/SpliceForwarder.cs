@@ -29,6 +29,7 @@ internal sealed class SpliceForwarder
     private bool _finished;
     private bool _running;
     private bool _again;
+    private bool _simulatedUnsupported;
 
     private SpliceForwarder(Worker worker, Connection first, Connection second, SocketConnection a, SocketConnection b, Memory.KernelPipe pipeA, Memory.KernelPipe pipeB, ForwardingOptions options)
     {
@@ -40,29 +41,46 @@ internal sealed class SpliceForwarder
         _toSecond = new SpliceDirection(_firstEnd, _secondEnd, pipeA, worker);
         _toFirst = new SpliceDirection(_secondEnd, _firstEnd, pipeB, worker);
         _budget = options.TurnBudget;
+        _simulatedUnsupported = options.SimulateSpliceUnsupported;
+        _toSecond.SimulateUnsupported = _simulatedUnsupported;
+        _toFirst.SimulateUnsupported = _simulatedUnsupported;
     }
 
     /// <summary>True once the kernel refused splice on a socket: later forwards copy without trying again.</summary>
     internal static bool Unsupported => s_unsupported;
 
-    /// <summary>
-    /// Starts splicing when both ends are sockets of <paramref name="worker"/>, idle on the output side, and splice is
-    /// supported; otherwise returns false and nothing changed.
-    /// </summary>
-    public static bool TryStart(Worker? worker, Connection first, Connection second, ForwardingOptions options, out Task<ForwardResult> task)
+    /// <summary>Whether <paramref name="first"/> and <paramref name="second"/> can be spliced now, after a turn, or not at all.</summary>
+    public static SpliceReadiness Check(Worker? worker, Connection first, Connection second)
     {
-        task = null!;
         if (s_unsupported || worker is null || !worker.IsCurrentThread)
         {
-            return false;
+            return SpliceReadiness.No;
         }
 
         var a = AsSocket(first);
         var b = AsSocket(second);
         if (a is null || b is null || ReferenceEquals(a, b) || a.Worker != worker || b.Worker != worker || !a.CanSplice || !b.CanSplice)
         {
+            return SpliceReadiness.No;
+        }
+
+        return a.HasPendingOutput || b.HasPendingOutput ? SpliceReadiness.OutputPending : SpliceReadiness.Ready;
+    }
+
+    /// <summary>
+    /// Starts splicing when <see cref="Check"/> says <see cref="SpliceReadiness.Ready"/> and the worker has pipes;
+    /// otherwise returns false and nothing changed.
+    /// </summary>
+    public static bool TryStart(Worker? worker, Connection first, Connection second, ForwardingOptions options, out Task<ForwardResult> task)
+    {
+        task = null!;
+        if (Check(worker, first, second) != SpliceReadiness.Ready)
+        {
             return false;
         }
+
+        var a = AsSocket(first)!;
+        var b = AsSocket(second)!;
 
         // What the input pipes hold already goes first. A failed input is left to the copy engine to report.
         var firstInput = first.Transport.Input;
@@ -94,7 +112,7 @@ internal sealed class SpliceForwarder
             return false;
         }
 
-        var pipes = worker.Pipes;
+        var pipes = worker!.Pipes;
         if (!pipes.TryRent(options.PipeSize, out var pipeA, out _) || !TryRentSecond(pipes, options.PipeSize, pipeA, out var pipeB))
         {
             if (hasFirst)
@@ -110,7 +128,7 @@ internal sealed class SpliceForwarder
             return false;
         }
 
-        var forwarder = new SpliceForwarder(worker, first, second, a, b, pipeA, pipeB, options);
+        var forwarder = new SpliceForwarder(worker!, first, second, a, b, pipeA, pipeB, options);
         if (hasFirst)
         {
             forwarder._toSecond.TakePrefix(firstInput, firstRead);
@@ -270,7 +288,11 @@ internal sealed class SpliceForwarder
 
     private void FallBackToCopy()
     {
-        s_unsupported = true;
+        if (!_simulatedUnsupported)
+        {
+            s_unsupported = true;
+        }
+
         _finished = true;
         ReleasePipes();
         _firstEnd.Socket.LeaveSplice();
@@ -298,4 +320,11 @@ internal sealed class SpliceForwarder
         connection.Transport.Input.Complete();
         connection.Transport.Output.Complete();
     }
+}
+
+internal enum SpliceReadiness
+{
+    No,
+    OutputPending,
+    Ready,
 }
