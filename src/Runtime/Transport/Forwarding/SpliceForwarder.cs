@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using Fastsock.Engine;
 using Fastsock.Native;
 
@@ -11,7 +10,7 @@ namespace Fastsock.Transport.Forwarding;
 /// (shutdown(SHUT_WR), the other direction goes on); both FINs forwarded ends the forward; any error aborts both.
 /// Worker thread only, no locks.
 /// </summary>
-internal sealed class SpliceForwarder
+internal sealed partial class SpliceForwarder
 {
     private static readonly Action<object?> s_resume = static state => ((SpliceForwarder)state!).OnResume();
     private static volatile bool s_unsupported;
@@ -49,103 +48,6 @@ internal sealed class SpliceForwarder
     /// <summary>True once the kernel refused splice on a socket: later forwards copy without trying again.</summary>
     internal static bool Unsupported => s_unsupported;
 
-    /// <summary>Whether <paramref name="first"/> and <paramref name="second"/> can be spliced now, after a turn, or not at all.</summary>
-    public static SpliceReadiness Check(Worker? worker, Connection first, Connection second)
-    {
-        if (s_unsupported || worker is null || !worker.IsCurrentThread)
-        {
-            return SpliceReadiness.No;
-        }
-
-        var a = AsSocket(first);
-        var b = AsSocket(second);
-        if (a is null || b is null || ReferenceEquals(a, b) || a.Worker != worker || b.Worker != worker || !a.CanSplice || !b.CanSplice)
-        {
-            return SpliceReadiness.No;
-        }
-
-        return a.HasPendingOutput || b.HasPendingOutput ? SpliceReadiness.OutputPending : SpliceReadiness.Ready;
-    }
-
-    /// <summary>
-    /// Starts splicing when <see cref="Check"/> says <see cref="SpliceReadiness.Ready"/> and the worker has pipes;
-    /// otherwise returns false and nothing changed.
-    /// </summary>
-    public static bool TryStart(Worker? worker, Connection first, Connection second, ForwardingOptions options, out Task<ForwardResult> task)
-    {
-        task = null!;
-        if (Check(worker, first, second) != SpliceReadiness.Ready)
-        {
-            return false;
-        }
-
-        var a = AsSocket(first)!;
-        var b = AsSocket(second)!;
-
-        // What the input pipes hold already goes first. A failed input is left to the copy engine to report.
-        var firstInput = first.Transport.Input;
-        var secondInput = second.Transport.Input;
-        ReadResult firstRead = default;
-        ReadResult secondRead = default;
-        bool hasFirst;
-        bool hasSecond;
-        try
-        {
-            hasFirst = firstInput.TryRead(out firstRead);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            return false;
-        }
-
-        try
-        {
-            hasSecond = secondInput.TryRead(out secondRead);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            if (hasFirst)
-            {
-                firstInput.AdvanceTo(firstRead.Buffer.Start);
-            }
-
-            return false;
-        }
-
-        var pipes = worker!.Pipes;
-        if (!pipes.TryRent(options.PipeSize, out var pipeA, out _) || !TryRentSecond(pipes, options.PipeSize, pipeA, out var pipeB))
-        {
-            if (hasFirst)
-            {
-                firstInput.AdvanceTo(firstRead.Buffer.Start);
-            }
-
-            if (hasSecond)
-            {
-                secondInput.AdvanceTo(secondRead.Buffer.Start);
-            }
-
-            return false;
-        }
-
-        var forwarder = new SpliceForwarder(worker!, first, second, a, b, pipeA, pipeB, options);
-        if (hasFirst)
-        {
-            forwarder._toSecond.TakePrefix(firstInput, firstRead);
-        }
-
-        if (hasSecond)
-        {
-            forwarder._toFirst.TakePrefix(secondInput, secondRead);
-        }
-
-        a.BeginSplice(forwarder);
-        b.BeginSplice(forwarder);
-        task = forwarder._done.Task;
-        forwarder.Run();
-        return true;
-    }
-
     /// <summary>Events of either socket, routed here by the socket while it is lent.</summary>
     public void OnEpollEvents(SocketConnection socket, uint events)
     {
@@ -166,24 +68,6 @@ internal sealed class SpliceForwarder
     /// <summary>A socket closed under the forward (aborted by its handler, idle timeout, server shutdown).</summary>
     public void OnSocketClosed(SocketConnection socket) =>
         Finish(new ConnectionAbortedException($"The {(ReferenceEquals(socket, _firstEnd.Socket) ? "first" : "second")} connection of a splice forward was closed."));
-
-    private static SocketConnection? AsSocket(Connection connection) => connection switch
-    {
-        SocketConnection socket => socket,
-        OutboundConnection outbound => outbound.Socket,
-        _ => null,
-    };
-
-    private static bool TryRentSecond(Memory.KernelPipeCache pipes, int size, in Memory.KernelPipe first, out Memory.KernelPipe second)
-    {
-        if (pipes.TryRent(size, out second, out _))
-        {
-            return true;
-        }
-
-        pipes.Return(first, empty: true);
-        return false;
-    }
 
     private void OnResume()
     {
@@ -320,11 +204,4 @@ internal sealed class SpliceForwarder
         connection.Transport.Input.Complete();
         connection.Transport.Output.Complete();
     }
-}
-
-internal enum SpliceReadiness
-{
-    No,
-    OutputPending,
-    Ready,
 }
