@@ -31,7 +31,18 @@ internal static class ConfigLoader
         }
         catch (InvalidOperationException ex)
         {
-            throw new ConfigException(path, KeyOf(ex.Message), Innermost(ex).Message);
+            // The binder nests its messages; the one that names the key says what it could not convert.
+            var named = ex;
+            for (Exception? inner = ex; inner is not null; inner = inner.InnerException)
+            {
+                if (inner is InvalidOperationException && inner.Message.Contains(" at '", StringComparison.Ordinal))
+                {
+                    named = (InvalidOperationException)inner;
+                    break;
+                }
+            }
+
+            throw new ConfigException(path, KeyOf(named.Message), named.Message);
         }
 
         return ConfigValidator.Validate(config, path);
@@ -47,7 +58,7 @@ internal static class ConfigLoader
         return ex;
     }
 
-    /// <summary>The binder names the key as <c>at 'frontends:0:maxconn'</c>; show it as <c>frontends[0].maxconn</c>.</summary>
+    /// <summary>The binder names the key as <c>at 'Frontends:0:MaxConn'</c>; show it as <c>frontends[0].maxConn</c>.</summary>
     private static string KeyOf(string message)
     {
         int start = message.IndexOf(" at '", StringComparison.Ordinal);
@@ -66,7 +77,7 @@ internal static class ConfigLoader
             }
             else
             {
-                key.Append(key.Length > 0 ? "." : "").Append(part);
+                key.Append(key.Length > 0 ? "." : "").Append(char.ToLowerInvariant(part[0])).Append(part.AsSpan(1));
             }
         }
 
