@@ -65,6 +65,9 @@ internal sealed unsafe partial class Worker : IDisposable
 
     public CoreMemoryPool Pool { get; }
 
+    /// <summary>Empty kernel pipes for splice forwarding; none exist until the first splice.</summary>
+    public KernelPipeCache Pipes { get; } = new();
+
     public TimerWheel Timers { get; }
 
     public WorkerCounters Counters { get; } = new();
@@ -187,5 +190,6 @@ internal sealed unsafe partial class Worker : IDisposable
         FileCalls.Close(_eventFd);
         FileCalls.Close(_epollFd);
         Pool.Dispose();
+        Pipes.Dispose();
     }
 }

@@ -19,6 +19,8 @@ internal sealed class WorkerCounters
     public long PortsExhausted;
     public long HandlerErrors;
     public long Aborted;
+    public long BytesSpliced;
+    public long BytesCopied;
 
     public long Active => Volatile.Read(ref Accepted) + Volatile.Read(ref Connected) - Volatile.Read(ref Closed);
 }

@@ -30,6 +30,9 @@ internal sealed class FastsockMetrics : IDisposable
         Counter("fastsock.locality.outbound.remote", "{connection}", "Outbound connections whose replies were processed on another CPU", s => s.OutboundRemoteConnections);
         Counter("fastsock.outbound.connect_failures", "{error}", "Outbound connects that failed (refused, unreachable, timeout, no port)", s => s.ConnectFailures);
         Counter("fastsock.outbound.ports_exhausted", "{error}", "Outbound connects that found no free local port", s => s.PortsExhausted);
+        Counter("fastsock.forward.bytes.spliced", "By", "Bytes forwarded socket to socket with splice(2), never copied to user space", s => s.BytesSpliced);
+        Counter("fastsock.forward.bytes.copied", "By", "Bytes forwarded by copying between pipes (copy engine, in-memory backends)", s => s.BytesCopied);
+        _meter.CreateObservableGauge("fastsock.forward.pipes.open", () => Measure(s => s.KernelPipesOpen), "{pipe}", "Kernel pipes held for splice (in use and cached)");
         Counter("fastsock.pool.rented", "{block}", "Buffer blocks rented from the worker's pool", s => s.PoolRented);
         Counter("fastsock.pool.recycled", "{block}", "Blocks returned from other threads through the recycle stack", s => s.PoolRecycled);
         _meter.CreateObservableGauge("fastsock.pool.slabs", () => Measure(s => s.PoolSlabs), "{slab}", "Pinned slabs allocated by the worker's pool");

@@ -163,7 +163,11 @@ public sealed partial class FastsockServer : IAsyncDisposable
                 Volatile.Read(ref c.ActiveLocal),
                 Volatile.Read(ref c.ActiveRemote),
                 Volatile.Read(ref c.ConnectFailed),
-                Volatile.Read(ref c.PortsExhausted));
+                Volatile.Read(ref c.PortsExhausted),
+                Volatile.Read(ref c.BytesSpliced),
+                Volatile.Read(ref c.BytesCopied),
+                w.Pipes.Open,
+                w.Pipes.Cached);
         }
 
         return stats;

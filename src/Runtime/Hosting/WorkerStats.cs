@@ -22,4 +22,8 @@ public readonly record struct WorkerStats(
     long OutboundLocalConnections = 0,
     long OutboundRemoteConnections = 0,
     long ConnectFailures = 0,
-    long PortsExhausted = 0);
+    long PortsExhausted = 0,
+    long BytesSpliced = 0,
+    long BytesCopied = 0,
+    long KernelPipesOpen = 0,
+    long KernelPipesCached = 0);

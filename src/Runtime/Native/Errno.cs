@@ -14,7 +14,9 @@ internal static class Errno
     public const int EACCES = 13;
     public const int EINVAL = 22;
     public const int EMFILE = 24;
+    public const int ENFILE = 23;
     public const int EPIPE = 32;
+    public const int ENOSYS = 38;
     public const int ENOPROTOOPT = 92;
     public const int EOPNOTSUPP = 95;
     public const int EADDRINUSE = 98;
@@ -45,6 +47,8 @@ internal static class Errno
         EINVAL => "EINVAL",
         EMFILE => "EMFILE",
         EPIPE => "EPIPE",
+        ENOSYS => "ENOSYS",
+        ENFILE => "ENFILE",
         ENOPROTOOPT => "ENOPROTOOPT",
         EOPNOTSUPP => "EOPNOTSUPP",
         EADDRINUSE => "EADDRINUSE",

@@ -157,6 +157,8 @@ internal sealed partial class SocketConnection
         {
             _worker.Post(s_cancelClosed, source);
         }
+
+        NotifySplicerClosed();
     }
 
     /// <summary>Back to the worker's pool once the fd is closed, the handler returned and no pipe callback is due.</summary>

@@ -24,7 +24,7 @@ internal sealed partial class SocketConnection
     /// </summary>
     private unsafe void Receive()
     {
-        if (_receiveEnded || _inputFlushPending || _closed)
+        if (_receiveEnded || _inputFlushPending || _closed || _splicer is not null)
         {
             return;
         }

@@ -147,6 +147,12 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
     public void OnEpollEvents(uint events)
     {
+        if (_splicer is { } splicer)
+        {
+            splicer.OnEpollEvents(this, events);
+            return;
+        }
+
         if ((events & (EpollCalls.EPOLLRDHUP | EpollCalls.EPOLLHUP | EpollCalls.EPOLLERR)) != 0)
         {
             // The peer's FIN (or an error) is queued behind the data: a short read no longer means "drained".

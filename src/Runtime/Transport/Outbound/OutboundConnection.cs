@@ -45,6 +45,9 @@ internal sealed class OutboundConnection : Connection, IDuplexPipe, IEpollHandle
 
     internal IPEndPoint Remote => _remote;
 
+    /// <summary>The transport underneath while the connection is open (the splice engine needs its fd).</summary>
+    internal SocketConnection? Socket => _socket;
+
     internal ref readonly RawSocketAddress RemoteAddress => ref _remoteAddress;
 
     public override IDuplexPipe Transport => this;

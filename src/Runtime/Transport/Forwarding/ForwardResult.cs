@@ -1,0 +1,10 @@
+namespace Fastsock.Transport;
+
+/// <summary>
+/// What a forward moved. <see cref="Error"/> is null when both directions ended with a FIN; otherwise it is what
+/// ended the forward (a reset, an abort, a failed syscall) and both connections were aborted.
+/// </summary>
+public readonly record struct ForwardResult(long FirstToSecond, long SecondToFirst, ForwardingMode Mode, Exception? Error)
+{
+    public bool Completed => Error is null;
+}

@@ -1,0 +1,259 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Fastsock.Memory;
+using Fastsock.Native;
+
+namespace Fastsock.Transport.Forwarding;
+
+/// <summary>One socket of a splice forward and the readiness its edge-triggered events announced.</summary>
+internal sealed class SpliceEnd(SocketConnection socket)
+{
+    public SocketConnection Socket { get; } = socket;
+
+    public int Fd { get; } = socket.Fd;
+
+    /// <summary>Set by EPOLLIN/RDHUP/HUP/ERR, cleared only by EAGAIN on an empty kernel pipe (the only unambiguous EAGAIN).</summary>
+    public bool Readable { get; set; } = true;
+
+    /// <summary>Set by EPOLLOUT/HUP/ERR, cleared by EAGAIN when writing.</summary>
+    public bool Writable { get; set; } = true;
+}
+
+internal enum PumpStatus
+{
+    Waiting,
+    Done,
+    BudgetSpent,
+    Failed,
+    Unsupported,
+}
+
+/// <summary>
+/// One direction of a splice forward: bytes left in the source's input pipe first (written with write(2)), then
+/// source socket → kernel pipe → target socket. The pipe is filled only when empty, so an EAGAIN on the way in
+/// always means "socket drained", never "pipe full". Bytes that the target cannot take stay in the kernel pipe until
+/// EPOLLOUT; meanwhile nothing more is read, and TCP pushes back on the sender.
+/// </summary>
+internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, KernelPipe pipe, Engine.Worker worker)
+{
+    private const uint Flags = SpliceCalls.SPLICE_F_MOVE | SpliceCalls.SPLICE_F_NONBLOCK;
+
+    private PipeReader? _prefixReader;
+    private ReadOnlySequence<byte> _prefix;
+    private int _inPipe;
+
+    public SpliceEnd Source => source;
+
+    public SpliceEnd Target => target;
+
+    public KernelPipe Pipe => pipe;
+
+    /// <summary>The kernel pipe holds no bytes: it may go back to the cache.</summary>
+    public bool PipeEmpty => _inPipe == 0;
+
+    /// <summary>The source's FIN was seen (in the input pipe or by splice returning 0).</summary>
+    public bool SourceEnded { get; private set; }
+
+    /// <summary>Everything was forwarded and the target got its FIN.</summary>
+    public bool Done { get; private set; }
+
+    /// <summary>Bytes delivered to the target (prefix included).</summary>
+    public long Forwarded { get; private set; }
+
+    /// <summary>Bytes delivered through the kernel pipe.</summary>
+    public long Spliced { get; private set; }
+
+    /// <summary>The syscall that failed, for the error message.</summary>
+    public string FailedCall { get; private set; } = "";
+
+    /// <summary>
+    /// Takes what the source's input pipe already holds: it must reach the target before any spliced byte.
+    /// The read stays open (not advanced) until those bytes are written.
+    /// </summary>
+    public void TakePrefix(PipeReader reader, in ReadResult result)
+    {
+        _prefixReader = reader;
+        _prefix = result.Buffer;
+        SourceEnded = result.IsCompleted;
+        if (_prefix.IsEmpty)
+        {
+            ReleasePrefix();
+        }
+    }
+
+    /// <summary>Moves bytes until a side would block, the direction is done, or <paramref name="budget"/> is spent.</summary>
+    public unsafe PumpStatus Pump(long budget, bool nothingSplicedYet, out int errno)
+    {
+        errno = 0;
+        long moved = 0;
+        while (!Done)
+        {
+            if (moved >= budget)
+            {
+                return PumpStatus.BudgetSpent;
+            }
+
+            if (_prefixReader is not null)
+            {
+                if (!target.Writable)
+                {
+                    return PumpStatus.Waiting;
+                }
+
+                long written = WritePrefix(out errno);
+                if (written < 0)
+                {
+                    FailedCall = "write";
+                    return PumpStatus.Failed;
+                }
+
+                moved += written;
+                continue;
+            }
+
+            if (_inPipe > 0)
+            {
+                if (!target.Writable)
+                {
+                    return PumpStatus.Waiting;
+                }
+
+                nint sent = SpliceCalls.Splice(pipe.ReadFd, null, target.Fd, null, (nuint)_inPipe, Flags);
+                if (sent > 0)
+                {
+                    _inPipe -= (int)sent;
+                    moved += sent;
+                    Forwarded += sent;
+                    Spliced += sent;
+                    worker.Counters.BytesSpliced += sent;
+                    target.Socket.NoteSpliced(0, sent);
+                    continue;
+                }
+
+                errno = Errno.Last;
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno == Errno.EAGAIN)
+                {
+                    target.Writable = false; // the kernel keeps the bytes in the pipe until EPOLLOUT
+                    return PumpStatus.Waiting;
+                }
+
+                FailedCall = "splice(pipe → socket)";
+                return PumpStatus.Failed;
+            }
+
+            if (SourceEnded)
+            {
+                // Pipe drained after the FIN: pass the FIN on. ENOTCONN (peer gone) shows up on the other direction.
+                SocketCalls.Shutdown(target.Fd, SocketCalls.SHUT_WR);
+                Done = true;
+                return PumpStatus.Done;
+            }
+
+            if (!source.Readable)
+            {
+                return PumpStatus.Waiting;
+            }
+
+            nint received = SpliceCalls.Splice(source.Fd, null, pipe.WriteFd, null, (nuint)pipe.Size, Flags);
+            if (received > 0)
+            {
+                _inPipe = (int)received;
+                source.Socket.NoteSpliced(received, 0);
+                continue;
+            }
+
+            if (received == 0)
+            {
+                SourceEnded = true;
+                continue;
+            }
+
+            errno = Errno.Last;
+            if (errno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (errno == Errno.EAGAIN)
+            {
+                source.Readable = false; // the pipe is empty, so the socket is: wait for the next EPOLLIN edge
+                return PumpStatus.Waiting;
+            }
+
+            FailedCall = "splice(socket → pipe)";
+            return (errno is Errno.EINVAL or Errno.ENOSYS) && nothingSplicedYet ? PumpStatus.Unsupported : PumpStatus.Failed;
+        }
+
+        return PumpStatus.Done;
+    }
+
+    /// <summary>
+    /// Ends the input pipe read: what was written is consumed, what was not stays there (for the copy engine when
+    /// splice falls back, or dropped with the connection when it is aborted).
+    /// </summary>
+    public void ReleasePrefix()
+    {
+        if (_prefixReader is { } reader)
+        {
+            _prefixReader = null;
+            var rest = _prefix.Start;
+            _prefix = default;
+            reader.AdvanceTo(rest);
+        }
+    }
+
+    /// <summary>write(2) of the prefix segments; bytes written, or -1 on failure.</summary>
+    private unsafe long WritePrefix(out int errno)
+    {
+        errno = 0;
+        long total = 0;
+        var position = _prefix.Start;
+        while (_prefix.TryGet(ref position, out var segment))
+        {
+            if (segment.IsEmpty)
+            {
+                continue;
+            }
+
+            nint written;
+            using (var pin = segment.Pin())
+            {
+                written = FileCalls.Write(target.Fd, (byte*)pin.Pointer, segment.Length);
+            }
+
+            if (written > 0)
+            {
+                _prefix = _prefix.Slice(written);
+                position = _prefix.Start;
+                total += written;
+                Forwarded += written;
+                worker.Counters.BytesCopied += written;
+                target.Socket.NoteSpliced(0, written);
+                continue;
+            }
+
+            errno = written < 0 ? Errno.Last : Errno.EPIPE;
+            if (errno == Errno.EINTR)
+            {
+                position = _prefix.Start;
+                continue;
+            }
+
+            if (errno == Errno.EAGAIN)
+            {
+                target.Writable = false;
+                return total;
+            }
+
+            return -1;
+        }
+
+        ReleasePrefix();
+        return total;
+    }
+}
