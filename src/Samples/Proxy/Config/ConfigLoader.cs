@@ -6,7 +6,10 @@ namespace Fastsock.Samples.Proxy.Config;
 /// <summary>Reads a JSON config file (Microsoft.Extensions.Configuration) and checks it. Every failure is a <see cref="ConfigException"/>.</summary>
 internal static class ConfigLoader
 {
-    public static ProxySettings Load(string path)
+    public static ProxySettings Load(string path) => ConfigValidator.Validate(LoadRaw(path), path);
+
+    /// <summary>The file as written, before checks (so command-line options can override it first).</summary>
+    public static ProxyConfig LoadRaw(string path)
     {
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
@@ -45,7 +48,7 @@ internal static class ConfigLoader
             throw new ConfigException(path, KeyOf(named.Message), named.Message);
         }
 
-        return ConfigValidator.Validate(config, path);
+        return config;
     }
 
     private static Exception Innermost(Exception ex)
