@@ -1,0 +1,35 @@
+namespace Fastsock.Samples.Proxy.Balancing;
+
+/// <summary>Fewest open connections relative to weight; ties go round the servers so equal ones share the load.</summary>
+internal sealed class LeastConnBalancer(IReadOnlyList<ServerState> servers) : Balancer(servers)
+{
+    private int _next;
+
+    public override ServerState? Pick(ulong sourceHash)
+    {
+        int best = -1;
+        int count = Servers.Count;
+        for (int k = 0; k < count; k++)
+        {
+            int i = (_next + k) % count;
+            if (!Usable(Servers[i]))
+            {
+                continue;
+            }
+
+            // Compare Active[i]/Weight[i] < Active[best]/Weight[best] without division.
+            if (best < 0 || (long)Active[i] * Servers[best].Weight < (long)Active[best] * Servers[i].Weight)
+            {
+                best = i;
+            }
+        }
+
+        if (best < 0)
+        {
+            return null;
+        }
+
+        _next = (best + 1) % count;
+        return Servers[best];
+    }
+}

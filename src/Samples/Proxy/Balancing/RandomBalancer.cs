@@ -1,0 +1,52 @@
+namespace Fastsock.Samples.Proxy.Balancing;
+
+/// <summary>Two weighted random draws, the less busy one wins (the "power of two choices", as HAProxy's random does).</summary>
+internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, int seed) : Balancer(servers)
+{
+    private ulong _state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
+
+    public override ServerState? Pick(ulong sourceHash)
+    {
+        int total = 0;
+        for (int i = 0; i < Servers.Count; i++)
+        {
+            if (Usable(Servers[i]))
+            {
+                total += Servers[i].Weight;
+            }
+        }
+
+        if (total == 0)
+        {
+            return null;
+        }
+
+        var first = Draw(total);
+        var second = Draw(total);
+        return (long)Active[second.Index] * first.Weight < (long)Active[first.Index] * second.Weight ? second : first;
+    }
+
+    private ServerState Draw(int totalWeight)
+    {
+        // xorshift64*: per-worker state, no shared Random.
+        _state ^= _state >> 12;
+        _state ^= _state << 25;
+        _state ^= _state >> 27;
+        int ticket = (int)((_state * 0x2545F4914F6CDD1DUL) % (ulong)totalWeight);
+        for (int i = 0; i < Servers.Count; i++)
+        {
+            if (!Usable(Servers[i]))
+            {
+                continue;
+            }
+
+            ticket -= Servers[i].Weight;
+            if (ticket < 0)
+            {
+                return Servers[i];
+            }
+        }
+
+        throw new InvalidOperationException("weights changed during a draw");
+    }
+}

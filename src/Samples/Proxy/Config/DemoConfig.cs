@@ -1,0 +1,13 @@
+namespace Fastsock.Samples.Proxy.Config;
+
+/// <summary>What runs without --config: a frontend on 127.0.0.1:8080 in front of the in-process Hello app.</summary>
+internal static class DemoConfig
+{
+    public const string Source = "(built-in demo)";
+
+    public static ProxyConfig Raw() => new()
+    {
+        Frontends = [new FrontendConfig { Name = "demo", Bind = ["127.0.0.1:8080"], Mode = "tcp", Backend = "hello" }],
+        Backends = [new BackendConfig { Name = "hello", Servers = [new ServerConfig { Name = "hello", Address = "inproc:hello" }] }],
+    };
+}

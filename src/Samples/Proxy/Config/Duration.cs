@@ -1,0 +1,39 @@
+using System.Globalization;
+
+namespace Fastsock.Samples.Proxy.Config;
+
+/// <summary>HAProxy-style durations: <c>500ms</c>, <c>5s</c>, <c>2m</c>, <c>1h</c>, or a bare number of milliseconds.</summary>
+internal static class Duration
+{
+    public static bool TryParse(string text, out TimeSpan value)
+    {
+        value = default;
+        var trimmed = text.Trim();
+        int unitStart = 0;
+        while (unitStart < trimmed.Length && (char.IsAsciiDigit(trimmed[unitStart]) || trimmed[unitStart] == '.'))
+        {
+            unitStart++;
+        }
+
+        if (unitStart == 0 || !double.TryParse(trimmed[..unitStart], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double number))
+        {
+            return false;
+        }
+
+        double? milliseconds = trimmed[unitStart..] switch
+        {
+            "" or "ms" => number,
+            "s" => number * 1000,
+            "m" => number * 60_000,
+            "h" => number * 3_600_000,
+            _ => null,
+        };
+        if (milliseconds is null)
+        {
+            return false;
+        }
+
+        value = TimeSpan.FromMilliseconds(milliseconds.Value);
+        return true;
+    }
+}

@@ -1,0 +1,87 @@
+using System.Net;
+using Fastsock.Locality;
+using Fastsock.Transport;
+
+namespace Fastsock.Samples.Proxy.Config;
+
+// The checked settings the proxy runs on, built by ConfigValidator from a ProxyConfig.
+
+internal enum ProxyMode
+{
+    Tcp,
+    Http,
+}
+
+internal enum BalanceAlgorithm
+{
+    RoundRobin,
+    LeastConn,
+    Source,
+    Random,
+}
+
+internal enum ServerKind
+{
+    Tcp,
+    Unix,
+    InProc,
+}
+
+internal enum HealthCheckType
+{
+    Tcp,
+    Http,
+}
+
+internal enum ProxyHeaderMode
+{
+    None,
+    V1,
+    V2,
+}
+
+internal sealed record ServerAddress(ServerKind Kind, IPEndPoint? EndPoint, string? Path)
+{
+    public override string ToString() => Kind switch
+    {
+        ServerKind.Tcp => EndPoint!.ToString(),
+        ServerKind.Unix => $"unix:{Path}",
+        _ => $"inproc:{Path}",
+    };
+}
+
+internal sealed record ServerSettings(string Name, ServerAddress Address, int Weight, ProxyHeaderMode SendProxy);
+
+internal sealed record HealthCheckSettings(HealthCheckType Type, string Path, int ExpectStatus, TimeSpan Interval, TimeSpan Timeout, int Rise, int Fall);
+
+internal sealed record BackendSettings(
+    string Name,
+    BalanceAlgorithm Balance,
+    IReadOnlyList<ServerSettings> Servers,
+    HealthCheckSettings? HealthCheck,
+    int MaxIdlePerWorker,
+    TimeSpan KeepAliveIdle);
+
+internal sealed record FrontendSettings(string Name, IReadOnlyList<IPEndPoint> Binds, ProxyMode Mode, BackendSettings Backend, int MaxConn, bool AcceptProxy);
+
+internal sealed record TimeoutSettings(TimeSpan Connect, TimeSpan Client, TimeSpan Server, TimeSpan HttpRequest, TimeSpan Idle);
+
+internal sealed record ProxySettings(
+    CpuSet? Cores,
+    ListenerSteering Steering,
+    string Forwarding,
+    SourcePortStrategy OutboundStrategy,
+    TimeoutSettings Timeouts,
+    int Retries,
+    IPEndPoint? Admin,
+    IReadOnlyList<FrontendSettings> Frontends,
+    IReadOnlyList<BackendSettings> Backends);
+
+/// <summary>A config problem: which file, which key, what is wrong. The proxy prints it on one line and exits with 2.</summary>
+internal sealed class ConfigException(string source, string key, string reason)
+    : Exception(key.Length == 0 ? $"{source}: {reason}" : $"{source}: {key}: {reason}")
+{
+    public string File { get; } = source;
+
+    public string Key { get; } = key;
+}

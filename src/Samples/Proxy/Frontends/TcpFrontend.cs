@@ -1,0 +1,103 @@
+using System.Net;
+using Fastsock.Samples.Proxy.Balancing;
+using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Fastsock.Samples.Proxy.Frontends;
+
+/// <summary>
+/// <c>mode tcp</c>: each client connection gets a server (balancer of the client's worker, retries on connect
+/// failures), then bytes are forwarded both ways (splice or copy) until both sides are done. No server left: the
+/// client connection is closed, as HAProxy does in tcp mode.
+/// </summary>
+internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool backend, ServerConnector connector, ForwardingMode forwarding, int retries, int workerCount, ILogger logger)
+{
+    // maxconn is enforced per worker: a global counter would be a cache line every core writes per connection.
+    private readonly int _maxConnPerWorker = Math.Max(1, settings.MaxConn / workerCount);
+    private readonly int[] _open = new int[workerCount];
+
+    public async Task HandleAsync(Connection client)
+    {
+        if (_open[client.WorkerIndex] >= _maxConnPerWorker)
+        {
+            MaxConnReached(logger, settings.Name, settings.MaxConn);
+            return;
+        }
+
+        _open[client.WorkerIndex]++;
+        try
+        {
+            await ProxyAsync(client).ConfigureAwait(true);
+        }
+        finally
+        {
+            _open[client.WorkerIndex]--;
+        }
+    }
+
+    private async Task ProxyAsync(Connection client)
+    {
+        var balancer = backend.BalancerFor(client.WorkerIndex);
+        ulong sourceHash = backend.Settings.Balance == BalanceAlgorithm.Source ? SourceHash(client.RemoteEndPoint) : 0;
+        Connection? upstream = null;
+        ServerState? server = null;
+        for (int attempt = 0; attempt <= retries && upstream is null; attempt++)
+        {
+            server = balancer.Pick(sourceHash);
+            if (server is null)
+            {
+                NoServer(logger, settings.Name, backend.Settings.Name);
+                return;
+            }
+
+            try
+            {
+                upstream = await connector.ConnectAsync(server, client.ConnectionClosed).ConfigureAwait(true);
+            }
+            catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
+            {
+                ConnectFailed(logger, backend.Settings.Name, server.Settings.Name, attempt + 1, ex.Message);
+            }
+        }
+
+        if (upstream is null || server is null)
+        {
+            return;
+        }
+
+        balancer.OnOpened(server);
+        try
+        {
+            await ConnectionForwarder.ForwardAsync(client, upstream, forwarding).ConfigureAwait(true);
+        }
+        finally
+        {
+            balancer.OnClosed(server);
+        }
+    }
+
+    /// <summary>The client's address folded into 64 bits (the source balancer mixes it further).</summary>
+    private static ulong SourceHash(EndPoint? remote)
+    {
+        if (remote is not IPEndPoint ip)
+        {
+            return 0;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        bytes.Clear();
+        ip.Address.TryWriteBytes(bytes, out _);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes) ^ (System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]) * 0x9E3779B97F4A7C15UL);
+    }
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "Frontend {Frontend}: maxconn {MaxConn} reached; closing a new connection")]
+    private static partial void MaxConnReached(ILogger logger, string frontend, int maxConn);
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Warning, Message = "Frontend {Frontend}: no server of backend {Backend} is up; closing the client connection")]
+    private static partial void NoServer(ILogger logger, string frontend, string backend);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "Backend {Backend}: connect to server {Server} failed (attempt {Attempt}): {Reason}")]
+    private static partial void ConnectFailed(ILogger logger, string backend, string server, int attempt, string reason);
+}

@@ -1,0 +1,151 @@
+using System.Net.Sockets;
+using System.Text;
+using Fastsock.Samples.Proxy.Balancing;
+using Fastsock.Samples.Proxy.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Fastsock.Samples.Proxy.Health;
+
+/// <summary>
+/// Checks servers on the thread pool, away from the workers, so checks never take a worker's time or disturb its
+/// locality. A server goes down after <c>fall</c> failed checks in a row and up after <c>rise</c> good ones;
+/// every change is logged, and workers see it through <see cref="ServerState.IsUp"/>.
+/// </summary>
+internal sealed partial class HealthChecker : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _loops = [];
+
+    public HealthChecker(ILogger logger) => _logger = logger;
+
+    public void Start(BackendSettings backend, IReadOnlyList<ServerState> servers)
+    {
+        if (backend.HealthCheck is not { } check)
+        {
+            return;
+        }
+
+        foreach (var server in servers)
+        {
+            if (server.Settings.Address.Kind == ServerKind.InProc)
+            {
+                continue; // hosted in this process: up as long as the process is
+            }
+
+            _loops.Add(Task.Run(() => CheckLoopAsync(backend.Name, server, check, _stop.Token)));
+        }
+    }
+
+    private async Task CheckLoopAsync(string backend, ServerState server, HealthCheckSettings check, CancellationToken stop)
+    {
+        int successes = 0;
+        int failures = 0;
+        using var timer = new PeriodicTimer(check.Interval);
+        do
+        {
+            var failure = await ProbeAsync(server.Settings.Address, check, stop).ConfigureAwait(false);
+            if (stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (failure is null)
+            {
+                failures = 0;
+                if (++successes >= check.Rise && !server.IsUp)
+                {
+                    server.IsUp = true;
+                    ServerUp(_logger, backend, server.Settings.Name, server.Settings.Address, successes);
+                }
+            }
+            else
+            {
+                successes = 0;
+                if (++failures >= check.Fall && server.IsUp)
+                {
+                    server.IsUp = false;
+                    ServerDown(_logger, backend, server.Settings.Name, server.Settings.Address, failure, failures);
+                }
+            }
+        }
+        while (await WaitAsync(timer, stop).ConfigureAwait(false));
+    }
+
+    /// <summary>Null when the server answered as expected, else why not.</summary>
+    internal static async Task<string?> ProbeAsync(ServerAddress address, HealthCheckSettings check, CancellationToken stop)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        timeout.CancelAfter(check.Timeout);
+        try
+        {
+            using var socket = address.Kind == ServerKind.Unix
+                ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+                : new Socket(address.EndPoint!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            System.Net.EndPoint target = address.Kind == ServerKind.Unix ? new UnixDomainSocketEndPoint(address.Path!) : address.EndPoint!;
+            await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+            if (check.Type == HealthCheckType.Tcp)
+            {
+                return null;
+            }
+
+            var request = Encoding.ASCII.GetBytes($"GET {check.Path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: fastsock-health\r\nConnection: close\r\n\r\n");
+            await socket.SendAsync(request, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            var status = await ReadStatusAsync(socket, timeout.Token).ConfigureAwait(false);
+            return status == check.ExpectStatus ? null : status < 0 ? "no HTTP status line" : $"HTTP {status}, expected {check.ExpectStatus}";
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            return $"no answer within {check.Timeout.TotalMilliseconds:0} ms";
+        }
+        catch (SocketException ex)
+        {
+            return ex.SocketErrorCode.ToString();
+        }
+    }
+
+    private static async Task<int> ReadStatusAsync(Socket socket, CancellationToken token)
+    {
+        var buffer = new byte[128];
+        int filled = 0;
+        while (filled < 12)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, token).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+
+            filled += n;
+        }
+
+        // "HTTP/1.x NNN"
+        var line = Encoding.ASCII.GetString(buffer, 0, filled);
+        return line.StartsWith("HTTP/1.", StringComparison.Ordinal) && line.Length >= 12 && int.TryParse(line.AsSpan(9, 3), out int status) ? status : -1;
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stop)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_loops).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Server {Backend}/{Server} ({Address}) is DOWN after {Failures} failed checks: {Reason}")]
+    private static partial void ServerDown(ILogger logger, string backend, string server, ServerAddress address, string reason, int failures);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Server {Backend}/{Server} ({Address}) is UP after {Successes} good checks")]
+    private static partial void ServerUp(ILogger logger, string backend, string server, ServerAddress address, int successes);
+}

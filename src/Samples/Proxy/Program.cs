@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Fastsock.Samples.Proxy;
+using Fastsock.Samples.Proxy.Config;
+using Microsoft.Extensions.Logging;
+
+var config = new Option<string?>("--config") { Description = "JSON config file (frontends, backends, timeouts); none: the built-in demo on 127.0.0.1:8080" };
+var cores = new Option<string?>("--cores") { Description = "CPUs to run one worker each on (overrides the config): all, 0-3 or 0,2,5" };
+var steering = new Option<string?>("--steering") { Description = "cpu, hash or single (overrides the config)" };
+var forwarding = new Option<string?>("--forwarding") { Description = "auto, copy or splice (overrides the config)" };
+var outbound = new Option<string?>("--outbound-strategy") { Description = "Source ports of backend connections: kernel, modulo or rss (overrides the config)" };
+var logLevel = new Option<LogLevel>("--log-level") { Description = "Minimum log level", DefaultValueFactory = _ => LogLevel.Information };
+
+var root = new RootCommand("fastsock-proxy: an HAProxy-like proxy on the Fastsock per-core runtime.")
+{
+    config, cores, steering, forwarding, outbound, logLevel,
+};
+root.SetAction(parse =>
+{
+    var path = parse.GetValue(config);
+    var source = path ?? DemoConfig.Source;
+    ProxySettings settings;
+    try
+    {
+        var file = path is null ? null : ConfigLoader.LoadRaw(path);
+        var raw = file ?? DemoConfig.Raw();
+        raw.Cores = parse.GetValue(cores) ?? raw.Cores;
+        raw.Steering = parse.GetValue(steering) ?? raw.Steering;
+        raw.Forwarding = parse.GetValue(forwarding) ?? raw.Forwarding;
+        raw.Outbound.Strategy = parse.GetValue(outbound) ?? raw.Outbound.Strategy;
+        settings = ConfigValidator.Validate(raw, source);
+    }
+    catch (ConfigException ex)
+    {
+        Console.Error.WriteLine($"fastsock-proxy: {ex.Message}");
+        return 2;
+    }
+
+    return ProxyApp.Run(settings, source, parse.GetValue(logLevel));
+});
+
+// The runtime handles SIGTERM/SIGINT itself (graceful drain), so the command line library must not.
+return root.Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,0 +1,113 @@
+using Fastsock.Hosting;
+using Fastsock.Locality;
+using Fastsock.Native;
+using Fastsock.Samples.Hello;
+using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Frontends;
+using Fastsock.Samples.Proxy.Health;
+using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Fastsock.Samples.Proxy;
+
+/// <summary>Builds the runtime from the checked settings, starts health checks and frontends, runs until SIGTERM/Ctrl+C.</summary>
+internal static class ProxyApp
+{
+    public static int Run(ProxySettings settings, string source, LogLevel logLevel)
+    {
+        using var loggerFactory = LoggerFactory.Create(logging => logging
+            .SetMinimumLevel(logLevel)
+            .AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "HH:mm:ss ";
+            }));
+        var logger = loggerFactory.CreateLogger("Fastsock.Proxy");
+
+        FastsockServer? server = null;
+        var health = new HealthChecker(logger);
+        try
+        {
+            for (int i = 0; i < settings.Frontends.Count; i++)
+            {
+                if (settings.Frontends[i].Mode == ProxyMode.Http)
+                {
+                    throw new ConfigException(source, $"frontends[{i}].mode", "'http' mode is not served by this build yet; use tcp");
+                }
+            }
+
+            var cores = settings.Cores ?? CpuSet.Allowed();
+            cores.EnsureAllowed();
+            var builder = FastsockServer.CreateBuilder()
+                .UseLoggerFactory(loggerFactory)
+                .Configure(options =>
+                {
+                    options.Cores = cores;
+                    options.Steering = settings.Steering;
+                    options.Outbound.Strategy = settings.OutboundStrategy;
+                    options.Outbound.ConnectTimeout = settings.Timeouts.Connect;
+                    options.Connection.IdleTimeout = settings.Timeouts.Client;
+                });
+
+            var apps = new Dictionary<string, ConnectionHandler>(StringComparer.Ordinal)
+            {
+                ["hello"] = new HelloApp(() => server!.GetStats()).HandleAsync,
+            };
+            var connector = new ServerConnector(apps, settings.Timeouts.Connect);
+            var pools = settings.Backends.ToDictionary(b => b.Name, b => new BackendPool(b, cores.Count));
+            foreach (var (backend, pool) in pools)
+            {
+                foreach (var (server1, index) in pool.Servers.Select((s, i) => (s, i)))
+                {
+                    if (server1.Settings.Address.Kind == ServerKind.InProc && !apps.ContainsKey(server1.Settings.Address.Path!))
+                    {
+                        throw new ConfigException(source, $"backends[{settings.Backends.ToList().FindIndex(b => b.Name == backend)}].servers[{index}].address",
+                            $"no in-process app named '{server1.Settings.Address.Path}'; known: {string.Join(", ", apps.Keys)}");
+                    }
+                }
+
+                health.Start(pool.Settings, pool.Servers);
+            }
+
+            var forwarding = settings.Forwarding switch
+            {
+                "copy" => ForwardingMode.Copy,
+                "splice" => ForwardingMode.Splice,
+                _ => ForwardingMode.Auto,
+            };
+            foreach (var frontend in settings.Frontends)
+            {
+                var tcp = new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger);
+                foreach (var bind in frontend.Binds)
+                {
+                    builder.Listen(bind, tcp.HandleAsync);
+                }
+            }
+
+            server = builder.Build();
+            server.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is ConfigException or FormatException or ArgumentException or NativeCallException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"fastsock-proxy: {ex.Message}");
+            health.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            return 2;
+        }
+
+        foreach (var frontend in settings.Frontends)
+        {
+            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", frontend.Binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address))}");
+        }
+
+        foreach (var (worker, cpu, threadId) in server.Workers)
+        {
+            Console.WriteLine($"Worker {worker} -> CPU {cpu} (thread fastsock-w{worker}, tid {threadId})");
+        }
+
+        Console.WriteLine($"Config: {source}. Press Ctrl+C to stop.");
+        server.WaitForShutdownAsync().GetAwaiter().GetResult();
+        health.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return 0;
+    }
+}

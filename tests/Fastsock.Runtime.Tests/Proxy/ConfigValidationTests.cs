@@ -1,0 +1,91 @@
+using Fastsock.Samples.Proxy.Config;
+
+namespace Fastsock.Tests.Proxy;
+
+public sealed class ConfigValidationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string json)
+    {
+        var path = Path.Combine(_dir, "proxy.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private const string Valid = """
+        {
+          "frontends": [ { "name": "web", "bind": [ "127.0.0.1:8080" ], "mode": "http", "backend": "app" } ],
+          "backends": [ { "name": "app", "balance": "leastconn",
+                          "servers": [ { "address": "127.0.0.1:9000", "weight": 3 }, { "name": "b", "address": "unix:/run/app.sock" }, { "address": "inproc:hello" } ],
+                          "healthCheck": { "type": "http", "path": "/health", "interval": "500ms" } } ],
+          "timeouts": { "connect": "2s" }
+        }
+        """;
+
+    [Fact]
+    public void Valid_config_is_read_with_haproxy_like_defaults()
+    {
+        var settings = ConfigLoader.Load(Write(Valid));
+        var frontend = Assert.Single(settings.Frontends);
+        Assert.Equal("web", frontend.Name);
+        Assert.Equal(ProxyMode.Http, frontend.Mode);
+        Assert.Equal(10_000, frontend.MaxConn);
+        var backend = frontend.Backend;
+        Assert.Equal(BalanceAlgorithm.LeastConn, backend.Balance);
+        Assert.Equal([ServerKind.Tcp, ServerKind.Unix, ServerKind.InProc], backend.Servers.Select(s => s.Address.Kind));
+        Assert.Equal(["server0", "b", "server2"], backend.Servers.Select(s => s.Name));
+        Assert.Equal(3, backend.Servers[0].Weight);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), backend.HealthCheck!.Interval);
+        Assert.Equal((2, 3, 200), (backend.HealthCheck.Rise, backend.HealthCheck.Fall, backend.HealthCheck.ExpectStatus));
+        Assert.Equal(TimeSpan.FromSeconds(2), settings.Timeouts.Connect);
+        Assert.Equal(TimeSpan.FromSeconds(30), settings.Timeouts.Server);
+        Assert.Equal(2, settings.Retries);
+    }
+
+    [Theory]
+    [InlineData("""{ "frontends": [] , "backends": [] }""", "frontends", "no frontend")]
+    [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:99999"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].bind[0]", "65535")]
+    [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "nope" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].backend", "'nope' is not a backend")]
+    [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "mode": "udp", "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].mode", "'udp' is not one of http, tcp")]
+    [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1", "weight": 300 } ] } ] }""", "backends[0].servers[0].weight", "0 to 256")]
+    [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "unix:relative.sock" } ] } ] }""", "backends[0].servers[0].address", "must be absolute")]
+    [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "db.local:5432" } ] } ] }""", "backends[0].servers[0].address", "not an IP address")]
+    [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "balance": "fastest", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "backends[0].balance", "roundrobin, leastconn, source, random")]
+    [InlineData("""{ "timeouts": { "connect": "soon" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.connect", "'soon' is not a positive duration")]
+    [InlineData("""{ "cores": "2-1", "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "cores", "runs backwards")]
+    [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app", "maxconn": "lots" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].maxConn", "'lots'")]
+    [InlineData("""{ "frontend": [] }""", "", "frontend")]
+    public void Invalid_config_names_the_file_the_key_and_the_reason(string json, string key, string reason)
+    {
+        var path = Write(json);
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.StartsWith(path + ": ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Malformed_json_and_missing_files_are_reported_with_the_path()
+    {
+        var path = Write("{ \"frontends\": [ ");
+        Assert.Contains("not valid JSON", Assert.Throws<ConfigException>(() => ConfigLoader.Load(path)).Message, StringComparison.Ordinal);
+        var missing = Path.Combine(_dir, "none.json");
+        Assert.Equal($"{missing}: file not found; pass an existing JSON file with --config, or none for the demo",
+            Assert.Throws<ConfigException>(() => ConfigLoader.Load(missing)).Message);
+    }
+
+    [Theory]
+    [InlineData("500ms", 500)]
+    [InlineData("5s", 5000)]
+    [InlineData("2m", 120_000)]
+    [InlineData("1.5s", 1500)]
+    [InlineData("250", 250)]
+    public void Durations_are_written_like_haproxy(string text, int milliseconds)
+    {
+        Assert.True(Duration.TryParse(text, out var value));
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), value);
+    }
+}

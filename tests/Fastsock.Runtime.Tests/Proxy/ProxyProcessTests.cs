@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Fastsock.Tests.Samples;
+using Fastsock.Tests.Support;
+
+namespace Fastsock.Tests.Proxy;
+
+/// <summary>fastsock-proxy as a real process in tcp mode, in front of real peers (redis, the Hello app).</summary>
+public sealed class ProxyProcessTests : IDisposable
+{
+    private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-proxy-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Config(string json)
+    {
+        var path = Path.Combine(_dir, "proxy.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    [Fact]
+    public async Task Tcp_frontend_serves_the_in_process_hello_app_and_stops_on_sigterm()
+    {
+        int port = FreePort();
+        var config = Config($$"""
+            { "frontends": [ { "name": "demo", "bind": ["127.0.0.1:{{port}}"], "mode": "tcp", "backend": "hello" } ],
+              "backends": [ { "name": "hello", "servers": [ { "address": "inproc:hello" } ] } ] }
+            """);
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
+        await proxy.WaitForLineAsync("Press Ctrl+C");
+        using (var client = await RawHttpClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: localhost\r\n\r\n");
+                var response = await client.ReadResponseAsync();
+                Assert.Equal("Hello, World!", response.Body);
+            }
+        }
+
+        proxy.Signal("TERM");
+        Assert.Equal(0, await proxy.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Contains("Worker 0 -> CPU 0", proxy.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("copy")]
+    [InlineData("splice")]
+    public async Task Redis_works_through_the_proxy_with_redis_cli_and_redis_benchmark(string forwarding)
+    {
+        Assert.True(File.Exists("/usr/bin/redis-server"), "redis-server is missing: .ci/run installs it (apt-get install redis-server)");
+        int redisPort = FreePort();
+        int proxyPort = FreePort();
+        using var redis = Process.Start(new ProcessStartInfo("redis-server", $"--port {redisPort} --bind 127.0.0.1 --save \"\" --appendonly no") { RedirectStandardOutput = true })!;
+        try
+        {
+            await WaitForPortAsync(redisPort);
+            var config = Config($$"""
+                { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "redis" } ],
+                  "backends": [ { "name": "redis", "servers": [ { "address": "127.0.0.1:{{redisPort}}" } ] } ] }
+                """);
+            using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0 --forwarding {forwarding}");
+            await proxy.WaitForLineAsync("Press Ctrl+C");
+
+            Assert.Equal("OK", (await RunAsync("redis-cli", $"-p {proxyPort} SET fastsock:key through-the-proxy")).Trim());
+            Assert.Equal("through-the-proxy", (await RunAsync("redis-cli", $"-p {proxyPort} GET fastsock:key")).Trim());
+            var bench = await RunAsync("redis-benchmark", $"-p {proxyPort} -n 20000 -c 20 -P 4 -t set,get -q");
+            Assert.Contains("SET:", bench, StringComparison.Ordinal);
+            Assert.Contains("GET:", bench, StringComparison.Ordinal);
+            Assert.Contains("requests per second", bench, StringComparison.Ordinal);
+        }
+        finally
+        {
+            redis.Kill();
+            await redis.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task With_every_server_down_the_client_connection_is_closed()
+    {
+        int proxyPort = FreePort();
+        var config = Config($$"""
+            { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{FreePort()}}" } ] } ], "retries": 1 }
+            """);
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
+        await proxy.WaitForLineAsync("Press Ctrl+C");
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, proxyPort));
+        var buffer = new byte[16];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await client.ReceiveAsync(buffer, SocketFlags.None, timeout.Token));
+        await proxy.WaitForLineAsync("ECONNREFUSED");
+    }
+
+    [Fact]
+    public async Task Bad_config_exits_2_naming_the_file_and_the_key()
+    {
+        var config = Config("""{ "frontends": [ { "bind": ["127.0.0.1:1"], "backend": "missing" } ], "backends": [] }""");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config}");
+        Assert.Equal(2, await proxy.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal($"fastsock-proxy: {config}: frontends[0].backend: 'missing' is not a backend; defined: ", proxy.Stderr.Trim() + " ");
+    }
+
+    private static async Task<string> RunAsync(string file, string arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(process.ExitCode == 0, $"{file} {arguments} exited {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
+        return await output;
+    }
+
+    private static async Task WaitForPortAsync(int port)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+                return;
+            }
+            catch (SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+}
