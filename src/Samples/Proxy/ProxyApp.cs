@@ -6,6 +6,7 @@ using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Frontends;
 using Fastsock.Samples.Proxy.Health;
 using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -76,13 +77,19 @@ internal static class ProxyApp
                 "splice" => ForwardingMode.Splice,
                 _ => ForwardingMode.Auto,
             };
+            var counters = new ProxyCounters(settings, cores.Count);
             foreach (var frontend in settings.Frontends)
             {
-                var tcp = new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger);
+                var tcp = new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger) { Counters = counters.For(frontend) };
                 foreach (var bind in frontend.Binds)
                 {
                     builder.Listen(bind, tcp.HandleAsync);
                 }
+            }
+
+            if (settings.Admin is { } adminBind)
+            {
+                builder.Listen(adminBind, new AdminEndpoint(counters, pools, () => server!.GetStats()).HandleAsync);
             }
 
             server = builder.Build();
@@ -98,6 +105,11 @@ internal static class ProxyApp
         foreach (var frontend in settings.Frontends)
         {
             Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", frontend.Binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address))}");
+        }
+
+        if (settings.Admin is not null)
+        {
+            Console.WriteLine($"Admin on {settings.Admin}: /stats, /stats?format=json, /metrics");
         }
 
         foreach (var (worker, cpu, threadId) in server.Workers)

@@ -2,6 +2,7 @@ using System.Net;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -18,6 +19,9 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
     private readonly int _maxConnPerWorker = Math.Max(1, settings.MaxConn / workerCount);
     private readonly int[] _open = new int[workerCount];
 
+    /// <summary>Where sessions, bytes and errors are counted (the admin endpoint reads them); null: not counted.</summary>
+    public FrontendCounters? Counters { get; init; }
+
     public async Task HandleAsync(Connection client)
     {
         if (_open[client.WorkerIndex] >= _maxConnPerWorker)
@@ -27,6 +31,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         }
 
         _open[client.WorkerIndex]++;
+        Counters?.SessionStarted(client.WorkerIndex);
         try
         {
             await ProxyAsync(client).ConfigureAwait(true);
@@ -34,6 +39,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         finally
         {
             _open[client.WorkerIndex]--;
+            Counters?.SessionEnded(client.WorkerIndex);
         }
     }
 
@@ -48,6 +54,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
             server = balancer.Pick(sourceHash);
             if (server is null)
             {
+                Counters?.NoServer(client.WorkerIndex);
                 NoServer(logger, settings.Name, backend.Settings.Name);
                 return;
             }
@@ -58,6 +65,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
             }
             catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
             {
+                Counters?.ConnectFailed(client.WorkerIndex, server, willRetry: attempt < retries);
                 ConnectFailed(logger, backend.Settings.Name, server.Settings.Name, attempt + 1, ex.Message);
             }
         }
@@ -68,13 +76,16 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         }
 
         balancer.OnOpened(server);
+        Counters?.ServerConnected(client.WorkerIndex, server);
+        var result = default(ForwardResult);
         try
         {
-            await ConnectionForwarder.ForwardAsync(client, upstream, forwarding).ConfigureAwait(true);
+            result = await ConnectionForwarder.ForwardAsync(client, upstream, forwarding).ConfigureAwait(true);
         }
         finally
         {
             balancer.OnClosed(server);
+            Counters?.Forwarded(client.WorkerIndex, server, result);
         }
     }
 

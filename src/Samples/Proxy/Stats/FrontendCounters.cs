@@ -1,0 +1,99 @@
+using Fastsock.Samples.Proxy.Balancing;
+using Fastsock.Samples.Proxy.Config;
+using Fastsock.Transport;
+
+namespace Fastsock.Samples.Proxy.Stats;
+
+/// <summary>
+/// The counters of one frontend and of its backend's servers as seen from this frontend, one array per worker
+/// (see <see cref="ProxyCounters"/> for the rules). Every method takes the calling worker's index and touches only
+/// that worker's array: plain increments, no lock, no interlocked instruction.
+/// </summary>
+internal sealed class FrontendCounters
+{
+    /// <summary>Row 0 is padding, so the first live row never shares a cache line with another allocation.</summary>
+    internal const int FrontendRow = 1;
+    internal const int FirstServerRow = 2;
+
+    private readonly SessionCounters[][] _workers;
+
+    public FrontendCounters(FrontendSettings settings, int workerCount)
+    {
+        Settings = settings;
+        ServerCount = settings.Backend.Servers.Count;
+        _workers = new SessionCounters[workerCount][];
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            _workers[w] = new SessionCounters[FirstServerRow + ServerCount + 1]; // + a trailing padding row
+        }
+    }
+
+    public FrontendSettings Settings { get; }
+
+    public int ServerCount { get; }
+
+    /// <summary>A client session (tcp: a connection; http: a request) begins.</summary>
+    public void SessionStarted(int worker)
+    {
+        ref var row = ref Frontend(worker);
+        row.Sessions++;
+        row.Current++;
+    }
+
+    public void SessionEnded(int worker) => Frontend(worker).Current--;
+
+    /// <summary>A server took the session; in-process servers count as fast-path use.</summary>
+    public void ServerConnected(int worker, ServerState server)
+    {
+        ref var row = ref Server(worker, server);
+        row.Sessions++;
+        row.Current++;
+        if (server.Settings.Address.Kind == ServerKind.InProc)
+        {
+            row.InProcess++;
+            Frontend(worker).InProcess++;
+        }
+    }
+
+    public void ServerDone(int worker, ServerState server) => Server(worker, server).Current--;
+
+    /// <summary>Bytes moved for a session: <paramref name="fromClient"/> went to the server, <paramref name="toClient"/> came back.</summary>
+    public void Bytes(int worker, ServerState server, long fromClient, long toClient)
+    {
+        ref var frontend = ref Frontend(worker);
+        frontend.BytesIn += fromClient;
+        frontend.BytesOut += toClient;
+        ref var row = ref Server(worker, server);
+        row.BytesIn += fromClient;
+        row.BytesOut += toClient;
+    }
+
+    /// <summary>A tcp forward ended (client is the first connection): its bytes, and the server session is over.</summary>
+    public void Forwarded(int worker, ServerState server, in ForwardResult result)
+    {
+        Bytes(worker, server, result.FirstToSecond, result.SecondToFirst);
+        ServerDone(worker, server);
+    }
+
+    /// <summary>A connect attempt to <paramref name="server"/> failed; <paramref name="willRetry"/> when another attempt follows.</summary>
+    public void ConnectFailed(int worker, ServerState server, bool willRetry)
+    {
+        ref var row = ref Server(worker, server);
+        row.ConnectErrors++;
+        Frontend(worker).ConnectErrors++;
+        if (willRetry)
+        {
+            row.Retries++;
+            Frontend(worker).Retries++;
+        }
+    }
+
+    /// <summary>No server of the backend was up (or every attempt failed): the session was refused.</summary>
+    public void NoServer(int worker) => Frontend(worker).NoServer++;
+
+    internal SessionCounters[] RowsOf(int worker) => _workers[worker];
+
+    private ref SessionCounters Frontend(int worker) => ref _workers[worker][FrontendRow];
+
+    private ref SessionCounters Server(int worker, ServerState server) => ref _workers[worker][FirstServerRow + server.Index];
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text;
+
+namespace Fastsock.Samples.Proxy.Stats;
+
+/// <summary>
+/// GET /metrics: the report in the Prometheus text exposition format (version 0.0.4): one HELP and TYPE line per
+/// metric, then one <c>name{labels} value</c> line per frontend, backend, server or worker.
+/// </summary>
+internal static class PrometheusText
+{
+    public static byte[] Write(StatsReport report)
+    {
+        var text = new StringBuilder(8192);
+        foreach (var column in StatsReport.SessionColumns)
+        {
+            Metric(text, $"fastsock_proxy_frontend_{column.Metric}", $"Frontend: {column.Help}", column.IsCounter,
+                report.Frontends.Select(f => (Labels(("frontend", f.Name)), column.Get(f.Totals))));
+        }
+
+        foreach (var column in StatsReport.SessionColumns)
+        {
+            Metric(text, $"fastsock_proxy_backend_{column.Metric}", $"Backend: {column.Help}", column.IsCounter,
+                report.Backends.Select(b => (Labels(("backend", b.Name)), column.Get(b.Totals))));
+        }
+
+        Metric(text, "fastsock_proxy_backend_servers_up", "Backend: servers up.", false,
+            report.Backends.Select(b => (Labels(("backend", b.Name)), (long)b.ServersUp)));
+        var servers = report.Backends.SelectMany(b => b.Servers.Select(s => (Labels: Labels(("backend", b.Name), ("server", s.Name)), Server: s))).ToList();
+        Metric(text, "fastsock_proxy_server_up", "Server: 1 when up (health checks pass or none), 0 when down.", false,
+            servers.Select(s => (s.Labels, s.Server.Up ? 1L : 0L)));
+        Metric(text, "fastsock_proxy_server_weight", "Server: balancing weight.", false, servers.Select(s => (s.Labels, (long)s.Server.Weight)));
+        foreach (var column in StatsReport.SessionColumns)
+        {
+            Metric(text, $"fastsock_proxy_server_{column.Metric}", $"Server: {column.Help}", column.IsCounter,
+                servers.Select(s => (s.Labels, column.Get(s.Server.Totals))));
+        }
+
+        var workers = report.Workers.Select(w => (Labels: WorkerLabels(w), Worker: w)).ToList();
+        foreach (var column in StatsReport.SessionColumns)
+        {
+            Metric(text, $"fastsock_proxy_worker_{column.Metric}", $"Worker (all frontends): {column.Help}", column.IsCounter,
+                workers.Select(w => (w.Labels, column.Get(w.Worker.Totals))));
+        }
+
+        foreach (var column in StatsReport.WorkerColumns)
+        {
+            Metric(text, $"fastsock_worker_{column.Metric}", $"Worker: {column.Help}", column.IsCounter,
+                workers.Select(w => (w.Labels, column.Get(w.Worker.Stats))));
+        }
+
+        Metric(text, "fastsock_worker_locality_local_total", "Worker: connections whose packets were processed on the worker's own CPU.", true,
+            report.Workers.SelectMany(w => new[]
+            {
+                (WorkerLabels(w, "passive"), w.Stats.LocalConnections),
+                (WorkerLabels(w, "outbound"), w.Stats.OutboundLocalConnections),
+            }));
+        Metric(text, "fastsock_worker_locality_remote_total", "Worker: connections whose packets were processed on another CPU.", true,
+            report.Workers.SelectMany(w => new[]
+            {
+                (WorkerLabels(w, "passive"), w.Stats.RemoteConnections),
+                (WorkerLabels(w, "outbound"), w.Stats.OutboundRemoteConnections),
+            }));
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    private static string WorkerLabels(WorkerRow w, string? direction = null)
+    {
+        string worker = w.Stats.Worker.ToString(CultureInfo.InvariantCulture);
+        string cpu = w.Stats.Cpu.ToString(CultureInfo.InvariantCulture);
+        return direction is null ? Labels(("worker", worker), ("cpu", cpu)) : Labels(("worker", worker), ("cpu", cpu), ("direction", direction));
+    }
+
+    private static void Metric(StringBuilder text, string name, string help, bool counter, IEnumerable<(string Labels, long Value)> series)
+    {
+        text.Append("# HELP ").Append(name).Append(' ').Append(help.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)).Append('\n');
+        text.Append("# TYPE ").Append(name).Append(counter ? " counter\n" : " gauge\n");
+        foreach (var (labels, value) in series)
+        {
+            text.Append(name).Append(labels).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+    }
+
+    /// <summary><c>{a="x",b="y"}</c> with values escaped as the format asks (backslash, quote, newline).</summary>
+    private static string Labels(params (string Name, string Value)[] labels)
+    {
+        var text = new StringBuilder("{");
+        foreach (var (name, value) in labels)
+        {
+            if (text.Length > 1)
+            {
+                text.Append(',');
+            }
+
+            text.Append(name).Append("=\"")
+                .Append(value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal))
+                .Append('"');
+        }
+
+        return text.Append('}').ToString();
+    }
+}

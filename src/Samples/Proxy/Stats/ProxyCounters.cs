@@ -1,0 +1,112 @@
+using Fastsock.Samples.Proxy.Config;
+
+namespace Fastsock.Samples.Proxy.Stats;
+
+/// <summary>
+/// The proxy's own counters, per worker: one <see cref="FrontendCounters"/> per frontend, each holding one array of
+/// <see cref="SessionCounters"/> rows per worker (its frontend row and a row per server of its backend). A worker
+/// writes only its own arrays with plain increments (a connection lives on one worker from accept to close, so no
+/// two cores ever write the same row); readers (the admin endpoint) take a <see cref="Snapshot"/> with
+/// <c>Volatile.Read</c>. Each worker's array is a separate allocation with a
+/// padding row at both ends, so two workers never share a cache line.
+/// <para>
+/// How a frontend reports (the worker index is <c>Connection.WorkerIndex</c>; every call is O(1), no allocation):
+/// <list type="bullet">
+/// <item><c>SessionStarted(w)</c> / <c>SessionEnded(w)</c> around a client connection (or an HTTP request).</item>
+/// <item><c>ServerConnected(w, server)</c> once a server took the connection (counts in-process fast-path use too),
+/// <c>ServerDone(w, server)</c> when that server session ends.</item>
+/// <item><c>Bytes(w, server, fromClient, toClient)</c> for what went through (tcp: <c>ForwardResult.FirstToSecond</c>,
+/// <c>SecondToFirst</c>; <c>Forwarded(w, server, result)</c> does connect-done + bytes in one call; http: per request).</item>
+/// <item><c>ConnectFailed(w, server, willRetry)</c> when a connect attempt failed; <c>NoServer(w)</c> when none is up.</item>
+/// </list>
+/// Bytes "in" are from the client, "out" are to the client, for frontends and servers alike (as HAProxy's bin/bout).
+/// </para>
+/// </summary>
+internal sealed class ProxyCounters
+{
+    private readonly Dictionary<FrontendSettings, FrontendCounters> _frontends = [];
+
+    public ProxyCounters(ProxySettings settings, int workerCount)
+    {
+        Settings = settings;
+        WorkerCount = workerCount;
+        foreach (var frontend in settings.Frontends)
+        {
+            _frontends[frontend] = new FrontendCounters(frontend, workerCount);
+        }
+    }
+
+    public ProxySettings Settings { get; }
+
+    public int WorkerCount { get; }
+
+    public IEnumerable<FrontendCounters> Frontends => Settings.Frontends.Select(f => _frontends[f]);
+
+    /// <summary>The counters a frontend writes to.</summary>
+    public FrontendCounters For(FrontendSettings frontend) => _frontends[frontend];
+
+    /// <summary>Sums every worker's rows now: per frontend, per server (of all frontends using its backend) and per worker.</summary>
+    public CountersSnapshot Snapshot()
+    {
+        var frontends = new List<(string Name, string Backend, SessionTotals Totals)>();
+        var servers = new Dictionary<(string Backend, int Server), SessionTotals>();
+        var workers = new SessionTotals[WorkerCount];
+        foreach (var frontend in Frontends)
+        {
+            var total = default(SessionTotals);
+            for (int w = 0; w < WorkerCount; w++)
+            {
+                var rows = frontend.RowsOf(w);
+                var row = SessionTotals.Read(ref rows[FrontendCounters.FrontendRow]);
+                total += row;
+                workers[w] += row;
+                for (int s = 0; s < frontend.ServerCount; s++)
+                {
+                    var key = (frontend.Settings.Backend.Name, s);
+                    servers[key] = servers.GetValueOrDefault(key) + SessionTotals.Read(ref rows[FrontendCounters.FirstServerRow + s]);
+                }
+            }
+
+            frontends.Add((frontend.Settings.Name, frontend.Settings.Backend.Name, total));
+        }
+
+        return new CountersSnapshot(frontends, servers, workers);
+    }
+}
+
+/// <summary>One row of counters, 64 bytes: a cache line.</summary>
+internal struct SessionCounters
+{
+    public long Sessions;
+    public long Current;
+    public long BytesIn;
+    public long BytesOut;
+    public long ConnectErrors;
+    public long Retries;
+    public long NoServer;
+    public long InProcess;
+}
+
+/// <summary>What <see cref="ProxyCounters.Snapshot"/> returns: sums over workers.</summary>
+internal sealed record CountersSnapshot(
+    IReadOnlyList<(string Name, string Backend, SessionTotals Totals)> Frontends,
+    IReadOnlyDictionary<(string Backend, int Server), SessionTotals> Servers,
+    IReadOnlyList<SessionTotals> Workers)
+{
+    public SessionTotals Server(string backend, int server) => Servers.GetValueOrDefault((backend, server));
+}
+
+/// <summary>A read copy of <see cref="SessionCounters"/>, summed over rows.</summary>
+internal readonly record struct SessionTotals(
+    long Sessions, long Current, long BytesIn, long BytesOut, long ConnectErrors, long Retries, long NoServer, long InProcess)
+{
+    public static SessionTotals Read(ref SessionCounters c) => new(
+        Volatile.Read(ref c.Sessions), Volatile.Read(ref c.Current), Volatile.Read(ref c.BytesIn), Volatile.Read(ref c.BytesOut),
+        Volatile.Read(ref c.ConnectErrors), Volatile.Read(ref c.Retries), Volatile.Read(ref c.NoServer), Volatile.Read(ref c.InProcess));
+
+    public static SessionTotals operator +(SessionTotals a, SessionTotals b) => Add(a, b);
+
+    public static SessionTotals Add(SessionTotals a, SessionTotals b) => new(
+        a.Sessions + b.Sessions, a.Current + b.Current, a.BytesIn + b.BytesIn, a.BytesOut + b.BytesOut,
+        a.ConnectErrors + b.ConnectErrors, a.Retries + b.Retries, a.NoServer + b.NoServer, a.InProcess + b.InProcess);
+}

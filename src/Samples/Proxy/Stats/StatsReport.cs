@@ -1,0 +1,93 @@
+using Fastsock.Hosting;
+using Fastsock.Samples.Proxy.Routing;
+
+namespace Fastsock.Samples.Proxy.Stats;
+
+internal sealed record FrontendRow(string Name, string Mode, string Backend, SessionTotals Totals);
+
+internal sealed record ServerRow(string Name, string Address, int Weight, bool Up, bool Checked, SessionTotals Totals)
+{
+    public string Status => Up ? "UP" : "DOWN";
+}
+
+internal sealed record BackendRow(string Name, string Balance, SessionTotals Totals, IReadOnlyList<ServerRow> Servers)
+{
+    public int ServersUp => Servers.Count(s => s.Up);
+}
+
+internal sealed record WorkerRow(WorkerStats Stats, SessionTotals Totals)
+{
+    public double PassiveLocalRatio => Ratio(Stats.LocalConnections, Stats.RemoteConnections);
+
+    public double OutboundLocalRatio => Ratio(Stats.OutboundLocalConnections, Stats.OutboundRemoteConnections);
+
+    /// <summary>Local / (local + remote); 0 before the first connection.</summary>
+    public static double Ratio(long local, long remote) => local + remote == 0 ? 0 : (double)local / (local + remote);
+}
+
+/// <summary>One column of counters: its JSON key, Prometheus name (without prefix), help text, kind and value.</summary>
+internal sealed record Column<T>(string Key, string Metric, string Help, bool IsCounter, Func<T, long> Get);
+
+/// <summary>Everything the admin endpoint shows, read once per request (allocates; not a hot path).</summary>
+internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOnlyList<BackendRow> Backends, IReadOnlyList<WorkerRow> Workers)
+{
+    public static readonly Column<SessionTotals>[] SessionColumns =
+    [
+        new("sessions", "sessions_total", "Sessions started.", true, t => t.Sessions),
+        new("current", "current_sessions", "Sessions open now.", false, t => t.Current),
+        new("bytesIn", "bytes_in_total", "Bytes received from clients.", true, t => t.BytesIn),
+        new("bytesOut", "bytes_out_total", "Bytes sent to clients.", true, t => t.BytesOut),
+        new("connectErrors", "connect_errors_total", "Failed connect attempts to servers.", true, t => t.ConnectErrors),
+        new("retries", "retries_total", "Connect attempts retried after a failure.", true, t => t.Retries),
+        new("noServer", "no_server_total", "Sessions refused because no server was up.", true, t => t.NoServer),
+        new("inProcess", "inprocess_sessions_total", "Sessions served by an in-process server (fast path, no syscalls).", true, t => t.InProcess),
+    ];
+
+    public static readonly Column<WorkerStats>[] WorkerColumns =
+    [
+        new("accepted", "connections_accepted_total", "Connections accepted.", true, w => w.Accepted),
+        new("active", "connections_active", "Connections open now.", false, w => w.Active),
+        new("closed", "connections_closed_total", "Connections closed.", true, w => w.Closed),
+        new("aborted", "connections_aborted_total", "Connections aborted.", true, w => w.Aborted),
+        new("handlerErrors", "handler_errors_total", "Connection handlers that threw.", true, w => w.HandlerErrors),
+        new("bytesReceived", "bytes_received_total", "Bytes read from sockets.", true, w => w.BytesReceived),
+        new("bytesSent", "bytes_sent_total", "Bytes written to sockets.", true, w => w.BytesSent),
+        new("bytesSpliced", "bytes_spliced_total", "Bytes forwarded with splice(2), never copied to user space.", true, w => w.BytesSpliced),
+        new("bytesCopied", "bytes_copied_total", "Bytes forwarded by copying through user space.", true, w => w.BytesCopied),
+        new("connected", "outbound_connected_total", "Outbound connections made.", true, w => w.Connected),
+        new("connectFailures", "outbound_connect_failures_total", "Outbound connects that failed.", true, w => w.ConnectFailures),
+        new("portsExhausted", "outbound_ports_exhausted_total", "Outbound connects with no source port left.", true, w => w.PortsExhausted),
+        new("kernelPipesOpen", "kernel_pipes_open", "Kernel pipes open for splicing.", false, w => w.KernelPipesOpen),
+        new("kernelPipesCached", "kernel_pipes_cached", "Kernel pipes cached for reuse.", false, w => w.KernelPipesCached),
+        new("poolRented", "pool_rented_total", "Pool blocks rented.", true, w => w.PoolRented),
+        new("poolRecycled", "pool_recycled_total", "Pool blocks returned from other threads.", true, w => w.PoolRecycled),
+        new("poolSlabs", "pool_slabs", "Pool slabs allocated.", false, w => w.PoolSlabs),
+        new("poolInUse", "pool_blocks_in_use", "Pool blocks in use.", false, w => w.PoolBlocksInUse),
+    ];
+
+    public static StatsReport Collect(ProxyCounters counters, IReadOnlyDictionary<string, BackendPool> pools, IReadOnlyList<WorkerStats> workers)
+    {
+        var snapshot = counters.Snapshot();
+        var frontends = counters.Settings.Frontends
+            .Select((f, i) => new FrontendRow(f.Name, f.Mode.ToString().ToLowerInvariant(), f.Backend.Name, snapshot.Frontends[i].Totals))
+            .ToList();
+        var backends = new List<BackendRow>();
+        foreach (var settings in counters.Settings.Backends)
+        {
+            var pool = pools[settings.Name];
+            var servers = pool.Servers.Select(s => new ServerRow(
+                s.Settings.Name, s.Settings.Address.ToString(), s.Weight, s.IsUp,
+                settings.HealthCheck is not null && s.Settings.Address.Kind != Config.ServerKind.InProc,
+                snapshot.Server(settings.Name, s.Index))).ToList();
+            var total = servers.Aggregate(default(SessionTotals), (sum, s) => sum + s.Totals);
+            total += snapshot.Frontends.Where(f => f.Backend == settings.Name).Aggregate(default(SessionTotals), (sum, f) => sum + NoServerOnly(f.Totals));
+            backends.Add(new BackendRow(settings.Name, settings.Balance.ToString().ToLowerInvariant(), total, servers));
+        }
+
+        var workerRows = workers.Select(w => new WorkerRow(w, w.Worker < snapshot.Workers.Count ? snapshot.Workers[w.Worker] : default)).ToList();
+        return new StatsReport(frontends, backends, workerRows);
+    }
+
+    // A refused session has no server: the backend counts it from its frontends.
+    private static SessionTotals NoServerOnly(SessionTotals t) => default(SessionTotals) with { NoServer = t.NoServer };
+}
