@@ -3,6 +3,9 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Tests.Samples;
 using Fastsock.Tests.Support;
 
@@ -139,6 +142,37 @@ public sealed partial class AdminStatsTests : IDisposable
         Assert.Equal(1, metrics["fastsock_proxy_frontend_no_server_total{frontend=\"dead\"}"]);
         Assert.Equal(2 * payload.Length, metrics["fastsock_proxy_backend_bytes_in_total{backend=\"echo\"}"] + metrics["fastsock_proxy_backend_bytes_out_total{backend=\"echo\"}"]);
         Assert.True(metrics["fastsock_worker_bytes_spliced_total{worker=\"0\",cpu=\"0\"}"] + metrics["fastsock_worker_bytes_copied_total{worker=\"0\",cpu=\"0\"}"] >= 2 * payload.Length);
+    }
+
+    [Fact]
+    public void Counters_written_by_two_workers_sum_per_frontend_server_and_worker()
+    {
+        var config = new ProxyConfig
+        {
+            Frontends = [new FrontendConfig { Name = "f", Bind = ["127.0.0.1:1"], Mode = "tcp", Backend = "b" }],
+            Backends = [new BackendConfig { Name = "b", Servers = [new ServerConfig { Name = "s0", Address = "127.0.0.1:2" }, new ServerConfig { Name = "s1", Address = "inproc:hello" }] }],
+        };
+        var settings = ConfigValidator.Validate(config, "test");
+        var pool = new BackendPool(settings.Backends[0], 2);
+        var counters = new ProxyCounters(settings, workerCount: 2);
+        var f = counters.For(settings.Frontends[0]);
+        f.SessionStarted(0);
+        f.ConnectFailed(0, pool.Servers[0], willRetry: true);
+        f.ServerConnected(0, pool.Servers[1]);
+        f.Forwarded(0, pool.Servers[1], new Fastsock.Transport.ForwardResult(10, 20, Fastsock.Transport.ForwardingMode.Copy, null));
+        f.SessionEnded(0);
+        f.SessionStarted(1);
+        f.NoServer(1);
+        f.SessionEnded(1);
+        f.SessionStarted(1); // still open
+
+        var snapshot = counters.Snapshot();
+        Assert.Equal(new SessionTotals(3, 1, 10, 20, 1, 1, 1, 1), snapshot.Frontends[0].Totals);
+        Assert.Equal(new SessionTotals(0, 0, 0, 0, 1, 1, 0, 0), snapshot.Server("b", 0));
+        Assert.Equal(new SessionTotals(1, 0, 10, 20, 0, 0, 0, 1), snapshot.Server("b", 1));
+        Assert.Equal(1, snapshot.Workers[0].Sessions);
+        Assert.Equal(2, snapshot.Workers[1].Sessions);
+        Assert.Equal(1, snapshot.Workers[1].Current);
     }
 
     [GeneratedRegex("""^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? -?[0-9]+(?:\.[0-9]+)?$""")]

@@ -30,7 +30,7 @@ internal static class PrometheusText
         Metric(text, "fastsock_proxy_server_up", "Server: 1 when up (health checks pass or none), 0 when down.", false,
             servers.Select(s => (s.Labels, s.Server.Up ? 1L : 0L)));
         Metric(text, "fastsock_proxy_server_weight", "Server: balancing weight.", false, servers.Select(s => (s.Labels, (long)s.Server.Weight)));
-        foreach (var column in StatsReport.SessionColumns)
+        foreach (var column in StatsReport.SessionColumns.Where(c => c.Key != "noServer")) // a refused session has no server
         {
             Metric(text, $"fastsock_proxy_server_{column.Metric}", $"Server: {column.Help}", column.IsCounter,
                 servers.Select(s => (s.Labels, column.Get(s.Server.Totals))));
