@@ -63,7 +63,7 @@ internal sealed unsafe partial class WorkerConnector
     internal SocketConnection RentSocket() => _pool.Rent();
 
     /// <summary>Starts a connect to <paramref name="remote"/>. Worker thread only.</summary>
-    public Task<Connection> ConnectAsync(IPEndPoint remote, CancellationToken cancellationToken)
+    public Task<Connection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken)
     {
         var connection = new OutboundConnection(this, remote);
         if (cancellationToken.IsCancellationRequested)
@@ -74,7 +74,14 @@ internal sealed unsafe partial class WorkerConnector
 
         try
         {
-            Connect(connection, cancellationToken);
+            if (connection.IsUnix)
+            {
+                ConnectUnix(connection, cancellationToken);
+            }
+            else
+            {
+                Connect(connection, cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is NativeCallException or IOException)
         {
@@ -93,7 +100,7 @@ internal sealed unsafe partial class WorkerConnector
 
     private void Connect(OutboundConnection connection, CancellationToken cancellationToken)
     {
-        var remote = connection.Remote;
+        var remote = (IPEndPoint)connection.Remote;
         ref readonly var address = ref connection.RemoteAddress;
         int family = address.Family;
         if (_selector is null)
@@ -306,7 +313,7 @@ internal sealed unsafe partial class WorkerConnector
 internal static partial class ConnectorLog
 {
     [LoggerMessage(EventId = 40, Level = LogLevel.Debug, Message = "Worker {Worker}: connect to {Remote} failed: {Reason}")]
-    public static partial void ConnectFailed(ILogger logger, int worker, IPEndPoint remote, string reason);
+    public static partial void ConnectFailed(ILogger logger, int worker, EndPoint remote, string reason);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Source-port strategy rss is not available ({Reason}); outbound connections use the kernel's choice")]
     public static partial void RssUnavailable(ILogger logger, string reason);
