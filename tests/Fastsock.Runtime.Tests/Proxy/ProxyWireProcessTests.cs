@@ -98,8 +98,10 @@ public sealed class ProxyWireProcessTests : IDisposable
         Assert.Equal(1, backend.ConnectionCount);
     }
 
-    [Fact]
-    public async Task Local_fast_path_reaches_the_server_over_its_unix_socket_when_the_socket_exists()
+    [Theory]
+    [InlineData("")]
+    [InlineData(""", "healthCheck": { "type": "tcp", "interval": "100ms", "timeout": "100ms", "fall": 2 }""")]
+    public async Task Local_fast_path_reaches_the_server_over_its_unix_socket_when_the_socket_exists(string healthCheck)
     {
         var path = Path.Combine(_dir, "app.sock");
         using var backend = RawPeer.Echo(new UnixDomainSocketEndPoint(path));
@@ -107,14 +109,16 @@ public sealed class ProxyWireProcessTests : IDisposable
         int tcpPort = FreePort(); // deliberately not listening: only the unix socket can answer
         var config = Config($$"""
             { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{tcpPort}}", "localFastPath": "unix:{{path}}" } ] } ] }
+              "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{tcpPort}}", "localFastPath": "unix:{{path}}" } ]{{healthCheck}} } ] }
             """);
         using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
         await proxy.WaitForLineAsync("Press Ctrl+C");
+        await Task.Delay(healthCheck.Length > 0 ? 600 : 0); // several checks: they probe the fast path too
 
         var payload = RandomBytes(50_000);
         Assert.Equal(payload, await ExchangeAsync(new IPEndPoint(IPAddress.Loopback, proxyPort), payload));
-        Assert.Equal(1, backend.ConnectionCount);
+        Assert.True(healthCheck.Length > 0 ? backend.ConnectionCount >= 1 : backend.ConnectionCount == 1, $"{backend.ConnectionCount} connections");
+        Assert.DoesNotContain("is DOWN", proxy.Stdout, StringComparison.Ordinal);
     }
 
     private string Config(string json)
