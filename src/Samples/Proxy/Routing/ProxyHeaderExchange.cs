@@ -8,10 +8,15 @@ using Microsoft.Extensions.Logging;
 namespace Fastsock.Samples.Proxy.Routing;
 
 /// <summary>
-/// Who a client is, as the proxy tells it on: the endpoints a PROXY header announced, or else the socket's own.
-/// <see cref="Destination"/> is always the frontend's local address.
+/// Who a client is, as the proxy tells it on: the source a PROXY header announced, or else the socket's peer.
+/// <see cref="Destination"/> is the frontend's local address. Both are read from the socket only when asked.
 /// </summary>
-internal readonly record struct ClientEndPoints(EndPoint? Source, EndPoint? Destination);
+internal readonly record struct ClientEndPoints(EndPoint? Announced, Connection? Client)
+{
+    public EndPoint? Source => Announced ?? Client?.RemoteEndPoint;
+
+    public EndPoint? Destination => Client?.LocalEndPoint;
+}
 
 /// <summary>
 /// The PROXY protocol at both ends of a proxied connection: <see cref="ReceiveAsync"/> reads and strips the header a
@@ -33,7 +38,7 @@ internal sealed partial class ProxyHeaderExchange(ILogger logger, TimeSpan timeo
     /// </summary>
     public ValueTask<ClientEndPoints?> ReceiveAsync(Connection client, FrontendSettings frontend)
     {
-        var real = new ClientEndPoints(client.RemoteEndPoint, client.LocalEndPoint);
+        var real = new ClientEndPoints(null, client);
         return frontend.AcceptProxy ? ReadHeaderAsync(client.Transport.Input, frontend.Name, real) : ValueTask.FromResult<ClientEndPoints?>(real);
     }
 
@@ -93,7 +98,7 @@ internal sealed partial class ProxyHeaderExchange(ILogger logger, TimeSpan timeo
             {
                 // Only the header is consumed: what follows it is the client's first payload.
                 input.AdvanceTo(consumed);
-                return header.HasAddresses ? new ClientEndPoints(header.Source, real.Destination) : real;
+                return header.HasAddresses ? real with { Announced = header.Source } : real;
             }
 
             input.AdvanceTo(buffer.Start, buffer.End);
