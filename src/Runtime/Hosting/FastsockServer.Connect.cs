@@ -11,7 +11,7 @@ public sealed partial class FastsockServer
     /// </summary>
     public Task<Connection> ConnectAsync(int worker, EndPoint remote, CancellationToken cancellationToken = default)
     {
-        var endPoint = FastsockConnector.AsIPEndPoint(remote);
+        var endPoint = FastsockConnector.AsConnectable(remote);
         if (Volatile.Read(ref _state) != 1)
         {
             throw new InvalidOperationException("The server is not running: start it before connecting.");
@@ -33,7 +33,7 @@ public sealed partial class FastsockServer
         return request.Completion.Task;
     }
 
-    private sealed class ConnectRequest(WorkerConnector connector, IPEndPoint remote, CancellationToken cancellationToken)
+    private sealed class ConnectRequest(WorkerConnector connector, EndPoint remote, CancellationToken cancellationToken)
     {
         public TaskCompletionSource<Connection> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -130,6 +130,11 @@ internal sealed partial class SocketConnection
     private void MeasureLocality()
     {
         _localityMeasured = true;
+        if (IsLocalSocket)
+        {
+            return; // AF_UNIX: no softirq, no CPU to compare; IncomingCpu stays -1
+        }
+
         _incomingCpu = SocketCalls.GetInt(_fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_INCOMING_CPU);
         if (_isOutbound)
         {

@@ -98,6 +98,9 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         }
     }
 
+    /// <summary>An AF_UNIX connection (its remote address is not an IP one): no TCP options, no locality to measure.</summary>
+    private bool IsLocalSocket => _remoteAddress.Family is not (SocketCalls.AF_INET or SocketCalls.AF_INET6);
+
     /// <summary>The fd, for tests and diagnostics.</summary>
     internal int Fd => _fd;
 
@@ -122,8 +125,8 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
         try
         {
-            // Accepted sockets inherit TCP_NODELAY from their listener; only outbound ones need the call.
-            if (outbound && _options.NoDelay)
+            // Accepted sockets inherit TCP_NODELAY from their listener; only outbound TCP ones need the call.
+            if (outbound && _options.NoDelay && !IsLocalSocket)
             {
                 SocketCalls.SetInt(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, "TCP_NODELAY");
             }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace Fastsock.Transport;
 
@@ -15,19 +16,24 @@ public static class FastsockConnector
     /// </summary>
     /// <exception cref="InvalidOperationException">Called off a worker thread.</exception>
     /// <exception cref="Native.NativeCallException">The connect failed (ECONNREFUSED, ENETUNREACH…, or EADDRNOTAVAIL: no local port left).</exception>
+    /// <remarks>
+    /// <paramref name="remote"/> is an <see cref="IPEndPoint"/> or a <see cref="UnixDomainSocketEndPoint"/> (a local
+    /// backend over AF_UNIX: no source-port choice, and <see cref="Connection.IncomingCpu"/> stays -1).
+    /// </remarks>
     /// <exception cref="TimeoutException">No answer within <see cref="OutboundOptions.ConnectTimeout"/>.</exception>
     public static Task<Connection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken = default)
     {
-        var endPoint = AsIPEndPoint(remote);
+        var endPoint = AsConnectable(remote);
         var connector = WorkerConnector.Current ?? throw new InvalidOperationException(
             $"FastsockConnector.ConnectAsync({remote}) was called off a Fastsock worker thread; call it from a connection handler, or use FastsockServer.ConnectAsync(worker, …).");
         return connector.ConnectAsync(endPoint, cancellationToken);
     }
 
-    internal static IPEndPoint AsIPEndPoint(EndPoint remote)
+    /// <summary>An <see cref="IPEndPoint"/> or a <see cref="UnixDomainSocketEndPoint"/>; names must be resolved first.</summary>
+    internal static EndPoint AsConnectable(EndPoint remote)
     {
         ArgumentNullException.ThrowIfNull(remote);
-        return remote as IPEndPoint ?? throw new ArgumentException(
-            $"Remote endpoint {remote} is not an IP endpoint; resolve names first (e.g. Dns.GetHostAddressesAsync) and pass an IPEndPoint.", nameof(remote));
+        return remote is IPEndPoint or UnixDomainSocketEndPoint ? remote : throw new ArgumentException(
+            $"Remote endpoint {remote} is neither an IP endpoint nor a unix socket; resolve names first (e.g. Dns.GetHostAddressesAsync) and pass an IPEndPoint.", nameof(remote));
     }
 }

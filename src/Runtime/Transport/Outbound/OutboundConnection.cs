@@ -12,10 +12,10 @@ namespace Fastsock.Transport;
 /// has completed both <see cref="Transport"/> ends (after <see cref="Abort"/> too), then the transport sends what is
 /// left, closes and recycles.
 /// </summary>
-internal sealed class OutboundConnection : Connection, IDuplexPipe, IEpollHandler
+internal sealed partial class OutboundConnection : Connection, IDuplexPipe, IEpollHandler
 {
     private readonly WorkerConnector _connector;
-    private readonly IPEndPoint _remote;
+    private readonly EndPoint _remote;
     private readonly RawSocketAddress _remoteAddress;
     private readonly TaskCompletionSource<Connection> _connected = new();
     private readonly TaskCompletionSource _lifetime = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,18 +32,26 @@ internal sealed class OutboundConnection : Connection, IDuplexPipe, IEpollHandle
     private int _incomingCpu = -1;
     private bool _outputCompleted;
 
-    public OutboundConnection(WorkerConnector connector, IPEndPoint remote)
+    public OutboundConnection(WorkerConnector connector, EndPoint remote)
     {
         _connector = connector;
         _remote = remote;
-        _remoteAddress = RawSocketAddress.From(remote);
+        if (remote is IPEndPoint ip)
+        {
+            _remoteAddress = RawSocketAddress.From(ip);
+        }
+        else
+        {
+            _unixAddress = UnixSocketAddress.From((System.Net.Sockets.UnixDomainSocketEndPoint)remote);
+        }
+
         _timer = new ConnectTimer(this);
         _lifetimeHandler = _ => _lifetime.Task;
     }
 
     public Task<Connection> Connected => _connected.Task;
 
-    internal IPEndPoint Remote => _remote;
+    internal EndPoint Remote => _remote;
 
     /// <summary>The transport underneath while the connection is open (the splice engine needs its fd).</summary>
     internal SocketConnection? Socket => _socket;

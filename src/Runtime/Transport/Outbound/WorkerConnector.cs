@@ -63,7 +63,7 @@ internal sealed unsafe partial class WorkerConnector
     internal SocketConnection RentSocket() => _pool.Rent();
 
     /// <summary>Starts a connect to <paramref name="remote"/>. Worker thread only.</summary>
-    public Task<Connection> ConnectAsync(IPEndPoint remote, CancellationToken cancellationToken)
+    public Task<Connection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken)
     {
         var connection = new OutboundConnection(this, remote);
         if (cancellationToken.IsCancellationRequested)
@@ -74,7 +74,14 @@ internal sealed unsafe partial class WorkerConnector
 
         try
         {
-            Connect(connection, cancellationToken);
+            if (connection.IsUnix)
+            {
+                ConnectUnix(connection, cancellationToken);
+            }
+            else
+            {
+                Connect(connection, cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is NativeCallException or IOException)
         {
@@ -93,7 +100,7 @@ internal sealed unsafe partial class WorkerConnector
 
     private void Connect(OutboundConnection connection, CancellationToken cancellationToken)
     {
-        var remote = connection.Remote;
+        var remote = (IPEndPoint)connection.Remote;
         ref readonly var address = ref connection.RemoteAddress;
         int family = address.Family;
         if (_selector is null)
@@ -235,78 +242,12 @@ internal sealed unsafe partial class WorkerConnector
         span[2] = (byte)(port >> 8);
         span[3] = (byte)port;
     }
-
-    /// <summary>Which local address the kernel uses toward a remote address (the Rss hash needs it), remembered per worker.</summary>
-    private sealed class LocalAddressCache
-    {
-        private const int Size = 16;
-        private readonly RawSocketAddress[] _remotes = new RawSocketAddress[Size];
-        private readonly RawSocketAddress[] _locals = new RawSocketAddress[Size];
-        private int _count;
-        private int _next;
-
-        public RawSocketAddress For(in RawSocketAddress remote, IPEndPoint remoteEndPoint)
-        {
-            ReadOnlySpan<byte> key = SourcePortSelector.AddressBytes(remote);
-            for (int i = 0; i < _count; i++)
-            {
-                if (SourcePortSelector.AddressBytes(_remotes[i]).SequenceEqual(key))
-                {
-                    return _locals[i];
-                }
-            }
-
-            var local = Lookup(remote, remoteEndPoint);
-            _remotes[_next] = remote;
-            _locals[_next] = local;
-            _next = (_next + 1) % Size;
-            _count = Math.Min(_count + 1, Size);
-            return local;
-        }
-
-        /// <summary>A UDP connect sends nothing but makes the kernel route and pick the source address.</summary>
-        private static RawSocketAddress Lookup(in RawSocketAddress remote, IPEndPoint remoteEndPoint)
-        {
-            int fd = SocketCalls.Socket(remote.Family, SocketCalls.SOCK_DGRAM | SocketCalls.SOCK_CLOEXEC, 0);
-            if (fd < 0)
-            {
-                throw Errno.Exception($"socket(route to {remoteEndPoint.Address})");
-            }
-
-            try
-            {
-                var local = default(RawSocketAddress);
-                ReadOnlySpan<byte> remoteSpan = remote;
-                Span<byte> localSpan = local;
-                int length = RawSocketAddress.Size;
-                fixed (byte* r = remoteSpan)
-                fixed (byte* l = localSpan)
-                {
-                    if (SocketCalls.Connect(fd, r, remote.Length) != 0)
-                    {
-                        throw Errno.Exception($"connect(UDP, route to {remoteEndPoint.Address})");
-                    }
-
-                    if (SocketCalls.GetSockName(fd, l, &length) != 0)
-                    {
-                        throw Errno.Exception($"getsockname(route to {remoteEndPoint.Address})");
-                    }
-                }
-
-                return local;
-            }
-            finally
-            {
-                FileCalls.Close(fd);
-            }
-        }
-    }
 }
 
 internal static partial class ConnectorLog
 {
     [LoggerMessage(EventId = 40, Level = LogLevel.Debug, Message = "Worker {Worker}: connect to {Remote} failed: {Reason}")]
-    public static partial void ConnectFailed(ILogger logger, int worker, IPEndPoint remote, string reason);
+    public static partial void ConnectFailed(ILogger logger, int worker, EndPoint remote, string reason);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Source-port strategy rss is not available ({Reason}); outbound connections use the kernel's choice")]
     public static partial void RssUnavailable(ILogger logger, string reason);

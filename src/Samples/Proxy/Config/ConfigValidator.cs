@@ -95,7 +95,8 @@ internal static class ConfigValidator
             var address = check.ServerAddress($"{serverKey}.address", server.Address);
             int weight = check.Range($"{serverKey}.weight", server.Weight ?? 1, 0, 256);
             var sendProxy = check.OneOf($"{serverKey}.sendProxy", server.SendProxy ?? "none", ("none", ProxyHeaderMode.None), ("v1", ProxyHeaderMode.V1), ("v2", ProxyHeaderMode.V2));
-            servers.Add(new ServerSettings(serverName, address, weight, sendProxy));
+            var fastPath = server.LocalFastPath is null ? null : check.UnixPath($"{serverKey}.localFastPath", server.LocalFastPath);
+            servers.Add(new ServerSettings(serverName, address, weight, sendProxy, fastPath));
         }
 
         if (servers.TrueForAll(s => s.Weight == 0))
@@ -173,6 +174,10 @@ internal static class ConfigValidator
         }
 
         public IPEndPoint EndPoint(string key, string text) => Parse(key, () => FastsockServerBuilder.ParseUrl(text));
+
+        public string UnixPath(string key, string text) =>
+            ServerAddress(key, text) is { Kind: ServerKind.Unix } unix ? unix.Path!
+                : throw Error(key, $"'{text}' is not a unix socket; write it like unix:/run/app.sock");
 
         public ServerAddress ServerAddress(string key, string? text)
         {

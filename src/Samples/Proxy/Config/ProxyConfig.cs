@@ -84,6 +84,8 @@ internal sealed class ServerConfig
     public int? Weight { get; set; }
 
     public string? SendProxy { get; set; }
+
+    public string? LocalFastPath { get; set; }
 }
 
 internal sealed class HealthCheckConfig

@@ -50,7 +50,8 @@ internal sealed record ServerAddress(ServerKind Kind, IPEndPoint? EndPoint, stri
     };
 }
 
-internal sealed record ServerSettings(string Name, ServerAddress Address, int Weight, ProxyHeaderMode SendProxy);
+/// <param name="LocalFastPath">A unix socket the same backend also listens on: used instead of TCP when it exists.</param>
+internal sealed record ServerSettings(string Name, ServerAddress Address, int Weight, ProxyHeaderMode SendProxy, string? LocalFastPath = null);
 
 internal sealed record HealthCheckSettings(HealthCheckType Type, string Path, int ExpectStatus, TimeSpan Interval, TimeSpan Timeout, int Rise, int Fall);
 

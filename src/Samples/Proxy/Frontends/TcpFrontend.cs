@@ -18,6 +18,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
     // maxconn is enforced per worker: a global counter would be a cache line every core writes per connection.
     private readonly int _maxConnPerWorker = Math.Max(1, settings.MaxConn / workerCount);
     private readonly int[] _open = new int[workerCount];
+    private readonly ProxyHeaderExchange _proxyHeaders = new(logger, ProxyHeaderExchange.DefaultTimeout);
 
     /// <summary>Where sessions, bytes and errors are counted (the admin endpoint reads them); null: not counted.</summary>
     public FrontendCounters? Counters { get; init; }
@@ -45,8 +46,13 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
 
     private async Task ProxyAsync(Connection client)
     {
+        if (await _proxyHeaders.ReceiveAsync(client, settings).ConfigureAwait(true) is not { } peer)
+        {
+            return;
+        }
+
         var balancer = backend.BalancerFor(client.WorkerIndex);
-        ulong sourceHash = backend.Settings.Balance == BalanceAlgorithm.Source ? SourceHash(client.RemoteEndPoint) : 0;
+        ulong sourceHash = backend.Settings.Balance == BalanceAlgorithm.Source ? SourceHash(peer.Source) : 0;
         Connection? upstream = null;
         ServerState? server = null;
         for (int attempt = 0; attempt <= retries && upstream is null; attempt++)
@@ -62,6 +68,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
             try
             {
                 upstream = await connector.ConnectAsync(server, client.ConnectionClosed).ConfigureAwait(true);
+                await ProxyHeaderExchange.SendAsync(upstream, server.Settings.SendProxy, peer).ConfigureAwait(true);
             }
             catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
             {

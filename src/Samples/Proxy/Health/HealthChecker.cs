@@ -44,7 +44,7 @@ internal sealed partial class HealthChecker : IAsyncDisposable
         using var timer = new PeriodicTimer(check.Interval);
         do
         {
-            var failure = await ProbeAsync(server.Settings.Address, check, stop).ConfigureAwait(false);
+            var failure = await ProbeServerAsync(server.Settings, check, stop).ConfigureAwait(false);
             if (stop.IsCancellationRequested)
             {
                 return;
@@ -70,6 +70,18 @@ internal sealed partial class HealthChecker : IAsyncDisposable
             }
         }
         while (await WaitAsync(timer, stop).ConfigureAwait(false));
+    }
+
+    /// <summary>Probes the way traffic goes: the local fast path when its socket exists, then TCP if that fails.</summary>
+    private static async Task<string?> ProbeServerAsync(ServerSettings server, HealthCheckSettings check, CancellationToken stop)
+    {
+        if (server.LocalFastPath is { } path && File.Exists(path)
+            && await ProbeAsync(new ServerAddress(ServerKind.Unix, null, path), check, stop).ConfigureAwait(false) is null)
+        {
+            return null;
+        }
+
+        return await ProbeAsync(server.Address, check, stop).ConfigureAwait(false);
     }
 
     /// <summary>Null when the server answered as expected, else why not.</summary>

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Fastsock.Native;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
@@ -7,7 +9,9 @@ namespace Fastsock.Samples.Proxy.Routing;
 
 /// <summary>
 /// Opens a connection to a server from the calling worker: TCP through the runtime's locality-preserving
-/// connector, <c>inproc:</c> through an in-memory pair on the same worker with the named app on the other end.
+/// connector, <c>unix:</c> over AF_UNIX through the same connector, <c>inproc:</c> through an in-memory pair on the
+/// same worker with the named app on the other end. A TCP server with a <c>localFastPath</c> whose socket file exists
+/// is reached over AF_UNIX instead (TCP again if that socket refuses).
 /// </summary>
 internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHandler> inProcessApps, TimeSpan connectTimeout)
 {
@@ -23,19 +27,33 @@ internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHand
                 var (client, app) = InMemoryConnection.CreatePair();
                 _ = InProcessApps[address.Path!](app);
                 return client;
-            case ServerKind.Tcp:
-                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            case ServerKind.Unix:
+                return await ConnectAsync(new UnixDomainSocketEndPoint(address.Path!), cancellationToken).ConfigureAwait(true);
+            default:
+                if (server.Settings.LocalFastPath is { } fastPath && File.Exists(fastPath))
                 {
-                    timeout.CancelAfter(connectTimeout);
-                    return await FastsockConnector.ConnectAsync(address.EndPoint!, timeout.Token).ConfigureAwait(true);
+                    try
+                    {
+                        return await ConnectAsync(new UnixDomainSocketEndPoint(fastPath), cancellationToken).ConfigureAwait(true);
+                    }
+                    catch (NativeCallException)
+                    {
+                        // A socket file left behind by a stopped backend: the TCP address is the authority.
+                    }
                 }
 
-            default:
-                throw new NotSupportedException($"server {server}: unix socket servers are not connected by this build; use host:port or inproc:NAME");
+                return await ConnectAsync(address.EndPoint!, cancellationToken).ConfigureAwait(true);
         }
+    }
+
+    private async Task<Connection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(connectTimeout);
+        return await FastsockConnector.ConnectAsync(remote, timeout.Token).ConfigureAwait(true);
     }
 
     /// <summary>Errors that mean "this server did not take the connection": try another.</summary>
     public static bool IsConnectFailure(Exception exception) =>
-        exception is NativeCallException or TimeoutException or OperationCanceledException or NotSupportedException;
+        exception is NativeCallException or TimeoutException or OperationCanceledException or NotSupportedException or ArgumentException;
 }
