@@ -1,0 +1,204 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using Fastsock.Http;
+using Fastsock.Http.Proxying;
+using Fastsock.Samples.Proxy.Balancing;
+
+namespace Fastsock.Samples.Proxy.Frontends;
+
+// The response half: interim 1xx heads forwarded as they come, the final head with hop-by-hop fields removed and
+// the framing the client can read, the body, then the backend connection back to the worker's pool when it can be.
+internal sealed partial class HttpProxySession
+{
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ForwardResponseAsync(ServerState server)
+    {
+        var input = _backend!.Transport.Input;
+        ResponseInfo response;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await ReadBackendAsync(input).ConfigureAwait(true);
+            }
+            catch (TimeoutException)
+            {
+                return await BackendFailedAsync(server, $"no response within {_frontend.Timeouts.Server.TotalMilliseconds} ms", 504).ConfigureAwait(true);
+            }
+            catch (IOException ex)
+            {
+                return await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(true);
+            }
+
+            var buffer = result.Buffer;
+            var status = ForwardResponseHead(buffer, out response, out var reason);
+            if (status == HttpParseStatus.Error)
+            {
+                return await BackendFailedAsync(server, reason!, 502).ConfigureAwait(true);
+            }
+
+            if (status == HttpParseStatus.NeedMoreData)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(true);
+                }
+
+                continue;
+            }
+
+            input.AdvanceTo(response.Consumed);
+            if (!response.IsInterim)
+            {
+                break;
+            }
+
+            await _output.FlushAsync().ConfigureAwait(true);
+        }
+
+        var end = BodyEnd.Complete;
+        if (response.Body != BodyKind.None)
+        {
+            try
+            {
+                end = await PumpBodyAsync(input, _output, response.Body, response.ContentLength, response.Rechunk, fromBackend: true).ConfigureAwait(true);
+            }
+            catch (Exception ex) when (ex is TimeoutException or IOException)
+            {
+                end = BodyEnd.Truncated;
+            }
+        }
+
+        var flush = await _output.FlushAsync().ConfigureAwait(true);
+        if (end == BodyEnd.Complete && response.BackendKeepAlive)
+        {
+            var pool = _frontend.PoolFor(_client.WorkerIndex, server.Index);
+            if (pool is not null)
+            {
+                pool.Return(_backend, Environment.TickCount64);
+                _backend = null;
+            }
+        }
+
+        DropBackend();
+        return end == BodyEnd.Complete && response.ClientKeepAlive && !flush.IsCompleted;
+    }
+
+    /// <summary>
+    /// Parses the head at the start of <paramref name="buffer"/> and, when complete and valid, writes it to the client:
+    /// status line, forwarded fields, framing, Connection when needed, end of head.
+    /// </summary>
+    private HttpParseStatus ForwardResponseHead(in ReadOnlySequence<byte> buffer, out ResponseInfo response, out string? reason)
+    {
+        response = default;
+        var fields = HttpHeaderForwarder.ForResponse(_output);
+        byte[] scratch = Scratch;
+        var status = s_responses.TryParse(buffer, scratch, _request.Method, ref fields, out HttpResponseHead head);
+        reason = head.Error?.Reason;
+        if (status != HttpParseStatus.Complete)
+        {
+            return status;
+        }
+
+        if (head.StatusCode == 101)
+        {
+            // Upgrade was removed from the request as hop-by-hop, so a 101 is a backend that did not listen.
+            reason = "101 Switching Protocols to a request without Upgrade";
+            return HttpParseStatus.Error;
+        }
+
+        if (!fields.BeginWriting())
+        {
+            reason = fields.Error!.Reason;
+            return HttpParseStatus.Error;
+        }
+
+        HttpResponseWriter.WriteStatusLine(_output, head.StatusCode);
+        s_responses.TryParse(buffer, scratch, _request.Method, ref fields, out head);
+        if (head.IsInterim)
+        {
+            HttpForwardingWriter.WriteEndOfHeaders(_output);
+            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false);
+            return status;
+        }
+
+        bool http11 = _request.Version == HttpVersion.Http11;
+        var body = BodyKind.None;
+        bool closeAfter = false;
+        bool rechunk = false;
+        switch (head.Framing)
+        {
+            case HttpBodyFraming.None:
+                if (head.ContentLength >= 0 && head.StatusCode != 204)
+                {
+                    HttpForwardingWriter.WriteContentLength(_output, head.ContentLength); // HEAD and 304 keep it
+                }
+
+                break;
+            case HttpBodyFraming.ContentLength:
+                HttpForwardingWriter.WriteContentLength(_output, head.ContentLength);
+                body = head.ContentLength > 0 ? BodyKind.Length : BodyKind.None;
+                break;
+            case HttpBodyFraming.Chunked:
+                body = BodyKind.Chunked;
+                rechunk = http11;
+                closeAfter = !http11; // an HTTP/1.0 client gets the decoded body delimited by the close
+                if (rechunk)
+                {
+                    HttpForwardingWriter.WriteChunked(_output);
+                }
+
+                break;
+            default:
+                body = BodyKind.UntilClose;
+                closeAfter = true;
+                break;
+        }
+
+        bool clientKeepAlive = _request.KeepAlive && !closeAfter;
+        if (!clientKeepAlive)
+        {
+            HttpForwardingWriter.WriteConnectionClose(_output);
+        }
+        else if (!http11)
+        {
+            _output.Write("Connection: keep-alive\r\n"u8);
+        }
+
+        HttpForwardingWriter.WriteEndOfHeaders(_output);
+        bool backendKeepAlive = head.KeepAlive && head.Framing != HttpBodyFraming.CloseDelimited;
+        response = new ResponseInfo(head.Consumed, IsInterim: false, body, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive);
+        return status;
+    }
+
+    /// <summary>A backend read bounded by the server timeout; the timer is armed only when the read has to wait.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> ReadBackendAsync(PipeReader input)
+    {
+        var pending = input.ReadAsync(_deadline.Token);
+        if (pending.IsCompleted)
+        {
+            return pending.Result;
+        }
+
+        _deadline.CancelAfter(_frontend.Timeouts.Server);
+        try
+        {
+            return await pending.ConfigureAwait(true);
+        }
+        catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
+        {
+            throw new TimeoutException();
+        }
+        finally
+        {
+            Disarm();
+        }
+    }
+
+    private readonly record struct ResponseInfo(
+        SequencePosition Consumed, bool IsInterim, BodyKind Body, long ContentLength, bool Rechunk, bool BackendKeepAlive, bool ClientKeepAlive);
+}
