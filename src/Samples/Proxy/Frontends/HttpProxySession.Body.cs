@@ -42,7 +42,7 @@ internal sealed partial class HttpProxySession
         long remaining = length;
         while (true)
         {
-            var result = fromBackend ? await ReadBackendAsync(from).ConfigureAwait(true) : await from.ReadAsync().ConfigureAwait(true);
+            var result = fromBackend ? await ReadBackendAsync(from).ConfigureAwait(false) : await from.ReadAsync().ConfigureAwait(true);
             var buffer = result.Buffer;
             var end = Transfer(ref buffer, to, kind, ref remaining, chunkedOut);
             if (end is BodyEnd.Complete or BodyEnd.Invalid)

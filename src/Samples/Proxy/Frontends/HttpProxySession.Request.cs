@@ -19,7 +19,7 @@ internal sealed partial class HttpProxySession
     {
         if (_request.Method == RequestMethod.Connect)
         {
-            await AnswerAsync(405).ConfigureAwait(true); // no tunnels in a gateway
+            await AnswerAsync(405).ConfigureAwait(false); // no tunnels in a gateway
             return false;
         }
 
@@ -32,7 +32,7 @@ internal sealed partial class HttpProxySession
             if (server is null)
             {
                 HttpFrontend.NoServer(_frontend.Logger, _frontend.Settings.Name, _frontend.Backend.Settings.Name);
-                await AnswerAsync(503).ConfigureAwait(true);
+                await AnswerAsync(503).ConfigureAwait(false);
                 return false;
             }
 
@@ -53,14 +53,14 @@ internal sealed partial class HttpProxySession
 
         if (_backend is null || server is null)
         {
-            await AnswerAsync(502).ConfigureAwait(true);
+            await AnswerAsync(502).ConfigureAwait(false);
             return false;
         }
 
         balancer.OnOpened(server);
         try
         {
-            return await ForwardAsync(server).ConfigureAwait(true);
+            return await ForwardAsync(server).ConfigureAwait(false);
         }
         finally
         {
@@ -77,7 +77,7 @@ internal sealed partial class HttpProxySession
         {
             _input.AdvanceTo(_requestBuffer.End);
             _requestBuffer = default;
-            await AnswerAsync(error.StatusCode).ConfigureAwait(true);
+            await AnswerAsync(error.StatusCode).ConfigureAwait(false);
             return false;
         }
 
@@ -95,12 +95,12 @@ internal sealed partial class HttpProxySession
             if (_request.IsChunked || _request.ContentLength > 0)
             {
                 var kind = _request.IsChunked ? BodyKind.Chunked : BodyKind.Length;
-                var end = await PumpBodyAsync(_input, backendOutput, kind, _request.ContentLength, chunkedOut: true, fromBackend: false).ConfigureAwait(true);
+                var end = await PumpBodyAsync(_input, backendOutput, kind, _request.ContentLength, chunkedOut: true, fromBackend: false).ConfigureAwait(false);
                 if (end == BodyEnd.Invalid)
                 {
                     var bodyError = Chunks.Error;
                     HttpFrontend.RequestRejected(_frontend.Logger, _frontend.Settings.Name, bodyError?.StatusCode ?? 400, bodyError?.Reason ?? "invalid body");
-                    await AnswerAsync(bodyError?.StatusCode ?? 400).ConfigureAwait(true);
+                    await AnswerAsync(bodyError?.StatusCode ?? 400).ConfigureAwait(false);
                     return false;
                 }
 
@@ -113,15 +113,15 @@ internal sealed partial class HttpProxySession
             var flush = await backendOutput.FlushAsync().ConfigureAwait(true);
             if (flush.IsCompleted)
             {
-                return await BackendFailedAsync(server, "the connection closed while sending the request", 502).ConfigureAwait(true);
+                return await BackendFailedAsync(server, "the connection closed while sending the request", 502).ConfigureAwait(false);
             }
         }
         catch (IOException ex) when (!_client.ConnectionClosed.IsCancellationRequested)
         {
-            return await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(true);
+            return await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
         }
 
-        return await ForwardResponseAsync(server).ConfigureAwait(true);
+        return await ForwardResponseAsync(server).ConfigureAwait(false);
     }
 
     /// <summary>Answers 502/504 before any response byte reached the client, and drops the backend connection.</summary>
@@ -130,7 +130,7 @@ internal sealed partial class HttpProxySession
     {
         HttpFrontend.ServerFailed(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name, reason, status);
         DropBackend();
-        await AnswerAsync(status).ConfigureAwait(true);
+        await AnswerAsync(status).ConfigureAwait(false);
         return false;
     }
 

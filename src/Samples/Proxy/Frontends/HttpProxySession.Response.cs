@@ -21,22 +21,22 @@ internal sealed partial class HttpProxySession
             ReadResult result;
             try
             {
-                result = await ReadBackendAsync(input).ConfigureAwait(true);
+                result = await ReadBackendAsync(input).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
-                return await BackendFailedAsync(server, $"no response within {_frontend.Timeouts.Server.TotalMilliseconds} ms", 504).ConfigureAwait(true);
+                return await BackendFailedAsync(server, $"no response within {_frontend.Timeouts.Server.TotalMilliseconds} ms", 504).ConfigureAwait(false);
             }
             catch (IOException ex)
             {
-                return await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(true);
+                return await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
             }
 
             var buffer = result.Buffer;
             var status = ForwardResponseHead(buffer, out response, out var reason);
             if (status == HttpParseStatus.Error)
             {
-                return await BackendFailedAsync(server, reason!, 502).ConfigureAwait(true);
+                return await BackendFailedAsync(server, reason!, 502).ConfigureAwait(false);
             }
 
             if (status == HttpParseStatus.NeedMoreData)
@@ -44,7 +44,7 @@ internal sealed partial class HttpProxySession
                 input.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
-                    return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(true);
+                    return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(false);
                 }
 
                 continue;
@@ -64,7 +64,7 @@ internal sealed partial class HttpProxySession
         {
             try
             {
-                end = await PumpBodyAsync(input, _output, response.Body, response.ContentLength, response.Rechunk, fromBackend: true).ConfigureAwait(true);
+                end = await PumpBodyAsync(input, _output, response.Body, response.ContentLength, response.Rechunk, fromBackend: true).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is TimeoutException or IOException)
             {

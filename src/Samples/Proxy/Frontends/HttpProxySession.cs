@@ -17,7 +17,9 @@ namespace Fastsock.Samples.Proxy.Frontends;
 /// <remarks>
 /// Everything a request needs lives in this object (allocated once per connection) or in per-worker statics, and the
 /// helpers that await more than once per request use pooled state machines, so the steady keep-alive path allocates
-/// nothing of its own.
+/// nothing of its own. Awaits of those helpers use <c>ConfigureAwait(false)</c>: they always complete on this worker
+/// (pipes resume on the worker's scheduler), and posting to the worker's SynchronizationContext would allocate a
+/// callback per resumption. Only the connect keeps the context, since its timeout may fire on another thread.
 /// </remarks>
 internal sealed partial class HttpProxySession : IDisposable
 {
@@ -62,7 +64,7 @@ internal sealed partial class HttpProxySession : IDisposable
         try
         {
             bool first = true;
-            while (await ReadRequestHeadAsync(first).ConfigureAwait(true) && await ExchangeAsync().ConfigureAwait(true))
+            while (await ReadRequestHeadAsync(first).ConfigureAwait(false) && await ExchangeAsync().ConfigureAwait(false))
             {
                 first = false;
             }
@@ -109,7 +111,7 @@ internal sealed partial class HttpProxySession : IDisposable
                 }
                 catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
                 {
-                    await AnswerAsync(408).ConfigureAwait(true);
+                    await AnswerAsync(408).ConfigureAwait(false);
                     return false;
                 }
 
@@ -130,7 +132,7 @@ internal sealed partial class HttpProxySession : IDisposable
                 {
                     _input.AdvanceTo(buffer.End);
                     HttpFrontend.RequestRejected(_frontend.Logger, _frontend.Settings.Name, error!.StatusCode, error.Reason);
-                    await AnswerAsync(error.StatusCode).ConfigureAwait(true);
+                    await AnswerAsync(error.StatusCode).ConfigureAwait(false);
                     return false;
                 }
 
