@@ -148,6 +148,36 @@ public sealed class HttpProxyTests : IDisposable
     }
 
     [Fact]
+    public async Task Interim_responses_are_forwarded_before_the_final_one()
+    {
+        using var backend = new RawBackend(async c =>
+        {
+            await c.ReadHeadAsync();
+            await c.SendAsync("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
+            await Task.Delay(50);
+            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+        var proxy = await StartProxyAsync(backend.Port);
+        var text = await ExchangeUntilCloseAsync(proxy, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nok", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connect_failures_are_retried_on_another_server()
+    {
+        var nginx = await StartNginxAsync();
+        var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{FreePort()}}" }, { "address": "127.0.0.1:{{nginx.Port}}" } ]""");
+        for (int i = 0; i < 4; i++)
+        {
+            // A new client connection each time, so each request picks a server anew.
+            using var client = await RawHttpClient.ConnectAsync(proxy);
+            await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            Assert.Equal("Hello", (await client.ReadResponseAsync()).Body);
+        }
+    }
+
+    [Fact]
     public async Task Server_refusing_connections_gets_502()
     {
         var proxy = await StartProxyAsync(FreePort());

@@ -116,7 +116,7 @@ internal sealed partial class HttpProxySession
             return HttpParseStatus.Error;
         }
 
-        HttpResponseWriter.WriteStatusLine(_output, head.StatusCode);
+        WriteStatusLine(_output, head.StatusCode, head.ReasonPhrase);
         s_responses.TryParse(buffer, scratch, _request.Method, ref fields, out head);
         if (head.IsInterim)
         {
@@ -172,6 +172,21 @@ internal sealed partial class HttpProxySession
         bool backendKeepAlive = head.KeepAlive && head.Framing != HttpBodyFraming.CloseDelimited;
         response = new ResponseInfo(head.Consumed, IsInterim: false, body, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive);
         return status;
+    }
+
+    /// <summary>"HTTP/1.1 NNN reason": the backend's reason phrase (validated by the parser) is kept.</summary>
+    private static void WriteStatusLine(PipeWriter output, int statusCode, ReadOnlySpan<byte> reason)
+    {
+        Span<byte> span = output.GetSpan(reason.Length + 15);
+        "HTTP/1.1 "u8.CopyTo(span);
+        span[9] = (byte)('0' + (statusCode / 100));
+        span[10] = (byte)('0' + (statusCode / 10 % 10));
+        span[11] = (byte)('0' + (statusCode % 10));
+        span[12] = (byte)' ';
+        reason.CopyTo(span[13..]);
+        span[13 + reason.Length] = (byte)'\r';
+        span[14 + reason.Length] = (byte)'\n';
+        output.Advance(reason.Length + 15);
     }
 
     /// <summary>A backend read bounded by the server timeout; the timer is armed only when the read has to wait.</summary>
