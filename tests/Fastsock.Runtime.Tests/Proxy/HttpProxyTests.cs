@@ -7,23 +7,9 @@ using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Proxy;
 
-/// <summary>fastsock-proxy as a real process in http mode, in front of a real nginx and of scripted raw-socket backends.</summary>
-public sealed class HttpProxyTests : IDisposable
+/// <summary>fastsock-proxy as a real process in http mode, in front of a real nginx and of scripted raw-socket backends: what is forwarded.</summary>
+public sealed class HttpProxyTests : HttpProxyHarness
 {
-    private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-http-").FullName;
-    private readonly List<IDisposable> _owned = [];
-
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-        {
-            _owned[i].Dispose();
-        }
-
-        Directory.Delete(_dir, recursive: true);
-    }
-
     [Fact]
     public async Task Get_through_the_proxy_returns_nginx_body_exactly()
     {
@@ -114,6 +100,29 @@ public sealed class HttpProxyTests : IDisposable
     }
 
     [Fact]
+    public async Task Request_is_sent_again_when_a_reused_connection_closes_before_answering()
+    {
+        int connections = 0;
+        using var backend = new RawBackend(async c =>
+        {
+            bool first = Interlocked.Increment(ref connections) == 1;
+            await c.ReadHeadAsync();
+            await c.SendAsync(first ? "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none" : "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo");
+            if (first)
+            {
+                await c.ReadHeadAsync(); // then close without answering, as a server timing out an idle connection does
+            }
+        });
+        var proxy = await StartProxyAsync(backend.Port);
+        using var client = await RawHttpClient.ConnectAsync(proxy);
+        await client.SendAsync("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal("one", (await client.ReadResponseAsync()).Body);
+        await client.SendAsync("GET /b HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal("two", (await client.ReadResponseAsync()).Body);
+        Assert.Equal(2, backend.Accepted);
+    }
+
+    [Fact]
     public async Task Close_delimited_response_is_forwarded_and_then_the_client_connection_closes()
     {
         using var backend = new RawBackend(async c =>
@@ -177,84 +186,6 @@ public sealed class HttpProxyTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task Server_refusing_connections_gets_502()
-    {
-        var proxy = await StartProxyAsync(FreePort());
-        using var client = await RawHttpClient.ConnectAsync(proxy);
-        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        Assert.Equal(502, (await client.ReadResponseAsync()).Status);
-        Assert.True(await client.IsClosedByServerAsync());
-    }
-
-    [Fact]
-    public async Task With_every_server_down_by_health_checks_requests_get_503()
-    {
-        int port = FreePort();
-        var (proxy, endPoint) = await StartProxyProcessAsync(
-            $$"""[ { "address": "127.0.0.1:{{port}}" } ], "healthCheck": { "type": "tcp", "interval": "100ms", "timeout": "100ms", "fall": 1 }""");
-        await proxy.WaitForLineAsync("is DOWN");
-        using var client = await RawHttpClient.ConnectAsync(endPoint);
-        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        var response = await client.ReadResponseAsync();
-        Assert.Equal(503, response.Status);
-        Assert.Equal("Service Unavailable", response.Body);
-    }
-
-    [Fact]
-    public async Task Server_that_never_answers_gets_504_after_the_server_timeout()
-    {
-        using var backend = new RawBackend(async c =>
-        {
-            await c.ReadHeadAsync();
-            await Task.Delay(TimeSpan.FromSeconds(20));
-        });
-        var proxy = await StartProxyAsync(backend.Port);
-        using var client = await RawHttpClient.ConnectAsync(proxy);
-        var clock = Stopwatch.StartNew();
-        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        Assert.Equal(504, (await client.ReadResponseAsync()).Status);
-        Assert.InRange(clock.ElapsedMilliseconds, 450, 5000);
-        Assert.True(await client.IsClosedByServerAsync());
-    }
-
-    [Theory]
-    [InlineData("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")]
-    [InlineData("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")]
-    [InlineData("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello")]
-    [InlineData("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")]
-    [InlineData("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n")]
-    [InlineData("GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n")]
-    public async Task Smuggling_attempts_get_400_and_the_connection_closes(string request)
-    {
-        var proxy = await StartProxyAsync(await StartNginxAsync());
-        using var client = await RawHttpClient.ConnectAsync(proxy);
-        await client.SendIgnoringResetAsync(request);
-        Assert.Equal(400, (await client.ReadResponseAsync()).Status);
-        Assert.True(await client.IsClosedByServerAsync());
-    }
-
-    [Fact]
-    public async Task Oversized_header_fields_get_431()
-    {
-        var proxy = await StartProxyAsync(await StartNginxAsync());
-        using var client = await RawHttpClient.ConnectAsync(proxy);
-        await client.SendIgnoringResetAsync($"GET / HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 40_000)}\r\n\r\n");
-        Assert.Equal(431, (await client.ReadResponseAsync()).Status);
-    }
-
-    [Fact]
-    public async Task Head_arriving_too_slowly_gets_408_and_the_connection_closes()
-    {
-        var proxy = await StartProxyAsync(await StartNginxAsync());
-        using var client = await RawHttpClient.ConnectAsync(proxy);
-        var clock = Stopwatch.StartNew();
-        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: x\r\n");
-        Assert.Equal(408, (await client.ReadResponseAsync()).Status);
-        Assert.InRange(clock.ElapsedMilliseconds, 250, 5000);
-        Assert.True(await client.IsClosedByServerAsync());
-    }
-
     private static int ContentLength(string head)
     {
         foreach (var line in head.Split("\r\n"))
@@ -266,56 +197,5 @@ public sealed class HttpProxyTests : IDisposable
         }
 
         return 0;
-    }
-
-    private static async Task<string> ExchangeUntilCloseAsync(IPEndPoint proxy, string request)
-    {
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(proxy);
-        await socket.SendAsync(Encoding.Latin1.GetBytes(request), SocketFlags.None);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var received = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        int n;
-        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
-        {
-            received.Write(buffer, 0, n);
-        }
-
-        return Encoding.Latin1.GetString(received.ToArray());
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
-    private async Task<NginxServer> StartNginxAsync(byte[]? bigFile = null)
-    {
-        var nginx = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "nginx")).FullName, FreePort(), bigFile ?? "big"u8.ToArray());
-        _owned.Add(nginx);
-        return nginx;
-    }
-
-    private Task<IPEndPoint> StartProxyAsync(NginxServer nginx) => StartProxyAsync(nginx.Port);
-
-    private async Task<IPEndPoint> StartProxyAsync(int serverPort) =>
-        (await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{serverPort}}" } ]""")).EndPoint;
-
-    private async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore)
-    {
-        int port = FreePort();
-        var config = Path.Combine(_dir, "proxy.json");
-        File.WriteAllText(config, $$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
-              "timeouts": { "server": "500ms", "httpRequest": "300ms", "connect": "1s" }, "retries": 1 }
-            """);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
-        _owned.Add(proxy);
-        await proxy.WaitForLineAsync("Press Ctrl+C");
-        return (proxy, new IPEndPoint(IPAddress.Loopback, port));
     }
 }

@@ -101,6 +101,9 @@ internal sealed partial class HttpFrontend
     [LoggerMessage(EventId = 323, Level = LogLevel.Warning, Message = "Backend {Backend}: server {Server} failed before a complete response ({Reason}); answering {Status}")]
     public static partial void ServerFailed(ILogger logger, string backend, string server, string reason, int status);
 
+    [LoggerMessage(EventId = 325, Level = LogLevel.Debug, Message = "Backend {Backend}: server {Server} closed a reused connection before answering; sending the request again on a new one")]
+    public static partial void Replaying(ILogger logger, string backend, string server);
+
     [LoggerMessage(EventId = 324, Level = LogLevel.Debug, Message = "Frontend {Frontend}: request rejected with {Status}: {Reason}")]
     public static partial void RequestRejected(ILogger logger, string frontend, int status, string reason);
 }

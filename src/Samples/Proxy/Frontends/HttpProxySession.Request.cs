@@ -13,6 +13,18 @@ namespace Fastsock.Samples.Proxy.Frontends;
 // connect failures only: nothing has been sent yet), the head with hop-by-hop fields removed, then the body.
 internal sealed partial class HttpProxySession
 {
+    private enum Exchange : byte
+    {
+        /// <summary>Done; the client connection can carry the next request.</summary>
+        KeepAlive,
+
+        /// <summary>Done (or answered with an error); close the client connection.</summary>
+        Close,
+
+        /// <summary>The reused backend connection failed before any response byte; the request can be sent again.</summary>
+        Stale,
+    }
+
     /// <summary>Forwards the request whose head is in <see cref="_requestBuffer"/> and its response; false: close the client.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync()
@@ -60,7 +72,7 @@ internal sealed partial class HttpProxySession
         balancer.OnOpened(server);
         try
         {
-            return await ForwardAsync(server).ConfigureAwait(false);
+            return await ForwardAsync(server, reused).ConfigureAwait(false);
         }
         finally
         {
@@ -69,10 +81,12 @@ internal sealed partial class HttpProxySession
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ForwardAsync(ServerState server)
+    private async ValueTask<bool> ForwardAsync(ServerState server, bool reused)
     {
-        var backendOutput = _backend!.Transport.Output;
-        var error = WriteRequestHead(_requestBuffer, backendOutput, out var consumed);
+        // A request without body on a reused connection stays in the client's buffer until its response starts: if the
+        // server closed that idle connection just as the request went out, it is sent again on a new connection.
+        bool replayable = reused && !_request.IsChunked && _request.ContentLength <= 0;
+        var error = WriteRequestHead(_requestBuffer, _backend!.Transport.Output, out var consumed);
         if (error is not null)
         {
             _input.AdvanceTo(_requestBuffer.End);
@@ -81,8 +95,43 @@ internal sealed partial class HttpProxySession
             return false;
         }
 
-        _input.AdvanceTo(consumed);
-        _requestBuffer = default;
+        if (!replayable)
+        {
+            _input.AdvanceTo(consumed);
+            _requestBuffer = default;
+        }
+
+        var outcome = await SendAndReceiveAsync(server, replayable).ConfigureAwait(false);
+        if (outcome == Exchange.Stale)
+        {
+            HttpFrontend.Replaying(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name);
+            DropBackend();
+            try
+            {
+                _backend = await _frontend.Connector.ConnectAsync(server, _client.ConnectionClosed).ConfigureAwait(true);
+                WriteRequestHead(_requestBuffer, _backend.Transport.Output, out consumed);
+                outcome = await SendAndReceiveAsync(server, replayable: false).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
+            {
+                outcome = await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
+            }
+        }
+
+        if (replayable)
+        {
+            _input.AdvanceTo(consumed);
+            _requestBuffer = default;
+        }
+
+        return outcome == Exchange.KeepAlive;
+    }
+
+    /// <summary>Sends the body (the head is already in the backend's output), then forwards the response.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Exchange> SendAndReceiveAsync(ServerState server, bool replayable)
+    {
+        var backendOutput = _backend!.Transport.Output;
         if (_request.ExpectContinue)
         {
             // The body is streamed before the response is read, so the proxy itself lets the client go on.
@@ -101,37 +150,38 @@ internal sealed partial class HttpProxySession
                     var bodyError = Chunks.Error;
                     HttpFrontend.RequestRejected(_frontend.Logger, _frontend.Settings.Name, bodyError?.StatusCode ?? 400, bodyError?.Reason ?? "invalid body");
                     await AnswerAsync(bodyError?.StatusCode ?? 400).ConfigureAwait(false);
-                    return false;
+                    return Exchange.Close;
                 }
 
                 if (end != BodyEnd.Complete)
                 {
-                    return false; // the client left inside its body, or the backend stopped reading
+                    return Exchange.Close; // the client left inside its body, or the backend stopped reading
                 }
             }
 
             var flush = await backendOutput.FlushAsync().ConfigureAwait(true);
             if (flush.IsCompleted)
             {
-                return await BackendFailedAsync(server, "the connection closed while sending the request", 502).ConfigureAwait(false);
+                return replayable ? Exchange.Stale
+                    : await BackendFailedAsync(server, "the connection closed while sending the request", 502).ConfigureAwait(false);
             }
         }
         catch (IOException ex) when (!_client.ConnectionClosed.IsCancellationRequested)
         {
-            return await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
+            return replayable ? Exchange.Stale : await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
         }
 
-        return await ForwardResponseAsync(server).ConfigureAwait(false);
+        return await ForwardResponseAsync(server, replayable).ConfigureAwait(false);
     }
 
     /// <summary>Answers 502/504 before any response byte reached the client, and drops the backend connection.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> BackendFailedAsync(ServerState server, string reason, int status)
+    private async ValueTask<Exchange> BackendFailedAsync(ServerState server, string reason, int status)
     {
         HttpFrontend.ServerFailed(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name, reason, status);
         DropBackend();
         await AnswerAsync(status).ConfigureAwait(false);
-        return false;
+        return Exchange.Close;
     }
 
     private void DropBackend()

@@ -12,11 +12,11 @@ namespace Fastsock.Samples.Proxy.Frontends;
 internal sealed partial class HttpProxySession
 {
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ForwardResponseAsync(ServerState server)
+    private async ValueTask<Exchange> ForwardResponseAsync(ServerState server, bool replayable)
     {
         var input = _backend!.Transport.Input;
         ResponseInfo response;
-        while (true)
+        for (bool first = true; ; first = false)
         {
             ReadResult result;
             try
@@ -29,7 +29,7 @@ internal sealed partial class HttpProxySession
             }
             catch (IOException ex)
             {
-                return await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
+                return replayable && first ? Exchange.Stale : await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
             }
 
             var buffer = result.Buffer;
@@ -42,6 +42,11 @@ internal sealed partial class HttpProxySession
             if (status == HttpParseStatus.NeedMoreData)
             {
                 input.AdvanceTo(buffer.Start, buffer.End);
+                if (replayable && first && result.IsCompleted && buffer.IsEmpty)
+                {
+                    return Exchange.Stale;
+                }
+
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(false);
@@ -84,7 +89,7 @@ internal sealed partial class HttpProxySession
         }
 
         DropBackend();
-        return end == BodyEnd.Complete && response.ClientKeepAlive && !flush.IsCompleted;
+        return end == BodyEnd.Complete && response.ClientKeepAlive && !flush.IsCompleted ? Exchange.KeepAlive : Exchange.Close;
     }
 
     /// <summary>
