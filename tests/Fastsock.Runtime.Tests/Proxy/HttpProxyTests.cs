@@ -173,6 +173,34 @@ public sealed class HttpProxyTests : HttpProxyHarness
     }
 
     [Fact]
+    public async Task Http10_request_without_host_gets_one_for_the_http11_backend_and_the_connection_closes()
+    {
+        var proxy = await StartProxyAsync(await StartNginxAsync());
+        var text = await ExchangeUntilCloseAsync(proxy, "GET /plaintext HTTP/1.0\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
+        Assert.Contains("\r\nConnection: close\r\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nHello", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Expect_100_continue_is_answered_once_by_the_proxy()
+    {
+        using var backend = new RawBackend(async c =>
+        {
+            var head = await c.ReadHeadAsync();
+            Assert.Contains("Expect: 100-continue", head, StringComparison.OrdinalIgnoreCase);
+            await c.SendAsync("HTTP/1.1 100 Continue\r\n\r\n");
+            var body = await c.ReadAsync(ContentLength(head));
+            await c.SendAsync($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        });
+        var proxy = await StartProxyAsync(backend.Port);
+        var text = await ExchangeUntilCloseAsync(
+            proxy, "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody");
+        Assert.StartsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nbody", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Connect_failures_are_retried_on_another_server()
     {
         var nginx = await StartNginxAsync();

@@ -86,7 +86,7 @@ internal sealed partial class HttpProxySession
         // A request without body on a reused connection stays in the client's buffer until its response starts: if the
         // server closed that idle connection just as the request went out, it is sent again on a new connection.
         bool replayable = reused && !_request.IsChunked && _request.ContentLength <= 0;
-        var error = WriteRequestHead(_requestBuffer, _backend!.Transport.Output, out var consumed);
+        var error = WriteRequestHead(_requestBuffer, _backend!.Transport.Output, server, out var consumed);
         if (error is not null)
         {
             _input.AdvanceTo(_requestBuffer.End);
@@ -109,7 +109,7 @@ internal sealed partial class HttpProxySession
             try
             {
                 _backend = await _frontend.Connector.ConnectAsync(server, _client.ConnectionClosed).ConfigureAwait(true);
-                WriteRequestHead(_requestBuffer, _backend.Transport.Output, out consumed);
+                WriteRequestHead(_requestBuffer, _backend.Transport.Output, server, out consumed);
                 outcome = await SendAndReceiveAsync(server, replayable: false).ConfigureAwait(false);
             }
             catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
@@ -197,7 +197,7 @@ internal sealed partial class HttpProxySession
     /// Request line, forwarded fields (two parses through one <see cref="HttpHeaderForwarder"/>), X-Forwarded-*, framing.
     /// Returns the error that stops the request (a bad Connection field), or null with the end of the head.
     /// </summary>
-    private HttpParseError? WriteRequestHead(in ReadOnlySequence<byte> buffer, PipeWriter output, out SequencePosition consumed)
+    private HttpParseError? WriteRequestHead(in ReadOnlySequence<byte> buffer, PipeWriter output, ServerState server, out SequencePosition consumed)
     {
         var fields = HttpHeaderForwarder.ForRequest(output, _clientAddress);
         byte[] scratch = Scratch;
@@ -212,6 +212,11 @@ internal sealed partial class HttpProxySession
         HttpForwardingWriter.WriteRequestLine(output, head.MethodBytes, head.Target);
         s_requests.TryParse(buffer, scratch, ref fields, out head);
         fields.WriteAddedFields();
+        if (!head.HasHost)
+        {
+            // An HTTP/1.0 request without Host: the backend is spoken to in HTTP/1.1, which requires one (RFC 9112 §3.2).
+            HttpResponseWriter.WriteHeader(output, "Host"u8, System.Text.Encoding.ASCII.GetBytes(server.Settings.Address.EndPoint?.ToString() ?? "localhost"));
+        }
         if (head.IsChunked)
         {
             HttpForwardingWriter.WriteChunked(output);

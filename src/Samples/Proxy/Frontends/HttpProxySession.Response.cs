@@ -108,6 +108,13 @@ internal sealed partial class HttpProxySession
             return status;
         }
 
+        if (head.StatusCode == 100 && _request.ExpectContinue)
+        {
+            // The proxy has already sent its own 100 Continue; the backend's would be a second one.
+            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false);
+            return status;
+        }
+
         if (head.StatusCode == 101)
         {
             // Upgrade was removed from the request as hop-by-hop, so a 101 is a backend that did not listen.
