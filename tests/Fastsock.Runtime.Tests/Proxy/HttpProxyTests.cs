@@ -42,6 +42,45 @@ public sealed class HttpProxyTests : HttpProxyHarness
     }
 
     [Fact]
+    public async Task Idle_backend_connections_are_closed_after_the_keep_alive_idle_timeout_without_traffic()
+    {
+        var closedByProxy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async c =>
+        {
+            await c.ReadHeadAsync();
+            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            try
+            {
+                await c.ReadHeadAsync();
+            }
+            catch (EndOfStreamException)
+            {
+                closedByProxy.SetResult();
+            }
+        });
+        var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ], "keepAlive": { "idleTimeout": "300ms" }""");
+        using var client = await RawHttpClient.ConnectAsync(proxy);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Assert.Equal("ok", (await client.ReadResponseAsync()).Body);
+        await closedByProxy.Task.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Sigterm_closes_idle_backend_connections_so_the_proxy_stops_without_waiting_for_its_timeout()
+    {
+        var (process, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{(await StartNginxAsync()).Port}}" } ]""");
+        using (var client = await RawHttpClient.ConnectAsync(proxy))
+        {
+            await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            Assert.Equal("Hello", (await client.ReadResponseAsync()).Body);
+        }
+
+        process.Signal("TERM");
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(8)));
+        Assert.DoesNotContain("Shutdown timeout reached", process.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task X_Forwarded_For_is_added_and_hop_by_hop_fields_are_removed_at_the_backend()
     {
         var proxy = await StartProxyAsync(await StartNginxAsync());

@@ -16,6 +16,7 @@ internal sealed partial class HttpFrontend
     private readonly int[] _open;
     private readonly BackendConnectionPool?[] _pools;
     private readonly int _serverCount;
+    private readonly bool[] _sweeping;
 
     public HttpFrontend(FrontendSettings settings, BackendPool backend, ServerConnector connector, TimeoutSettings timeouts, int retries, int workerCount, ILogger logger)
     {
@@ -30,7 +31,11 @@ internal sealed partial class HttpFrontend
         _open = new int[workerCount];
         _serverCount = backend.Servers.Count;
         _pools = new BackendConnectionPool?[workerCount * _serverCount];
+        _sweeping = new bool[workerCount];
     }
+
+    /// <summary>How often a worker with idle backend connections looks at them when no request does.</summary>
+    private static TimeSpan SweepInterval => TimeSpan.FromSeconds(1);
 
     public FrontendSettings Settings { get; }
 
@@ -79,6 +84,50 @@ internal sealed partial class HttpFrontend
         }
 
         return _pools[(worker * _serverCount) + server] ??= new BackendConnectionPool(Backend.Settings.MaxIdlePerWorker, Backend.Settings.KeepAliveIdle);
+    }
+
+    /// <summary>Keeps a backend connection for the next request of <paramref name="worker"/>; called on that worker.</summary>
+    public void ReturnToPool(BackendConnectionPool pool, Connection connection, int worker)
+    {
+        pool.Return(connection, Environment.TickCount64);
+        if (!_sweeping[worker])
+        {
+            _sweeping[worker] = true;
+            _ = SweepAsync(worker);
+        }
+    }
+
+    /// <summary>
+    /// While <paramref name="worker"/> holds idle backend connections, closes the expired, the closed and, on a graceful
+    /// shutdown, all of them (an idle connection would otherwise hold the drain open until its timeout). Resumes on the
+    /// worker through its SynchronizationContext, so the pools stay single-threaded.
+    /// </summary>
+    private async Task SweepAsync(int worker)
+    {
+        try
+        {
+            int held;
+            do
+            {
+                await Task.Delay(SweepInterval).ConfigureAwait(true);
+                held = 0;
+                long now = Environment.TickCount64;
+                for (int server = 0; server < _serverCount; server++)
+                {
+                    var pool = _pools[(worker * _serverCount) + server];
+                    if (pool is not null)
+                    {
+                        pool.Sweep(now);
+                        held += pool.Count;
+                    }
+                }
+            }
+            while (held > 0);
+        }
+        finally
+        {
+            _sweeping[worker] = false;
+        }
     }
 
     private void CloseIdle(int worker)

@@ -83,7 +83,7 @@ internal sealed partial class HttpProxySession
             var pool = _frontend.PoolFor(_client.WorkerIndex, server.Index);
             if (pool is not null)
             {
-                pool.Return(_backend, Environment.TickCount64);
+                _frontend.ReturnToPool(pool, _backend, _client.WorkerIndex);
                 _backend = null;
             }
         }

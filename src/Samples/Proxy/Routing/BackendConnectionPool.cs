@@ -60,6 +60,31 @@ internal sealed class BackendConnectionPool(int capacity, TimeSpan idleTimeout)
         _count++;
     }
 
+    /// <summary>
+    /// Closes what should not wait for the next <see cref="Take"/>: connections idle too long, closed by the server, or
+    /// asked to finish by a graceful shutdown (their input then reads as cancelled).
+    /// </summary>
+    public void Sweep(long nowMs)
+    {
+        int kept = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            var connection = _connections[i]!;
+            if (nowMs - _idleSince[i] > _idleTimeoutMs || !IsStillIdle(connection))
+            {
+                Close(connection);
+                continue;
+            }
+
+            _connections[kept] = connection;
+            _idleSince[kept] = _idleSince[i];
+            kept++;
+        }
+
+        Array.Clear(_connections, kept, _count - kept);
+        _count = kept;
+    }
+
     public void CloseAll()
     {
         while (_count > 0)
