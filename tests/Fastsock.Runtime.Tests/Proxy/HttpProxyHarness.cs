@@ -64,14 +64,14 @@ public abstract class HttpProxyHarness : IDisposable
     internal async Task<IPEndPoint> StartProxyAsync(int serverPort) =>
         (await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{serverPort}}" } ]""")).EndPoint;
 
-    internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore)
+    internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore, string serverTimeout = "500ms")
     {
         int port = FreePort();
         var config = Path.Combine(_dir, "proxy.json");
         File.WriteAllText(config, $$"""
             { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
-              "timeouts": { "server": "500ms", "httpRequest": "300ms", "connect": "1s" }, "retries": 1 }
+              "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "300ms", "connect": "1s" }, "retries": 1 }
             """);
         var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
         _owned.Add(proxy);

@@ -81,6 +81,30 @@ public sealed class HttpProxyTests : HttpProxyHarness
     }
 
     [Fact]
+    public async Task Sigterm_during_a_request_lets_its_response_through_before_stopping()
+    {
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async c =>
+        {
+            await c.ReadHeadAsync();
+            received.SetResult();
+            await signalled.Task;
+            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nfinished");
+        });
+        var (process, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ]""", serverTimeout: "10s");
+        using var client = await RawHttpClient.ConnectAsync(proxy);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await received.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        process.Signal("TERM");
+        await process.WaitForLineAsync("Stopping:");
+        await Task.Delay(200); // the workers ask every connection, the backend one included, to finish
+        signalled.SetResult();
+        Assert.Equal("finished", (await client.ReadResponseAsync()).Body);
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(8)));
+    }
+
+    [Fact]
     public async Task X_Forwarded_For_is_added_and_hop_by_hop_fields_are_removed_at_the_backend()
     {
         var proxy = await StartProxyAsync(await StartNginxAsync());

@@ -53,15 +53,12 @@ internal sealed partial class HttpProxySession
             }
 
             from.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted || result.IsCanceled)
+            if (result.IsCompleted)
             {
-                if (kind == BodyKind.UntilClose && result.IsCompleted)
-                {
-                    return BodyEnd.Complete;
-                }
-
-                return BodyEnd.Truncated;
+                return kind == BodyKind.UntilClose ? BodyEnd.Complete : BodyEnd.Truncated;
             }
+
+            // A cancelled read without the end is a graceful shutdown asking to finish: the message in flight is finished.
 
             var flush = await to.FlushAsync().ConfigureAwait(true);
             if (flush.IsCompleted)

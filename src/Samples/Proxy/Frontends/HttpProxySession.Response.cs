@@ -47,12 +47,12 @@ internal sealed partial class HttpProxySession
                     return Exchange.Stale;
                 }
 
-                if (result.IsCompleted || result.IsCanceled)
+                if (result.IsCompleted)
                 {
                     return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(false);
                 }
 
-                continue;
+                continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
             }
 
             input.AdvanceTo(response.Consumed);
