@@ -42,7 +42,7 @@ public sealed class HttpProxyErrorTests : HttpProxyHarness
             await c.ReadHeadAsync();
             await Task.Delay(TimeSpan.FromSeconds(20));
         });
-        var proxy = await StartProxyAsync(backend.Port);
+        var proxy = await StartProxyAsync(backend.Port, serverTimeout: "500ms");
         using var client = await RawHttpClient.ConnectAsync(proxy);
         var clock = Stopwatch.StartNew();
         await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
@@ -79,7 +79,7 @@ public sealed class HttpProxyErrorTests : HttpProxyHarness
     [Fact]
     public async Task Head_arriving_too_slowly_gets_408_and_the_connection_closes()
     {
-        var proxy = await StartProxyAsync(await StartNginxAsync());
+        var proxy = await StartProxyAsync((await StartNginxAsync()).Port, requestTimeout: "300ms");
         using var client = await RawHttpClient.ConnectAsync(proxy);
         var clock = Stopwatch.StartNew();
         await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: x\r\n");

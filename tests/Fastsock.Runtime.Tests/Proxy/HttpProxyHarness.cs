@@ -9,7 +9,7 @@ namespace Fastsock.Tests.Proxy;
 
 /// <summary>
 /// What the http-mode tests share: a temp directory, nginx and fastsock-proxy processes started in it (http frontend,
-/// server timeout 500 ms, request timeout 300 ms, one retry), and a raw exchange read until the proxy closes.
+/// timeouts of 10 s unless a test is about them, one retry), and a raw exchange read until the proxy closes.
 /// </summary>
 public abstract class HttpProxyHarness : IDisposable
 {
@@ -61,17 +61,17 @@ public abstract class HttpProxyHarness : IDisposable
 
     internal Task<IPEndPoint> StartProxyAsync(NginxServer nginx) => StartProxyAsync(nginx.Port);
 
-    internal async Task<IPEndPoint> StartProxyAsync(int serverPort) =>
-        (await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{serverPort}}" } ]""")).EndPoint;
+    internal async Task<IPEndPoint> StartProxyAsync(int serverPort, string serverTimeout = "10s", string requestTimeout = "10s") =>
+        (await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{serverPort}}" } ]""", serverTimeout, requestTimeout)).EndPoint;
 
-    internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore, string serverTimeout = "500ms")
+    internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore, string serverTimeout = "10s", string requestTimeout = "10s")
     {
         int port = FreePort();
         var config = Path.Combine(_dir, "proxy.json");
         File.WriteAllText(config, $$"""
             { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
-              "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "300ms", "connect": "1s" }, "retries": 1 }
+              "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "{{requestTimeout}}", "connect": "1s" }, "retries": 1 }
             """);
         var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
         _owned.Add(proxy);

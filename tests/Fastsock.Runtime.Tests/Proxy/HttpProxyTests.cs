@@ -92,7 +92,7 @@ public sealed class HttpProxyTests : HttpProxyHarness
             await signalled.Task;
             await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nfinished");
         });
-        var (process, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ]""", serverTimeout: "10s");
+        var (process, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ]""");
         using var client = await RawHttpClient.ConnectAsync(proxy);
         await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
         await received.Task.WaitAsync(TimeSpan.FromSeconds(10));
