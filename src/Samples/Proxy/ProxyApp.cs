@@ -30,14 +30,6 @@ internal static class ProxyApp
         var health = new HealthChecker(logger);
         try
         {
-            for (int i = 0; i < settings.Frontends.Count; i++)
-            {
-                if (settings.Frontends[i].Mode == ProxyMode.Http)
-                {
-                    throw new ConfigException(source, $"frontends[{i}].mode", "'http' mode is not served by this build yet; use tcp");
-                }
-            }
-
             var cores = settings.Cores ?? CpuSet.Allowed();
             cores.EnsureAllowed();
             var builder = FastsockServer.CreateBuilder()
@@ -80,10 +72,12 @@ internal static class ProxyApp
             var counters = new ProxyCounters(settings, cores.Count);
             foreach (var frontend in settings.Frontends)
             {
-                var tcp = new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger) { Counters = counters.For(frontend) };
+                ConnectionHandler handler = frontend.Mode == ProxyMode.Http
+                    ? new HttpFrontend(frontend, pools[frontend.Backend.Name], connector, settings.Timeouts, settings.Retries, cores.Count, logger).HandleAsync
+                    : new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger) { Counters = counters.For(frontend) }.HandleAsync;
                 foreach (var bind in frontend.Binds)
                 {
-                    builder.Listen(bind, tcp.HandleAsync);
+                    builder.Listen(bind, handler);
                 }
             }
 

@@ -7,7 +7,7 @@ internal static class DemoConfig
 
     public static ProxyConfig Raw() => new()
     {
-        Frontends = [new FrontendConfig { Name = "demo", Bind = ["127.0.0.1:8080"], Mode = "tcp", Backend = "hello" }],
+        Frontends = [new FrontendConfig { Name = "demo", Bind = ["127.0.0.1:8080"], Mode = "http", Backend = "hello" }],
         Backends = [new BackendConfig { Name = "hello", Servers = [new ServerConfig { Name = "hello", Address = "inproc:hello" }] }],
     };
 }

@@ -1,0 +1,158 @@
+using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Fastsock.Samples.Proxy.Frontends;
+
+/// <summary>
+/// <c>mode http</c>: each client connection is an <see cref="HttpProxySession"/> that parses requests strictly, picks a
+/// server per request and forwards request and response with their framing, keeping both sides alive. Backend
+/// connections come from keep-alive pools per worker per server, so a request never touches another core's state.
+/// </summary>
+internal sealed partial class HttpFrontend
+{
+    private readonly int _maxConnPerWorker;
+    private readonly int[] _open;
+    private readonly BackendConnectionPool?[] _pools;
+    private readonly int _serverCount;
+    private readonly bool[] _sweeping;
+
+    public HttpFrontend(FrontendSettings settings, BackendPool backend, ServerConnector connector, TimeoutSettings timeouts, int retries, int workerCount, ILogger logger)
+    {
+        Settings = settings;
+        Backend = backend;
+        Connector = connector;
+        Timeouts = timeouts;
+        Retries = retries;
+        Logger = logger;
+        // maxconn is enforced per worker, as in tcp mode: a global counter would be written by every core.
+        _maxConnPerWorker = Math.Max(1, settings.MaxConn / workerCount);
+        _open = new int[workerCount];
+        _serverCount = backend.Servers.Count;
+        _pools = new BackendConnectionPool?[workerCount * _serverCount];
+        _sweeping = new bool[workerCount];
+    }
+
+    /// <summary>How often a worker with idle backend connections looks at them when no request does.</summary>
+    private static TimeSpan SweepInterval => TimeSpan.FromSeconds(1);
+
+    public FrontendSettings Settings { get; }
+
+    public BackendPool Backend { get; }
+
+    public ServerConnector Connector { get; }
+
+    public TimeoutSettings Timeouts { get; }
+
+    public int Retries { get; }
+
+    public ILogger Logger { get; }
+
+    public async Task HandleAsync(Connection client)
+    {
+        int worker = client.WorkerIndex;
+        if (_open[worker] >= _maxConnPerWorker)
+        {
+            MaxConnReached(Logger, Settings.Name, Settings.MaxConn);
+            return;
+        }
+
+        _open[worker]++;
+        try
+        {
+            using var session = new HttpProxySession(this, client);
+            await session.RunAsync().ConfigureAwait(true);
+        }
+        finally
+        {
+            _open[worker]--;
+            if (client.IsShutdownRequested)
+            {
+                // Idle backend connections would otherwise hold the graceful drain open.
+                CloseIdle(worker);
+            }
+        }
+    }
+
+    /// <summary>The idle connections of <paramref name="worker"/> to server <paramref name="server"/>; that worker only.</summary>
+    public BackendConnectionPool? PoolFor(int worker, int server)
+    {
+        if (Backend.Settings.MaxIdlePerWorker == 0)
+        {
+            return null;
+        }
+
+        return _pools[(worker * _serverCount) + server] ??= new BackendConnectionPool(Backend.Settings.MaxIdlePerWorker, Backend.Settings.KeepAliveIdle);
+    }
+
+    /// <summary>Keeps a backend connection for the next request of <paramref name="worker"/>; called on that worker.</summary>
+    public void ReturnToPool(BackendConnectionPool pool, Connection connection, int worker)
+    {
+        pool.Return(connection, Environment.TickCount64);
+        if (!_sweeping[worker])
+        {
+            _sweeping[worker] = true;
+            _ = SweepAsync(worker);
+        }
+    }
+
+    /// <summary>
+    /// While <paramref name="worker"/> holds idle backend connections, closes the expired, the closed and, on a graceful
+    /// shutdown, all of them (an idle connection would otherwise hold the drain open until its timeout). Resumes on the
+    /// worker through its SynchronizationContext, so the pools stay single-threaded.
+    /// </summary>
+    private async Task SweepAsync(int worker)
+    {
+        try
+        {
+            int held;
+            do
+            {
+                await Task.Delay(SweepInterval).ConfigureAwait(true);
+                held = 0;
+                long now = Environment.TickCount64;
+                for (int server = 0; server < _serverCount; server++)
+                {
+                    var pool = _pools[(worker * _serverCount) + server];
+                    if (pool is not null)
+                    {
+                        pool.Sweep(now);
+                        held += pool.Count;
+                    }
+                }
+            }
+            while (held > 0);
+        }
+        finally
+        {
+            _sweeping[worker] = false;
+        }
+    }
+
+    private void CloseIdle(int worker)
+    {
+        for (int server = 0; server < _serverCount; server++)
+        {
+            _pools[(worker * _serverCount) + server]?.CloseAll();
+        }
+    }
+
+    [LoggerMessage(EventId = 320, Level = LogLevel.Warning, Message = "Frontend {Frontend}: maxconn {MaxConn} reached; closing a new connection")]
+    private static partial void MaxConnReached(ILogger logger, string frontend, int maxConn);
+
+    [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Frontend {Frontend}: no server of backend {Backend} is up; answering 503")]
+    public static partial void NoServer(ILogger logger, string frontend, string backend);
+
+    [LoggerMessage(EventId = 322, Level = LogLevel.Warning, Message = "Backend {Backend}: connect to server {Server} failed (attempt {Attempt}): {Reason}")]
+    public static partial void ConnectFailed(ILogger logger, string backend, string server, int attempt, string reason);
+
+    [LoggerMessage(EventId = 323, Level = LogLevel.Warning, Message = "Backend {Backend}: server {Server} failed before a complete response ({Reason}); answering {Status}")]
+    public static partial void ServerFailed(ILogger logger, string backend, string server, string reason, int status);
+
+    [LoggerMessage(EventId = 325, Level = LogLevel.Debug, Message = "Backend {Backend}: server {Server} closed a reused connection before answering; sending the request again on a new one")]
+    public static partial void Replaying(ILogger logger, string backend, string server);
+
+    [LoggerMessage(EventId = 324, Level = LogLevel.Debug, Message = "Frontend {Frontend}: request rejected with {Status}: {Reason}")]
+    public static partial void RequestRejected(ILogger logger, string frontend, int status, string reason);
+}

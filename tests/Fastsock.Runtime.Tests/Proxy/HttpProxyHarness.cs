@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Fastsock.Tests.Samples;
+using Fastsock.Tests.Support;
+
+namespace Fastsock.Tests.Proxy;
+
+/// <summary>
+/// What the http-mode tests share: a temp directory, nginx and fastsock-proxy processes started in it (http frontend,
+/// timeouts of 10 s unless a test is about them, one retry), and a raw exchange read until the proxy closes.
+/// </summary>
+public abstract class HttpProxyHarness : IDisposable
+{
+    private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-http-").FullName;
+    private readonly List<IDisposable> _owned = [];
+
+    public void Dispose()
+    {
+        for (int i = _owned.Count - 1; i >= 0; i--)
+        {
+            _owned[i].Dispose();
+        }
+
+        Directory.Delete(_dir, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+
+    internal static async Task<string> ExchangeUntilCloseAsync(IPEndPoint proxy, string request)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(proxy);
+        await socket.SendAsync(Encoding.Latin1.GetBytes(request), SocketFlags.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var received = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
+        {
+            received.Write(buffer, 0, n);
+        }
+
+        return Encoding.Latin1.GetString(received.ToArray());
+    }
+
+    internal static int FreePort()
+    {
+        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    internal async Task<NginxServer> StartNginxAsync(byte[]? bigFile = null)
+    {
+        var nginx = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "nginx")).FullName, FreePort(), bigFile ?? "big"u8.ToArray());
+        _owned.Add(nginx);
+        return nginx;
+    }
+
+    internal Task<IPEndPoint> StartProxyAsync(NginxServer nginx) => StartProxyAsync(nginx.Port);
+
+    internal async Task<IPEndPoint> StartProxyAsync(int serverPort, string serverTimeout = "10s", string requestTimeout = "10s") =>
+        (await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{serverPort}}" } ]""", serverTimeout, requestTimeout)).EndPoint;
+
+    internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore, string serverTimeout = "10s", string requestTimeout = "10s")
+    {
+        int port = FreePort();
+        var config = Path.Combine(_dir, "proxy.json");
+        File.WriteAllText(config, $$"""
+            { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
+              "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "{{requestTimeout}}", "connect": "1s" }, "retries": 1 }
+            """);
+        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
+        _owned.Add(proxy);
+        await proxy.WaitForLineAsync("Press Ctrl+C");
+        return (proxy, new IPEndPoint(IPAddress.Loopback, port));
+    }
+}
