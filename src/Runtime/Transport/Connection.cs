@@ -39,6 +39,29 @@ public abstract class Connection
 
     /// <summary>Closes the connection at once with a reset (RST); pending output is discarded.</summary>
     public abstract void Abort();
+
+    private ReadDeadline? _readDeadline;
+
+    /// <summary>
+    /// Arms (or re-arms) a deadline for reading: when <paramref name="timeout"/> passes first, the pending read of
+    /// <see cref="Transport"/>'s input completes with <see cref="ReadResult.IsCanceled"/> and <see cref="ReadTimedOut"/>
+    /// is true. Runs on the owning worker's timer wheel (50 ms grain, no lock, no thread hop), so it is cheap enough to
+    /// arm per request. Call it on the connection's worker, i.e. from its handler.
+    /// </summary>
+    public void SetReadDeadline(TimeSpan timeout)
+    {
+        var worker = DeadlineWorker ?? throw new NotSupportedException($"{GetType().Name} has no worker to time reads on.");
+        (_readDeadline ??= new ReadDeadline(this)).Arm(worker, timeout);
+    }
+
+    /// <summary>Disarms the read deadline and clears <see cref="ReadTimedOut"/>.</summary>
+    public void ClearReadDeadline() => _readDeadline?.Disarm();
+
+    /// <summary>True when the deadline set with <see cref="SetReadDeadline"/> passed before it was cleared.</summary>
+    public bool ReadTimedOut => _readDeadline?.TimedOut ?? false;
+
+    /// <summary>The worker whose timer wheel times reads on this connection.</summary>
+    private protected virtual Engine.Worker? DeadlineWorker => null;
 }
 
 /// <summary>Application code for one connection. The connection closes when the returned task completes.</summary>

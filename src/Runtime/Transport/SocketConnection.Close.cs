@@ -107,6 +107,7 @@ internal sealed partial class SocketConnection
     {
         _closed = true;
         _worker.Timers.Cancel(_idleTimer);
+        ClearReadDeadline();
         if (_fd >= 0)
         {
             if (abort)
@@ -170,6 +171,7 @@ internal sealed partial class SocketConnection
             return;
         }
 
+        ClearReadDeadline();
         _input.Reset();
         _output.Reset();
         _handler = null;

@@ -77,6 +77,8 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
     public override int WorkerIndex => _worker.Index;
 
+    private protected override Worker? DeadlineWorker => _worker;
+
     public override int WorkerCpu => _worker.Cpu;
 
     public override int IncomingCpu => _incomingCpu;

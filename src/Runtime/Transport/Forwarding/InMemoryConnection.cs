@@ -38,6 +38,8 @@ public sealed class InMemoryConnection : Connection, IDuplexPipe
 
     public override int WorkerIndex => _link.Worker.Index;
 
+    private protected override Engine.Worker? DeadlineWorker => _link.Worker;
+
     public override int WorkerCpu => _link.Worker.Cpu;
 
     /// <summary>The bytes never leave the worker: always its CPU.</summary>

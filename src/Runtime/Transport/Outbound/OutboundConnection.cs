@@ -70,6 +70,8 @@ internal sealed partial class OutboundConnection : Connection, IDuplexPipe, IEpo
 
     public override int WorkerIndex => _connector.Worker.Index;
 
+    private protected override Worker? DeadlineWorker => _connector.Worker;
+
     public override int WorkerCpu => _connector.Worker.Cpu;
 
     public override int IncomingCpu => _socket?.IncomingCpu ?? _incomingCpu;

@@ -61,7 +61,7 @@ internal sealed partial class HttpFrontend
         _open[worker]++;
         try
         {
-            using var session = new HttpProxySession(this, client);
+            var session = new HttpProxySession(this, client);
             await session.RunAsync().ConfigureAwait(true);
         }
         finally

@@ -201,29 +201,40 @@ internal sealed partial class HttpProxySession
         output.Advance(reason.Length + 15);
     }
 
-    /// <summary>A backend read bounded by the server timeout; the timer is armed only when the read has to wait.</summary>
+    /// <summary>
+    /// A backend read bounded by the server timeout. The deadline lives on the worker's timer wheel and is armed only
+    /// when the read has to wait.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> ReadBackendAsync(PipeReader input)
     {
-        var pending = input.ReadAsync(_deadline.Token);
+        var pending = input.ReadAsync();
         if (pending.IsCompleted)
         {
             return pending.Result;
         }
 
-        _deadline.CancelAfter(_frontend.Timeouts.Server);
+        var backend = _backend!;
+        backend.SetReadDeadline(_frontend.Timeouts.Server);
+        ReadResult result;
+        bool timedOut;
         try
         {
-            return await pending.ConfigureAwait(true);
-        }
-        catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
-        {
-            throw new TimeoutException();
+            result = await pending.ConfigureAwait(true);
         }
         finally
         {
-            Disarm();
+            timedOut = backend.ReadTimedOut;
+            backend.ClearReadDeadline();
         }
+
+        if (result.IsCanceled && timedOut)
+        {
+            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            throw new TimeoutException();
+        }
+
+        return result;
     }
 
     private readonly record struct ResponseInfo(

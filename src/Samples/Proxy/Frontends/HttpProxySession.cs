@@ -21,7 +21,7 @@ namespace Fastsock.Samples.Proxy.Frontends;
 /// (pipes resume on the worker's scheduler), and posting to the worker's SynchronizationContext would allocate a
 /// callback per resumption. Only the connect keeps the context, since its timeout may fire on another thread.
 /// </remarks>
-internal sealed partial class HttpProxySession : IDisposable
+internal sealed partial class HttpProxySession
 {
     private static readonly HttpRequestParser s_requests = new(HttpParserLimits.Default);
     private static readonly HttpResponseParser s_responses = new(HttpParserLimits.Default);
@@ -36,7 +36,6 @@ internal sealed partial class HttpProxySession : IDisposable
     private readonly PipeWriter _output;
     private readonly byte[] _clientAddress;
     private readonly ulong _sourceHash;
-    private CancellationTokenSource _deadline = new();
     private ChunkedBodyDecoder? _chunks;
     private RequestInfo _request;
     private ReadOnlySequence<byte> _requestBuffer;
@@ -52,8 +51,6 @@ internal sealed partial class HttpProxySession : IDisposable
         _clientAddress = address.GetAddressBytes();
         _sourceHash = SourceHash(_clientAddress);
     }
-
-    public void Dispose() => _deadline.Dispose();
 
     private static byte[] Scratch => t_scratch ??= new byte[HttpParserLimits.Default.MaxHeadLength];
 
@@ -97,20 +94,17 @@ internal sealed partial class HttpProxySession : IDisposable
         bool armed = first;
         if (armed)
         {
-            _deadline.CancelAfter(_frontend.Timeouts.HttpRequest);
+            _client.SetReadDeadline(_frontend.Timeouts.HttpRequest);
         }
 
         try
         {
             while (true)
             {
-                ReadResult result;
-                try
+                var result = await _input.ReadAsync().ConfigureAwait(true);
+                if (result.IsCanceled && _client.ReadTimedOut)
                 {
-                    result = await _input.ReadAsync(armed ? _deadline.Token : default).ConfigureAwait(true);
-                }
-                catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
-                {
+                    _input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
                     await AnswerAsync(408).ConfigureAwait(false);
                     return false;
                 }
@@ -145,7 +139,7 @@ internal sealed partial class HttpProxySession : IDisposable
                 if (!armed && !buffer.IsEmpty)
                 {
                     armed = true;
-                    _deadline.CancelAfter(_frontend.Timeouts.HttpRequest);
+                    _client.SetReadDeadline(_frontend.Timeouts.HttpRequest);
                 }
             }
         }
@@ -153,7 +147,7 @@ internal sealed partial class HttpProxySession : IDisposable
         {
             if (armed)
             {
-                Disarm();
+                _client.ClearReadDeadline();
             }
         }
     }
@@ -180,15 +174,6 @@ internal sealed partial class HttpProxySession : IDisposable
     }
 
     /// <summary>Stops the deadline timer; a source whose timer already fired is replaced (error path only).</summary>
-    private void Disarm()
-    {
-        if (!_deadline.TryReset())
-        {
-            _deadline.Dispose();
-            _deadline = new CancellationTokenSource();
-        }
-    }
-
     /// <summary>The client's address folded into 64 bits for <c>balance source</c> (the balancer mixes it further).</summary>
     private static ulong SourceHash(byte[] address)
     {
