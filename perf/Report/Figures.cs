@@ -8,6 +8,11 @@ internal static class Figures
     public static string Value(double value)
     {
         double abs = Math.Abs(value);
+        if (abs < 1000 && value == Math.Floor(value))
+        {
+            return value.ToString("0", CultureInfo.InvariantCulture); // counts: 14, not 14.00
+        }
+
         string format = abs >= 1000 ? "N0" : abs >= 100 ? "0.0" : abs >= 1 ? "0.00" : abs == 0 ? "0" : abs >= 0.01 ? "0.000" : "0.####";
         return value.ToString(format, CultureInfo.InvariantCulture);
     }

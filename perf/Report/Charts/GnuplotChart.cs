@@ -49,7 +49,7 @@ internal static class GnuplotChart
 
         string runs = minRuns == maxRuns ? $"{minRuns}" : $"{minRuns}–{maxRuns}";
         string title = $"{scenario.Scenario}: {metric.Label} ({metric.BetterText})";
-        string subtitle = $"bar: median of {runs} runs   whisker: min–max   spread: (max−min)/median, red above {Figures.Percent(spreadLimitPercent)}   orange: Fastsock";
+        string subtitle = $"bar: median of {runs} runs   whisker: min–max   spread: (max−min)/median, red above {Figures.Percent(spreadLimitPercent)}   orange: Fastsock (dark: subject)";
         double yMax = top > 0 ? top * 1.2 : 1;
         int width = Math.Max(820, 160 + 150 * index);
 

@@ -58,7 +58,7 @@ internal static class MarkdownReport
     {
         string limit = Figures.Percent(context.SpreadLimitPercent);
         text.Append("## How to read it\n\n");
-        text.Append("- Each figure is the **median** of the runs (n); servers were alternated A B C A B C … within a scenario. ");
+        text.Append("- Each figure is the **median** of the runs (n, marked when below 3); servers were alternated A B C A B C … within a scenario. ");
         text.Append("min–max is the range over the runs, **spread** = (max − min) / median.\n");
         text.Append("- The **subject** is the first server of a scenario (Fastsock); the others are its peers. ");
         text.Append("A ratio is subject median / peer median. Requests/s and GB/s: higher is better, so > 1× favours the subject; ");
@@ -105,7 +105,9 @@ internal static class MarkdownReport
                 }
 
                 string spread = Figures.Percent(s.SpreadPercent) + (s.SpreadPercent > context.SpreadLimitPercent ? " (too wide)" : string.Empty);
-                table.Add(server, s.Runs.ToString(CultureInfo.InvariantCulture), Figures.Value(s.Median),
+                // The benchmark's contract is at least 3 runs; fewer is shown, not hidden.
+                string runs = s.Runs.ToString(CultureInfo.InvariantCulture) + (s.Runs < 3 ? " (< 3)" : string.Empty);
+                table.Add(server, runs, Figures.Value(s.Median),
                     $"{Figures.Value(s.Min)} – {Figures.Value(s.Max)}", spread, string.Join(", ", s.Values.Select(Figures.Value)));
             }
 
