@@ -1,0 +1,85 @@
+using System.Globalization;
+
+namespace Fastsock.Perf.Report.Input;
+
+/// <summary>Loads and checks the three files perf/run writes into a run directory.</summary>
+internal static class RunDirectory
+{
+    public const string ResultsFile = "results.tsv";
+    public const string ScenariosFile = "scenarios.tsv";
+    public const string MetaFile = "meta.tsv";
+
+    public static RunData Load(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new InputFormatException(directory, 0, "no such directory (--input takes the run directory perf/run wrote)");
+        }
+
+        return new RunData(
+            directory,
+            ReadResults(Path.Combine(directory, ResultsFile)),
+            ReadCommands(Path.Combine(directory, ScenariosFile)),
+            ReadMeta(Path.Combine(directory, MetaFile)));
+    }
+
+    private static List<Measurement> ReadResults(string path)
+    {
+        var rows = TsvReader.Read(path, "scenario", "server", "run", "metric", "value");
+        if (rows.Count == 0)
+        {
+            throw new InputFormatException(path, 0, "no result rows after the header");
+        }
+
+        var seen = new Dictionary<(string, string, int, string), int>();
+        var measurements = new List<Measurement>(rows.Count);
+        foreach (var (line, f) in rows)
+        {
+            if (!int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int run) || run < 1)
+            {
+                throw new InputFormatException(path, line, $"run '{f[2]}' is not a positive integer");
+            }
+
+            if (!double.TryParse(f[4], NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
+                    CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+            {
+                throw new InputFormatException(path, line, $"value '{f[4]}' is not a number (decimal, with '.' as the separator)");
+            }
+
+            var key = (f[0], f[1], run, f[3]);
+            if (seen.TryGetValue(key, out int first))
+            {
+                throw new InputFormatException(path, line, $"{f[0]}/{f[1]} run {run} {f[3]} already given on line {first}");
+            }
+
+            seen.Add(key, line);
+            measurements.Add(new Measurement(f[0], f[1], run, f[3], value));
+        }
+
+        return measurements;
+    }
+
+    private static List<ScenarioCommand> ReadCommands(string path)
+    {
+        var rows = TsvReader.Read(path, "scenario", "server", "command");
+        var commands = new List<ScenarioCommand>(rows.Count);
+        foreach (var (_, f) in rows)
+        {
+            commands.Add(new ScenarioCommand(f[0], f[1], f[2]));
+        }
+
+        return commands;
+    }
+
+    private static List<KeyValuePair<string, string>> ReadMeta(string path)
+    {
+        var rows = TsvReader.Read(path, "key", "value");
+        var meta = new List<KeyValuePair<string, string>>(rows.Count);
+        foreach (var (_, f) in rows)
+        {
+            meta.Add(new KeyValuePair<string, string>(f[0], f[1]));
+        }
+
+        return meta;
+    }
+}

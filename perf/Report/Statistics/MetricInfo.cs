@@ -1,0 +1,40 @@
+namespace Fastsock.Perf.Report.Statistics;
+
+/// <summary>Which way a metric is better.</summary>
+internal enum Better
+{
+    /// <summary>No better direction (counts like requests, or a metric this tool does not know).</summary>
+    Neither,
+    Higher,
+    Lower,
+}
+
+/// <summary>How a metric id from results.tsv is named, in which unit, and which way is better.</summary>
+internal sealed record MetricInfo(string Id, string Label, Better Better)
+{
+    private static readonly Dictionary<string, MetricInfo> Known = new(StringComparer.Ordinal)
+    {
+        ["rps"] = new("rps", "requests/s", Better.Higher),
+        ["gbps"] = new("gbps", "GB/s", Better.Higher),
+        ["p50_us"] = new("p50_us", "p50 latency µs", Better.Lower),
+        ["p99_us"] = new("p99_us", "p99 latency µs", Better.Lower),
+        ["cpu_us_per_req"] = new("cpu_us_per_req", "server CPU µs/request", Better.Lower),
+        ["cpu_s_per_gb"] = new("cpu_s_per_gb", "CPU s/GB", Better.Lower),
+        ["errors"] = new("errors", "errors", Better.Lower),
+        ["rss_kib_per_conn"] = new("rss_kib_per_conn", "RSS KiB/connection", Better.Lower),
+        ["syscalls_per_req"] = new("syscalls_per_req", "syscalls/request", Better.Lower),
+        ["epoll_ctl_per_req"] = new("epoll_ctl_per_req", "epoll_ctl/request", Better.Lower),
+        ["lock_contentions"] = new("lock_contentions", "lock contentions", Better.Lower),
+        ["requests"] = new("requests", "requests completed", Better.Neither),
+    };
+
+    /// <summary>Unknown metrics are reported under their id, with no better direction.</summary>
+    public static MetricInfo For(string id) => Known.TryGetValue(id, out var info) ? info : new MetricInfo(id, id, Better.Neither);
+
+    public string BetterText => Better switch
+    {
+        Better.Higher => "higher is better",
+        Better.Lower => "lower is better",
+        _ => "no better direction",
+    };
+}
