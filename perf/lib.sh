@@ -232,7 +232,7 @@ start_server() {
     local body
     body="$(curl -s --max-time 2 "$(url_of "$port")")"
     [[ "$body" == "Hello, World!" ]] || die "$name: GET /plaintext answered '$body', expected 'Hello, World!'"
-    log "$name: up, pid $SERVER_PID, port $port, cpu $SERVER_CPU ($(ls "/proc/$SERVER_PID/task" | wc -l) threads)"
+    ((${PERF_QUIET:-0})) || log "$name: up, pid $SERVER_PID, port $port, cpu $SERVER_CPU ($(ls "/proc/$SERVER_PID/task" | wc -l) threads)"
 }
 
 stop_server() {
