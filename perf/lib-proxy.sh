@@ -55,19 +55,23 @@ CONF
     wait_port "$BACKEND_PORT" backend "$BACKEND_PID"
 }
 
-_proxy_json() { # MODE ADDRESS
+_proxy_json() { # NAME MODE ADDRESS: writes PROXY_WORK/NAME.json
+    local name="$1"
+    shift
     local keepalive=""
     [[ "$1" == http ]] && keepalive=', "keepAlive": { "maxIdlePerWorker": 256 }'
-    cat >"$PROXY_WORK/proxy.json" <<JSON
+    cat >"$PROXY_WORK/$name.json" <<JSON
 { "frontends": [ { "name": "bench", "bind": ["127.0.0.1:$PROXY_PORT"], "mode": "$1", "backend": "b" } ],
   "backends": [ { "name": "b", "servers": [ { "address": "$2" } ]$keepalive } ] }
 JSON
 }
 
-_haproxy_cfg() { # MODE EXTRA_BACKEND_LINE
+_haproxy_cfg() { # NAME MODE EXTRA_BACKEND_LINE: writes PROXY_WORK/NAME.cfg
+    local name="$1"
+    shift
     local extra=""
     [[ "$1" == http ]] && extra=$'  option http-keep-alive\n  http-reuse safe'
-    cat >"$PROXY_WORK/haproxy.cfg" <<CFG
+    cat >"$PROXY_WORK/$name.cfg" <<CFG
 global
   nbthread 1
   maxconn 4000
@@ -104,19 +108,20 @@ CONF
 # Sets PROXY_PID and PROXY_CMD (the exact command line).
 start_proxy() {
     local name="$1"
-    local -a fs=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$PROXY_WORK/proxy.json" --cores "$SERVER_CPU")
+    local -a fs=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$PROXY_WORK/$name.json" --cores "$SERVER_CPU")
+    local -a hap=(taskset -c "$SERVER_CPU" haproxy -db -f "$PROXY_WORK/$name.cfg")
     local -a cmd
     case "$name" in
-        fastsock-proxy) _proxy_json http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
-        haproxy-http) _haproxy_cfg http ""; cmd=(taskset -c "$SERVER_CPU" haproxy -db -f "$PROXY_WORK/haproxy.cfg") ;;
+        fastsock-proxy) _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
+        haproxy-http) _haproxy_cfg "$name" http ""; cmd=("${hap[@]}") ;;
         nginx-proxy) _nginx_proxy_conf; cmd=(taskset -c "$SERVER_CPU" nginx -p "$PROXY_WORK/px" -c "$PROXY_WORK/px/nginx.conf") ;;
         fastsock-copy | fastsock-splice)
-            _proxy_json tcp "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}" --forwarding "${name#fastsock-}") ;;
-        haproxy) _haproxy_cfg tcp ""; cmd=(taskset -c "$SERVER_CPU" haproxy -db -f "$PROXY_WORK/haproxy.cfg") ;;
-        haproxy-splice) _haproxy_cfg tcp "option splice-auto"; cmd=(taskset -c "$SERVER_CPU" haproxy -db -f "$PROXY_WORK/haproxy.cfg") ;;
-        inproc) _proxy_json tcp "inproc:hello"; cmd=("${fs[@]}") ;;
-        unix) _proxy_json tcp "unix:$BACKEND_SOCK"; cmd=("${fs[@]}") ;;
-        tcp) _proxy_json tcp "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
+            _proxy_json "$name" tcp "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}" --forwarding "${name#fastsock-}") ;;
+        haproxy) _haproxy_cfg "$name" tcp ""; cmd=("${hap[@]}") ;;
+        haproxy-splice) _haproxy_cfg "$name" tcp "option splice-auto"; cmd=("${hap[@]}") ;;
+        inproc) _proxy_json "$name" tcp "inproc:hello"; cmd=("${fs[@]}") ;;
+        unix) _proxy_json "$name" tcp "unix:$BACKEND_SOCK"; cmd=("${fs[@]}") ;;
+        tcp) _proxy_json "$name" tcp "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
         *) die "unknown proxy '$name'" ;;
     esac
     [[ "${cmd[3]}" != dotnet ]] || cmd+=(--log-level Warning)
