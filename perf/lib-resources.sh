@@ -86,15 +86,25 @@ measure_syscalls() {
     all_threads_traced "$pid" || die "strace did not attach to all threads of $srv (pid $pid); see $WORK_DIR/strace-$srv-$sc.log"
     out="$WORK_DIR/sys-$srv-$sc.txt"
     if ((limit > 0)); then
-        # wrk -t1: one thread, so its own response counter stops the run after LIMIT responses.
-        local lua="$WORK_DIR/stop-after-$limit.lua"
-        printf 'local n = 0\nresponse = function(status, headers, body)\n  n = n + 1\n  if n >= %d then wrk.thread:stop() end\nend\n' \
-            "$limit" >"$lua"
+        # wrk -t1: one thread counts the responses; at LIMIT it stops its loop and drops a marker file, and wrk
+        # (whose main thread sleeps for -d) gets SIGINT, on which it reports and exits.
+        local lua="$WORK_DIR/stop-after-$srv-$sc.lua" marker="$WORK_DIR/stop-after-$srv-$sc.done" wpid
+        rm -f "$marker"
+        printf 'local n = 0\nresponse = function(status, headers, body)\n  n = n + 1\n  if n == %d then\n    local f = io.open("%s", "w")\n    if f then f:close() end\n    wrk.thread:stop()\n  end\nend\n' \
+            "$limit" "$marker" >"$lua"
         local -a cmd=(taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$duration" --timeout 5s -s "$lua")
         [[ "$sc" == close ]] && cmd+=(-H 'Connection: close')
         cmd+=("$(url_of "$port")")
-        WRK_CMD="$(quote_cmd "${cmd[@]}")"
-        run_waited "${cmd[@]}" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against 127.0.0.1:$port"; }
+        WRK_CMD="$(quote_cmd "${cmd[@]}") (stopped after $limit responses)"
+        "${cmd[@]}" >"$out" 2>&1 &
+        wpid=$!
+        own_pid "$wpid"
+        while kill -0 "$wpid" 2>/dev/null; do
+            [[ -e "$marker" ]] && { kill -INT "$wpid" 2>/dev/null || true; break; }
+            sleep 0.1
+        done
+        wait "$wpid" || { cat "$out" >&2; die "wrk failed against 127.0.0.1:$port"; }
+        forget_pid "$wpid"
     else
         run_wrk "$port" "$sc" "$duration" "$conns" "$out"
     fi
