@@ -58,5 +58,5 @@ done
 med() { tr ';' '\n' <<<"$1" | awk -v f="$2" 'NF { print $f }' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 printf '\n## HTTP proxy, keep-alive GET /plaintext (median of %s)\n\n| proxy | requests/s | proxy CPU µs/request |\n|---|---:|---:|\n' "$RUNS"
 for name in fastsock haproxy nginx; do printf '| %s | %s | %s |\n' "$name" "$(med "${RESULT[$name]}" 1)" "$(med "${RESULT[$name]}" 2)"; done
-fs=$(med "${RESULT[fastsock]}" 1) hp=$(med "${RESULT[haproxy]}" 1)
-awk -v a="$fs" -v b="$hp" 'BEGIN { printf "\nfastsock/haproxy requests/s: x%.2f\n", a / b }'
+fs_rps=$(med "${RESULT[fastsock]}" 1) hp_rps=$(med "${RESULT[haproxy]}" 1)
+awk -v a="$fs_rps" -v b="$hp_rps" 'BEGIN { printf "\nfastsock/haproxy requests/s: x%.2f\n", a / b }'

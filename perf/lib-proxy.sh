@@ -1,6 +1,6 @@
 # Proxy peers shared by bench-proxy-http.sh, bench-proxy-tcp.sh and perf/run: one nginx backend, and
 # fastsock-proxy, HAProxy and nginx as the proxy under test. Sourced after lib.sh, not run.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables set here are read by the sourcing scripts
 
 PROXY_DLL="$REPO_ROOT/src/Samples/Proxy/bin/Release/net10.0/fastsock-proxy.dll"
 

@@ -1,6 +1,6 @@
 # Resource measurements shared by idle-connections.sh, syscalls-per-request.sh and perf/run: memory per idle
 # keep-alive connection, and syscalls per request under strace. Sourced after lib.sh, not run.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables set here are read by the sourcing scripts
 
 IDLE_CLIENT="$WORK_DIR/idle-client"
 SETTLE_MAX="${SETTLE_MAX:-15}"

@@ -1,5 +1,5 @@
 # Shared helpers for the perf/ scripts. Sourced, not run.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables set here are read by the sourcing scripts
 
 PERF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$PERF_DIR/.." && pwd)"
