@@ -2,10 +2,10 @@
 # Server memory per idle keep-alive connection: VmRSS before and after N idle connections.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-resources.sh"
 
 CONNS=10000
 HOLD=120
-SETTLE_MAX=15
 
 usage() {
     cat <<EOF
@@ -58,60 +58,14 @@ if ((CONNS * 2 > ports)); then
     log "note: $CONNS connections use over half of the ephemeral port range $lo-$hi ($ports ports)"
 fi
 
-CLIENT="$WORK_DIR/idle-client"
-if [[ ! -x "$CLIENT" || "$PERF_DIR/idle-client.c" -nt "$CLIENT" ]]; then
-    gcc -O2 -Wall -Wextra -o "$CLIENT" "$PERF_DIR/idle-client.c" || die "gcc failed on perf/idle-client.c"
-fi
-
-# settle PID: waits until VmRSS changes by less than 1% across 1 s (at most SETTLE_MAX s), then 1 s.
-settle() {
-    local pid="$1" a b i
-    a="$(rss_kib "$pid")"
-    for ((i = 0; i < SETTLE_MAX; i++)); do
-        sleep 1
-        b="$(rss_kib "$pid")"
-        awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d * 100 <= a) }' && break
-        a="$b"
-    done
-    sleep 1
-}
-
-fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+build_idle_client
 
 echo "# idle-connections: $CONNS connections, server cpu $SERVER_CPU, client cpu $CLIENT_CPU, ulimit -n $nofile, ephemeral ports $lo-$hi, $(date -u +%FT%TZ)"
 declare -a ROWS=()
 for srv in "${ACTIVE_SERVERS[@]}"; do
     start_server "$srv"
-    pid="$SERVER_PID"
-    port="$(server_port "$srv")"
-    run_wrk "$port" keepalive 2s 16 "$WORK_DIR/idle-$srv-warmup.txt"
-    settle "$pid"
-    rss0="$(rss_kib "$pid")"
-    fd0="$(fd_count "$pid")"
-
-    release="$WORK_DIR/idle-$srv.release"
-    outf="$WORK_DIR/idle-$srv.out"
-    rm -f "$release"
-    : >"$outf"
-    taskset -c "$CLIENT_CPU" "$CLIENT" "$port" "$CONNS" "$HOLD" "$release" >"$outf" 2>&1 &
-    cpid=$!
-    own_pid "$cpid"
-    deadline=$((SECONDS + 120))
-    until grep -q '^OPEN' "$outf"; do
-        kill -0 "$cpid" 2>/dev/null || { cat "$outf" >&2; die "idle-client exited early against $srv"; }
-        ((SECONDS < deadline)) || die "idle-client did not open $CONNS connections to $srv within 120 s"
-        sleep 0.2
-    done
-    read -r _ opened failed why < <(grep '^OPEN' "$outf")
-    ((failed == 0)) || log "warning: $srv: client stopped after $opened connections: $why"
-    ((opened > 0)) || die "$srv: no connection could be opened ($why)"
-    settle "$pid"
-    rss1="$(rss_kib "$pid")"
-    fd1="$(fd_count "$pid")"
-    touch "$release"
-    wait "$cpid" 2>/dev/null || true
-    closed="$(awk '/^CLOSED_BY_SERVER/ { print $2 }' "$outf")"
-    per="$(awk -v a="$rss0" -v b="$rss1" -v n="$opened" 'BEGIN { printf "%.2f", (b - a) / n }')"
+    measure_idle "$srv" "$SERVER_PID" "$(server_port "$srv")" "$CONNS" "$HOLD"
+    rss0=$IDLE_RSS0 rss1=$IDLE_RSS1 opened=$IDLE_OPENED fd0=$IDLE_FD0 fd1=$IDLE_FD1 closed=$IDLE_CLOSED per=$IDLE_PER
     echo "$srv: RSS $rss0 KiB -> $rss1 KiB with $opened idle connections (fds $fd0 -> $fd1, closed by server meanwhile: ${closed:-?}): $per KiB/connection"
     ROWS+=("| $srv | $opened | $rss0 | $rss1 | $per |")
     stop_server "$srv"

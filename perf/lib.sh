@@ -1,5 +1,5 @@
 # Shared helpers for the perf/ scripts. Sourced, not run.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables set here are read by the sourcing scripts
 
 PERF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$PERF_DIR/.." && pwd)"
@@ -35,27 +35,57 @@ require_cmd() {
 }
 
 # --- cleanup -----------------------------------------------------------------------------------
-# Every background process a script starts is recorded here and stopped on EXIT/INT/TERM.
-declare -a _OWNED_PIDS=()
+# Every background process a script starts is recorded here and stopped on EXIT/INT/TERM; then the
+# exit hooks run (e.g. deleting network namespaces), last registered first.
+declare -a _OWNED_PIDS=() _EXIT_HOOKS=()
 own_pid() { _OWNED_PIDS+=("$1"); }
+on_exit() { _EXIT_HOOKS+=("$1"); }
 
-stop_pid() {
-    local pid="$1" i
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
+# forget_pid PID: drops PID from the owned list once it is reaped (its number may be reused).
+forget_pid() {
+    local i
+    for i in "${!_OWNED_PIDS[@]}"; do
+        [[ "${_OWNED_PIDS[$i]}" == "$1" ]] && unset "_OWNED_PIDS[$i]"
     done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    return 0
+}
+
+# stop_pid PID [GRACE_TENTHS]: SIGTERM, wait up to GRACE (default 5 s), then SIGKILL; reaps it.
+stop_pid() {
+    local pid="$1" grace="${2:-50}" i
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < grace; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
     wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+}
+
+# run_waited CMD...: runs CMD in the background and waits for it, so that INT/TERM interrupt the
+# wait at once (bash defers traps until a foreground command ends) and the cleanup stops CMD.
+# Returns CMD's exit status.
+run_waited() {
+    local pid rc=0
+    "$@" &
+    pid=$!
+    own_pid "$pid"
+    wait "$pid" || rc=$?
+    forget_pid "$pid"
+    return "$rc"
 }
 
 _cleanup() {
-    local rc=$? pid
+    local rc=$? pid i
     trap - EXIT INT TERM
     for pid in "${_OWNED_PIDS[@]+"${_OWNED_PIDS[@]}"}"; do
-        stop_pid "$pid"
+        stop_pid "$pid" "${CLEANUP_GRACE:-50}"
+    done
+    for ((i = ${#_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+        eval "${_EXIT_HOOKS[$i]}" || true
     done
     exit "$rc"
 }
@@ -79,6 +109,7 @@ raise_nofile() {
 
 # --- servers -----------------------------------------------------------------------------------
 build_kestrel() {
+    ((${PERF_BUILT:-0})) && return 0 # perf/run built the solution already
     require_cmd dotnet "dotnet-sdk-10.0   (or see https://learn.microsoft.com/dotnet/core/install/linux-debian)"
     log "building perf/Kestrel (Release)..."
     dotnet build -c Release "$KESTREL_PROJECT" -nologo -v q -clp:ErrorsOnly >"$WORK_DIR/kestrel-build.log" 2>&1 ||
@@ -176,6 +207,8 @@ start_server() {
         die "$name: port 127.0.0.1:$port is already in use (choose another --port-base)"
     fi
     cmd="$(server_command "$name" "$port")"
+    # The exact command, for reports (perf/run's scenarios.tsv).
+    SERVER_CMD="ulimit -n $SERVER_NOFILE; taskset -c $SERVER_CPU $cmd"
     logf="$WORK_DIR/$name.log"
     : >"$logf"
     (
@@ -199,7 +232,7 @@ start_server() {
     local body
     body="$(curl -s --max-time 2 "$(url_of "$port")")"
     [[ "$body" == "Hello, World!" ]] || die "$name: GET /plaintext answered '$body', expected 'Hello, World!'"
-    log "$name: up, pid $SERVER_PID, port $port, cpu $SERVER_CPU ($(ls "/proc/$SERVER_PID/task" | wc -l) threads)"
+    ((${PERF_QUIET:-0})) || log "$name: up, pid $SERVER_PID, port $port, cpu $SERVER_CPU ($(ls "/proc/$SERVER_PID/task" | wc -l) threads)"
 }
 
 stop_server() {
@@ -228,14 +261,23 @@ cpu_busy_total() {
 # rss_kib PID: VmRSS in KiB.
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# run_wrk PORT SCENARIO DURATION CONNECTIONS OUTFILE: wrk pinned to CLIENT_CPU, one thread.
+# run_wrk PORT SCENARIO DURATION CONNECTIONS OUTFILE: wrk pinned to CLIENT_CPU, one thread, with
+# --latency (percentiles for wrk_latency_us). WRK_CMD is set to the command line run.
 run_wrk() {
     local port="$1" scenario="$2" duration="$3" conns="$4" out="$5"
-    local -a hdr=()
-    [[ "$scenario" == close ]] && hdr=(-H 'Connection: close')
-    taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$duration" --timeout 5s \
-        "${hdr[@]+"${hdr[@]}"}" "$(url_of "$port")" >"$out" 2>&1 ||
+    local -a cmd=(taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$duration" --timeout 5s --latency)
+    [[ "$scenario" == close ]] && cmd+=(-H 'Connection: close')
+    cmd+=("$(url_of "$port")")
+    WRK_CMD="$(quote_cmd "${cmd[@]}")"
+    run_waited "${cmd[@]}" >"$out" 2>&1 ||
         { cat "$out" >&2; die "wrk failed against 127.0.0.1:$port"; }
+}
+
+# quote_cmd WORD...: the words as one shell-quoted command line.
+quote_cmd() {
+    local out
+    printf -v out '%q ' "$@"
+    printf '%s' "${out% }"
 }
 
 # wrk_requests FILE / wrk_rps FILE / wrk_errors FILE: parse wrk output.
@@ -244,6 +286,13 @@ wrk_rps() { awk '/^Requests\/sec:/ { print $2; exit }' "$1"; }
 wrk_errors() {
     awk '/Socket errors:/ { gsub(",", ""); e += $4 + $6 + $8 + $10 }
          /Non-2xx or 3xx/ { e += $NF } END { print e + 0 }' "$1"
+}
+
+# wrk_latency_us FILE PERCENT: the --latency distribution's value for PERCENT (50, 99) in µs.
+wrk_latency_us() {
+    awk -v p="$2%" '$1 == p && NF == 2 { v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v)
+        f = (u == "us") ? 1 : (u == "ms") ? 1e3 : (u == "s") ? 1e6 : (u == "m") ? 6e7 : (u == "h") ? 3.6e9 : 0
+        if (f) { printf "%.1f\n", v * f; exit } }' "$1"
 }
 
 # median of the numbers given as arguments.

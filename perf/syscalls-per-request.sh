@@ -2,6 +2,7 @@
 # Syscalls per request and epoll_ctl per request under wrk load, per server, via strace -c.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-resources.sh"
 
 DURATION=5
 CONNECTIONS=64
@@ -57,15 +58,6 @@ check_cpus
 prepare_servers
 raise_nofile "$SERVER_NOFILE" >/dev/null
 
-# all_threads_traced PID: true when every thread of PID has a tracer.
-all_threads_traced() {
-    local t tp
-    for t in /proc/"$1"/task/*; do
-        tp="$(awk '/^TracerPid:/ { print $2 }' "$t/status" 2>/dev/null || echo 0)"
-        [[ "${tp:-0}" != 0 ]] || return 1
-    done
-}
-
 echo "# syscalls-per-request: server cpu $SERVER_CPU, wrk cpu $CLIENT_CPU, -t1 -c$CONNECTIONS -d${DURATION}s under strace -c -f, $(date -u +%FT%TZ)"
 declare -a ROWS=()
 for srv in "${ACTIVE_SERVERS[@]}"; do
@@ -74,23 +66,8 @@ for srv in "${ACTIVE_SERVERS[@]}"; do
     port="$(server_port "$srv")"
     for sc in "${SCEN[@]}"; do
         run_wrk "$port" "$sc" "${WARMUP}s" "$CONNECTIONS" "$WORK_DIR/sys-$srv-warmup-$sc.txt"
-        table="$WORK_DIR/strace-$srv-$sc.txt"
-        strace -c -f -S calls -o "$table" -p "$pid" 2>"$WORK_DIR/strace-$srv-$sc.log" &
-        spid=$!
-        own_pid "$spid"
-        for ((i = 0; i < 100; i++)); do all_threads_traced "$pid" && break; sleep 0.1; done
-        all_threads_traced "$pid" || die "strace did not attach to all threads of $srv (pid $pid); see $WORK_DIR/strace-$srv-$sc.log"
-        out="$WORK_DIR/sys-$srv-$sc.txt"
-        run_wrk "$port" "$sc" "${DURATION}s" "$CONNECTIONS" "$out"
-        kill -INT "$spid" 2>/dev/null || true
-        wait "$spid" 2>/dev/null || true
-        req="$(wrk_requests "$out")"
-        [[ -n "$req" && "$req" -gt 0 ]] || { cat "$out" >&2; die "$srv/$sc: wrk completed no requests"; }
-        [[ -s "$table" ]] || die "strace wrote no summary for $srv/$sc ($table)"
-        # strace -c rows: % time, seconds, usecs/call, calls, [errors], syscall -> calls is $4.
-        total="$(awk '$NF == "total" { print $4 }' "$table")"
-        ectl="$(awk '$NF == "epoll_ctl" { print $4 }' "$table")"
-        ectl="${ectl:-0}"
+        measure_syscalls "$srv" "$pid" "$port" "$sc" "${DURATION}s" "$CONNECTIONS"
+        req=$SYS_REQ total=$SYS_TOTAL ectl=$SYS_ECTL table=$SYS_TABLE
         row="$(awk -v t="$total" -v e="$ectl" -v n="$req" -v s="$srv" -v c="$sc" \
             'BEGIN { printf "| %s | %s | %d | %d | %.2f | %d | %.3f |", s, c, n, t, t / n, e, e / n }')"
         ROWS+=("$row")

@@ -1,6 +1,9 @@
 // Minimal Kestrel plaintext server, the TechEmpower way: one terminal middleware that writes
 // pre-encoded bytes with a fixed Content-Length. No routing, no logging, no host filtering.
+// GET /contention answers Monitor.LockContentionCount as plain text (read by perf/run around a load run).
 // Usage: dotnet fastsock-perf-kestrel.dll --urls http://127.0.0.1:PORT
+
+using System.Globalization;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
@@ -26,6 +29,12 @@ internal static class PlaintextHandler
     {
         var request = context.Request;
         var response = context.Response;
+        if (HttpMethods.IsGet(request.Method) && request.Path.Equals("/contention", StringComparison.Ordinal))
+        {
+            response.ContentType = "text/plain";
+            return response.WriteAsync(Monitor.LockContentionCount.ToString(CultureInfo.InvariantCulture));
+        }
+
         if (!HttpMethods.IsGet(request.Method) || !request.Path.Equals("/plaintext", StringComparison.Ordinal))
         {
             response.StatusCode = StatusCodes.Status404NotFound;

@@ -59,6 +59,9 @@ internal static class StatsJson
             json.WriteNumber("gen1Collections", GC.CollectionCount(1));
             json.WriteNumber("gen2Collections", GC.CollectionCount(2));
             json.WriteEndObject();
+
+            // Process-wide Monitor contentions, read by perf/run before and after a load run.
+            json.WriteNumber("lockContentions", Monitor.LockContentionCount);
             json.WriteEndObject();
         }
 

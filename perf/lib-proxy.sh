@@ -1,0 +1,139 @@
+# Proxy peers shared by bench-proxy-http.sh, bench-proxy-tcp.sh and perf/run: one nginx backend, and
+# fastsock-proxy, HAProxy and nginx as the proxy under test. Sourced after lib.sh, not run.
+# shellcheck shell=bash disable=SC2034  # variables set here are read by the sourcing scripts
+
+PROXY_DLL="$REPO_ROOT/src/Samples/Proxy/bin/Release/net10.0/fastsock-proxy.dll"
+
+# proxy_env DIR BACKEND_PORT PROXY_PORT: scratch directory (recreated), ports, the 1 MiB file.
+proxy_env() {
+    PROXY_WORK="$1" BACKEND_PORT="$2" PROXY_PORT="$3"
+    BACKEND_SOCK="$PROXY_WORK/nginx.sock"
+    rm -rf "$PROXY_WORK" && mkdir -p "$PROXY_WORK/www" "$PROXY_WORK/tmp" "$PROXY_WORK/px"
+    head -c $((1024 * 1024)) /dev/urandom >"$PROXY_WORK/www/1m"
+}
+
+build_proxy() {
+    log "building fastsock-proxy (Release)"
+    run_waited dotnet build -c Release -v q -nologo "$REPO_ROOT/src/Samples/Proxy" >"$WORK_DIR/proxy-build.log" 2>&1 ||
+        { tail -n 20 "$WORK_DIR/proxy-build.log" >&2; die "dotnet build -c Release src/Samples/Proxy failed"; }
+}
+
+_nginx_common() { echo "pid $1/nginx.pid; error_log $1/error.log warn; events { worker_connections 4096; }"; }
+_temp_paths() { echo "client_body_temp_path $1/tmp; proxy_temp_path $1/tmp; fastcgi_temp_path $1/tmp; uwsgi_temp_path $1/tmp; scgi_temp_path $1/tmp;"; }
+
+# wait_port PORT NAME PID: until GET / on 127.0.0.1:PORT answers (any status), 30 s at most.
+wait_port() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null && return 0
+        [[ -z "${3:-}" ]] || kill -0 "$3" 2>/dev/null || break
+        sleep 0.1
+    done
+    die "nothing answers on 127.0.0.1:$1 ($2): see $PROXY_WORK/$2.out"
+}
+
+# start_backend: nginx pinned to CLIENT_CPU on 127.0.0.1:BACKEND_PORT and unix:BACKEND_SOCK, serving
+# /plaintext (Hello, World!) and /1m (1 MiB file, sendfile). Sets BACKEND_PID and BACKEND_CMD.
+start_backend() {
+    local d="$PROXY_WORK"
+    cat >"$d/backend.conf" <<CONF
+daemon off; master_process off; worker_processes 1; $(_nginx_common "$d")
+http {
+  access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000; $(_temp_paths "$d")
+  server {
+    listen 127.0.0.1:$BACKEND_PORT; listen unix:$BACKEND_SOCK;
+    root $d/www;
+    location = /plaintext { default_type text/plain; return 200 "Hello, World!"; }
+  }
+}
+CONF
+    local -a cmd=(taskset -c "$CLIENT_CPU" nginx -p "$d" -c "$d/backend.conf")
+    BACKEND_CMD="$(quote_cmd "${cmd[@]}")"
+    "${cmd[@]}" >"$d/backend.out" 2>&1 &
+    BACKEND_PID=$!
+    own_pid "$BACKEND_PID"
+    wait_port "$BACKEND_PORT" backend "$BACKEND_PID"
+}
+
+_proxy_json() { # NAME MODE ADDRESS: writes PROXY_WORK/NAME.json
+    local name="$1"
+    shift
+    local keepalive=""
+    [[ "$1" == http ]] && keepalive=', "keepAlive": { "maxIdlePerWorker": 256 }'
+    cat >"$PROXY_WORK/$name.json" <<JSON
+{ "frontends": [ { "name": "bench", "bind": ["127.0.0.1:$PROXY_PORT"], "mode": "$1", "backend": "b" } ],
+  "backends": [ { "name": "b", "servers": [ { "address": "$2" } ]$keepalive } ] }
+JSON
+}
+
+_haproxy_cfg() { # NAME MODE EXTRA_BACKEND_LINE: writes PROXY_WORK/NAME.cfg
+    local name="$1"
+    shift
+    local extra=""
+    [[ "$1" == http ]] && extra=$'  option http-keep-alive\n  http-reuse safe'
+    cat >"$PROXY_WORK/$name.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode $1
+$extra
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend f
+  bind 127.0.0.1:$PROXY_PORT
+  default_backend b
+backend b
+  $2
+  server s1 127.0.0.1:$BACKEND_PORT
+CFG
+}
+
+_nginx_proxy_conf() {
+    local d="$PROXY_WORK/px"
+    cat >"$d/nginx.conf" <<CONF
+daemon off; master_process off; worker_processes 1; $(_nginx_common "$d")
+http { access_log off; keepalive_requests 1000000; $(_temp_paths "$PROXY_WORK")
+  upstream b { server 127.0.0.1:$BACKEND_PORT; keepalive 256; keepalive_requests 1000000; }
+  server { listen 127.0.0.1:$PROXY_PORT;
+    location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering on; } } }
+CONF
+}
+
+# start_proxy NAME: the proxy under test pinned to SERVER_CPU (one worker / thread) on PROXY_PORT.
+#   http mode: fastsock-proxy, haproxy-http, nginx-proxy
+#   tcp mode:  fastsock-copy, fastsock-splice, haproxy, haproxy-splice (to the backend over TCP)
+#   fast path: inproc (Hello inside the proxy), unix (the backend's unix socket), tcp (its TCP port)
+# Sets PROXY_PID and PROXY_CMD (the exact command line).
+start_proxy() {
+    local name="$1"
+    local -a fs=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$PROXY_WORK/$name.json" --cores "$SERVER_CPU")
+    local -a hap=(taskset -c "$SERVER_CPU" haproxy -db -f "$PROXY_WORK/$name.cfg")
+    local -a cmd
+    case "$name" in
+        fastsock-proxy) _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
+        haproxy-http) _haproxy_cfg "$name" http ""; cmd=("${hap[@]}") ;;
+        nginx-proxy) _nginx_proxy_conf; cmd=(taskset -c "$SERVER_CPU" nginx -p "$PROXY_WORK/px" -c "$PROXY_WORK/px/nginx.conf") ;;
+        fastsock-copy | fastsock-splice)
+            _proxy_json "$name" tcp "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}" --forwarding "${name#fastsock-}") ;;
+        haproxy) _haproxy_cfg "$name" tcp ""; cmd=("${hap[@]}") ;;
+        haproxy-splice) _haproxy_cfg "$name" tcp "option splice-auto"; cmd=("${hap[@]}") ;;
+        inproc) _proxy_json "$name" tcp "inproc:hello"; cmd=("${fs[@]}") ;;
+        unix) _proxy_json "$name" tcp "unix:$BACKEND_SOCK"; cmd=("${fs[@]}") ;;
+        tcp) _proxy_json "$name" tcp "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
+        *) die "unknown proxy '$name'" ;;
+    esac
+    [[ "${cmd[3]}" != dotnet ]] || cmd+=(--log-level Warning)
+    PROXY_CMD="$(quote_cmd "${cmd[@]}")"
+    "${cmd[@]}" >"$PROXY_WORK/$name.out" 2>&1 &
+    PROXY_PID=$!
+    own_pid "$PROXY_PID"
+    wait_port "$PROXY_PORT" "$name" "$PROXY_PID"
+}
+
+# gb_read WRK_OUTPUT: GB (decimal) wrk read, from its "N requests in T, X MB read" line.
+gb_read() {
+    awk '/requests in/ { v = $(NF - 1); u = v; gsub(/[0-9.]/, "", u); gsub(/[A-Za-z]/, "", v);
+         m = (u == "GB") ? 1073741824 : (u == "MB") ? 1048576 : (u == "KB") ? 1024 : 1; printf "%.4f\n", v * m / 1e9; exit }' "$1"
+}
