@@ -10,8 +10,9 @@ namespace Fastsock.Tests.Proxy;
 
 public sealed class HealthCheckTests
 {
+    // A 10 s probe timeout: none of these tests is about the timeout, and the machine is shared and can be slow.
     private static HealthCheckSettings Check(HealthCheckType type, int rise = 1, int fall = 1) =>
-        new(type, "/health", 200, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1), rise, fall);
+        new(type, "/health", 200, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10), rise, fall);
 
     [Fact]
     public async Task Tcp_check_marks_a_server_down_when_its_port_closes_and_up_when_it_listens_again()
@@ -56,13 +57,13 @@ public sealed class HealthCheckTests
                 using var client = await listener.AcceptSocketAsync(stop.Token);
                 var buffer = new byte[1024];
                 await client.ReceiveAsync(buffer, SocketFlags.None, stop.Token);
-                await client.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), SocketFlags.None, stop.Token);
+                await client.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {Volatile.Read(ref status)} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), SocketFlags.None, stop.Token);
             }
         });
 
         var address = new ServerAddress(ServerKind.Tcp, (IPEndPoint)listener.LocalEndpoint, null);
         Assert.Equal("HTTP 500, expected 200", await HealthChecker.ProbeAsync(address, Check(HealthCheckType.Http), CancellationToken.None));
-        status = 200;
+        Volatile.Write(ref status, 200);
         Assert.Null(await HealthChecker.ProbeAsync(address, Check(HealthCheckType.Http), CancellationToken.None));
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => serve);
