@@ -1,5 +1,6 @@
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -49,6 +50,9 @@ internal sealed partial class HttpFrontend
 
     public ILogger Logger { get; }
 
+    /// <summary>Where sessions, requests, responses, bytes and errors are counted (the admin endpoint reads them); null: not counted.</summary>
+    public FrontendCounters? Counters { get; init; }
+
     public async Task HandleAsync(Connection client)
     {
         int worker = client.WorkerIndex;
@@ -59,6 +63,7 @@ internal sealed partial class HttpFrontend
         }
 
         _open[worker]++;
+        Counters?.SessionStarted(worker);
         try
         {
             var session = new HttpProxySession(this, client);
@@ -67,6 +72,7 @@ internal sealed partial class HttpFrontend
         finally
         {
             _open[worker]--;
+            Counters?.SessionEnded(worker);
             if (client.IsShutdownRequested)
             {
                 // Idle backend connections would otherwise hold the graceful drain open.

@@ -44,7 +44,17 @@ internal sealed partial class HttpProxySession
         {
             var result = fromBackend ? await ReadBackendAsync(from).ConfigureAwait(false) : await from.ReadAsync().ConfigureAwait(true);
             var buffer = result.Buffer;
+            long before = buffer.Length;
             var end = Transfer(ref buffer, to, kind, ref remaining, chunkedOut);
+            if (fromBackend)
+            {
+                _bytesOut += before - buffer.Length;
+            }
+            else
+            {
+                _bytesIn += before - buffer.Length;
+            }
+
             if (end is BodyEnd.Complete or BodyEnd.Invalid)
             {
                 // Whatever follows is the next message: leave it unexamined so the next read sees it at once.

@@ -43,6 +43,7 @@ internal sealed partial class HttpProxySession
             server = balancer.Pick(_sourceHash);
             if (server is null)
             {
+                _frontend.Counters?.NoServer(_client.WorkerIndex);
                 HttpFrontend.NoServer(_frontend.Logger, _frontend.Settings.Name, _frontend.Backend.Settings.Name);
                 await AnswerAsync(503).ConfigureAwait(false);
                 return false;
@@ -58,6 +59,7 @@ internal sealed partial class HttpProxySession
                 }
                 catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
                 {
+                    _frontend.Counters?.ConnectFailed(_client.WorkerIndex, server, willRetry: attempt < _frontend.Retries);
                     HttpFrontend.ConnectFailed(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name, attempt + 1, ex.Message);
                 }
             }
@@ -70,6 +72,9 @@ internal sealed partial class HttpProxySession
         }
 
         balancer.OnOpened(server);
+        _frontend.Counters?.ServerConnected(_client.WorkerIndex, server);
+        _bytesIn = 0;
+        _bytesOut = 0;
         try
         {
             return await ForwardAsync(server, reused).ConfigureAwait(false);
@@ -77,6 +82,8 @@ internal sealed partial class HttpProxySession
         finally
         {
             balancer.OnClosed(server);
+            _frontend.Counters?.Bytes(_client.WorkerIndex, server, _bytesIn, _bytesOut);
+            _frontend.Counters?.ServerDone(_client.WorkerIndex, server);
         }
     }
 
@@ -95,6 +102,7 @@ internal sealed partial class HttpProxySession
             return false;
         }
 
+        _bytesIn += _requestBuffer.Slice(0, consumed).Length;
         if (!replayable)
         {
             _input.AdvanceTo(consumed);

@@ -55,7 +55,13 @@ internal sealed partial class HttpProxySession
                 continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
             }
 
+            _bytesOut += buffer.Slice(0, response.Consumed).Length;
             input.AdvanceTo(response.Consumed);
+            if (response.Status != 0)
+            {
+                _frontend.Counters?.Response(_client.WorkerIndex, server, response.Status);
+            }
+
             if (!response.IsInterim)
             {
                 break;
@@ -111,7 +117,7 @@ internal sealed partial class HttpProxySession
         if (head.StatusCode == 100 && _request.ExpectContinue)
         {
             // The proxy has already sent its own 100 Continue; the backend's would be a second one.
-            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false);
+            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false, Status: 0);
             return status;
         }
 
@@ -133,7 +139,7 @@ internal sealed partial class HttpProxySession
         if (head.IsInterim)
         {
             HttpForwardingWriter.WriteEndOfHeaders(_output);
-            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false);
+            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false, head.StatusCode);
             return status;
         }
 
@@ -182,7 +188,7 @@ internal sealed partial class HttpProxySession
 
         HttpForwardingWriter.WriteEndOfHeaders(_output);
         bool backendKeepAlive = head.KeepAlive && head.Framing != HttpBodyFraming.CloseDelimited;
-        response = new ResponseInfo(head.Consumed, IsInterim: false, body, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive);
+        response = new ResponseInfo(head.Consumed, IsInterim: false, body, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive, head.StatusCode);
         return status;
     }
 
@@ -238,5 +244,5 @@ internal sealed partial class HttpProxySession
     }
 
     private readonly record struct ResponseInfo(
-        SequencePosition Consumed, bool IsInterim, BodyKind Body, long ContentLength, bool Rechunk, bool BackendKeepAlive, bool ClientKeepAlive);
+        SequencePosition Consumed, bool IsInterim, BodyKind Body, long ContentLength, bool Rechunk, bool BackendKeepAlive, bool ClientKeepAlive, int Status);
 }
