@@ -33,6 +33,7 @@ internal sealed partial class HttpFrontend
         _serverCount = backend.Servers.Count;
         _pools = new BackendConnectionPool?[workerCount * _serverCount];
         _sweeping = new bool[workerCount];
+        ProxyHeaders = new ProxyHeaderExchange(logger, ProxyHeaderExchange.DefaultTimeout);
     }
 
     /// <summary>How often a worker with idle backend connections looks at them when no request does.</summary>
@@ -49,6 +50,9 @@ internal sealed partial class HttpFrontend
     public int Retries { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>Reads the PROXY header of a frontend with <c>acceptProxy</c>.</summary>
+    public ProxyHeaderExchange ProxyHeaders { get; }
 
     /// <summary>Where sessions, requests, responses, bytes and errors are counted (the admin endpoint reads them); null: not counted.</summary>
     public FrontendCounters? Counters { get; init; }

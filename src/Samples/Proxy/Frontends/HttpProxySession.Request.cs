@@ -49,13 +49,13 @@ internal sealed partial class HttpProxySession
                 return false;
             }
 
-            _backend = _frontend.PoolFor(_client.WorkerIndex, server.Index)?.Take(Environment.TickCount64);
+            _backend = TakeIdle(server);
             reused = _backend is not null;
             if (!reused)
             {
                 try
                 {
-                    _backend = await _frontend.Connector.ConnectAsync(server, _client.ConnectionClosed).ConfigureAwait(true);
+                    _backend = await ConnectAsync(server).ConfigureAwait(true);
                 }
                 catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
                 {
@@ -116,7 +116,7 @@ internal sealed partial class HttpProxySession
             DropBackend();
             try
             {
-                _backend = await _frontend.Connector.ConnectAsync(server, _client.ConnectionClosed).ConfigureAwait(true);
+                _backend = await ConnectAsync(server).ConfigureAwait(true);
                 WriteRequestHead(_requestBuffer, _backend.Transport.Output, server, out consumed);
                 outcome = await SendAndReceiveAsync(server, replayable: false).ConfigureAwait(false);
             }

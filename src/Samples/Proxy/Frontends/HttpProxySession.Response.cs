@@ -86,12 +86,7 @@ internal sealed partial class HttpProxySession
         var flush = await _output.FlushAsync().ConfigureAwait(true);
         if (end == BodyEnd.Complete && response.BackendKeepAlive)
         {
-            var pool = _frontend.PoolFor(_client.WorkerIndex, server.Index);
-            if (pool is not null)
-            {
-                _frontend.ReturnToPool(pool, _backend, _client.WorkerIndex);
-                _backend = null;
-            }
+            KeepBackend(server);
         }
 
         DropBackend();

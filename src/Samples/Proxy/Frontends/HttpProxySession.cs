@@ -34,8 +34,8 @@ internal sealed partial class HttpProxySession
     private readonly Connection _client;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly byte[] _clientAddress;
-    private readonly ulong _sourceHash;
+    private byte[] _clientAddress;
+    private ulong _sourceHash;
     private ChunkedBodyDecoder? _chunks;
     private RequestInfo _request;
     private ReadOnlySequence<byte> _requestBuffer;
@@ -64,6 +64,11 @@ internal sealed partial class HttpProxySession
     {
         try
         {
+            if (!await ReceiveProxyHeaderAsync().ConfigureAwait(true))
+            {
+                return;
+            }
+
             bool first = true;
             while (await ReadRequestHeadAsync(first).ConfigureAwait(false) && await ExchangeAsync().ConfigureAwait(false))
             {
@@ -76,6 +81,7 @@ internal sealed partial class HttpProxySession
         }
         finally
         {
+            ClosePrivate();
             if (_backend is not null)
             {
                 Routing.BackendConnectionPool.Close(_backend);
