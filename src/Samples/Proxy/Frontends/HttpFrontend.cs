@@ -51,6 +51,12 @@ internal sealed partial class HttpFrontend
 
     public ILogger Logger { get; }
 
+    /// <summary>How bodies of known length from <see cref="SpliceThreshold"/> on move: Copy never splices.</summary>
+    public ForwardingMode Forwarding { get; init; } = ForwardingMode.Auto;
+
+    /// <summary>The smallest Content-Length spliced rather than copied.</summary>
+    public long SpliceThreshold { get; init; } = ProxySettings.DefaultSpliceThreshold;
+
     /// <summary>Reads the PROXY header of a frontend with <c>acceptProxy</c>.</summary>
     public ProxyHeaderExchange ProxyHeaders { get; }
 
