@@ -31,7 +31,8 @@ internal sealed partial class HttpProxySession
     {
         if (_request.Method == RequestMethod.Connect)
         {
-            await AnswerAsync(405).ConfigureAwait(false); // no tunnels in a gateway
+            // HAProxy tunnels CONNECT in http mode; this proxy has no tunnels, so it says so (RFC 9110 §15.6.2) and closes.
+            await AnswerAsync(501).ConfigureAwait(false);
             return false;
         }
 

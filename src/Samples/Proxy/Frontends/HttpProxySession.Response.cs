@@ -16,58 +16,74 @@ internal sealed partial class HttpProxySession
     {
         var input = _backend!.Transport.Input;
         ResponseInfo response;
-        for (bool first = true; ; first = false)
+        var watch = WatchClient();
+        try
         {
-            ReadResult result;
-            try
+            for (bool first = true; ; first = false)
             {
-                result = await ReadBackendAsync(input).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                return await BackendFailedAsync(server, $"no response within {_frontend.Timeouts.Server.TotalMilliseconds} ms", 504).ConfigureAwait(false);
-            }
-            catch (IOException ex)
-            {
-                return replayable && first ? Exchange.Stale : await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
-            }
-
-            var buffer = result.Buffer;
-            var status = ForwardResponseHead(buffer, out response, out var reason);
-            if (status == HttpParseStatus.Error)
-            {
-                return await BackendFailedAsync(server, reason!, 502).ConfigureAwait(false);
-            }
-
-            if (status == HttpParseStatus.NeedMoreData)
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-                if (replayable && first && result.IsCompleted && buffer.IsEmpty)
+                ReadResult result;
+                try
                 {
-                    return Exchange.Stale;
+                    result = await ReadBackendAsync(input).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return await BackendFailedAsync(server, $"no response within {_frontend.Timeouts.Server.TotalMilliseconds} ms", 504).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    return replayable && first ? Exchange.Stale : await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
                 }
 
-                if (result.IsCompleted)
+                if (_clientLeft)
                 {
-                    return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(false);
+                    input.AdvanceTo(result.Buffer.Start);
+                    _frontend.Counters?.ClientAborted(_client.WorkerIndex, server);
+                    DropBackend();
+                    return Exchange.Close;
                 }
 
-                continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
-            }
+                var buffer = result.Buffer;
+                var status = ForwardResponseHead(buffer, out response, out var reason);
+                if (status == HttpParseStatus.Error)
+                {
+                    return await BackendFailedAsync(server, reason!, 502).ConfigureAwait(false);
+                }
 
-            _bytesOut += buffer.Slice(0, response.Consumed).Length;
-            input.AdvanceTo(response.Consumed);
-            if (response.Status != 0)
-            {
-                _frontend.Counters?.Response(_client.WorkerIndex, server, response.Status);
-            }
+                if (status == HttpParseStatus.NeedMoreData)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    if (replayable && first && result.IsCompleted && buffer.IsEmpty)
+                    {
+                        return Exchange.Stale;
+                    }
 
-            if (!response.IsInterim)
-            {
-                break;
-            }
+                    if (result.IsCompleted)
+                    {
+                        return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(false);
+                    }
 
-            await _output.FlushAsync().ConfigureAwait(true);
+                    continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
+                }
+
+                _bytesOut += buffer.Slice(0, response.Consumed).Length;
+                input.AdvanceTo(response.Consumed);
+                if (response.Status != 0)
+                {
+                    _frontend.Counters?.Response(_client.WorkerIndex, server, response.Status);
+                }
+
+                if (!response.IsInterim)
+                {
+                    break;
+                }
+
+                await _output.FlushAsync().ConfigureAwait(true);
+            }
+        }
+        finally
+        {
+            watch.Dispose();
         }
 
         var end = BodyEnd.Complete;
