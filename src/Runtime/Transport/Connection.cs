@@ -40,6 +40,13 @@ public abstract class Connection
     /// <summary>Closes the connection at once with a reset (RST); pending output is discarded.</summary>
     public abstract void Abort();
 
+    /// <summary>
+    /// Cancelled (on the connection's worker) once the peer's input has ended: its FIN was read, or the connection
+    /// failed or closed, whether or not the handler has read everything before it. Lets a handler waiting on something
+    /// else (a backend) notice a client that left. <see cref="CancellationToken.None"/> where not tracked.
+    /// </summary>
+    public virtual CancellationToken InputEnded => CancellationToken.None;
+
     private ReadDeadline? _readDeadline;
 
     /// <summary>

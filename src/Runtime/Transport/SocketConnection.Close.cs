@@ -159,6 +159,11 @@ internal sealed partial class SocketConnection
             _worker.Post(s_cancelClosed, source);
         }
 
+        if (_inputEndedSource is { } inputEnded)
+        {
+            _worker.Post(s_cancelClosed, inputEnded);
+        }
+
         NotifySplicerClosed();
     }
 
@@ -179,6 +184,7 @@ internal sealed partial class SocketConnection
         _localEndPoint = null;
         _remoteAddress = default;
         _closedSource = null;
+        _inputEndedSource = null;
         _shutdownRequested = false;
         _receiveEnded = false;
         _peerFinished = false;

@@ -206,6 +206,11 @@ internal sealed partial class SocketConnection
 
         _receiveEnded = true;
         _input.Writer.Complete(error);
+        if (_inputEndedSource is { } inputEnded)
+        {
+            _worker.Post(s_cancelClosed, inputEnded);
+        }
+
         CloseIfDone();
     }
 }

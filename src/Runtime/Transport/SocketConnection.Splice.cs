@@ -3,7 +3,7 @@ using Fastsock.Transport.Forwarding;
 namespace Fastsock.Transport;
 
 /// <summary>
-/// Splice mode: the connection lends its fd to a <see cref="SpliceForwarder"/> on the same worker. The fd stays
+/// Splice mode: the connection lends its fd to a splicer on the same worker (<see cref="SpliceForwarder"/>, <see cref="BoundedSplice"/>). The fd stays
 /// registered and owned here (slot, idle timer, close, pooling); only its epoll events are routed to the forwarder,
 /// and the transport stops reading into the input pipe. Bytes already in the input pipe are the forwarder's to send
 /// first. When the forwarder is done the connection's input ends (or the connection is aborted) and the handler
@@ -11,7 +11,7 @@ namespace Fastsock.Transport;
 /// </summary>
 internal sealed partial class SocketConnection
 {
-    private SpliceForwarder? _splicer;
+    private ISpliceOwner? _splicer;
 
     /// <summary>The worker that owns this connection.</summary>
     internal Engine.Worker Worker => _worker;
@@ -28,7 +28,7 @@ internal sealed partial class SocketConnection
     internal bool HasPendingOutput => _hasOutput || _flushQueued;
 
     /// <summary>Routes the fd's events to <paramref name="splicer"/> and stops reading into the input pipe.</summary>
-    internal void BeginSplice(SpliceForwarder splicer) => _splicer = splicer;
+    internal void BeginSplice(ISpliceOwner splicer) => _splicer = splicer;
 
     /// <summary>Forwarding ended cleanly (the peer's FIN was forwarded): the input pipe ends too.</summary>
     internal void EndSplice()

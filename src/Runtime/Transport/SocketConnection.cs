@@ -29,6 +29,7 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     private bool _isOutbound;
     private bool _shutdownRequested;
     private CancellationTokenSource? _closedSource;
+    private CancellationTokenSource? _inputEndedSource;
     private long _lastActivityMs;
 
     public SocketConnection(Worker worker, ConnectionOptions options, PipeOptions inputOptions, PipeOptions outputOptions)
@@ -84,6 +85,21 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     public override int IncomingCpu => _incomingCpu;
 
     public override bool IsShutdownRequested => _shutdownRequested;
+
+    public override CancellationToken InputEnded
+    {
+        get
+        {
+            // Created on first use, like ConnectionClosed's.
+            _inputEndedSource ??= new CancellationTokenSource();
+            if (_receiveEnded || _closed)
+            {
+                _inputEndedSource.Cancel();
+            }
+
+            return _inputEndedSource.Token;
+        }
+    }
 
     public override CancellationToken ConnectionClosed
     {

@@ -73,7 +73,12 @@ internal static class ProxyApp
             foreach (var frontend in settings.Frontends)
             {
                 ConnectionHandler handler = frontend.Mode == ProxyMode.Http
-                    ? new HttpFrontend(frontend, pools[frontend.Backend.Name], connector, settings.Timeouts, settings.Retries, cores.Count, logger).HandleAsync
+                    ? new HttpFrontend(frontend, pools[frontend.Backend.Name], connector, settings.Timeouts, settings.Retries, cores.Count, logger)
+                    {
+                        Counters = counters.For(frontend),
+                        Forwarding = forwarding,
+                        SpliceThreshold = settings.HttpSpliceThreshold,
+                    }.HandleAsync
                     : new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger) { Counters = counters.For(frontend) }.HandleAsync;
                 foreach (var bind in frontend.Binds)
                 {

@@ -179,7 +179,7 @@ public sealed partial class AdminStatsTests : IDisposable
     private static partial Regex SampleLine();
 
     /// <summary>Every line is a HELP/TYPE comment or a <c>name{labels} value</c> sample; returns the samples by series.</summary>
-    private static Dictionary<string, double> ParseMetrics(string text)
+    internal static Dictionary<string, double> ParseMetrics(string text)
     {
         var samples = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -198,15 +198,15 @@ public sealed partial class AdminStatsTests : IDisposable
         return samples;
     }
 
-    private static JsonElement Frontend(JsonElement stats, string name) =>
+    internal static JsonElement Frontend(JsonElement stats, string name) =>
         stats.GetProperty("frontends").EnumerateArray().Single(f => f.GetProperty("name").GetString() == name);
 
-    private static JsonElement Server(JsonElement stats, string backend, string name) =>
+    internal static JsonElement Server(JsonElement stats, string backend, string name) =>
         stats.GetProperty("backends").EnumerateArray().Single(b => b.GetProperty("name").GetString() == backend)
             .GetProperty("servers").EnumerateArray().Single(s => s.GetProperty("name").GetString() == name);
 
     /// <summary>A session's counters close just after the client sees the close: poll until <paramref name="settled"/>.</summary>
-    private static async Task<JsonElement> PollJsonAsync(RawHttpClient admin, Func<JsonElement, bool> settled)
+    internal static async Task<JsonElement> PollJsonAsync(RawHttpClient admin, Func<JsonElement, bool> settled)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -222,7 +222,7 @@ public sealed partial class AdminStatsTests : IDisposable
         }
     }
 
-    private static async Task<RawHttpResponse> GetAsync(RawHttpClient client, string target)
+    internal static async Task<RawHttpResponse> GetAsync(RawHttpClient client, string target)
     {
         await client.SendAsync($"GET {target} HTTP/1.1\r\nHost: admin\r\n\r\n");
         return await client.ReadResponseAsync();

@@ -33,6 +33,7 @@ public sealed class ConfigValidationTests : IDisposable
         Assert.Equal("web", frontend.Name);
         Assert.Equal(ProxyMode.Http, frontend.Mode);
         Assert.Equal(10_000, frontend.MaxConn);
+        Assert.Equal(64 * 1024, settings.HttpSpliceThreshold);
         var backend = frontend.Backend;
         Assert.Equal(BalanceAlgorithm.LeastConn, backend.Balance);
         Assert.Equal([ServerKind.Tcp, ServerKind.Unix, ServerKind.InProc], backend.Servers.Select(s => s.Address.Kind));
@@ -54,6 +55,7 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "unix:relative.sock" } ] } ] }""", "backends[0].servers[0].address", "must be absolute")]
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "db.local:5432" } ] } ] }""", "backends[0].servers[0].address", "not an IP address")]
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "balance": "fastest", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "backends[0].balance", "roundrobin, leastconn, source, random")]
+    [InlineData("""{ "http": { "spliceThreshold": 100 }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "http.spliceThreshold", "100 is out of range; use 4096")]
     [InlineData("""{ "timeouts": { "connect": "soon" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.connect", "'soon' is not a positive duration")]
     [InlineData("""{ "cores": "2-1", "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "cores", "runs backwards")]
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app", "maxconn": "lots" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].maxConn", "'lots'")]

@@ -4,6 +4,7 @@ using Fastsock.Samples.Hello;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Frontends;
 using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Tests.Support;
 using Fastsock.Transport;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,8 +28,12 @@ public sealed class HttpProxyAllocationTests(ITestOutputHelper output)
         FastsockServer? server = null;
         var hello = new HelloApp(() => server!.GetStats());
         var connector = new ServerConnector(new Dictionary<string, ConnectionHandler> { ["hello"] = hello.HandleAsync }, timeouts.Connect);
+        var settings = new FrontendSettings("demo", [], ProxyMode.Http, backend, 1000, false);
         var frontend = new HttpFrontend(
-            new FrontendSettings("demo", [], ProxyMode.Http, backend, 1000, false), new BackendPool(backend, 1), connector, timeouts, 0, 1, NullLogger.Instance);
+            settings, new BackendPool(backend, 1), connector, timeouts, 0, 1, NullLogger.Instance)
+        {
+            Counters = new FrontendCounters(settings, workerCount: 1), // counting is on the measured path
+        };
         server = await TestServers.StartAsync(frontend.HandleAsync, o => o.Cores = CpuSet.Of(0));
         await using var running = server;
         await KeepAliveAllocationProbe.AssertAllocatesNothingAsync(server.EndPoints[0], batch: 1, output);

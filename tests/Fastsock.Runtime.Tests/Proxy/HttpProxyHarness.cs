@@ -67,15 +67,22 @@ public abstract class HttpProxyHarness : IDisposable
     internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore, string serverTimeout = "10s", string requestTimeout = "10s")
     {
         int port = FreePort();
-        var config = Path.Combine(_dir, "proxy.json");
-        File.WriteAllText(config, $$"""
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
             { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
               "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "{{requestTimeout}}", "connect": "1s" }, "retries": 1 }
             """);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
+        return (proxy, new IPEndPoint(IPAddress.Loopback, port));
+    }
+
+    /// <summary>fastsock-proxy on CPU 0 with <paramref name="json"/> as its config, stopped with the test.</summary>
+    internal async Task<(SampleProcess Proxy, string ConfigPath)> StartProxyWithConfigAsync(string json, string arguments = "")
+    {
+        var config = Path.Combine(_dir, $"proxy-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, json);
+        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0 {arguments}");
         _owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
-        return (proxy, new IPEndPoint(IPAddress.Loopback, port));
+        return (proxy, config);
     }
 }

@@ -46,6 +46,28 @@ public static class ConnectionForwarder
         return CopyForwarder.RunAsync(first, second, worker);
     }
 
+    /// <summary>
+    /// Moves exactly <paramref name="count"/> bytes from <paramref name="from"/>'s input to <paramref name="to"/>'s
+    /// output with <c>splice(2)</c>, starting with what <paramref name="from"/>'s input pipe already holds, then gives
+    /// both connections back to their pipes so they go on (an HTTP body of known length between keep-alive
+    /// messages). Output flushed just before goes out first. Call it on the connections' worker with no read pending
+    /// on their inputs and nothing written to their outputs until the task completes.
+    /// </summary>
+    /// <returns>
+    /// <see cref="ForwardingMode.Splice"/> with <c>FirstToSecond == count</c> when done; with an error when it failed
+    /// (both connections are then aborted). <see cref="ForwardingMode.Copy"/> with nothing moved when splice cannot be
+    /// used (an end is not a socket of this worker, the kernel refused splice, output is stuck): copy instead.
+    /// </returns>
+    public static Task<ForwardResult> SpliceExactlyAsync(Connection from, Connection to, long count, ForwardingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        options ??= ForwardingOptions.Default;
+        options.Validate();
+        return BoundedSplice.Start(CurrentWorker(), from, to, count, options);
+    }
+
     /// <summary>The worker whose thread is running the caller, if any.</summary>
     internal static Worker? CurrentWorker() =>
         SynchronizationContext.Current is WorkerSynchronizationContext { Worker: { IsCurrentThread: true } worker } ? worker : null;

@@ -63,6 +63,12 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
     /// <summary>Bytes delivered through the kernel pipe.</summary>
     public long Spliced { get; private set; }
 
+    /// <summary>
+    /// Bytes this direction may still take from the source; unbounded by default. A bounded direction is done when the
+    /// limit is delivered (no FIN is passed on), and fails when the source ends first.
+    /// </summary>
+    public long Limit { get; set; } = long.MaxValue;
+
     /// <summary>Tests: the first splice from the socket fails with EINVAL, as on a kernel or socket type without splice.</summary>
     public bool SimulateUnsupported { get; set; }
 
@@ -78,6 +84,14 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
         _prefixReader = reader;
         _prefix = result.Buffer;
         SourceEnded = result.IsCompleted;
+        if (Limit != long.MaxValue)
+        {
+            // Bounded: only the bytes asked for; what follows them stays in the input pipe for its reader.
+            _prefix = _prefix.Slice(0, Math.Min(_prefix.Length, Limit));
+            Limit -= _prefix.Length;
+            SourceEnded &= Limit > 0;
+        }
+
         if (_prefix.IsEmpty)
         {
             ReleasePrefix();
@@ -149,6 +163,19 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
                 return PumpStatus.Failed;
             }
 
+            if (Limit == 0)
+            {
+                Done = true; // bounded: everything asked for was delivered; the connections go on
+                return PumpStatus.Done;
+            }
+
+            if (SourceEnded && Limit != long.MaxValue)
+            {
+                FailedCall = $"splice(socket → pipe): the source ended {Limit} bytes before the end";
+                errno = Errno.EPIPE;
+                return PumpStatus.Failed;
+            }
+
             if (SourceEnded)
             {
                 // Pipe drained after the FIN: pass the FIN on. ENOTCONN (peer gone) shows up on the other direction.
@@ -169,10 +196,15 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
                 return PumpStatus.Unsupported;
             }
 
-            nint received = SpliceCalls.Splice(source.Fd, null, pipe.WriteFd, null, (nuint)pipe.Size, Flags);
+            nint received = SpliceCalls.Splice(source.Fd, null, pipe.WriteFd, null, (nuint)Math.Min(pipe.Size, Limit), Flags);
             if (received > 0)
             {
                 _inPipe = (int)received;
+                if (Limit != long.MaxValue)
+                {
+                    Limit -= received;
+                }
+
                 source.Socket.NoteSpliced(received, 0);
                 continue;
             }

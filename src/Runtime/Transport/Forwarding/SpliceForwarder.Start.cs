@@ -103,7 +103,7 @@ internal sealed partial class SpliceForwarder
         return true;
     }
 
-    private static SocketConnection? AsSocket(Connection connection) => connection switch
+    internal static SocketConnection? AsSocket(Connection connection) => connection switch
     {
         SocketConnection socket => socket,
         OutboundConnection outbound => outbound.Socket,

@@ -10,7 +10,7 @@ namespace Fastsock.Transport.Forwarding;
 /// (shutdown(SHUT_WR), the other direction goes on); both FINs forwarded ends the forward; any error aborts both.
 /// Worker thread only, no locks.
 /// </summary>
-internal sealed partial class SpliceForwarder
+internal sealed partial class SpliceForwarder : ISpliceOwner
 {
     private static readonly Action<object?> s_resume = static state => ((SpliceForwarder)state!).OnResume();
     private static volatile bool s_unsupported;

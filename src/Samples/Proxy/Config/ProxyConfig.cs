@@ -19,6 +19,8 @@ internal sealed class ProxyConfig
 
     public AdminConfig? Admin { get; set; }
 
+    public HttpConfig Http { get; set; } = new();
+
     public List<FrontendConfig> Frontends { get; set; } = [];
 
     public List<BackendConfig> Backends { get; set; } = [];
@@ -40,6 +42,11 @@ internal sealed class TimeoutsConfig
     public string? HttpRequest { get; set; }
 
     public string? Idle { get; set; }
+}
+
+internal sealed class HttpConfig
+{
+    public int? SpliceThreshold { get; set; }
 }
 
 internal sealed class AdminConfig

@@ -76,7 +76,12 @@ internal sealed record ProxySettings(
     int Retries,
     IPEndPoint? Admin,
     IReadOnlyList<FrontendSettings> Frontends,
-    IReadOnlyList<BackendSettings> Backends);
+    IReadOnlyList<BackendSettings> Backends,
+    int HttpSpliceThreshold = ProxySettings.DefaultSpliceThreshold)
+{
+    /// <summary>http mode: bodies of known length from this size on are spliced (forwarding auto or splice).</summary>
+    public const int DefaultSpliceThreshold = 64 * 1024;
+}
 
 /// <summary>A config problem: which file, which key, what is wrong. The proxy prints it on one line and exits with 2.</summary>
 internal sealed class ConfigException(string source, string key, string reason)

@@ -1,5 +1,6 @@
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -32,6 +33,7 @@ internal sealed partial class HttpFrontend
         _serverCount = backend.Servers.Count;
         _pools = new BackendConnectionPool?[workerCount * _serverCount];
         _sweeping = new bool[workerCount];
+        ProxyHeaders = new ProxyHeaderExchange(logger, ProxyHeaderExchange.DefaultTimeout);
     }
 
     /// <summary>How often a worker with idle backend connections looks at them when no request does.</summary>
@@ -49,6 +51,18 @@ internal sealed partial class HttpFrontend
 
     public ILogger Logger { get; }
 
+    /// <summary>How bodies of known length from <see cref="SpliceThreshold"/> on move: Copy never splices.</summary>
+    public ForwardingMode Forwarding { get; init; } = ForwardingMode.Auto;
+
+    /// <summary>The smallest Content-Length spliced rather than copied.</summary>
+    public long SpliceThreshold { get; init; } = ProxySettings.DefaultSpliceThreshold;
+
+    /// <summary>Reads the PROXY header of a frontend with <c>acceptProxy</c>.</summary>
+    public ProxyHeaderExchange ProxyHeaders { get; }
+
+    /// <summary>Where sessions, requests, responses, bytes and errors are counted (the admin endpoint reads them); null: not counted.</summary>
+    public FrontendCounters? Counters { get; init; }
+
     public async Task HandleAsync(Connection client)
     {
         int worker = client.WorkerIndex;
@@ -59,6 +73,7 @@ internal sealed partial class HttpFrontend
         }
 
         _open[worker]++;
+        Counters?.SessionStarted(worker);
         try
         {
             var session = new HttpProxySession(this, client);
@@ -67,6 +82,7 @@ internal sealed partial class HttpFrontend
         finally
         {
             _open[worker]--;
+            Counters?.SessionEnded(worker);
             if (client.IsShutdownRequested)
             {
                 // Idle backend connections would otherwise hold the graceful drain open.

@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Fastsock.Http;
+using Fastsock.Transport;
 
 namespace Fastsock.Samples.Proxy.Frontends;
 
@@ -39,12 +40,50 @@ internal sealed partial class HttpProxySession
             Chunks.Reset();
         }
 
+        if (kind == BodyKind.Length && length >= _frontend.SpliceThreshold && _frontend.Forwarding != ForwardingMode.Copy)
+        {
+            // A large body of known length goes socket to socket through a kernel pipe, then both sides go on with
+            // the next message. Only between two sockets of this worker; otherwise (in-process servers) it is copied.
+            var flush = await to.FlushAsync().ConfigureAwait(true);
+            if (flush.IsCompleted)
+            {
+                return BodyEnd.Truncated;
+            }
+
+            var forward = fromBackend
+                ? await ConnectionForwarder.SpliceExactlyAsync(_backend!, _client, length).ConfigureAwait(true)
+                : await ConnectionForwarder.SpliceExactlyAsync(_client, _backend!, length).ConfigureAwait(true);
+            if (forward.Mode == ForwardingMode.Splice)
+            {
+                if (fromBackend)
+                {
+                    _bytesOut += forward.FirstToSecond;
+                }
+                else
+                {
+                    _bytesIn += forward.FirstToSecond;
+                }
+
+                return forward.Error is null ? BodyEnd.Complete : BodyEnd.Truncated;
+            }
+        }
+
         long remaining = length;
         while (true)
         {
             var result = fromBackend ? await ReadBackendAsync(from).ConfigureAwait(false) : await from.ReadAsync().ConfigureAwait(true);
             var buffer = result.Buffer;
+            long before = buffer.Length;
             var end = Transfer(ref buffer, to, kind, ref remaining, chunkedOut);
+            if (fromBackend)
+            {
+                _bytesOut += before - buffer.Length;
+            }
+            else
+            {
+                _bytesIn += before - buffer.Length;
+            }
+
             if (end is BodyEnd.Complete or BodyEnd.Invalid)
             {
                 // Whatever follows is the next message: leave it unexamined so the next read sees it at once.

@@ -31,7 +31,8 @@ internal sealed partial class HttpProxySession
     {
         if (_request.Method == RequestMethod.Connect)
         {
-            await AnswerAsync(405).ConfigureAwait(false); // no tunnels in a gateway
+            // HAProxy tunnels CONNECT in http mode; this proxy has no tunnels, so it says so (RFC 9110 §15.6.2) and closes.
+            await AnswerAsync(501).ConfigureAwait(false);
             return false;
         }
 
@@ -43,21 +44,23 @@ internal sealed partial class HttpProxySession
             server = balancer.Pick(_sourceHash);
             if (server is null)
             {
+                _frontend.Counters?.NoServer(_client.WorkerIndex);
                 HttpFrontend.NoServer(_frontend.Logger, _frontend.Settings.Name, _frontend.Backend.Settings.Name);
                 await AnswerAsync(503).ConfigureAwait(false);
                 return false;
             }
 
-            _backend = _frontend.PoolFor(_client.WorkerIndex, server.Index)?.Take(Environment.TickCount64);
+            _backend = TakeIdle(server);
             reused = _backend is not null;
             if (!reused)
             {
                 try
                 {
-                    _backend = await _frontend.Connector.ConnectAsync(server, _client.ConnectionClosed).ConfigureAwait(true);
+                    _backend = await ConnectAsync(server).ConfigureAwait(true);
                 }
                 catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
                 {
+                    _frontend.Counters?.ConnectFailed(_client.WorkerIndex, server, willRetry: attempt < _frontend.Retries);
                     HttpFrontend.ConnectFailed(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name, attempt + 1, ex.Message);
                 }
             }
@@ -70,6 +73,9 @@ internal sealed partial class HttpProxySession
         }
 
         balancer.OnOpened(server);
+        _frontend.Counters?.ServerConnected(_client.WorkerIndex, server);
+        _bytesIn = 0;
+        _bytesOut = 0;
         try
         {
             return await ForwardAsync(server, reused).ConfigureAwait(false);
@@ -77,6 +83,8 @@ internal sealed partial class HttpProxySession
         finally
         {
             balancer.OnClosed(server);
+            _frontend.Counters?.Bytes(_client.WorkerIndex, server, _bytesIn, _bytesOut);
+            _frontend.Counters?.ServerDone(_client.WorkerIndex, server);
         }
     }
 
@@ -95,6 +103,7 @@ internal sealed partial class HttpProxySession
             return false;
         }
 
+        _bytesIn += _requestBuffer.Slice(0, consumed).Length;
         if (!replayable)
         {
             _input.AdvanceTo(consumed);
@@ -108,7 +117,7 @@ internal sealed partial class HttpProxySession
             DropBackend();
             try
             {
-                _backend = await _frontend.Connector.ConnectAsync(server, _client.ConnectionClosed).ConfigureAwait(true);
+                _backend = await ConnectAsync(server).ConfigureAwait(true);
                 WriteRequestHead(_requestBuffer, _backend.Transport.Output, server, out consumed);
                 outcome = await SendAndReceiveAsync(server, replayable: false).ConfigureAwait(false);
             }

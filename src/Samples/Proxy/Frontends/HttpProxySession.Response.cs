@@ -16,52 +16,74 @@ internal sealed partial class HttpProxySession
     {
         var input = _backend!.Transport.Input;
         ResponseInfo response;
-        for (bool first = true; ; first = false)
+        var watch = WatchClient();
+        try
         {
-            ReadResult result;
-            try
+            for (bool first = true; ; first = false)
             {
-                result = await ReadBackendAsync(input).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                return await BackendFailedAsync(server, $"no response within {_frontend.Timeouts.Server.TotalMilliseconds} ms", 504).ConfigureAwait(false);
-            }
-            catch (IOException ex)
-            {
-                return replayable && first ? Exchange.Stale : await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
-            }
-
-            var buffer = result.Buffer;
-            var status = ForwardResponseHead(buffer, out response, out var reason);
-            if (status == HttpParseStatus.Error)
-            {
-                return await BackendFailedAsync(server, reason!, 502).ConfigureAwait(false);
-            }
-
-            if (status == HttpParseStatus.NeedMoreData)
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-                if (replayable && first && result.IsCompleted && buffer.IsEmpty)
+                ReadResult result;
+                try
                 {
-                    return Exchange.Stale;
+                    result = await ReadBackendAsync(input).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return await BackendFailedAsync(server, $"no response within {_frontend.Timeouts.Server.TotalMilliseconds} ms", 504).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    return replayable && first ? Exchange.Stale : await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
                 }
 
-                if (result.IsCompleted)
+                if (_clientLeft)
                 {
-                    return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(false);
+                    input.AdvanceTo(result.Buffer.Start);
+                    _frontend.Counters?.ClientAborted(_client.WorkerIndex, server);
+                    DropBackend();
+                    return Exchange.Close;
                 }
 
-                continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
-            }
+                var buffer = result.Buffer;
+                var status = ForwardResponseHead(buffer, out response, out var reason);
+                if (status == HttpParseStatus.Error)
+                {
+                    return await BackendFailedAsync(server, reason!, 502).ConfigureAwait(false);
+                }
 
-            input.AdvanceTo(response.Consumed);
-            if (!response.IsInterim)
-            {
-                break;
-            }
+                if (status == HttpParseStatus.NeedMoreData)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    if (replayable && first && result.IsCompleted && buffer.IsEmpty)
+                    {
+                        return Exchange.Stale;
+                    }
 
-            await _output.FlushAsync().ConfigureAwait(true);
+                    if (result.IsCompleted)
+                    {
+                        return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(false);
+                    }
+
+                    continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
+                }
+
+                _bytesOut += buffer.Slice(0, response.Consumed).Length;
+                input.AdvanceTo(response.Consumed);
+                if (response.Status != 0)
+                {
+                    _frontend.Counters?.Response(_client.WorkerIndex, server, response.Status);
+                }
+
+                if (!response.IsInterim)
+                {
+                    break;
+                }
+
+                await _output.FlushAsync().ConfigureAwait(true);
+            }
+        }
+        finally
+        {
+            watch.Dispose();
         }
 
         var end = BodyEnd.Complete;
@@ -80,12 +102,7 @@ internal sealed partial class HttpProxySession
         var flush = await _output.FlushAsync().ConfigureAwait(true);
         if (end == BodyEnd.Complete && response.BackendKeepAlive)
         {
-            var pool = _frontend.PoolFor(_client.WorkerIndex, server.Index);
-            if (pool is not null)
-            {
-                _frontend.ReturnToPool(pool, _backend, _client.WorkerIndex);
-                _backend = null;
-            }
+            KeepBackend(server);
         }
 
         DropBackend();
@@ -111,7 +128,7 @@ internal sealed partial class HttpProxySession
         if (head.StatusCode == 100 && _request.ExpectContinue)
         {
             // The proxy has already sent its own 100 Continue; the backend's would be a second one.
-            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false);
+            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false, Status: 0);
             return status;
         }
 
@@ -133,7 +150,7 @@ internal sealed partial class HttpProxySession
         if (head.IsInterim)
         {
             HttpForwardingWriter.WriteEndOfHeaders(_output);
-            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false);
+            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false, head.StatusCode);
             return status;
         }
 
@@ -182,7 +199,7 @@ internal sealed partial class HttpProxySession
 
         HttpForwardingWriter.WriteEndOfHeaders(_output);
         bool backendKeepAlive = head.KeepAlive && head.Framing != HttpBodyFraming.CloseDelimited;
-        response = new ResponseInfo(head.Consumed, IsInterim: false, body, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive);
+        response = new ResponseInfo(head.Consumed, IsInterim: false, body, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive, head.StatusCode);
         return status;
     }
 
@@ -238,5 +255,5 @@ internal sealed partial class HttpProxySession
     }
 
     private readonly record struct ResponseInfo(
-        SequencePosition Consumed, bool IsInterim, BodyKind Body, long ContentLength, bool Rechunk, bool BackendKeepAlive, bool ClientKeepAlive);
+        SequencePosition Consumed, bool IsInterim, BodyKind Body, long ContentLength, bool Rechunk, bool BackendKeepAlive, bool ClientKeepAlive, int Status);
 }

@@ -34,12 +34,16 @@ internal sealed partial class HttpProxySession
     private readonly Connection _client;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly byte[] _clientAddress;
-    private readonly ulong _sourceHash;
+    private byte[] _clientAddress;
+    private ulong _sourceHash;
     private ChunkedBodyDecoder? _chunks;
     private RequestInfo _request;
     private ReadOnlySequence<byte> _requestBuffer;
     private Connection? _backend;
+
+    // Bytes of the exchange in flight: from the client (head and body as read) and from the server (as read).
+    private long _bytesIn;
+    private long _bytesOut;
 
     public HttpProxySession(HttpFrontend frontend, Connection client)
     {
@@ -60,6 +64,11 @@ internal sealed partial class HttpProxySession
     {
         try
         {
+            if (!await ReceiveProxyHeaderAsync().ConfigureAwait(true))
+            {
+                return;
+            }
+
             bool first = true;
             while (await ReadRequestHeadAsync(first).ConfigureAwait(false) && await ExchangeAsync().ConfigureAwait(false))
             {
@@ -72,6 +81,7 @@ internal sealed partial class HttpProxySession
         }
         finally
         {
+            ClosePrivate();
             if (_backend is not null)
             {
                 Routing.BackendConnectionPool.Close(_backend);
@@ -118,12 +128,14 @@ internal sealed partial class HttpProxySession
                 var status = PeekRequestHead(buffer, out var error);
                 if (status == HttpParseStatus.Complete)
                 {
+                    _frontend.Counters?.Request(_client.WorkerIndex);
                     _requestBuffer = buffer;
                     return true;
                 }
 
                 if (status == HttpParseStatus.Error)
                 {
+                    _frontend.Counters?.Request(_client.WorkerIndex);
                     _input.AdvanceTo(buffer.End);
                     HttpFrontend.RequestRejected(_frontend.Logger, _frontend.Settings.Name, error!.StatusCode, error.Reason);
                     await AnswerAsync(error.StatusCode).ConfigureAwait(false);
@@ -169,11 +181,11 @@ internal sealed partial class HttpProxySession
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask AnswerAsync(int statusCode)
     {
+        _frontend.Counters?.ProxyError(_client.WorkerIndex, statusCode);
         HttpResponseWriter.WriteError(_output, statusCode, keepAlive: false);
         await _output.FlushAsync().ConfigureAwait(true);
     }
 
-    /// <summary>Stops the deadline timer; a source whose timer already fired is replaced (error path only).</summary>
     /// <summary>The client's address folded into 64 bits for <c>balance source</c> (the balancer mixes it further).</summary>
     private static ulong SourceHash(byte[] address)
     {

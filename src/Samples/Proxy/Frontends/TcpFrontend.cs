@@ -48,6 +48,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
     {
         if (await _proxyHeaders.ReceiveAsync(client, settings).ConfigureAwait(true) is not { } peer)
         {
+            Counters?.ProxyHeaderError(client.WorkerIndex);
             return;
         }
 

@@ -103,7 +103,7 @@ internal sealed class BackendConnectionPool(int capacity, TimeSpan idleTimeout)
     }
 
     /// <summary>An idle connection must have nothing to read: EOF means the server closed it, bytes are a protocol error.</summary>
-    private static bool IsStillIdle(Connection connection)
+    internal static bool IsStillIdle(Connection connection)
     {
         PipeReader input = connection.Transport.Input;
         if (!input.TryRead(out ReadResult result))

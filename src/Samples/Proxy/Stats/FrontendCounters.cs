@@ -16,15 +16,18 @@ internal sealed class FrontendCounters
     internal const int FirstServerRow = 2;
 
     private readonly SessionCounters[][] _workers;
+    private readonly HttpCounters[][] _http;
 
     public FrontendCounters(FrontendSettings settings, int workerCount)
     {
         Settings = settings;
         ServerCount = settings.Backend.Servers.Count;
         _workers = new SessionCounters[workerCount][];
+        _http = new HttpCounters[workerCount][];
         for (int w = 0; w < _workers.Length; w++)
         {
             _workers[w] = new SessionCounters[FirstServerRow + ServerCount + 1]; // + a trailing padding row
+            _http[w] = new HttpCounters[FirstServerRow + ServerCount + 1];
         }
     }
 
@@ -32,7 +35,7 @@ internal sealed class FrontendCounters
 
     public int ServerCount { get; }
 
-    /// <summary>A client session (tcp: a connection; http: a request) begins.</summary>
+    /// <summary>A client session (a client connection, in both modes) begins.</summary>
     public void SessionStarted(int worker)
     {
         ref var row = ref Frontend(worker);
@@ -42,12 +45,17 @@ internal sealed class FrontendCounters
 
     public void SessionEnded(int worker) => Frontend(worker).Current--;
 
-    /// <summary>A server took the session; in-process servers count as fast-path use.</summary>
+    /// <summary>A server took the session (http: the request); in-process servers count as fast-path use.</summary>
     public void ServerConnected(int worker, ServerState server)
     {
         ref var row = ref Server(worker, server);
         row.Sessions++;
         row.Current++;
+        if (Settings.Mode == ProxyMode.Http)
+        {
+            _http[worker][FirstServerRow + server.Index][(int)HttpCounter.Requests]++;
+        }
+
         if (server.Settings.Address.Kind == ServerKind.InProc)
         {
             row.InProcess++;
@@ -91,7 +99,32 @@ internal sealed class FrontendCounters
     /// <summary>No server of the backend was up (or every attempt failed): the session was refused.</summary>
     public void NoServer(int worker) => Frontend(worker).NoServer++;
 
+    /// <summary>http: a request head arrived (valid or not).</summary>
+    public void Request(int worker) => _http[worker][FrontendRow][(int)HttpCounter.Requests]++;
+
+    /// <summary>http: a response head from <paramref name="server"/> went to the client.</summary>
+    public void Response(int worker, ServerState server, int status)
+    {
+        _http[worker][FrontendRow].Response(status);
+        _http[worker][FirstServerRow + server.Index].Response(status);
+    }
+
+    /// <summary>http: the proxy answered <paramref name="status"/> itself (400/408/431/501/502/503/504…).</summary>
+    public void ProxyError(int worker, int status) => _http[worker][FrontendRow].ProxyError(status);
+
+    /// <summary>http: the client left while its request was with <paramref name="server"/>; the request was aborted.</summary>
+    public void ClientAborted(int worker, ServerState server)
+    {
+        _http[worker][FrontendRow][(int)HttpCounter.ClientAborts]++;
+        _http[worker][FirstServerRow + server.Index][(int)HttpCounter.ClientAborts]++;
+    }
+
+    /// <summary>A connection was closed for a malformed, incomplete or late PROXY header.</summary>
+    public void ProxyHeaderError(int worker) => _http[worker][FrontendRow][(int)HttpCounter.ProxyHeaderErrors]++;
+
     internal SessionCounters[] RowsOf(int worker) => _workers[worker];
+
+    internal HttpCounters[] HttpRowsOf(int worker) => _http[worker];
 
     private ref SessionCounters Frontend(int worker) => ref _workers[worker][FrontendRow];
 

@@ -18,12 +18,14 @@ internal static class PrometheusText
                 report.Frontends.Select(f => (Labels(("frontend", f.Name)), column.Get(f.Totals))));
         }
 
+        HttpMetrics(text, "frontend", report.Frontends.Select(f => (("frontend", f.Name), f.Totals)));
         foreach (var column in StatsReport.SessionColumns)
         {
             Metric(text, $"fastsock_proxy_backend_{column.Metric}", $"Backend: {column.Help}", column.IsCounter,
                 report.Backends.Select(b => (Labels(("backend", b.Name)), column.Get(b.Totals))));
         }
 
+        HttpMetrics(text, "backend", report.Backends.Select(b => (("backend", b.Name), b.Totals)));
         Metric(text, "fastsock_proxy_backend_servers_up", "Backend: servers up.", false,
             report.Backends.Select(b => (Labels(("backend", b.Name)), (long)b.ServersUp)));
         var servers = report.Backends.SelectMany(b => b.Servers.Select(s => (Labels: Labels(("backend", b.Name), ("server", s.Name)), Server: s))).ToList();
@@ -36,11 +38,23 @@ internal static class PrometheusText
                 servers.Select(s => (s.Labels, column.Get(s.Server.Totals))));
         }
 
+        foreach (var group in StatsReport.HttpColumns.Where(c => c.Counter != HttpCounter.ProxyHeaderErrors).GroupBy(c => c.Metric))
+        {
+            Metric(text, $"fastsock_proxy_server_{group.Key}", $"Server: {group.First().Help}", true,
+                servers.SelectMany(s => group.Select(c => (WithLabel(s.Labels, c.Label), c.Get(s.Server.Totals)))));
+        }
+
         var workers = report.Workers.Select(w => (Labels: WorkerLabels(w), Worker: w)).ToList();
         foreach (var column in StatsReport.SessionColumns)
         {
             Metric(text, $"fastsock_proxy_worker_{column.Metric}", $"Worker (all frontends): {column.Help}", column.IsCounter,
                 workers.Select(w => (w.Labels, column.Get(w.Worker.Totals))));
+        }
+
+        foreach (var group in StatsReport.HttpColumns.GroupBy(c => c.Metric))
+        {
+            Metric(text, $"fastsock_proxy_worker_{group.Key}", $"Worker (all frontends): {group.First().Help}", true,
+                workers.SelectMany(w => group.Select(c => (WithLabel(w.Labels, c.Label), c.Get(w.Worker.Totals)))));
         }
 
         foreach (var column in StatsReport.WorkerColumns)
@@ -63,6 +77,26 @@ internal static class PrometheusText
             }));
         return Encoding.UTF8.GetBytes(text.ToString());
     }
+
+    /// <summary>The http counters of frontends or backends: one metric per name, its columns told apart by their label.</summary>
+    private static void HttpMetrics(StringBuilder text, string kind, IEnumerable<((string Name, string Value) Label, SessionTotals Totals)> rows)
+    {
+        var list = rows.ToList();
+        foreach (var group in StatsReport.HttpColumns.GroupBy(c => c.Metric))
+        {
+            if (kind == "backend" && group.Key == "proxy_header_errors_total")
+            {
+                continue; // counted where the connection arrives
+            }
+
+            Metric(text, $"fastsock_proxy_{kind}_{group.Key}", $"{char.ToUpperInvariant(kind[0])}{kind[1..]}: {group.First().Help}", true,
+                list.SelectMany(r => group.Select(c => (c.Label is { } label ? Labels(r.Label, label) : Labels(r.Label), c.Get(r.Totals)))));
+        }
+    }
+
+    /// <summary><paramref name="labels"/> (already <c>{…}</c>) with one more label appended.</summary>
+    private static string WithLabel(string labels, (string Name, string Value)? extra) =>
+        extra is { } label ? string.Concat(labels.AsSpan(0, labels.Length - 1), ",", Labels(label).AsSpan(1)) : labels;
 
     private static string WorkerLabels(WorkerRow w, string? direction = null)
     {

@@ -18,6 +18,9 @@ namespace Fastsock.Samples.Proxy.Stats;
 /// <item><c>Bytes(w, server, fromClient, toClient)</c> for what went through (tcp: <c>ForwardResult.FirstToSecond</c>,
 /// <c>SecondToFirst</c>; <c>Forwarded(w, server, result)</c> does connect-done + bytes in one call; http: per request).</item>
 /// <item><c>ConnectFailed(w, server, willRetry)</c> when a connect attempt failed; <c>NoServer(w)</c> when none is up.</item>
+/// <item>http only: <c>Request(w)</c> per request head, <c>Response(w, server, status)</c> per response head forwarded,
+/// <c>ProxyError(w, status)</c> per answer the proxy made itself, <c>ClientAborted(w, server)</c>; in their own
+/// <see cref="HttpCounters"/> rows beside the session rows.</item>
 /// </list>
 /// Bytes "in" are from the client, "out" are to the client, for frontends and servers alike (as HAProxy's bin/bout).
 /// </para>
@@ -57,13 +60,14 @@ internal sealed class ProxyCounters
             for (int w = 0; w < WorkerCount; w++)
             {
                 var rows = frontend.RowsOf(w);
-                var row = SessionTotals.Read(ref rows[FrontendCounters.FrontendRow]);
+                var http = frontend.HttpRowsOf(w);
+                var row = SessionTotals.Read(ref rows[FrontendCounters.FrontendRow], ref http[FrontendCounters.FrontendRow]);
                 total += row;
                 workers[w] += row;
                 for (int s = 0; s < frontend.ServerCount; s++)
                 {
                     var key = (frontend.Settings.Backend.Name, s);
-                    servers[key] = servers.GetValueOrDefault(key) + SessionTotals.Read(ref rows[FrontendCounters.FirstServerRow + s]);
+                    servers[key] = servers.GetValueOrDefault(key) + SessionTotals.Read(ref rows[FrontendCounters.FirstServerRow + s], ref http[FrontendCounters.FirstServerRow + s]);
                 }
             }
 
@@ -96,17 +100,26 @@ internal sealed record CountersSnapshot(
     public SessionTotals Server(string backend, int server) => Servers.GetValueOrDefault((backend, server));
 }
 
-/// <summary>A read copy of <see cref="SessionCounters"/>, summed over rows.</summary>
+/// <summary>A read copy of <see cref="SessionCounters"/> (and of the matching <see cref="HttpCounters"/> row), summed over rows.</summary>
 internal readonly record struct SessionTotals(
     long Sessions, long Current, long BytesIn, long BytesOut, long ConnectErrors, long Retries, long NoServer, long InProcess)
 {
-    public static SessionTotals Read(ref SessionCounters c) => new(
+    /// <summary>The http counters of the same rows (all zero for tcp frontends).</summary>
+    public HttpTotals Http { get; init; }
+
+    public static SessionTotals Read(ref SessionCounters c, ref HttpCounters http) => new(
         Volatile.Read(ref c.Sessions), Volatile.Read(ref c.Current), Volatile.Read(ref c.BytesIn), Volatile.Read(ref c.BytesOut),
-        Volatile.Read(ref c.ConnectErrors), Volatile.Read(ref c.Retries), Volatile.Read(ref c.NoServer), Volatile.Read(ref c.InProcess));
+        Volatile.Read(ref c.ConnectErrors), Volatile.Read(ref c.Retries), Volatile.Read(ref c.NoServer), Volatile.Read(ref c.InProcess))
+    {
+        Http = HttpTotals.Read(ref http),
+    };
 
     public static SessionTotals operator +(SessionTotals a, SessionTotals b) => Add(a, b);
 
     public static SessionTotals Add(SessionTotals a, SessionTotals b) => new(
         a.Sessions + b.Sessions, a.Current + b.Current, a.BytesIn + b.BytesIn, a.BytesOut + b.BytesOut,
-        a.ConnectErrors + b.ConnectErrors, a.Retries + b.Retries, a.NoServer + b.NoServer, a.InProcess + b.InProcess);
+        a.ConnectErrors + b.ConnectErrors, a.Retries + b.Retries, a.NoServer + b.NoServer, a.InProcess + b.InProcess)
+    {
+        Http = a.Http + b.Http,
+    };
 }

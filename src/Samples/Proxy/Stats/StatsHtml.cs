@@ -99,11 +99,21 @@ internal static class StatsHtml
         {
             html.Append("<th title=\"").Append(Escape(column.Help)).Append("\">").Append(column.Key).Append("</th>");
         }
+
+        foreach (var column in StatsReport.HttpColumns)
+        {
+            html.Append("<th title=\"").Append(Escape(column.Help)).Append("\">").Append(column.Key).Append("</th>");
+        }
     }
 
     private static void SessionCells(StringBuilder html, SessionTotals totals)
     {
         foreach (var column in StatsReport.SessionColumns)
+        {
+            Cell(html, column.Get(totals));
+        }
+
+        foreach (var column in StatsReport.HttpColumns)
         {
             Cell(html, column.Get(totals));
         }

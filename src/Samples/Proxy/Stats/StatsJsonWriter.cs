@@ -85,6 +85,14 @@ internal static class StatsJsonWriter
         {
             json.WriteNumber(column.Key, column.Get(totals));
         }
+
+        json.WriteStartObject("http");
+        foreach (var column in StatsReport.HttpColumns)
+        {
+            json.WriteNumber(column.Key, column.Get(totals));
+        }
+
+        json.WriteEndObject();
     }
 
     private static void WriteLocality(Utf8JsonWriter json, string direction, long local, long remote, double ratio)

@@ -28,6 +28,15 @@ internal sealed record WorkerRow(WorkerStats Stats, SessionTotals Totals)
 /// <summary>One column of counters: its JSON key, Prometheus name (without prefix), help text, kind and value.</summary>
 internal sealed record Column<T>(string Key, string Metric, string Help, bool IsCounter, Func<T, long> Get);
 
+/// <summary>
+/// One http counter: its JSON key (inside an <c>http</c> object), Prometheus name (without prefix) and the label that
+/// tells it from the other columns of the same metric (responses by class, proxy errors by status), help text.
+/// </summary>
+internal sealed record HttpColumn(string Key, string Metric, (string Name, string Value)? Label, string Help, HttpCounter Counter)
+{
+    public long Get(SessionTotals totals) => totals.Http[Counter];
+}
+
 /// <summary>Everything the admin endpoint shows, read once per request (allocates; not a hot path).</summary>
 internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOnlyList<BackendRow> Backends, IReadOnlyList<WorkerRow> Workers)
 {
@@ -41,6 +50,26 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
         new("retries", "retries_total", "Connect attempts retried after a failure.", true, t => t.Retries),
         new("noServer", "no_server_total", "Sessions refused because no server was up.", true, t => t.NoServer),
         new("inProcess", "inprocess_sessions_total", "Sessions served by an in-process server (fast path, no syscalls).", true, t => t.InProcess),
+    ];
+
+    public static readonly HttpColumn[] HttpColumns =
+    [
+        new("requests", "http_requests_total", null, "HTTP requests received (valid or not).", HttpCounter.Requests),
+        new("responses1xx", "http_responses_total", ("code", "1xx"), "HTTP responses sent to clients, by status class.", HttpCounter.Responses1xx),
+        new("responses2xx", "http_responses_total", ("code", "2xx"), "HTTP responses sent to clients, by status class.", HttpCounter.Responses2xx),
+        new("responses3xx", "http_responses_total", ("code", "3xx"), "HTTP responses sent to clients, by status class.", HttpCounter.Responses3xx),
+        new("responses4xx", "http_responses_total", ("code", "4xx"), "HTTP responses sent to clients, by status class.", HttpCounter.Responses4xx),
+        new("responses5xx", "http_responses_total", ("code", "5xx"), "HTTP responses sent to clients, by status class.", HttpCounter.Responses5xx),
+        new("responsesOther", "http_responses_total", ("code", "other"), "HTTP responses sent to clients, by status class.", HttpCounter.ResponsesOther),
+        new("proxyErrors400", "http_proxy_errors_total", ("status", "400"), "HTTP errors the proxy answered itself, by status (400: invalid requests, 414 and 505 included).", HttpCounter.ProxyErrors400),
+        new("proxyErrors408", "http_proxy_errors_total", ("status", "408"), "HTTP errors the proxy answered itself, by status (400: invalid requests, 414 and 505 included).", HttpCounter.ProxyErrors408),
+        new("proxyErrors431", "http_proxy_errors_total", ("status", "431"), "HTTP errors the proxy answered itself, by status (400: invalid requests, 414 and 505 included).", HttpCounter.ProxyErrors431),
+        new("proxyErrors501", "http_proxy_errors_total", ("status", "501"), "HTTP errors the proxy answered itself, by status (400: invalid requests, 414 and 505 included).", HttpCounter.ProxyErrors501),
+        new("proxyErrors502", "http_proxy_errors_total", ("status", "502"), "HTTP errors the proxy answered itself, by status (400: invalid requests, 414 and 505 included).", HttpCounter.ProxyErrors502),
+        new("proxyErrors503", "http_proxy_errors_total", ("status", "503"), "HTTP errors the proxy answered itself, by status (400: invalid requests, 414 and 505 included).", HttpCounter.ProxyErrors503),
+        new("proxyErrors504", "http_proxy_errors_total", ("status", "504"), "HTTP errors the proxy answered itself, by status (400: invalid requests, 414 and 505 included).", HttpCounter.ProxyErrors504),
+        new("clientAborts", "http_client_aborts_total", null, "HTTP requests aborted because the client left before its response.", HttpCounter.ClientAborts),
+        new("proxyHeaderErrors", "proxy_header_errors_total", null, "Connections closed for a malformed, incomplete or late PROXY protocol header.", HttpCounter.ProxyHeaderErrors),
     ];
 
     public static readonly Column<WorkerStats>[] WorkerColumns =

@@ -1,0 +1,208 @@
+using System.IO.Pipelines;
+using Fastsock.Engine;
+using Fastsock.Native;
+
+namespace Fastsock.Transport.Forwarding;
+
+/// <summary>
+/// Moves exactly N bytes one way between two sockets of one worker with <c>splice(2)</c> (what the source's input pipe
+/// already holds first), then gives both sockets back to their pipes: the connections go on, e.g. with the next HTTP
+/// message of a keep-alive exchange. Both fds are lent for the duration (their events come here, nothing is read into
+/// their input pipes); bytes after the N stay in the source socket (or its input pipe) for its reader. Any failure,
+/// including the source ending early, aborts both connections. Worker thread only, no locks.
+/// </summary>
+internal sealed class BoundedSplice : ISpliceOwner, IFlushable
+{
+    private const int MaxDeferrals = 4;
+    private static readonly Action<object?> s_resume = static state => ((BoundedSplice)state!).OnResume();
+
+    private readonly Worker _worker;
+    private readonly Connection _from;
+    private readonly Connection _to;
+    private readonly long _count;
+    private readonly ForwardingOptions _options;
+    private readonly TaskCompletionSource<ForwardResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SpliceDirection? _direction;
+    private int _deferrals;
+    private bool _resumePosted;
+    private bool _running;
+    private bool _again;
+    private bool _finished;
+
+    private BoundedSplice(Worker worker, Connection from, Connection to, long count, ForwardingOptions options)
+    {
+        _worker = worker;
+        _from = from;
+        _to = to;
+        _count = count;
+        _options = options;
+    }
+
+    IFlushable? IFlushable.NextFlush { get; set; }
+
+    /// <summary>See <see cref="ConnectionForwarder.SpliceExactlyAsync"/>.</summary>
+    public static Task<ForwardResult> Start(Worker? worker, Connection from, Connection to, long count, ForwardingOptions options)
+    {
+        var readiness = SpliceForwarder.Check(worker, from, to);
+        if (readiness == SpliceReadiness.No)
+        {
+            return Task.FromResult(NotStarted);
+        }
+
+        var splice = new BoundedSplice(worker!, from, to, count, options);
+        if (readiness == SpliceReadiness.OutputPending)
+        {
+            // Output flushed just before (a response head) goes out at the end of this turn: splice right after it.
+            worker!.QueueFlush(splice);
+        }
+        else
+        {
+            splice.TryBegin();
+        }
+
+        return splice._done.Task;
+    }
+
+    /// <summary>Nothing was moved and both connections are as they were: the caller copies instead.</summary>
+    internal static ForwardResult NotStarted => new(0, 0, ForwardingMode.Copy, null);
+
+    void IFlushable.Flush()
+    {
+        if (SpliceForwarder.Check(_worker, _from, _to) == SpliceReadiness.OutputPending && ++_deferrals < MaxDeferrals)
+        {
+            _worker.QueueFlush(this);
+            return;
+        }
+
+        TryBegin();
+    }
+
+    public void OnEpollEvents(SocketConnection socket, uint events)
+    {
+        var direction = _direction!;
+        if (ReferenceEquals(socket, direction.Source.Socket) && (events & (EpollCalls.EPOLLIN | EpollCalls.EPOLLRDHUP | EpollCalls.EPOLLHUP | EpollCalls.EPOLLERR)) != 0)
+        {
+            direction.Source.Readable = true;
+        }
+
+        if (ReferenceEquals(socket, direction.Target.Socket) && (events & (EpollCalls.EPOLLOUT | EpollCalls.EPOLLHUP | EpollCalls.EPOLLERR)) != 0)
+        {
+            direction.Target.Writable = true;
+        }
+
+        Run();
+    }
+
+    public void OnSocketClosed(SocketConnection socket) =>
+        Finish(new ConnectionAbortedException($"The {(ReferenceEquals(socket, _direction!.Source.Socket) ? "source" : "target")} connection of a bounded splice was closed."));
+
+    private void TryBegin()
+    {
+        if (SpliceForwarder.Check(_worker, _from, _to) != SpliceReadiness.Ready || !_worker.Pipes.TryRent(_options.PipeSize, out var pipe, out _))
+        {
+            _done.TrySetResult(NotStarted);
+            return;
+        }
+
+        var source = SpliceForwarder.AsSocket(_from)!;
+        var target = SpliceForwarder.AsSocket(_to)!;
+        _direction = new SpliceDirection(new SpliceEnd(source), new SpliceEnd(target), pipe, _worker) { Limit = _count };
+        var input = _from.Transport.Input;
+        bool buffered;
+        ReadResult read;
+        try
+        {
+            buffered = input.TryRead(out read);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _worker.Pipes.Return(pipe, empty: true);
+            _done.TrySetResult(new ForwardResult(0, 0, ForwardingMode.Splice, ex));
+            return;
+        }
+
+        if (buffered)
+        {
+            _direction.TakePrefix(input, read);
+        }
+
+        source.BeginSplice(this);
+        target.BeginSplice(this);
+        Run();
+    }
+
+    private void OnResume()
+    {
+        _resumePosted = false;
+        Run();
+    }
+
+    private void Run()
+    {
+        if (_running)
+        {
+            _again = true;
+            return;
+        }
+
+        _running = true;
+        try
+        {
+            do
+            {
+                _again = false;
+                if (_finished)
+                {
+                    return;
+                }
+
+                var direction = _direction!;
+                var status = direction.Pump(_options.TurnBudget, nothingSplicedYet: false, out int errno);
+                switch (status)
+                {
+                    case PumpStatus.Done:
+                        Finish(null);
+                        return;
+                    case PumpStatus.Failed or PumpStatus.Unsupported:
+                        Finish(new ConnectionResetException($"{direction.FailedCall}: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
+                        return;
+                    case PumpStatus.BudgetSpent when !_resumePosted:
+                        _resumePosted = true;
+                        _worker.Post(s_resume, this);
+                        break;
+                }
+            }
+            while (_again);
+        }
+        finally
+        {
+            _running = false;
+        }
+    }
+
+    private void Finish(Exception? error)
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        _finished = true;
+        var direction = _direction!;
+        direction.ReleasePrefix();
+        _worker.Pipes.Return(direction.Pipe, direction.PipeEmpty);
+        if (error is null)
+        {
+            // Back to normal: each socket reads into its input pipe again (at once: an edge may have come meanwhile).
+            direction.Source.Socket.LeaveSplice();
+            direction.Target.Socket.LeaveSplice();
+        }
+        else
+        {
+            direction.Source.Socket.AbortSplice(error);
+            direction.Target.Socket.AbortSplice(error);
+        }
+
+        _done.TrySetResult(new ForwardResult(direction.Forwarded, 0, ForwardingMode.Splice, error));
+    }
+}

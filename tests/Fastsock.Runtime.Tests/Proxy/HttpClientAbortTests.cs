@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using static Fastsock.Tests.Proxy.AdminStatsTests;
+
+namespace Fastsock.Tests.Proxy;
+
+/// <summary>Clients that leave before their response, and CONNECT, which this proxy does not tunnel.</summary>
+public sealed class HttpClientAbortTests : HttpProxyHarness
+{
+    [Fact]
+    public async Task A_client_leaving_while_the_server_thinks_closes_the_backend_connection_and_counts_a_client_abort()
+    {
+        var backendClosedAfter = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async c =>
+        {
+            await c.ReadHeadAsync();
+            var clock = Stopwatch.StartNew();
+            var buffer = new byte[64];
+            using var delay = new CancellationTokenSource(TimeSpan.FromSeconds(3)); // the server "thinks" for 3 s
+            try
+            {
+                while (await c.Socket.ReceiveAsync(buffer, SocketFlags.None, delay.Token) > 0)
+                {
+                }
+
+                backendClosedAfter.TrySetResult(clock.Elapsed);
+            }
+            catch (OperationCanceledException)
+            {
+                backendClosedAfter.TrySetResult(TimeSpan.MaxValue);
+                await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        });
+        var (_, web, admin) = await StartAsyncVia(backend.Port);
+
+        using (var client = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        {
+            await client.ConnectAsync(web);
+            await client.SendAsync(Encoding.ASCII.GetBytes("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+            await Task.Delay(100);
+        }
+
+        var closedAfter = await backendClosedAfter.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(closedAfter < TimeSpan.FromSeconds(2.5), $"the backend connection stayed open {closedAfter} after the client left");
+
+        using var adminClient = await Samples.RawHttpClient.ConnectAsync(admin);
+        var json = await PollJsonAsync(adminClient, s => Frontend(s, "web").GetProperty("http").GetProperty("clientAborts").GetInt64() > 0);
+        Assert.Equal(1, Frontend(json, "web").GetProperty("http").GetProperty("clientAborts").GetInt64());
+        Assert.Equal(1, Server(json, "b", "server0").GetProperty("http").GetProperty("clientAborts").GetInt64());
+        Assert.Equal(0, Frontend(json, "web").GetProperty("current").GetInt64());
+    }
+
+    [Fact]
+    public async Task Connect_gets_501_and_the_connection_closes()
+    {
+        using var backend = new RawBackend(async c => await c.ReadHeadAsync());
+        var (_, web, admin) = await StartAsyncVia(backend.Port);
+        var answer = await ExchangeUntilCloseAsync(web, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 501 ", answer, StringComparison.Ordinal);
+        Assert.Equal(0, backend.Accepted);
+
+        using var adminClient = await Samples.RawHttpClient.ConnectAsync(admin);
+        var json = await PollJsonAsync(adminClient, s => Frontend(s, "web").GetProperty("current").GetInt64() == 0);
+        Assert.Equal(1, Frontend(json, "web").GetProperty("http").GetProperty("proxyErrors501").GetInt64());
+    }
+
+    private async Task<(Support.SampleProcess Proxy, System.Net.IPEndPoint Web, System.Net.IPEndPoint Admin)> StartAsyncVia(int backendPort)
+    {
+        int port = FreePort();
+        int adminPort = FreePort();
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
+            { "admin": { "bind": "127.0.0.1:{{adminPort}}" },
+              "timeouts": { "server": "10s", "httpRequest": "10s", "connect": "1s" },
+              "frontends": [ { "name": "web", "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backendPort}}" } ] } ] }
+            """);
+        return (proxy, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, adminPort));
+    }
+}
