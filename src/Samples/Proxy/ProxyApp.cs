@@ -78,6 +78,7 @@ internal static class ProxyApp
                         Counters = counters.For(frontend),
                         Forwarding = forwarding,
                         SpliceThreshold = settings.HttpSpliceThreshold,
+                        AbortOnClose = settings.HttpAbortOnClose,
                     }.HandleAsync
                     : new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger) { Counters = counters.For(frontend) }.HandleAsync;
                 foreach (var bind in frontend.Binds)

@@ -52,6 +52,34 @@ public sealed class HttpClientAbortTests : HttpProxyHarness
     }
 
     [Fact]
+    public async Task With_abortOnClose_off_a_half_closed_client_still_gets_its_response()
+    {
+        using var backend = new RawBackend(async c =>
+        {
+            await c.ReadHeadAsync();
+            await Task.Delay(500); // the client's FIN reaches the proxy while the server thinks
+            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+        var (_, web, _) = await StartAsyncVia(backend.Port, abortOnClose: false);
+
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(web);
+        await client.SendAsync(Encoding.ASCII.GetBytes("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+        client.Shutdown(SocketShutdown.Send);
+        var answer = new StringBuilder();
+        var buffer = new byte[1024];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        int n;
+        while ((n = await client.ReceiveAsync(buffer, SocketFlags.None, deadline.Token)) > 0)
+        {
+            answer.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        Assert.StartsWith("HTTP/1.1 200 ", answer.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nok", answer.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Connect_gets_501_and_the_connection_closes()
     {
         using var backend = new RawBackend(async c => await c.ReadHeadAsync());
@@ -65,13 +93,14 @@ public sealed class HttpClientAbortTests : HttpProxyHarness
         Assert.Equal(1, Frontend(json, "web").GetProperty("http").GetProperty("proxyErrors501").GetInt64());
     }
 
-    private async Task<(Support.SampleProcess Proxy, System.Net.IPEndPoint Web, System.Net.IPEndPoint Admin)> StartAsyncVia(int backendPort)
+    private async Task<(Support.SampleProcess Proxy, System.Net.IPEndPoint Web, System.Net.IPEndPoint Admin)> StartAsyncVia(int backendPort, bool abortOnClose = true)
     {
         int port = FreePort();
         int adminPort = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
             { "admin": { "bind": "127.0.0.1:{{adminPort}}" },
               "timeouts": { "server": "10s", "httpRequest": "10s", "connect": "1s" },
+              "http": { "abortOnClose": {{(abortOnClose ? "true" : "false")}} },
               "frontends": [ { "name": "web", "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backendPort}}" } ] } ] }
             """);

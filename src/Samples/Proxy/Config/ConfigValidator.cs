@@ -26,6 +26,7 @@ internal static class ConfigValidator
             check.Duration("timeouts.idle", config.Timeouts.Idle, "60s"));
         int retries = check.Range("retries", config.Retries ?? 2, 0, 10);
         int spliceThreshold = check.Range("http.spliceThreshold", config.Http.SpliceThreshold ?? ProxySettings.DefaultSpliceThreshold, 4096, int.MaxValue);
+        bool abortOnClose = config.Http.AbortOnClose ?? true;
         var admin = config.Admin?.Bind is { } adminBind ? check.EndPoint("admin.bind", adminBind) : null;
 
         var backends = new List<BackendSettings>();
@@ -64,7 +65,7 @@ internal static class ConfigValidator
             frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy));
         }
 
-        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold);
+        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose);
     }
 
     private static BackendSettings Backend(Checker check, string key, BackendConfig backend, int index, List<BackendSettings> previous)

@@ -47,6 +47,8 @@ internal sealed class TimeoutsConfig
 internal sealed class HttpConfig
 {
     public int? SpliceThreshold { get; set; }
+
+    public bool? AbortOnClose { get; set; }
 }
 
 internal sealed class AdminConfig

@@ -77,7 +77,8 @@ internal sealed record ProxySettings(
     IPEndPoint? Admin,
     IReadOnlyList<FrontendSettings> Frontends,
     IReadOnlyList<BackendSettings> Backends,
-    int HttpSpliceThreshold = ProxySettings.DefaultSpliceThreshold)
+    int HttpSpliceThreshold = ProxySettings.DefaultSpliceThreshold,
+    bool HttpAbortOnClose = true)
 {
     /// <summary>http mode: bodies of known length from this size on are spliced (forwarding auto or splice).</summary>
     public const int DefaultSpliceThreshold = 64 * 1024;

@@ -57,6 +57,12 @@ internal sealed partial class HttpFrontend
     /// <summary>The smallest Content-Length spliced rather than copied.</summary>
     public long SpliceThreshold { get; init; } = ProxySettings.DefaultSpliceThreshold;
 
+    /// <summary>
+    /// True (nginx's way): a client whose FIN arrives while its response is awaited has left; the backend request is
+    /// aborted. False (HAProxy's default, no <c>abortonclose</c>): a half-closed client still gets its response.
+    /// </summary>
+    public bool AbortOnClose { get; init; } = true;
+
     /// <summary>Reads the PROXY header of a frontend with <c>acceptProxy</c>.</summary>
     public ProxyHeaderExchange ProxyHeaders { get; }
 

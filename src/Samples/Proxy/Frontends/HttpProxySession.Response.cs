@@ -16,7 +16,7 @@ internal sealed partial class HttpProxySession
     {
         var input = _backend!.Transport.Input;
         ResponseInfo response;
-        var watch = WatchClient();
+        var watch = _frontend.AbortOnClose ? WatchClient() : default;
         try
         {
             for (bool first = true; ; first = false)
