@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Net;
 using System.Text;
 
@@ -19,7 +20,8 @@ namespace Fastsock.Http.Proxying;
 /// </para>
 /// <para>
 /// Lines already in the form they are written in ("Name: value\r\n", and the request line of an HTTP/1.1 request)
-/// are copied as runs of adjacent bytes, so a head without hop-by-hop fields is usually one copy plus the added fields.
+/// are copied as runs of adjacent bytes, so a head without hop-by-hop fields is usually one copy plus the added fields,
+/// all written with one <see cref="IBufferWriter{T}.Advance"/>.
 /// </para>
 /// <code>
 /// switch (forwarder.TryParse(parser, input, scratch, out var head))  // once, when the head arrives
@@ -29,19 +31,13 @@ namespace Fastsock.Http.Proxying;
 /// </remarks>
 public sealed class HttpRequestHeadForwarder
 {
-    // Most requests carry fewer fields; a connection that sends more grows the array once, up to the parser's limit.
-    private const int InitialFieldCapacity = 16;
-
     // What Write may add beyond the head's own bytes (besides one byte per field and the Host fallback): ", client"
     // appended (42), "X-Forwarded-For: client\r\n" (58), "X-Forwarded-Proto: http\r\n" (25), "Host: \r\n" (8),
-    // "Content-Length: <19 digits>\r\n" (37), rounded up.
+    // "Content-Length: <19 digits>\r\n" (37), rounded up. The head's own final CRLF covers the written one.
     private const int AddedBytesBound = 192;
 
     private readonly byte[] _client;
-    private RecordedFieldLine[] _fields = new RecordedFieldLine[InitialFieldCapacity];
-    private int _fieldCount;
-    private ConnectionOptionNames _connectionOptions;
-    private HttpParseError? _error;
+    private readonly ForwardedFieldLines _fields = new(isRequest: true);
     private int _lastForwardedFor;
     private bool _hasForwardedProto;
     private int _headLength;
@@ -82,9 +78,7 @@ public sealed class HttpRequestHeadForwarder
     public HttpParseStatus TryParse(HttpRequestParser parser, in ReadOnlySequence<byte> buffer, Span<byte> scratch, out HttpRequestHead head)
     {
         ArgumentNullException.ThrowIfNull(parser);
-        _fieldCount = 0;
-        _connectionOptions.Clear();
-        _error = null;
+        _fields.Clear();
         _lastForwardedFor = -1;
         _hasForwardedProto = false;
         _headLength = 0;
@@ -96,23 +90,20 @@ public sealed class HttpRequestHeadForwarder
             return status;
         }
 
-        if (_error is not null)
+        if (_fields.Error is not null)
         {
             head = default;
-            head._error = _error;
+            head._error = _fields.Error;
             return HttpParseStatus.Error;
         }
 
-        if (_connectionOptions.Count != 0)
+        // Listed X-Forwarded-* fields are dropped as hop-by-hop, then added afresh.
+        if (_fields.IsListed("X-Forwarded-For"u8))
         {
-            // Listed X-Forwarded-* fields are dropped as hop-by-hop, then added afresh.
-            if (_connectionOptions.Contains("X-Forwarded-For"u8))
-            {
-                _lastForwardedFor = -1;
-            }
-
-            _hasForwardedProto &= !_connectionOptions.Contains("X-Forwarded-Proto"u8);
+            _lastForwardedFor = -1;
         }
+
+        _hasForwardedProto &= !_fields.IsListed("X-Forwarded-Proto"u8);
 
         _headLength = head.HeadLength;
         _requestLineOffset = head._requestLineOffset;
@@ -157,7 +148,7 @@ public sealed class HttpRequestHeadForwarder
             throw new ArgumentException("A Host value must not contain control characters (RFC 9110 §5.5).", nameof(hostIfAbsent));
         }
 
-        Span<byte> span = output.GetSpan(_headLength + _fieldCount + AddedBytesBound + hostIfAbsent.Length);
+        Span<byte> span = output.GetSpan(_headLength + _fields.MaxGrowth + AddedBytesBound + hostIfAbsent.Length);
         int written = 0;
         int runStart = _requestLineOffset;
         int runEnd = runStart;
@@ -168,43 +159,14 @@ public sealed class HttpRequestHeadForwarder
         }
         else
         {
-            head.Slice(runStart, requestLineLength - 11).CopyTo(span);
-            " HTTP/1.1\r\n"u8.CopyTo(span[(requestLineLength - 11)..]);
-            written = requestLineLength;
+            written = Copy(head.Slice(runStart, requestLineLength - 11), span);
+            written += Copy(" HTTP/1.1\r\n"u8, span[written..]);
         }
 
-        bool filterListed = _connectionOptions.Count != 0;
-        for (int i = 0; i < _fieldCount; i++)
-        {
-            ref readonly RecordedFieldLine field = ref _fields[i];
-            if (filterListed && _connectionOptions.Contains(head.Slice(field.Offset, field.NameLength)))
-            {
-                continue;
-            }
-
-            bool appendClient = i == _lastForwardedFor;
-            if (field.IsWrittenForm && !appendClient)
-            {
-                if (field.Offset != runEnd)
-                {
-                    written += Copy(head[runStart..runEnd], span[written..]);
-                    runStart = field.Offset;
-                }
-
-                runEnd = field.Offset + field.Length + 2;
-                continue;
-            }
-
-            written += Copy(head[runStart..runEnd], span[written..]);
-            runStart = runEnd = 0;
-            ReadOnlySpan<byte> line = head.Slice(field.Offset, field.Length);
-            written += WriteLine(span[written..], line[..field.NameLength], line.Slice(field.ValueStart, field.ValueLength), appendClient ? _client : default);
-        }
-
-        written += Copy(head[runStart..runEnd], span[written..]);
+        written += _fields.Write(head, span[written..], runStart, runEnd, _lastForwardedFor, _client);
         if (_lastForwardedFor < 0)
         {
-            written += WriteLine(span[written..], "X-Forwarded-For"u8, default, _client);
+            written += ForwardedFieldLines.WriteLine(span[written..], "X-Forwarded-For"u8, default, _client);
         }
 
         if (!_hasForwardedProto)
@@ -215,20 +177,24 @@ public sealed class HttpRequestHeadForwarder
         if (!_hasHost)
         {
             // The backend is spoken to in HTTP/1.1, which requires a Host (RFC 9112 §3.2).
-            written += WriteLine(span[written..], "Host"u8, hostIfAbsent, default);
+            written += ForwardedFieldLines.WriteLine(span[written..], "Host"u8, hostIfAbsent, default);
         }
 
-        output.Advance(written);
+        // Framing and the end of the head go in the same span: each Advance of a pipe takes its lock.
         if (_isChunked)
         {
-            HttpForwardingWriter.WriteChunked(output);
+            written += Copy("Transfer-Encoding: chunked\r\n"u8, span[written..]);
         }
         else if (_contentLength >= 0)
         {
-            HttpForwardingWriter.WriteContentLength(output, _contentLength);
+            written += Copy("Content-Length: "u8, span[written..]);
+            Utf8Formatter.TryFormat(_contentLength, span[written..], out int digits);
+            written += digits;
+            written += Copy("\r\n"u8, span[written..]);
         }
 
-        HttpForwardingWriter.WriteEndOfHeaders(output);
+        written += Copy("\r\n"u8, span[written..]);
+        output.Advance(written);
     }
 
     private static byte[] AddressBytes(IPAddress client)
@@ -237,61 +203,24 @@ public sealed class HttpRequestHeadForwarder
         return client.GetAddressBytes();
     }
 
-    private static int Copy(ReadOnlySpan<byte> from, Span<byte> to)
-    {
-        from.CopyTo(to);
-        return from.Length;
-    }
-
-    /// <summary>"name: value[, appended]\r\n"; the parser has validated name and value.</summary>
-    private static int WriteLine(Span<byte> span, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, ReadOnlySpan<byte> appended)
-    {
-        int position = Copy(name, span);
-        span[position++] = (byte)':';
-        span[position++] = (byte)' ';
-        position += Copy(value, span[position..]);
-        if (!value.IsEmpty && !appended.IsEmpty)
-        {
-            span[position++] = (byte)',';
-            span[position++] = (byte)' ';
-        }
-
-        position += Copy(appended, span[position..]);
-        span[position++] = HttpSyntax.Cr;
-        span[position++] = HttpSyntax.Lf;
-        return position;
-    }
+    private static int Copy(ReadOnlySpan<byte> from, Span<byte> to) => ForwardedFieldLines.Copy(from, to);
 
     private void Record(ReadOnlySpan<byte> line, int lineOffset, int nameLength, int valueStart, int valueLength)
     {
-        ReadOnlySpan<byte> name = line[..nameLength];
-        if (HopByHopFields.Contains(name))
+        int index = _fields.Record(line, lineOffset, nameLength, valueStart, valueLength);
+        if (index < 0)
         {
-            if (nameLength == 10 && Ascii.EqualsIgnoreCase(name, "Connection"u8))
-            {
-                _error ??= _connectionOptions.AddListed(line.Slice(valueStart, valueLength), isRequest: true);
-            }
-
             return;
         }
 
-        if (nameLength == 15 && Ascii.EqualsIgnoreCase(name, "X-Forwarded-For"u8))
+        if (nameLength == 15 && Ascii.EqualsIgnoreCase(line[..nameLength], "X-Forwarded-For"u8))
         {
-            _lastForwardedFor = _fieldCount;
+            _lastForwardedFor = index;
         }
-        else if (nameLength == 17 && Ascii.EqualsIgnoreCase(name, "X-Forwarded-Proto"u8))
+        else if (nameLength == 17 && Ascii.EqualsIgnoreCase(line[..nameLength], "X-Forwarded-Proto"u8))
         {
             _hasForwardedProto = true;
         }
-
-        if (_fieldCount == _fields.Length)
-        {
-            Array.Resize(ref _fields, _fields.Length * 2);
-        }
-
-        // "Name: value" with nothing else on the line is written as it came, so it can be copied with its neighbours.
-        bool writtenForm = valueStart == nameLength + 2 && line[nameLength + 1] == HttpSyntax.Space && valueStart + valueLength == line.Length;
-        _fields[_fieldCount++] = new RecordedFieldLine(lineOffset, line.Length, nameLength, valueStart, valueLength, writtenForm);
     }
 
     /// <summary>The parser's view of this forwarder: a struct, so the parse is specialised for it.</summary>
@@ -301,6 +230,4 @@ public sealed class HttpRequestHeadForwarder
             owner.Record(line, lineOffset, nameLength, valueStart, valueLength);
     }
 
-    /// <summary>Where a field line to forward is in the head; the line excludes its CRLF.</summary>
-    private readonly record struct RecordedFieldLine(int Offset, int Length, int NameLength, int ValueStart, int ValueLength, bool IsWrittenForm);
 }

@@ -37,6 +37,7 @@ internal sealed partial class HttpProxySession
     private readonly byte[] _clientAddress;
     private readonly ulong _sourceHash;
     private readonly HttpRequestHeadForwarder _requestHead;
+    private readonly HttpResponseHeadForwarder _responseHead = new();
     private ChunkedBodyDecoder? _chunks;
     private RequestInfo _request;
     private ReadOnlySequence<byte> _requestBuffer;

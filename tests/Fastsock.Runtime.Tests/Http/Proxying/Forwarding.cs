@@ -73,8 +73,42 @@ internal static class Forwarding
         return Sequences.Text(output.WrittenSpan);
     }
 
-    /// <summary>The response's header fields as they would be forwarded to the client (no status line, no framing).</summary>
+    /// <summary>
+    /// The response's header fields as they would be forwarded to the client (no status line, no framing), by the
+    /// one-parse <see cref="HttpResponseHeadForwarder"/> (what the proxy uses), checked against the two-pass sink.
+    /// </summary>
     public static string ResponseFields(string response)
+    {
+        string twoPass = ResponseFieldsInTwoPasses(response);
+        string onePass = ResponseInOnePass(response);
+        if (!onePass.StartsWith("error", StringComparison.Ordinal))
+        {
+            onePass = onePass[(onePass.IndexOf('\n', StringComparison.Ordinal) + 1)..];
+        }
+
+        Assert.Equal(twoPass, onePass);
+        return onePass;
+    }
+
+    /// <summary>The status line and fields the one-parse forwarder writes, or "error NNN reason".</summary>
+    public static string ResponseInOnePass(string response, HttpResponseHeadForwarder? forwarder = null)
+    {
+        ReadOnlySequence<byte> input = Sequences.Contiguous(response);
+        HttpResponseParser parser = new();
+        byte[] scratch = new byte[parser.Limits.MaxHeadLength];
+        ArrayBufferWriter<byte> output = new();
+        forwarder ??= new HttpResponseHeadForwarder();
+        Assert.Equal(HttpParseStatus.Complete, forwarder.TryParse(parser, input, scratch, RequestMethod.Get, out _));
+        if (forwarder.Error is not null)
+        {
+            return $"error {forwarder.Error.StatusCode} {forwarder.Error.Reason}";
+        }
+
+        forwarder.WriteStatusAndFields(input, scratch, output);
+        return Sequences.Text(output.WrittenSpan);
+    }
+
+    private static string ResponseFieldsInTwoPasses(string response)
     {
         ReadOnlySequence<byte> input = Sequences.Contiguous(response);
         HttpResponseParser parser = new();

@@ -53,6 +53,19 @@ public sealed class HttpRequestHeadForwarderTests
         Assert.Equal("GET / HTTP/1.1\r\nHost: c\r\nX-1: kept\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n\r\n", forwarded);
     }
 
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nA: 1\r\nConnection: x-b\r\nX-B: 2\r\nC:3\r\n\r\n", "HTTP/1.1 200 OK\r\nA: 1\r\nC: 3\r\n")]
+    [InlineData("HTTP/1.0 404 Not Found\r\nA: 1\r\n\r\n", "HTTP/1.1 404 Not Found\r\nA: 1\r\n")]
+    [InlineData("HTTP/1.1 204\r\nA: 1\r\n\r\n", "HTTP/1.1 204 \r\nA: 1\r\n")]
+    [InlineData("HTTP/1.1 200 \r\n\r\n", "HTTP/1.1 200 \r\n")]
+    public void Response_status_line_is_sent_in_http11_with_its_reason_and_the_fields_kept(string response, string expected)
+    {
+        HttpResponseHeadForwarder forwarder = new();
+        Forwarding.ResponseInOnePass("HTTP/1.1 500 X\r\nConnection: a, b\r\nKeep: 1\r\n\r\n", forwarder); // state from a previous response
+
+        Assert.Equal(expected, Forwarding.ResponseInOnePass(response, forwarder));
+    }
+
     [Fact]
     public void Writing_without_a_parsed_head_is_a_caller_bug()
     {

@@ -125,6 +125,39 @@ public sealed class ProxyingAllocationTests
             Sequences.Text(output.WrittenSpan));
     }
 
+    [Fact]
+    public void Forwarding_a_response_head_with_one_parse_allocates_nothing()
+    {
+        ReadOnlySequence<byte> input = Sequences.Split(
+            Sequences.Bytes("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: X-Backend\r\nX-Backend: 1\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), 10, 40);
+        HttpResponseParser parser = new();
+        byte[] scratch = new byte[parser.Limits.MaxHeadLength];
+        ArrayBufferWriter<byte> output = new(4096);
+        HttpResponseHeadForwarder forwarder = new();
+
+        long Measure(int iterations)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < iterations; i++)
+            {
+                output.ResetWrittenCount();
+                if (forwarder.TryParse(parser, input, scratch, RequestMethod.Get, out HttpResponseHead head) != HttpParseStatus.Complete
+                    || head.Framing != HttpBodyFraming.Chunked || forwarder.Error is not null)
+                {
+                    Assert.Fail($"Unexpected parse result at iteration {i}");
+                }
+
+                forwarder.WriteStatusAndFields(input, scratch, output);
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        AssertSteadyStateAllocatesNothing(Measure);
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n", Sequences.Text(output.WrittenSpan));
+    }
+
     private static void AssertSteadyStateAllocatesNothing(Func<int, long> measure)
     {
         measure(WarmUp);
