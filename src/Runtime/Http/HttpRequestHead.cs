@@ -20,6 +20,7 @@ public ref struct HttpRequestHead
     internal long _contentLength;
     internal int _headerCount;
     internal int _headLength;
+    internal int _requestLineOffset;
     internal SequencePosition _consumed;
     internal HttpParseError? _error;
 

@@ -8,7 +8,7 @@ public sealed partial class HttpRequestParser
     /// is a prefix of a head, and running out of it means <see cref="HttpParseStatus.NeedMoreData"/>.
     /// </summary>
     private HttpParseStatus Parse<TSink>(ReadOnlySpan<byte> data, int start, bool complete, scoped ref TSink sink, out HttpRequestHead head)
-        where TSink : struct, IHttpHeaderSink
+        where TSink : struct, IHttpFieldLineSink
     {
         head = default;
         int maxLine = _limits.MaxRequestLineLength;
@@ -110,7 +110,8 @@ public sealed partial class HttpRequestParser
                 return Fail(HttpParseErrors.InvalidFieldName, ref head);
             }
 
-            ReadOnlySpan<byte> value = HttpSyntax.TrimOws(line[(colon + 1)..]);
+            HttpSyntax.TrimOws(line, colon + 1, out int valueStart, out int valueEnd);
+            ReadOnlySpan<byte> value = line[valueStart..valueEnd];
             if (!HttpSyntax.IsValidFieldValue(value))
             {
                 return Fail(HttpParseErrors.InvalidFieldValue, ref head);
@@ -122,7 +123,7 @@ public sealed partial class HttpRequestParser
                 return Fail(error, ref head);
             }
 
-            sink.OnHeader(name, value);
+            sink.OnFieldLine(line, position, colon, valueStart, value.Length);
             position += lf + 1;
         }
 
@@ -133,6 +134,7 @@ public sealed partial class HttpRequestParser
         }
 
         head._headerCount = count;
+        head._requestLineOffset = start;
         return HttpParseStatus.Complete;
     }
 

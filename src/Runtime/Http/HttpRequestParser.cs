@@ -55,6 +55,23 @@ public sealed partial class HttpRequestParser
     public HttpParseStatus TryParse<TSink>(in ReadOnlySequence<byte> buffer, Span<byte> scratch, scoped ref TSink sink, out HttpRequestHead head)
         where TSink : struct, IHttpHeaderSink
     {
+        HeaderSinkAdapter<TSink> lines = new(sink);
+        HttpParseStatus status = TryParseFieldLines(buffer, scratch, ref lines, out head);
+        sink = lines.Sink;
+        return status;
+    }
+
+    /// <summary>
+    /// Parses the head at the start of <paramref name="buffer"/> like <see cref="TryParse{TSink}"/>, telling
+    /// <paramref name="sink"/> where each field line sits in the head.
+    /// </summary>
+    /// <remarks>
+    /// The offsets count from the start of <paramref name="buffer"/>: the head's bytes are <c>buffer.Slice(0, head.HeadLength)</c>
+    /// whether the parse read them from the first segment or from <paramref name="scratch"/>.
+    /// </remarks>
+    public HttpParseStatus TryParseFieldLines<TSink>(in ReadOnlySequence<byte> buffer, Span<byte> scratch, scoped ref TSink sink, out HttpRequestHead head)
+        where TSink : struct, IHttpFieldLineSink
+    {
         int maxHead = _limits.MaxHeadLength;
         if (scratch.Length < maxHead)
         {

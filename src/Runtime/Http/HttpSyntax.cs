@@ -42,6 +42,22 @@ internal static class HttpSyntax
         return value[start..end];
     }
 
+    /// <summary>The bounds of <c>line[from..]</c> without optional whitespace at either end, as offsets into <paramref name="line"/>.</summary>
+    public static void TrimOws(ReadOnlySpan<byte> line, int from, out int start, out int end)
+    {
+        start = from;
+        while (start < line.Length && IsWhitespace(line[start]))
+        {
+            start++;
+        }
+
+        end = line.Length;
+        while (end > start && IsWhitespace(line[end - 1]))
+        {
+            end--;
+        }
+    }
+
     /// <summary>Takes the next element of a comma-separated list (RFC 9110 §5.6.1), trimmed; empty elements are returned as empty.</summary>
     public static bool NextListElement(ref ReadOnlySpan<byte> list, out ReadOnlySpan<byte> element)
     {

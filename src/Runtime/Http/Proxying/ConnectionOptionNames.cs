@@ -19,6 +19,40 @@ internal struct ConnectionOptionNames
 
     public readonly int Count => _count;
 
+    /// <summary>Forgets the names, for the next message; the bytes are left as they are.</summary>
+    public void Clear()
+    {
+        _used = 0;
+        _count = 0;
+    }
+
+    /// <summary>
+    /// Adds the names a Connection field value lists; returns the error (400 for a request, 502 for a response) when one
+    /// is not a token or the list is full. Empty elements, "close" and the fields removed anyway are skipped.
+    /// </summary>
+    public HttpParseError? AddListed(ReadOnlySpan<byte> value, bool isRequest)
+    {
+        HttpParseError? error = null;
+        while (HttpSyntax.NextListElement(ref value, out ReadOnlySpan<byte> option))
+        {
+            if (option.IsEmpty || HopByHopFields.Contains(option) || Ascii.EqualsIgnoreCase(option, "close"u8))
+            {
+                continue;
+            }
+
+            if (!HttpSyntax.IsToken(option))
+            {
+                error ??= isRequest ? HttpResponseParseErrors.InvalidConnectionOptionInRequest : HttpResponseParseErrors.InvalidConnectionOption;
+            }
+            else if (!TryAdd(option))
+            {
+                error ??= isRequest ? HttpResponseParseErrors.TooManyConnectionOptionsInRequest : HttpResponseParseErrors.TooManyConnectionOptions;
+            }
+        }
+
+        return error;
+    }
+
     /// <summary>Adds <paramref name="name"/> unless present; false when the list is full.</summary>
     public bool TryAdd(ReadOnlySpan<byte> name)
     {

@@ -68,13 +68,18 @@ public struct HttpHeaderForwarder : IHttpHeaderSink
         }
 
         HttpHeaderForwarder forwarder = new(output, isRequest: true);
-        Span<byte> text = forwarder._client;
+        forwarder._clientLength = FormatClient(clientAddress, forwarder._client);
+        return forwarder;
+    }
+
+    /// <summary>The client as X-Forwarded-For writes it: IPv4 dotted, IPv6 canonical, IPv4-mapped IPv6 as IPv4.</summary>
+    internal static int FormatClient(ReadOnlySpan<byte> clientAddress, Span<byte> text)
+    {
         bool mapped = clientAddress.Length == 16 && clientAddress[..10].IndexOfAnyExcept((byte)0) < 0
             && clientAddress[10] == 0xFF && clientAddress[11] == 0xFF;
-        forwarder._clientLength = clientAddress.Length == 4 ? ProxyAddressText.FormatIPv4(clientAddress, text)
+        return clientAddress.Length == 4 ? ProxyAddressText.FormatIPv4(clientAddress, text)
             : mapped ? ProxyAddressText.FormatIPv4(clientAddress[12..], text)
             : ProxyAddressText.FormatIPv6(clientAddress, text);
-        return forwarder;
     }
 
     /// <summary>A forwarder for a request from <paramref name="client"/>; allocation-free like the span overload.</summary>
@@ -152,23 +157,8 @@ public struct HttpHeaderForwarder : IHttpHeaderSink
     {
         if (name.Length == 10 && Ascii.EqualsIgnoreCase(name, "Connection"u8))
         {
-            while (HttpSyntax.NextListElement(ref value, out ReadOnlySpan<byte> option))
-            {
-                // Empty elements are allowed in lists; hop-by-hop names and "close" are removed anyway.
-                if (option.IsEmpty || HopByHopFields.Contains(option) || Ascii.EqualsIgnoreCase(option, "close"u8))
-                {
-                    continue;
-                }
-
-                if (!HttpSyntax.IsToken(option))
-                {
-                    _error ??= _isRequest ? HttpResponseParseErrors.InvalidConnectionOptionInRequest : HttpResponseParseErrors.InvalidConnectionOption;
-                }
-                else if (!_connectionOptions.TryAdd(option))
-                {
-                    _error ??= _isRequest ? HttpResponseParseErrors.TooManyConnectionOptionsInRequest : HttpResponseParseErrors.TooManyConnectionOptions;
-                }
-            }
+            HttpParseError? error = _connectionOptions.AddListed(value, _isRequest);
+            _error ??= error;
         }
         else if (_isRequest && IsForwardedFor(name))
         {

@@ -15,6 +15,7 @@ public ref struct HttpResponseHead
     internal long _contentLength;
     internal int _headerCount;
     internal int _headLength;
+    internal int _statusLineLength;
     internal SequencePosition _consumed;
     internal HttpParseError? _error;
 

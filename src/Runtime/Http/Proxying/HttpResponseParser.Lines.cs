@@ -5,7 +5,7 @@ public sealed partial class HttpResponseParser
 {
     private HttpParseStatus Parse<TSink>(
         ReadOnlySpan<byte> data, bool complete, RequestMethod requestMethod, scoped ref TSink sink, out HttpResponseHead head)
-        where TSink : struct, IHttpHeaderSink
+        where TSink : struct, IHttpFieldLineSink
     {
         head = default;
         int maxLine = _limits.MaxRequestLineLength;
@@ -95,7 +95,8 @@ public sealed partial class HttpResponseParser
                 return Fail(HttpResponseParseErrors.InvalidFieldName, ref head);
             }
 
-            ReadOnlySpan<byte> value = HttpSyntax.TrimOws(line[(colon + 1)..]);
+            HttpSyntax.TrimOws(line, colon + 1, out int valueStart, out int valueEnd);
+            ReadOnlySpan<byte> value = line[valueStart..valueEnd];
             if (!HttpSyntax.IsValidFieldValue(value))
             {
                 return Fail(HttpResponseParseErrors.InvalidFieldValue, ref head);
@@ -107,7 +108,7 @@ public sealed partial class HttpResponseParser
                 return Fail(error, ref head);
             }
 
-            sink.OnHeader(name, value);
+            sink.OnFieldLine(line, position, colon, valueStart, value.Length);
             position += lf + 1;
         }
 
@@ -118,6 +119,7 @@ public sealed partial class HttpResponseParser
         }
 
         head._headerCount = count;
+        head._statusLineLength = lineEnd + 1;
         return HttpParseStatus.Complete;
     }
 

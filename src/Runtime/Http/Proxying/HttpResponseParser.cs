@@ -51,6 +51,20 @@ public sealed partial class HttpResponseParser
         in ReadOnlySequence<byte> buffer, Span<byte> scratch, RequestMethod requestMethod, scoped ref TSink sink, out HttpResponseHead head)
         where TSink : struct, IHttpHeaderSink
     {
+        HeaderSinkAdapter<TSink> lines = new(sink);
+        HttpParseStatus status = TryParseFieldLines(buffer, scratch, requestMethod, ref lines, out head);
+        sink = lines.Sink;
+        return status;
+    }
+
+    /// <summary>
+    /// Parses the head like <see cref="TryParse{TSink}"/>, telling <paramref name="sink"/> where each field line sits;
+    /// the offsets count from the start of <paramref name="buffer"/> (the status line is at 0).
+    /// </summary>
+    public HttpParseStatus TryParseFieldLines<TSink>(
+        in ReadOnlySequence<byte> buffer, Span<byte> scratch, RequestMethod requestMethod, scoped ref TSink sink, out HttpResponseHead head)
+        where TSink : struct, IHttpFieldLineSink
+    {
         int maxHead = _limits.MaxHeadLength;
         if (scratch.Length < maxHead)
         {

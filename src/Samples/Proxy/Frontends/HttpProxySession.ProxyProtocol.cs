@@ -1,4 +1,5 @@
 using System.Net;
+using Fastsock.Http.Proxying;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
@@ -41,6 +42,8 @@ internal sealed partial class HttpProxySession
         {
             _clientAddress = source.Address.GetAddressBytes();
             _sourceHash = SourceHash(_clientAddress);
+            // X-Forwarded-For names the announced client; once per connection, before the first request.
+            _requestHead = new HttpRequestHeadForwarder(_clientAddress);
         }
 
         return true;

@@ -94,15 +94,8 @@ internal sealed partial class HttpProxySession
         // A request without body on a reused connection stays in the client's buffer until its response starts: if the
         // server closed that idle connection just as the request went out, it is sent again on a new connection.
         bool replayable = reused && !_request.IsChunked && _request.ContentLength <= 0;
-        var error = WriteRequestHead(_requestBuffer, _backend!.Transport.Output, server, out var consumed);
-        if (error is not null)
-        {
-            _input.AdvanceTo(_requestBuffer.End);
-            _requestBuffer = default;
-            await AnswerAsync(error.StatusCode).ConfigureAwait(false);
-            return false;
-        }
-
+        var consumed = _request.Consumed;
+        WriteRequestHead(_requestBuffer, _backend!.Transport.Output, server);
         _bytesIn += _requestBuffer.Slice(0, consumed).Length;
         if (!replayable)
         {
@@ -118,7 +111,7 @@ internal sealed partial class HttpProxySession
             try
             {
                 _backend = await ConnectAsync(server).ConfigureAwait(true);
-                WriteRequestHead(_requestBuffer, _backend.Transport.Output, server, out consumed);
+                WriteRequestHead(_requestBuffer, _backend.Transport.Output, server);
                 outcome = await SendAndReceiveAsync(server, replayable: false).ConfigureAwait(false);
             }
             catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
@@ -203,39 +196,15 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>
-    /// Request line, forwarded fields (two parses through one <see cref="HttpHeaderForwarder"/>), X-Forwarded-*, framing.
-    /// Returns the error that stops the request (a bad Connection field), or null with the end of the head.
+    /// The head parsed by <see cref="PeekRequestHead"/>, forwarded in one pass: request line, fields without the hop-by-hop
+    /// ones, X-Forwarded-*, Host when an HTTP/1.0 request had none, framing.
     /// </summary>
-    private HttpParseError? WriteRequestHead(in ReadOnlySequence<byte> buffer, PipeWriter output, ServerState server, out SequencePosition consumed)
+    private void WriteRequestHead(in ReadOnlySequence<byte> buffer, PipeWriter output, ServerState server)
     {
-        var fields = HttpHeaderForwarder.ForRequest(output, _clientAddress);
-        byte[] scratch = Scratch;
-        s_requests.TryParse(buffer, scratch, ref fields, out HttpRequestHead head);
-        consumed = head.Consumed;
-        if (!fields.BeginWriting())
-        {
-            return fields.Error;
-        }
-
         // Absolute-form targets are passed on as they are: servers must accept them (RFC 9112 §3.2.2).
-        HttpForwardingWriter.WriteRequestLine(output, head.MethodBytes, head.Target);
-        s_requests.TryParse(buffer, scratch, ref fields, out head);
-        fields.WriteAddedFields();
-        if (!head.HasHost)
-        {
-            // An HTTP/1.0 request without Host: the backend is spoken to in HTTP/1.1, which requires one (RFC 9112 §3.2).
-            HttpResponseWriter.WriteHeader(output, "Host"u8, System.Text.Encoding.ASCII.GetBytes(server.Settings.Address.EndPoint?.ToString() ?? "localhost"));
-        }
-        if (head.IsChunked)
-        {
-            HttpForwardingWriter.WriteChunked(output);
-        }
-        else if (head.ContentLength >= 0)
-        {
-            HttpForwardingWriter.WriteContentLength(output, head.ContentLength);
-        }
-
-        HttpForwardingWriter.WriteEndOfHeaders(output);
-        return null;
+        ReadOnlySpan<byte> host = _requestHead.HasHost
+            ? default
+            : System.Text.Encoding.ASCII.GetBytes(server.Settings.Address.EndPoint?.ToString() ?? "localhost");
+        _requestHead.Write(buffer, Scratch, output, host);
     }
 }

@@ -116,9 +116,8 @@ internal sealed partial class HttpProxySession
     private HttpParseStatus ForwardResponseHead(in ReadOnlySequence<byte> buffer, out ResponseInfo response, out string? reason)
     {
         response = default;
-        var fields = HttpHeaderForwarder.ForResponse(_output);
         byte[] scratch = Scratch;
-        var status = s_responses.TryParse(buffer, scratch, _request.Method, ref fields, out HttpResponseHead head);
+        var status = _responseHead.TryParse(s_responses, buffer, scratch, _request.Method, out HttpResponseHead head);
         reason = head.Error?.Reason;
         if (status != HttpParseStatus.Complete)
         {
@@ -139,14 +138,14 @@ internal sealed partial class HttpProxySession
             return HttpParseStatus.Error;
         }
 
-        if (!fields.BeginWriting())
+        if (_responseHead.Error is { } fieldsError)
         {
-            reason = fields.Error!.Reason;
+            reason = fieldsError.Reason;
             return HttpParseStatus.Error;
         }
 
-        WriteStatusLine(_output, head.StatusCode, head.ReasonPhrase);
-        s_responses.TryParse(buffer, scratch, _request.Method, ref fields, out head);
+        // The one parse above recorded the fields; the status line and the fields to keep are written in one pass.
+        _responseHead.WriteStatusAndFields(buffer, scratch, _output);
         if (head.IsInterim)
         {
             HttpForwardingWriter.WriteEndOfHeaders(_output);
@@ -201,21 +200,6 @@ internal sealed partial class HttpProxySession
         bool backendKeepAlive = head.KeepAlive && head.Framing != HttpBodyFraming.CloseDelimited;
         response = new ResponseInfo(head.Consumed, IsInterim: false, body, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive, head.StatusCode);
         return status;
-    }
-
-    /// <summary>"HTTP/1.1 NNN reason": the backend's reason phrase (validated by the parser) is kept.</summary>
-    private static void WriteStatusLine(PipeWriter output, int statusCode, ReadOnlySpan<byte> reason)
-    {
-        Span<byte> span = output.GetSpan(reason.Length + 15);
-        "HTTP/1.1 "u8.CopyTo(span);
-        span[9] = (byte)('0' + (statusCode / 100));
-        span[10] = (byte)('0' + (statusCode / 10 % 10));
-        span[11] = (byte)('0' + (statusCode % 10));
-        span[12] = (byte)' ';
-        reason.CopyTo(span[13..]);
-        span[13 + reason.Length] = (byte)'\r';
-        span[14 + reason.Length] = (byte)'\n';
-        output.Advance(reason.Length + 15);
     }
 
     /// <summary>

@@ -36,6 +36,8 @@ internal sealed partial class HttpProxySession
     private readonly PipeWriter _output;
     private byte[] _clientAddress;
     private ulong _sourceHash;
+    private HttpRequestHeadForwarder _requestHead;
+    private readonly HttpResponseHeadForwarder _responseHead = new();
     private ChunkedBodyDecoder? _chunks;
     private RequestInfo _request;
     private ReadOnlySequence<byte> _requestBuffer;
@@ -54,6 +56,7 @@ internal sealed partial class HttpProxySession
         var address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Loopback;
         _clientAddress = address.GetAddressBytes();
         _sourceHash = SourceHash(_clientAddress);
+        _requestHead = new HttpRequestHeadForwarder(_clientAddress);
     }
 
     private static byte[] Scratch => t_scratch ??= new byte[HttpParserLimits.Default.MaxHeadLength];
@@ -164,14 +167,18 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    /// <summary>First parse of a head: validation and the facts the exchange needs after awaits.</summary>
+    /// <summary>
+    /// The only parse of a head: validation, the facts the exchange needs after awaits, and where the fields to forward
+    /// are (kept by <see cref="_requestHead"/> until the head is written to a backend).
+    /// </summary>
     private HttpParseStatus PeekRequestHead(in ReadOnlySequence<byte> buffer, out HttpParseError? error)
     {
-        var status = s_requests.TryParse(buffer, Scratch, out HttpRequestHead head);
+        var status = _requestHead.TryParse(s_requests, buffer, Scratch, out HttpRequestHead head);
         error = head.Error;
         if (status == HttpParseStatus.Complete)
         {
-            _request = new RequestInfo(head.Method, head.Version, head.KeepAlive, head.ContentLength, head.IsChunked, head.ExpectContinue && head.HasBody);
+            _request = new RequestInfo(
+                head.Method, head.Version, head.KeepAlive, head.ContentLength, head.IsChunked, head.ExpectContinue && head.HasBody, head.Consumed);
         }
 
         return status;
@@ -197,5 +204,6 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>What the exchange needs to know about the request once its head's spans are gone.</summary>
-    private readonly record struct RequestInfo(RequestMethod Method, HttpVersion Version, bool KeepAlive, long ContentLength, bool IsChunked, bool ExpectContinue);
+    private readonly record struct RequestInfo(
+        RequestMethod Method, HttpVersion Version, bool KeepAlive, long ContentLength, bool IsChunked, bool ExpectContinue, SequencePosition Consumed);
 }

@@ -1,0 +1,131 @@
+using System.Text;
+
+namespace Fastsock.Http.Proxying;
+
+/// <summary>
+/// The field lines of one parsed head that go on to the next hop, kept as offsets into the head, and the writing of
+/// them: one parse of a head is enough even though a field named in Connection may come before the Connection field,
+/// because the names are filtered when writing.
+/// </summary>
+/// <remarks>
+/// Lines already in written form ("Name: value\r\n") are copied as runs of adjacent bytes, so a head without
+/// hop-by-hop fields is usually one copy. The rules are those of <see cref="HttpHeaderForwarder"/>.
+/// </remarks>
+internal sealed class ForwardedFieldLines(bool isRequest)
+{
+    // Most messages carry fewer fields; a connection that sees more grows the array once, up to the parser's limit.
+    private const int InitialCapacity = 16;
+
+    private readonly bool _isRequest = isRequest;
+    private RecordedFieldLine[] _fields = new RecordedFieldLine[InitialCapacity];
+    private int _count;
+    private ConnectionOptionNames _connectionOptions;
+    private HttpParseError? _error;
+
+    /// <summary>Why the fields cannot be forwarded (a Connection field that cannot be honoured); null when they can.</summary>
+    public HttpParseError? Error => _error;
+
+    /// <summary>At most how many bytes writing the fields adds to the head's own: one per line ("Name:value").</summary>
+    public int MaxGrowth => _count;
+
+    public void Clear()
+    {
+        _count = 0;
+        _connectionOptions.Clear();
+        _error = null;
+    }
+
+    /// <summary>Whether Connection listed <paramref name="name"/>, which then is not forwarded.</summary>
+    public bool IsListed(ReadOnlySpan<byte> name) => _connectionOptions.Count != 0 && _connectionOptions.Contains(name);
+
+    /// <summary>Records one field line (see <see cref="IHttpFieldLineSink"/>); returns its index, or -1 for a hop-by-hop field.</summary>
+    public int Record(ReadOnlySpan<byte> line, int lineOffset, int nameLength, int valueStart, int valueLength)
+    {
+        ReadOnlySpan<byte> name = line[..nameLength];
+        if (HopByHopFields.Contains(name))
+        {
+            if (nameLength == 10 && Ascii.EqualsIgnoreCase(name, "Connection"u8))
+            {
+                _error ??= _connectionOptions.AddListed(line.Slice(valueStart, valueLength), _isRequest);
+            }
+
+            return -1;
+        }
+
+        if (_count == _fields.Length)
+        {
+            Array.Resize(ref _fields, _fields.Length * 2);
+        }
+
+        bool writtenForm = valueStart == nameLength + 2 && line[nameLength + 1] == HttpSyntax.Space && valueStart + valueLength == line.Length;
+        _fields[_count] = new RecordedFieldLine(lineOffset, line.Length, nameLength, valueStart, valueLength, writtenForm);
+        return _count++;
+    }
+
+    /// <summary>
+    /// Writes the fields into <paramref name="span"/> after the run <c>head[runStart..runEnd]</c> (a start line in written
+    /// form, or empty), appending <paramref name="appended"/> to the value of field <paramref name="appendTo"/>.
+    /// </summary>
+    /// <returns>The bytes written.</returns>
+    public int Write(ReadOnlySpan<byte> head, Span<byte> span, int runStart, int runEnd, int appendTo, ReadOnlySpan<byte> appended)
+    {
+        int written = 0;
+        bool filterListed = _connectionOptions.Count != 0;
+        for (int i = 0; i < _count; i++)
+        {
+            ref readonly RecordedFieldLine field = ref _fields[i];
+            if (filterListed && _connectionOptions.Contains(head.Slice(field.Offset, field.NameLength)))
+            {
+                continue;
+            }
+
+            bool append = i == appendTo;
+            if (field.IsWrittenForm && !append)
+            {
+                if (field.Offset != runEnd)
+                {
+                    written += Copy(head[runStart..runEnd], span[written..]);
+                    runStart = field.Offset;
+                }
+
+                runEnd = field.Offset + field.Length + 2;
+                continue;
+            }
+
+            written += Copy(head[runStart..runEnd], span[written..]);
+            runStart = runEnd = 0;
+            ReadOnlySpan<byte> line = head.Slice(field.Offset, field.Length);
+            written += WriteLine(span[written..], line[..field.NameLength], line.Slice(field.ValueStart, field.ValueLength), append ? appended : default);
+        }
+
+        return written + Copy(head[runStart..runEnd], span[written..]);
+    }
+
+    public static int Copy(ReadOnlySpan<byte> from, Span<byte> to)
+    {
+        from.CopyTo(to);
+        return from.Length;
+    }
+
+    /// <summary>"name: value[, appended]\r\n"; name and value are validated by the parser or the caller.</summary>
+    public static int WriteLine(Span<byte> span, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, ReadOnlySpan<byte> appended)
+    {
+        int position = Copy(name, span);
+        span[position++] = (byte)':';
+        span[position++] = (byte)' ';
+        position += Copy(value, span[position..]);
+        if (!value.IsEmpty && !appended.IsEmpty)
+        {
+            span[position++] = (byte)',';
+            span[position++] = (byte)' ';
+        }
+
+        position += Copy(appended, span[position..]);
+        span[position++] = HttpSyntax.Cr;
+        span[position++] = HttpSyntax.Lf;
+        return position;
+    }
+
+    /// <summary>Where a field line to forward is in the head; the line excludes its CRLF.</summary>
+    private readonly record struct RecordedFieldLine(int Offset, int Length, int NameLength, int ValueStart, int ValueLength, bool IsWrittenForm);
+}
