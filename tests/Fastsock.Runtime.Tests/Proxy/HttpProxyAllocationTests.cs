@@ -21,9 +21,27 @@ public sealed class HttpProxyAllocationTests(ITestOutputHelper output)
     [Fact]
     public async Task Keep_alive_requests_through_the_http_frontend_allocate_nothing_in_the_process()
     {
+        await using var server = await StartProxyAsync(maxIdlePerWorker: 8);
+        await KeepAliveAllocationProbe.AssertAllocatesNothingAsync(server.EndPoints[0], batch: 1, output);
+        Assert.Equal(0, server.GetStats().Sum(w => w.HandlerErrors));
+    }
+
+    /// <summary>
+    /// 64 exchanges suspended at once on one worker: pooled state machines must cover them all, not one per thread.
+    /// </summary>
+    [Fact]
+    public async Task Keep_alive_requests_from_64_concurrent_connections_through_the_http_frontend_allocate_nothing_in_the_process()
+    {
+        await using var server = await StartProxyAsync(maxIdlePerWorker: 128); // every backend connection goes back idle
+        await KeepAliveAllocationProbe.AssertAllocatesNothingAsync(server.EndPoints[0], batch: 1, output, connections: 64);
+        Assert.Equal(0, server.GetStats().Sum(w => w.HandlerErrors));
+    }
+
+    private static async Task<FastsockServer> StartProxyAsync(int maxIdlePerWorker)
+    {
         var backend = new BackendSettings(
             "hello", BalanceAlgorithm.RoundRobin, [new ServerSettings("hello", new ServerAddress(ServerKind.InProc, null, "hello"), 1, ProxyHeaderMode.None)],
-            HealthCheck: null, MaxIdlePerWorker: 8, KeepAliveIdle: TimeSpan.FromSeconds(30));
+            HealthCheck: null, MaxIdlePerWorker: maxIdlePerWorker, KeepAliveIdle: TimeSpan.FromSeconds(30));
         var timeouts = new TimeoutSettings(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60));
         FastsockServer? server = null;
         var hello = new HelloApp(() => server!.GetStats());
@@ -35,8 +53,6 @@ public sealed class HttpProxyAllocationTests(ITestOutputHelper output)
             Counters = new FrontendCounters(settings, workerCount: 1), // counting is on the measured path
         };
         server = await TestServers.StartAsync(frontend.HandleAsync, o => o.Cores = CpuSet.Of(0));
-        await using var running = server;
-        await KeepAliveAllocationProbe.AssertAllocatesNothingAsync(server.EndPoints[0], batch: 1, output);
-        Assert.Equal(0, server.GetStats().Sum(w => w.HandlerErrors));
+        return server;
     }
 }

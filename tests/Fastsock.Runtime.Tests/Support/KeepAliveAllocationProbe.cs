@@ -16,28 +16,34 @@ namespace Fastsock.Tests.Support;
 /// bytes once in a while on its own (tiered compilation moving a hot loop to optimised code, a timer firing): the probe
 /// warms up, then measures up to three windows and passes when one is clean. A per-request allocation shows in every
 /// window; a one-off runtime event in at most one.
+/// With several connections the client writes a batch to every connection before reading any answer, so the server has
+/// that many exchanges suspended at once (what pools sized for one in-flight request per thread get wrong).
 /// </remarks>
 internal static class KeepAliveAllocationProbe
 {
     private const int WarmUpRequests = 5_000;
     private const int WindowRequests = 20_000;
-    private const long MaxBytesPerWindow = WindowRequests; // < 1 byte per request
     private const int Windows = 3;
     private const string Body = "Hello, World!";
 
     private static readonly byte[] Request = Encoding.ASCII.GetBytes(
         "GET /plaintext HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: text/plain\r\nConnection: keep-alive\r\n\r\n");
 
-    /// <summary>Drives <paramref name="endPoint"/> with <paramref name="batch"/> pipelined requests per write and asserts a clean window.</summary>
-    public static async Task AssertAllocatesNothingAsync(EndPoint endPoint, int batch, ITestOutputHelper output)
+    /// <summary>
+    /// Drives <paramref name="endPoint"/> over <paramref name="connections"/> keep-alive connections at once with
+    /// <paramref name="batch"/> pipelined requests per write, and asserts a clean window.
+    /// </summary>
+    public static async Task AssertAllocatesNothingAsync(EndPoint endPoint, int batch, ITestOutputHelper output, int connections = 1)
     {
+        int rounds = WindowRequests / (batch * connections);
+        int requests = rounds * batch * connections;
         long[] windows = [];
         Exception? failure = null;
         var thread = new Thread(() =>
         {
             try
             {
-                windows = MeasureWindows(endPoint, batch);
+                windows = MeasureWindows(endPoint, batch, connections, rounds);
             }
             catch (Exception ex)
             {
@@ -54,19 +60,39 @@ internal static class KeepAliveAllocationProbe
 
         foreach (long bytes in windows)
         {
-            output.WriteLine($"batch {batch}: {bytes} B over {WindowRequests} requests = {(double)bytes / WindowRequests:F4} B/request");
+            output.WriteLine($"{connections} connection(s), batch {batch}: {bytes} B over {requests} requests = {(double)bytes / requests:F4} B/request");
         }
 
         Assert.True(
-            windows.Any(bytes => bytes < MaxBytesPerWindow),
-            $"Every window allocated at least {MaxBytesPerWindow} B per {WindowRequests} requests: {string.Join(", ", windows)} B.");
+            windows.Any(bytes => bytes < requests),
+            $"Every window allocated at least {requests} B per {requests} requests: {string.Join(", ", windows)} B.");
     }
 
     /// <summary>Runs on a dedicated thread; nothing in the loops allocates.</summary>
-    private static long[] MeasureWindows(EndPoint endPoint, int batch)
+    private static long[] MeasureWindows(EndPoint endPoint, int batch, int connections, int rounds)
     {
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 30_000, SendTimeout = 30_000 };
-        socket.Connect(endPoint);
+        var sockets = new Socket[connections];
+        try
+        {
+            for (int c = 0; c < connections; c++)
+            {
+                sockets[c] = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 30_000, SendTimeout = 30_000 };
+                sockets[c].Connect(endPoint);
+            }
+
+            return MeasureWindows(sockets, batch, rounds);
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                socket?.Dispose();
+            }
+        }
+    }
+
+    private static long[] MeasureWindows(Socket[] sockets, int batch, int rounds)
+    {
         byte[] send = new byte[Request.Length * batch];
         for (int i = 0; i < batch; i++)
         {
@@ -75,21 +101,26 @@ internal static class KeepAliveAllocationProbe
 
         // Every response has the same length (the Date field is fixed-width), so one tells the size of all.
         byte[] receive = new byte[64 * 1024];
-        int batchLength = FirstResponseLength(socket, receive) * batch;
+        int batchLength = 0;
+        foreach (var socket in sockets)
+        {
+            batchLength = FirstResponseLength(socket, receive) * batch;
+        }
+
         Assert.True(batchLength <= receive.Length);
 
-        RunBatches(socket, send, receive, batchLength, WarmUpRequests / batch);
+        RunRounds(sockets, send, receive, batchLength, Math.Max(1, WarmUpRequests / (batch * sockets.Length)));
         var windows = new List<long>(Windows);
         for (int w = 0; w < Windows; w++)
         {
             long before = GC.GetTotalAllocatedBytes(precise: true);
-            RunBatches(socket, send, receive, batchLength, WindowRequests / batch);
+            RunRounds(sockets, send, receive, batchLength, rounds);
             long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
             windows.Add(bytes);
 
             // Outside the window: a wrong response length would desynchronise the stream, so check a batch ended right.
             Assert.EndsWith("\r\n\r\n" + Body, Encoding.ASCII.GetString(receive, 0, batchLength), StringComparison.Ordinal);
-            if (bytes < MaxBytesPerWindow)
+            if (bytes < (long)rounds * batch * sockets.Length) // < 1 byte per request
             {
                 break;
             }
@@ -98,26 +129,33 @@ internal static class KeepAliveAllocationProbe
         return [.. windows];
     }
 
-    private static void RunBatches(Socket socket, byte[] send, byte[] receive, int batchLength, int batches)
+    /// <summary>A round writes one batch to every connection, then reads every connection's answers.</summary>
+    private static void RunRounds(Socket[] sockets, byte[] send, byte[] receive, int batchLength, int rounds)
     {
-        for (int b = 0; b < batches; b++)
+        for (int r = 0; r < rounds; r++)
         {
-            int sent = 0;
-            while (sent < send.Length)
+            foreach (var socket in sockets)
             {
-                sent += socket.Send(send.AsSpan(sent), SocketFlags.None);
+                int sent = 0;
+                while (sent < send.Length)
+                {
+                    sent += socket.Send(send.AsSpan(sent), SocketFlags.None);
+                }
             }
 
-            int received = 0;
-            while (received < batchLength)
+            foreach (var socket in sockets)
             {
-                int n = socket.Receive(receive.AsSpan(received, batchLength - received), SocketFlags.None);
-                if (n == 0)
+                int received = 0;
+                while (received < batchLength)
                 {
-                    throw new EndOfStreamException($"The server closed the connection after {received} of {batchLength} bytes.");
-                }
+                    int n = socket.Receive(receive.AsSpan(received, batchLength - received), SocketFlags.None);
+                    if (n == 0)
+                    {
+                        throw new EndOfStreamException($"The server closed the connection after {received} of {batchLength} bytes.");
+                    }
 
-                received += n;
+                    received += n;
+                }
             }
         }
     }

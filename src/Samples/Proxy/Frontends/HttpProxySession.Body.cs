@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Fastsock.Engine;
 using Fastsock.Http;
 using Fastsock.Transport;
 
@@ -32,7 +33,7 @@ internal enum BodyEnd : byte
 // backpressure bounds the memory one exchange holds. Chunked bodies are decoded and written again as chunks.
 internal sealed partial class HttpProxySession
 {
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<BodyEnd> PumpBodyAsync(PipeReader from, PipeWriter to, BodyKind kind, long length, bool chunkedOut, bool fromBackend)
     {
         if (kind == BodyKind.Chunked)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Fastsock.Engine;
 using Fastsock.Http;
 using Fastsock.Http.Proxying;
 using Fastsock.Samples.Proxy.Balancing;
@@ -26,7 +27,7 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>Forwards the request whose head is in <see cref="_requestBuffer"/> and its response; false: close the client.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync()
     {
         if (_request.Method == RequestMethod.Connect)
@@ -88,7 +89,7 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(ServerState server, bool reused)
     {
         // A request without body on a reused connection stays in the client's buffer until its response starts: if the
@@ -130,7 +131,7 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>Sends the body (the head is already in the backend's output), then forwards the response.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> SendAndReceiveAsync(ServerState server, bool replayable)
     {
         var backendOutput = _backend!.Transport.Output;
@@ -177,7 +178,7 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>Answers 502/504 before any response byte reached the client, and drops the backend connection.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> BackendFailedAsync(ServerState server, string reason, int status)
     {
         HttpFrontend.ServerFailed(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name, reason, status);

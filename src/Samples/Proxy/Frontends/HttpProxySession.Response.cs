@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Fastsock.Engine;
 using Fastsock.Http;
 using Fastsock.Http.Proxying;
 using Fastsock.Samples.Proxy.Balancing;
@@ -11,7 +12,7 @@ namespace Fastsock.Samples.Proxy.Frontends;
 // the framing the client can read, the body, then the backend connection back to the worker's pool when it can be.
 internal sealed partial class HttpProxySession
 {
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<Exchange> ForwardResponseAsync(ServerState server, bool replayable)
     {
         var input = _backend!.Transport.Input;
@@ -206,7 +207,7 @@ internal sealed partial class HttpProxySession
     /// A backend read bounded by the server timeout. The deadline lives on the worker's timer wheel and is armed only
     /// when the read has to wait.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> ReadBackendAsync(PipeReader input)
     {
         var pending = input.ReadAsync();

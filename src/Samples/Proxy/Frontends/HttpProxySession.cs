@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using IPAddress = System.Net.IPAddress;
 using IPEndPoint = System.Net.IPEndPoint;
 using System.Runtime.CompilerServices;
+using Fastsock.Engine;
 using Fastsock.Http;
 using Fastsock.Http.Proxying;
 using Fastsock.Transport;
@@ -16,9 +17,10 @@ namespace Fastsock.Samples.Proxy.Frontends;
 /// </summary>
 /// <remarks>
 /// Everything a request needs lives in this object (allocated once per connection) or in per-worker statics, and the
-/// helpers that await more than once per request use pooled state machines, so the steady keep-alive path allocates
-/// nothing of its own. Awaits of those helpers use <c>ConfigureAwait(false)</c>: they always complete on this worker
-/// (pipes resume on the worker's scheduler), and posting to the worker's SynchronizationContext would allocate a
+/// helpers that await more than once per request use state machines pooled per worker thread
+/// (<see cref="WorkerPoolingValueTaskMethodBuilder{TResult}"/>, deep enough for every connection of a worker to have
+/// an exchange suspended at once), so the steady keep-alive path allocates nothing of its own. Awaits of those helpers
+/// use <c>ConfigureAwait(false)</c>: they always complete on this worker (pipes resume on the worker's scheduler), and posting to the worker's SynchronizationContext would allocate a
 /// callback per resumption. Only the connect keeps the context, since its timeout may fire on another thread.
 /// </remarks>
 internal sealed partial class HttpProxySession
@@ -101,7 +103,7 @@ internal sealed partial class HttpProxySession
     /// The request timeout runs from the first byte of a request (from the accept for the first one) to the end of its
     /// head; a keep-alive connection waiting between requests is left to the client idle timeout.
     /// </remarks>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadRequestHeadAsync(bool first)
     {
         bool armed = first;
@@ -185,7 +187,7 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>An error response with a short text body, then the connection closes.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder))]
     private async ValueTask AnswerAsync(int statusCode)
     {
         _frontend.Counters?.ProxyError(_client.WorkerIndex, statusCode);
