@@ -20,6 +20,9 @@ internal sealed record Comparison(string Subject, string Peer, MetricInfo Metric
 /// </summary>
 internal static class RatioCalculator
 {
+    /// <summary>Single-run figures (resource figures) closer than this are not called either way.</summary>
+    public const double SingleRunMargin = 0.02;
+
     public static Comparison Compare(string subject, Summary subjectRuns, string peer, Summary peerRuns, MetricInfo metric, double spreadLimitPercent)
     {
         double? ratio = peerRuns.Median == 0 ? null : subjectRuns.Median / peerRuns.Median;
@@ -42,6 +45,11 @@ internal static class RatioCalculator
         else if (subjectRuns.Overlaps(peerRuns))
         {
             reasons.Add("ranges overlap");
+        }
+        else if ((subjectRuns.Runs < 2 || peerRuns.Runs < 2) && ratio is { } single && Math.Abs(single - 1) < SingleRunMargin)
+        {
+            // A single run shows no spread, so a difference this small could be noise nobody measured.
+            reasons.Add($"one run, medians within {Figures.Percent(SingleRunMargin * 100)}");
         }
 
         if (metric.Better == Better.Neither)

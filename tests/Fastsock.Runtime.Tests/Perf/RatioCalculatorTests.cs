@@ -63,6 +63,17 @@ public sealed class RatioCalculatorTests
     }
 
     [Fact]
+    public void Single_runs_within_two_percent_are_not_called_and_further_apart_are()
+    {
+        var close = Compare("syscalls_per_req", [2.058], [2.062]);
+        Assert.Equal(Verdict.NotCalled, close.Verdict);
+        Assert.Contains("one run", close.Reason, StringComparison.Ordinal);
+
+        var apart = Compare("rss_kib_per_conn", [1.90], [0.51]);
+        Assert.Equal(Verdict.PeerBetter, apart.Verdict);
+    }
+
+    [Fact]
     public void A_zero_peer_median_gives_no_ratio()
     {
         var c = Compare("errors", [0, 0, 0], [0, 0, 0]);
