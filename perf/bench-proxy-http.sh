@@ -18,23 +18,8 @@ GET /plaintext keep-alive through each proxy (pinned to --server-cpu), wrk -t1 a
 alternate for --runs N and medians are printed.
 USAGE
 }
-while (($#)); do
-    case "$1" in
-        --duration) DURATION="${2:?}"; shift 2 ;;
-        --connections) CONNECTIONS="${2:?}"; shift 2 ;;
-        --runs) RUNS="${2:?}"; shift 2 ;;
-        --server-cpu) SERVER_CPU="${2:?}"; shift 2 ;;
-        --client-cpu) CLIENT_CPU="${2:?}"; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        *) usage >&2; die "unknown option: $1" ;;
-    esac
-done
-require_cmd wrk wrk
-require_cmd nginx nginx-light
-require_cmd haproxy haproxy
-raise_nofile 20000 >/dev/null
-
-build_proxy
+parse_proxy_bench_options "$@"
+prepare_proxy_bench
 proxy_env "$WORK_DIR/proxy-http" 18700 18701
 start_backend
 

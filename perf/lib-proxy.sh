@@ -137,3 +137,28 @@ gb_read() {
     awk '/requests in/ { v = $(NF - 1); u = v; gsub(/[0-9.]/, "", u); gsub(/[A-Za-z]/, "", v);
          m = (u == "GB") ? 1073741824 : (u == "MB") ? 1048576 : (u == "KB") ? 1024 : 1; printf "%.4f\n", v * m / 1e9; exit }' "$1"
 }
+
+# --- the bench-proxy-*.sh scripts ----------------------------------------------------------------------------------
+# parse_proxy_bench_options "$@": the options both scripts take (each script defines usage and the defaults).
+parse_proxy_bench_options() {
+    while (($#)); do
+        case "$1" in
+            --duration) DURATION="${2:?}"; shift 2 ;;
+            --connections) CONNECTIONS="${2:?}"; shift 2 ;;
+            --runs) RUNS="${2:?}"; shift 2 ;;
+            --server-cpu) SERVER_CPU="${2:?}"; shift 2 ;;
+            --client-cpu) CLIENT_CPU="${2:?}"; shift 2 ;;
+            -h | --help) usage; exit 0 ;;
+            *) usage >&2; die "unknown option: $1" ;;
+        esac
+    done
+}
+
+# prepare_proxy_bench: the peers present, enough file descriptors, fastsock-proxy built.
+prepare_proxy_bench() {
+    require_cmd wrk wrk
+    require_cmd nginx nginx-light
+    require_cmd haproxy haproxy
+    raise_nofile 20000 >/dev/null
+    build_proxy
+}
