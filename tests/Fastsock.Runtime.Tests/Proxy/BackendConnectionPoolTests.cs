@@ -1,6 +1,8 @@
 using System.IO.Pipelines;
 using System.Net;
+using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
 
 namespace Fastsock.Tests.Proxy;
@@ -63,6 +65,129 @@ public sealed class BackendConnectionPoolTests
         Assert.Same(good, pool.Take(0));
         Assert.True(wroteWhileIdle.IsClosed);
         Assert.True(closedByServer.IsClosed);
+    }
+
+    [Fact]
+    public void Without_a_limit_the_pool_keeps_every_connection_demand_returns_and_hands_them_back_newest_first()
+    {
+        var pool = new BackendConnectionPool(BackendConnectionPool.Unlimited, TimeSpan.FromSeconds(30));
+        var connections = Enumerable.Range(0, 500).Select(_ => new PipeConnection()).ToArray();
+        foreach (var connection in connections)
+        {
+            pool.Return(connection, nowMs: 0);
+        }
+
+        Assert.Equal(500, pool.Count);
+        Assert.Equal(512, pool.Capacity); // doubled from 16, never one slot at a time
+        Assert.DoesNotContain(connections, c => c.IsClosed);
+        for (int i = connections.Length - 1; i >= 0; i--)
+        {
+            Assert.Same(connections[i], pool.Take(nowMs: 0));
+        }
+
+        Assert.Null(pool.Take(nowMs: 0));
+    }
+
+    [Fact]
+    public void Taking_and_returning_at_a_peak_already_seen_allocates_nothing()
+    {
+        var pool = new BackendConnectionPool(BackendConnectionPool.Unlimited, TimeSpan.FromSeconds(30));
+        var connections = Enumerable.Range(0, 300).Select(_ => new PipeConnection()).ToArray();
+        var taken = new Connection[connections.Length];
+        foreach (var connection in connections)
+        {
+            pool.Return(connection, nowMs: 0);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int round = 0; round < 100; round++)
+        {
+            for (int i = 0; i < taken.Length; i++)
+            {
+                taken[i] = pool.Take(nowMs: round)!;
+            }
+
+            for (int i = 0; i < taken.Length; i++)
+            {
+                pool.Return(taken[i], nowMs: round);
+            }
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(300, pool.Count);
+    }
+
+    [Fact]
+    public void The_oldest_expire_from_the_bottom_while_the_ring_wraps_and_grows()
+    {
+        var pool = new BackendConnectionPool(BackendConnectionPool.Unlimited, TimeSpan.FromSeconds(1));
+        var old = Enumerable.Range(0, 10).Select(_ => new PipeConnection()).ToArray();
+        foreach (var connection in old)
+        {
+            pool.Return(connection, nowMs: 0);
+        }
+
+        // 1.5 s later the ten old ones have expired: the first return evicts them, the ring's bottom moves past them.
+        var fresh = Enumerable.Range(0, 40).Select(_ => new PipeConnection()).ToArray();
+        foreach (var connection in fresh)
+        {
+            pool.Return(connection, nowMs: 1500);
+        }
+
+        Assert.All(old, c => Assert.True(c.IsClosed));
+        Assert.Equal(40, pool.Count);
+        for (int i = fresh.Length - 1; i >= 0; i--)
+        {
+            Assert.Same(fresh[i], pool.Take(nowMs: 1600));
+        }
+
+        Assert.DoesNotContain(fresh, c => c.IsClosed);
+    }
+
+    [Fact]
+    public void A_limit_of_zero_keeps_nothing()
+    {
+        var pool = new BackendConnectionPool(0, TimeSpan.FromSeconds(30));
+        var connection = new PipeConnection();
+        pool.Return(connection, 0);
+        Assert.True(connection.IsClosed);
+        Assert.Null(pool.Take(0));
+    }
+
+    [Fact]
+    public async Task Reuse_idle_count_and_every_close_are_counted_with_their_reason_for_the_worker_and_server()
+    {
+        var settings = ConfigValidator.Validate(
+            new ProxyConfig
+            {
+                Frontends = [new FrontendConfig { Name = "f", Bind = ["127.0.0.1:1"], Backend = "b" }],
+                Backends = [new BackendConfig { Name = "b", Servers = [new ServerConfig { Name = "s0", Address = "127.0.0.1:2" }, new ServerConfig { Name = "s1", Address = "127.0.0.1:3" }] }],
+            },
+            "test");
+        var counters = new ProxyCounters(settings, workerCount: 2);
+        var frontend = counters.For(settings.Frontends[0]);
+        var pool = new BackendConnectionPool(2, TimeSpan.FromSeconds(1), frontend, worker: 1, server: 1);
+        var reused = new PipeConnection();
+        var closedByServer = new PipeConnection();
+        var expiring = new PipeConnection();
+        pool.Return(reused, 0);
+        Assert.Same(reused, pool.Take(0));
+        pool.Return(expiring, 0);
+        pool.Return(closedByServer, 500);
+        pool.Return(reused, 500); // full: closed
+        await closedByServer.FromServer.Writer.CompleteAsync();
+        pool.Sweep(1200); // the server closed one; the other idle since 0 is past its timeout
+
+        var totals = counters.Snapshot().Server("b", 1).Connections;
+        Assert.Equal(new BackendConnectionTotals(Opened: 0, Reused: 1, Closed: 3, ClosedIdleTimeout: 1, ClosedByServer: 1, ClosedPoolFull: 1, Idle: 0), totals);
+        Assert.Equal(default, counters.Snapshot().Server("b", 0).Connections);
+        frontend.BackendOpened(1, 1);
+        frontend.BackendClosed(1, 1, BackendCloseReason.AfterUse);
+        var snapshot = counters.Snapshot();
+        Assert.Equal(1, snapshot.Server("b", 1).Connections.Opened);
+        Assert.Equal(1, snapshot.Server("b", 1).Connections.ClosedOther);
+        Assert.Equal(4, snapshot.Workers[1].Connections.Closed); // a worker's figures sum its servers'
+        Assert.Equal(0, snapshot.Workers[0].Connections.Closed);
     }
 
     /// <summary>A connection over two in-process pipes; closed once both of its ends are completed.</summary>

@@ -26,7 +26,7 @@ internal sealed class NginxServer : IDisposable
 
     public string AccessLog => Path.Combine(Directory, "access.log");
 
-    public static async Task<NginxServer> StartAsync(string dir, int port, byte[] bigFile)
+    public static async Task<NginxServer> StartAsync(string dir, int port, byte[] bigFile, int workerConnections = 256)
     {
         Assert.True(File.Exists("/usr/sbin/nginx"), "nginx is missing: .ci/run installs it (apt-get install nginx-light)");
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "www"));
@@ -38,7 +38,7 @@ internal sealed class NginxServer : IDisposable
             worker_processes 1;
             pid {{dir}}/nginx.pid;
             error_log {{dir}}/error.log warn;
-            events { worker_connections 256; }
+            events { worker_connections {{workerConnections}}; }
             http {
                 log_format conn '$connection $request';
                 access_log {{dir}}/access.log conn;

@@ -127,7 +127,15 @@ internal static class ConfigValidator
                 check.Range($"{hcKey}.fall", hc.Fall ?? 3, 1, 100));
         }
 
-        int maxIdle = check.Range($"{key}.keepAlive.maxIdlePerWorker", backend.KeepAlive.MaxIdlePerWorker ?? 64, 0, 100_000);
+        // HAProxy keeps idle server connections as demand leaves them unless pool-max-conn says otherwise: a fixed default
+        // cap would close one backend connection per request whenever a worker has more clients in flight than the cap.
+        int maxIdle = backend.KeepAlive.MaxIdlePerWorker ?? Routing.BackendConnectionPool.Unlimited;
+        if (maxIdle < Routing.BackendConnectionPool.Unlimited || maxIdle > 10_000_000)
+        {
+            throw check.Error($"{key}.keepAlive.maxIdlePerWorker",
+                $"{maxIdle} is out of range; use -1 (no limit but demand and keepAlive.idleTimeout, the default), 0 (no reuse) or an idle connection count per server per worker up to 10000000");
+        }
+
         var keepAliveIdle = check.Duration($"{key}.keepAlive.idleTimeout", backend.KeepAlive.IdleTimeout, "30s");
         return new BackendSettings(name, balance, servers, health, maxIdle, keepAliveIdle);
     }

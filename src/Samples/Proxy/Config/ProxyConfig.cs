@@ -116,6 +116,7 @@ internal sealed class HealthCheckConfig
 
 internal sealed class KeepAliveConfig
 {
+    /// <summary>Per server, per worker; -1 or absent: no limit but demand and the idle timeout; 0: no reuse.</summary>
     public int? MaxIdlePerWorker { get; set; }
 
     public string? IdleTimeout { get; set; }

@@ -55,6 +55,11 @@ internal sealed record ServerSettings(string Name, ServerAddress Address, int We
 
 internal sealed record HealthCheckSettings(HealthCheckType Type, string Path, int ExpectStatus, TimeSpan Interval, TimeSpan Timeout, int Rise, int Fall);
 
+/// <param name="MaxIdlePerWorker">
+/// Idle connections each worker may keep per server: -1 (the default) no limit but demand and
+/// <paramref name="KeepAliveIdle"/>, 0 none (a connection per request).
+/// </param>
+/// <param name="KeepAliveIdle">How long a backend connection may stay idle before it is closed.</param>
 internal sealed record BackendSettings(
     string Name,
     BalanceAlgorithm Balance,

@@ -1,3 +1,4 @@
+using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
 using Fastsock.Samples.Proxy.Stats;
@@ -14,10 +15,9 @@ namespace Fastsock.Samples.Proxy.Frontends;
 internal sealed partial class HttpFrontend
 {
     private readonly int _maxConnPerWorker;
-    private readonly int[] _open;
+    private readonly WorkerSessions[] _workers;
     private readonly BackendConnectionPool?[] _pools;
     private readonly int _serverCount;
-    private readonly bool[] _sweeping;
 
     public HttpFrontend(FrontendSettings settings, BackendPool backend, ServerConnector connector, TimeoutSettings timeouts, int retries, int workerCount, ILogger logger)
     {
@@ -29,10 +29,10 @@ internal sealed partial class HttpFrontend
         Logger = logger;
         // maxconn is enforced per worker, as in tcp mode: a global counter would be written by every core.
         _maxConnPerWorker = Math.Max(1, settings.MaxConn / workerCount);
-        _open = new int[workerCount];
+        _workers = new WorkerSessions[workerCount];
         _serverCount = backend.Servers.Count;
+        // Each worker creates its own pools on first use, so they sit among that worker's allocations.
         _pools = new BackendConnectionPool?[workerCount * _serverCount];
-        _sweeping = new bool[workerCount];
         ProxyHeaders = new ProxyHeaderExchange(logger, ProxyHeaderExchange.DefaultTimeout);
     }
 
@@ -72,13 +72,14 @@ internal sealed partial class HttpFrontend
     public async Task HandleAsync(Connection client)
     {
         int worker = client.WorkerIndex;
-        if (_open[worker] >= _maxConnPerWorker)
+        ref var sessions = ref _workers[worker];
+        if (sessions.Open >= _maxConnPerWorker)
         {
             MaxConnReached(Logger, Settings.Name, Settings.MaxConn);
             return;
         }
 
-        _open[worker]++;
+        sessions.Open++;
         Counters?.SessionStarted(worker);
         try
         {
@@ -87,7 +88,7 @@ internal sealed partial class HttpFrontend
         }
         finally
         {
-            _open[worker]--;
+            _workers[worker].Open--;
             Counters?.SessionEnded(worker);
             if (client.IsShutdownRequested)
             {
@@ -98,24 +99,36 @@ internal sealed partial class HttpFrontend
     }
 
     /// <summary>The idle connections of <paramref name="worker"/> to server <paramref name="server"/>; that worker only.</summary>
-    public BackendConnectionPool? PoolFor(int worker, int server)
-    {
-        if (Backend.Settings.MaxIdlePerWorker == 0)
-        {
-            return null;
-        }
-
-        return _pools[(worker * _serverCount) + server] ??= new BackendConnectionPool(Backend.Settings.MaxIdlePerWorker, Backend.Settings.KeepAliveIdle);
-    }
+    public BackendConnectionPool PoolFor(int worker, int server) =>
+        _pools[(worker * _serverCount) + server] ??= new BackendConnectionPool(Backend.Settings.MaxIdlePerWorker, Backend.Settings.KeepAliveIdle, Counters, worker, server);
 
     /// <summary>Keeps a backend connection for the next request of <paramref name="worker"/>; called on that worker.</summary>
     public void ReturnToPool(BackendConnectionPool pool, Connection connection, int worker)
     {
         pool.Return(connection, Environment.TickCount64);
-        if (!_sweeping[worker])
+        ref var sessions = ref _workers[worker];
+        if (!sessions.Sweeping && pool.Count > 0)
         {
-            _sweeping[worker] = true;
+            sessions.Sweeping = true;
             _ = SweepAsync(worker);
+        }
+    }
+
+    /// <summary>A new connection to <paramref name="server"/> for a request of <paramref name="client"/>, counted as opened.</summary>
+    public async Task<Connection> OpenBackendAsync(ServerState server, Connection client)
+    {
+        var connection = await Connector.ConnectAsync(server, Backend.RouteOf(server), client.ConnectionClosed).ConfigureAwait(true);
+        Counters?.BackendOpened(client.WorkerIndex, server.Index);
+        return connection;
+    }
+
+    /// <summary>Closes a backend connection that will not be reused (counted as closed after use).</summary>
+    public void CloseBackend(Connection connection, int worker, int server)
+    {
+        BackendConnectionPool.Close(connection);
+        if (server >= 0)
+        {
+            Counters?.BackendClosed(worker, server, BackendCloseReason.AfterUse);
         }
     }
 
@@ -148,7 +161,7 @@ internal sealed partial class HttpFrontend
         }
         finally
         {
-            _sweeping[worker] = false;
+            _workers[worker].Sweeping = false;
         }
     }
 

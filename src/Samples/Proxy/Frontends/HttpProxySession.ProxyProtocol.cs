@@ -21,6 +21,7 @@ internal sealed partial class HttpProxySession
     private ClientEndPoints _peer;
     private Connection? _private;
     private int _privateServer = -1;
+    private int _backendServer = -1; // the server of _backend, for the counters
 
     /// <summary>Reads the PROXY header when the frontend expects one; false: it was bad or missing (logged, counted), close.</summary>
     private async ValueTask<bool> ReceiveProxyHeaderAsync()
@@ -52,7 +53,8 @@ internal sealed partial class HttpProxySession
     /// <summary>A new connection to <paramref name="server"/>, with the PROXY header the server asks for already written (not flushed).</summary>
     private async ValueTask<Connection> ConnectAsync(ServerState server)
     {
-        var connection = await _frontend.Connector.ConnectAsync(server, _client.ConnectionClosed).ConfigureAwait(true);
+        var connection = await _frontend.OpenBackendAsync(server, _client).ConfigureAwait(true);
+        _backendServer = server.Index;
         if (server.Settings.SendProxy != ProxyHeaderMode.None)
         {
             ProxyHeaderExchange.Write(connection.Transport.Output, server.Settings.SendProxy, _peer);
@@ -64,20 +66,23 @@ internal sealed partial class HttpProxySession
     /// <summary>An idle connection to <paramref name="server"/>: this session's private one, else one from the worker's pool.</summary>
     private Connection? TakeIdle(ServerState server)
     {
+        _backendServer = server.Index;
         if (_private is { } kept)
         {
             bool usable = _privateServer == server.Index && BackendConnectionPool.IsStillIdle(kept);
+            int keptServer = _privateServer;
             _private = null;
             _privateServer = -1;
             if (usable)
             {
+                _frontend.Counters?.BackendReused(_client.WorkerIndex, server.Index);
                 return kept;
             }
 
-            BackendConnectionPool.Close(kept);
+            _frontend.CloseBackend(kept, _client.WorkerIndex, keptServer);
         }
 
-        return _frontend.PoolFor(_client.WorkerIndex, server.Index)?.Take(Environment.TickCount64);
+        return _frontend.PoolFor(_client.WorkerIndex, server.Index).Take(Environment.TickCount64);
     }
 
     /// <summary>Keeps the backend connection of a completed exchange: privately when it carried a PROXY header, else in the pool.</summary>
@@ -91,12 +96,8 @@ internal sealed partial class HttpProxySession
             return;
         }
 
-        var pool = _frontend.PoolFor(_client.WorkerIndex, server.Index);
-        if (pool is not null)
-        {
-            _frontend.ReturnToPool(pool, _backend!, _client.WorkerIndex);
-            _backend = null;
-        }
+        _frontend.ReturnToPool(_frontend.PoolFor(_client.WorkerIndex, server.Index), _backend!, _client.WorkerIndex);
+        _backend = null;
     }
 
     private void ClosePrivate()
@@ -104,7 +105,7 @@ internal sealed partial class HttpProxySession
         if (_private is { } kept)
         {
             _private = null;
-            BackendConnectionPool.Close(kept);
+            _frontend.CloseBackend(kept, _client.WorkerIndex, _privateServer);
         }
     }
 }

@@ -191,7 +191,7 @@ internal sealed partial class HttpProxySession
     {
         if (_backend is not null)
         {
-            BackendConnectionPool.Close(_backend);
+            _frontend.CloseBackend(_backend, _client.WorkerIndex, _backendServer);
             _backend = null;
         }
     }
@@ -205,7 +205,7 @@ internal sealed partial class HttpProxySession
         // Absolute-form targets are passed on as they are: servers must accept them (RFC 9112 §3.2.2).
         ReadOnlySpan<byte> host = _requestHead.HasHost
             ? default
-            : System.Text.Encoding.ASCII.GetBytes(server.Settings.Address.EndPoint?.ToString() ?? "localhost");
+            : _frontend.Backend.RouteOf(server).FallbackHost;
         _requestHead.Write(buffer, Scratch, output, host);
     }
 }

@@ -87,11 +87,7 @@ internal sealed partial class HttpProxySession
         finally
         {
             ClosePrivate();
-            if (_backend is not null)
-            {
-                Routing.BackendConnectionPool.Close(_backend);
-                _backend = null;
-            }
+            DropBackend();
 
             await _input.CompleteAsync().ConfigureAwait(true);
             await _output.CompleteAsync().ConfigureAwait(true);

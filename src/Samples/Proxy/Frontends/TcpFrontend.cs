@@ -17,7 +17,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
 {
     // maxconn is enforced per worker: a global counter would be a cache line every core writes per connection.
     private readonly int _maxConnPerWorker = Math.Max(1, settings.MaxConn / workerCount);
-    private readonly int[] _open = new int[workerCount];
+    private readonly WorkerSessions[] _workers = new WorkerSessions[workerCount];
     private readonly ProxyHeaderExchange _proxyHeaders = new(logger, ProxyHeaderExchange.DefaultTimeout);
 
     /// <summary>Where sessions, bytes and errors are counted (the admin endpoint reads them); null: not counted.</summary>
@@ -25,13 +25,14 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
 
     public async Task HandleAsync(Connection client)
     {
-        if (_open[client.WorkerIndex] >= _maxConnPerWorker)
+        ref var sessions = ref _workers[client.WorkerIndex];
+        if (sessions.Open >= _maxConnPerWorker)
         {
             MaxConnReached(logger, settings.Name, settings.MaxConn);
             return;
         }
 
-        _open[client.WorkerIndex]++;
+        sessions.Open++;
         Counters?.SessionStarted(client.WorkerIndex);
         try
         {
@@ -39,7 +40,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         }
         finally
         {
-            _open[client.WorkerIndex]--;
+            _workers[client.WorkerIndex].Open--;
             Counters?.SessionEnded(client.WorkerIndex);
         }
     }
@@ -68,7 +69,8 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
 
             try
             {
-                upstream = await connector.ConnectAsync(server, client.ConnectionClosed).ConfigureAwait(true);
+                upstream = await connector.ConnectAsync(server, backend.RouteOf(server), client.ConnectionClosed).ConfigureAwait(true);
+                Counters?.BackendOpened(client.WorkerIndex, server.Index);
                 await ProxyHeaderExchange.SendAsync(upstream, server.Settings.SendProxy, peer).ConfigureAwait(true);
             }
             catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
@@ -94,6 +96,7 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         {
             balancer.OnClosed(server);
             Counters?.Forwarded(client.WorkerIndex, server, result);
+            Counters?.BackendClosed(client.WorkerIndex, server.Index, BackendCloseReason.AfterUse);
         }
     }
 

@@ -10,17 +10,22 @@ namespace Fastsock.Samples.Proxy.Routing;
 internal sealed class BackendPool
 {
     private readonly Balancer?[] _balancers;
+    private readonly ServerRoute[] _routes;
 
     public BackendPool(BackendSettings settings, int workerCount)
     {
         Settings = settings;
         Servers = [.. settings.Servers.Select((s, i) => new ServerState(s, i))];
         _balancers = new Balancer?[workerCount];
+        _routes = [.. settings.Servers.Select(s => new ServerRoute(s))];
     }
 
     public BackendSettings Settings { get; }
 
     public IReadOnlyList<ServerState> Servers { get; }
+
+    /// <summary>What was worked out once for <paramref name="server"/> (an array index, no lookup).</summary>
+    public ServerRoute RouteOf(ServerState server) => _routes[server.Index];
 
     public Balancer BalancerFor(int worker) =>
         _balancers[worker] ??= Balancer.Create(Settings.Balance, Servers, seed: worker + 1);

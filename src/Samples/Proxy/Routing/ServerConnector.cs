@@ -11,14 +11,16 @@ namespace Fastsock.Samples.Proxy.Routing;
 /// Opens a connection to a server from the calling worker: TCP through the runtime's locality-preserving
 /// connector, <c>unix:</c> over AF_UNIX through the same connector, <c>inproc:</c> through an in-memory pair on the
 /// same worker with the named app on the other end. A TCP server with a <c>localFastPath</c> whose socket file exists
-/// is reached over AF_UNIX instead (TCP again if that socket refuses).
+/// is reached over AF_UNIX instead (TCP again if that socket refuses); whether it exists is looked up at most once a
+/// second (<see cref="LocalFastPath"/>), not per connection.
 /// </summary>
 internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHandler> inProcessApps, TimeSpan connectTimeout)
 {
     /// <summary>Apps that can be named as <c>inproc:NAME</c> servers.</summary>
     public IReadOnlyDictionary<string, ConnectionHandler> InProcessApps { get; } = inProcessApps;
 
-    public async Task<Connection> ConnectAsync(ServerState server, CancellationToken cancellationToken)
+    /// <summary>A new connection to <paramref name="server"/>; <paramref name="route"/> gives its local fast path, if any.</summary>
+    public async Task<Connection> ConnectAsync(ServerState server, ServerRoute route, CancellationToken cancellationToken)
     {
         var address = server.Settings.Address;
         switch (address.Kind)
@@ -30,15 +32,16 @@ internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHand
             case ServerKind.Unix:
                 return await ConnectAsync(new UnixDomainSocketEndPoint(address.Path!), cancellationToken).ConfigureAwait(true);
             default:
-                if (server.Settings.LocalFastPath is { } fastPath && File.Exists(fastPath))
+                if (route.LocalFastPath is { } fastPath && fastPath.IsWorthTrying(Environment.TickCount64))
                 {
                     try
                     {
-                        return await ConnectAsync(new UnixDomainSocketEndPoint(fastPath), cancellationToken).ConfigureAwait(true);
+                        return await ConnectAsync(fastPath.EndPoint, cancellationToken).ConfigureAwait(true);
                     }
                     catch (NativeCallException)
                     {
                         // A socket file left behind by a stopped backend: the TCP address is the authority.
+                        fastPath.Refused(Environment.TickCount64);
                     }
                 }
 

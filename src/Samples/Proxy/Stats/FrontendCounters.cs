@@ -17,6 +17,7 @@ internal sealed class FrontendCounters
 
     private readonly SessionCounters[][] _workers;
     private readonly HttpCounters[][] _http;
+    private readonly BackendConnectionCounters[][] _connections;
 
     public FrontendCounters(FrontendSettings settings, int workerCount)
     {
@@ -24,10 +25,12 @@ internal sealed class FrontendCounters
         ServerCount = settings.Backend.Servers.Count;
         _workers = new SessionCounters[workerCount][];
         _http = new HttpCounters[workerCount][];
+        _connections = new BackendConnectionCounters[workerCount][];
         for (int w = 0; w < _workers.Length; w++)
         {
             _workers[w] = new SessionCounters[FirstServerRow + ServerCount + 1]; // + a trailing padding row
             _http[w] = new HttpCounters[FirstServerRow + ServerCount + 1];
+            _connections[w] = new BackendConnectionCounters[FirstServerRow + ServerCount + 1]; // rows 0, 1 and the last pad
         }
     }
 
@@ -122,7 +125,21 @@ internal sealed class FrontendCounters
     /// <summary>A connection was closed for a malformed, incomplete or late PROXY header.</summary>
     public void ProxyHeaderError(int worker) => _http[worker][FrontendRow][(int)HttpCounter.ProxyHeaderErrors]++;
 
+    /// <summary>A new connection to server <paramref name="server"/> (its index in the backend) was opened.</summary>
+    public void BackendOpened(int worker, int server) => _connections[worker][FirstServerRow + server].Opened++;
+
+    /// <summary>A request went out on an idle connection to <paramref name="server"/> instead of a new one.</summary>
+    public void BackendReused(int worker, int server) => _connections[worker][FirstServerRow + server].Reused++;
+
+    /// <summary>A connection to <paramref name="server"/> was closed, for <paramref name="reason"/>.</summary>
+    public void BackendClosed(int worker, int server, BackendCloseReason reason) => _connections[worker][FirstServerRow + server].Count(reason);
+
+    /// <summary>The worker now holds <paramref name="count"/> idle connections to <paramref name="server"/> (a gauge).</summary>
+    public void BackendIdle(int worker, int server, int count) => _connections[worker][FirstServerRow + server].Idle = count;
+
     internal SessionCounters[] RowsOf(int worker) => _workers[worker];
+
+    internal BackendConnectionCounters[] ConnectionRowsOf(int worker) => _connections[worker];
 
     internal HttpCounters[] HttpRowsOf(int worker) => _http[worker];
 

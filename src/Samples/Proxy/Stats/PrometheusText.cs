@@ -44,7 +44,10 @@ internal static class PrometheusText
                 servers.SelectMany(s => group.Select(c => (WithLabel(s.Labels, c.Label), c.Get(s.Server.Totals)))));
         }
 
+        ConnectionMetrics(text, "server", servers.Select(s => (s.Labels, s.Server.Totals)));
+        ConnectionMetrics(text, "backend", report.Backends.Select(b => (Labels(("backend", b.Name)), b.Totals)));
         var workers = report.Workers.Select(w => (Labels: WorkerLabels(w), Worker: w)).ToList();
+        ConnectionMetrics(text, "worker", workers.Select(w => (w.Labels, w.Worker.Totals)));
         foreach (var column in StatsReport.SessionColumns)
         {
             Metric(text, $"fastsock_proxy_worker_{column.Metric}", $"Worker (all frontends): {column.Help}", column.IsCounter,
@@ -91,6 +94,18 @@ internal static class PrometheusText
 
             Metric(text, $"fastsock_proxy_{kind}_{group.Key}", $"{char.ToUpperInvariant(kind[0])}{kind[1..]}: {group.First().Help}", true,
                 list.SelectMany(r => group.Select(c => (c.Label is { } label ? Labels(r.Label, label) : Labels(r.Label), c.Get(r.Totals)))));
+        }
+    }
+
+    /// <summary>The backend connection counters of servers, backends or workers: one metric per name, reasons told apart by their label.</summary>
+    private static void ConnectionMetrics(StringBuilder text, string kind, IEnumerable<(string Labels, SessionTotals Totals)> rows)
+    {
+        var list = rows.ToList();
+        string title = $"{char.ToUpperInvariant(kind[0])}{kind[1..]}";
+        foreach (var group in StatsReport.ConnectionColumns.Where(c => c.Metric is not null).GroupBy(c => c.Metric!))
+        {
+            Metric(text, $"fastsock_proxy_{kind}_{group.Key}", $"{title}: {group.First().Help}", group.First().IsCounter,
+                list.SelectMany(r => group.Select(c => (WithLabel(r.Labels, c.Label), c.Of(r.Totals)))));
         }
     }
 

@@ -18,6 +18,8 @@ namespace Fastsock.Samples.Proxy.Stats;
 /// <item><c>Bytes(w, server, fromClient, toClient)</c> for what went through (tcp: <c>ForwardResult.FirstToSecond</c>,
 /// <c>SecondToFirst</c>; <c>Forwarded(w, server, result)</c> does connect-done + bytes in one call; http: per request).</item>
 /// <item><c>ConnectFailed(w, server, willRetry)</c> when a connect attempt failed; <c>NoServer(w)</c> when none is up.</item>
+/// <item><c>BackendOpened(w, s)</c>, <c>BackendReused(w, s)</c>, <c>BackendClosed(w, s, reason)</c>,
+/// <c>BackendIdle(w, s, count)</c> for connections to servers (the keep-alive pools report reuse, idle and their closes).</item>
 /// <item>http only: <c>Request(w)</c> per request head, <c>Response(w, server, status)</c> per response head forwarded,
 /// <c>ProxyError(w, status)</c> per answer the proxy made itself, <c>ClientAborted(w, server)</c>; in their own
 /// <see cref="HttpCounters"/> rows beside the session rows.</item>
@@ -61,14 +63,20 @@ internal sealed class ProxyCounters
             {
                 var rows = frontend.RowsOf(w);
                 var http = frontend.HttpRowsOf(w);
-                var row = SessionTotals.Read(ref rows[FrontendCounters.FrontendRow], ref http[FrontendCounters.FrontendRow]);
-                total += row;
-                workers[w] += row;
+                var connections = frontend.ConnectionRowsOf(w);
+                var viaServers = default(BackendConnectionTotals); // backend connections are counted per server only
                 for (int s = 0; s < frontend.ServerCount; s++)
                 {
+                    int r = FrontendCounters.FirstServerRow + s;
+                    var server = SessionTotals.Read(ref rows[r], ref http[r]) with { Connections = BackendConnectionTotals.Read(ref connections[r]) };
+                    viaServers += server.Connections;
                     var key = (frontend.Settings.Backend.Name, s);
-                    servers[key] = servers.GetValueOrDefault(key) + SessionTotals.Read(ref rows[FrontendCounters.FirstServerRow + s], ref http[FrontendCounters.FirstServerRow + s]);
+                    servers[key] = servers.GetValueOrDefault(key) + server;
                 }
+
+                var row = SessionTotals.Read(ref rows[FrontendCounters.FrontendRow], ref http[FrontendCounters.FrontendRow]) with { Connections = viaServers };
+                total += row;
+                workers[w] += row;
             }
 
             frontends.Add((frontend.Settings.Name, frontend.Settings.Backend.Name, total));
@@ -107,6 +115,9 @@ internal readonly record struct SessionTotals(
     /// <summary>The http counters of the same rows (all zero for tcp frontends).</summary>
     public HttpTotals Http { get; init; }
 
+    /// <summary>Connections to servers opened, reused and closed (a frontend's or worker's: summed over its servers).</summary>
+    public BackendConnectionTotals Connections { get; init; }
+
     public static SessionTotals Read(ref SessionCounters c, ref HttpCounters http) => new(
         Volatile.Read(ref c.Sessions), Volatile.Read(ref c.Current), Volatile.Read(ref c.BytesIn), Volatile.Read(ref c.BytesOut),
         Volatile.Read(ref c.ConnectErrors), Volatile.Read(ref c.Retries), Volatile.Read(ref c.NoServer), Volatile.Read(ref c.InProcess))
@@ -121,5 +132,6 @@ internal readonly record struct SessionTotals(
         a.ConnectErrors + b.ConnectErrors, a.Retries + b.Retries, a.NoServer + b.NoServer, a.InProcess + b.InProcess)
     {
         Http = a.Http + b.Http,
+        Connections = a.Connections + b.Connections,
     };
 }

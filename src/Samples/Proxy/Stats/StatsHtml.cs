@@ -104,6 +104,14 @@ internal static class StatsHtml
         {
             html.Append("<th title=\"").Append(Escape(column.Help)).Append("\">").Append(column.Key).Append("</th>");
         }
+
+        foreach (var column in StatsReport.ConnectionColumns)
+        {
+            if (column.Key is { } key)
+            {
+                html.Append("<th title=\"").Append(Escape(column.Help)).Append("\">conn ").Append(key).Append("</th>");
+            }
+        }
     }
 
     private static void SessionCells(StringBuilder html, SessionTotals totals)
@@ -116,6 +124,14 @@ internal static class StatsHtml
         foreach (var column in StatsReport.HttpColumns)
         {
             Cell(html, column.Get(totals));
+        }
+
+        foreach (var column in StatsReport.ConnectionColumns)
+        {
+            if (column.Key is not null)
+            {
+                Cell(html, column.Of(totals));
+            }
         }
     }
 

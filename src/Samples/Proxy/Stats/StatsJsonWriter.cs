@@ -93,6 +93,16 @@ internal static class StatsJsonWriter
         }
 
         json.WriteEndObject();
+        json.WriteStartObject("connections");
+        foreach (var column in StatsReport.ConnectionColumns)
+        {
+            if (column.Key is { } key)
+            {
+                json.WriteNumber(key, column.Of(totals));
+            }
+        }
+
+        json.WriteEndObject();
     }
 
     private static void WriteLocality(Utf8JsonWriter json, string direction, long local, long remote, double ratio)

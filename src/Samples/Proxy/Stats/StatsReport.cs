@@ -37,6 +37,15 @@ internal sealed record HttpColumn(string Key, string Metric, (string Name, strin
     public long Get(SessionTotals totals) => totals.Http[Counter];
 }
 
+/// <summary>
+/// One backend connection counter: its JSON key (null: not in JSON, e.g. a derived reason), Prometheus name (without
+/// prefix; null: JSON only) and label, kind, help text and value.
+/// </summary>
+internal sealed record ConnectionColumn(string? Key, string? Metric, (string Name, string Value)? Label, bool IsCounter, string Help, Func<BackendConnectionTotals, long> Get)
+{
+    public long Of(SessionTotals totals) => Get(totals.Connections);
+}
+
 /// <summary>Everything the admin endpoint shows, read once per request (allocates; not a hot path).</summary>
 internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOnlyList<BackendRow> Backends, IReadOnlyList<WorkerRow> Workers)
 {
@@ -71,6 +80,27 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
         new("clientAborts", "http_client_aborts_total", null, "HTTP requests aborted because the client left before its response.", HttpCounter.ClientAborts),
         new("proxyHeaderErrors", "proxy_header_errors_total", null, "Connections closed for a malformed, incomplete or late PROXY protocol header.", HttpCounter.ProxyHeaderErrors),
     ];
+
+    /// <summary>
+    /// Connections to servers (JSON: inside a <c>connections</c> object; Prometheus: <c>connections_*</c>, the closes
+    /// one metric labelled by reason). A frontend's or worker's figures are the sums over the servers it used.
+    /// </summary>
+    public static readonly ConnectionColumn[] ConnectionColumns =
+    [
+        new("opened", "connections_opened_total", null, true, "Connections to servers opened.", c => c.Opened),
+        new("reused", "connections_reused_total", null, true, "Requests sent on an idle kept-alive connection instead of a new one.", c => c.Reused),
+        new("closed", null, null, true, "Connections to servers closed.", c => c.Closed),
+        new("closedIdleTimeout", "connections_closed_total", ("reason", "idle_timeout"), true, ClosedHelp, c => c.ClosedIdleTimeout),
+        new("closedByServer", "connections_closed_total", ("reason", "server_closed"), true, ClosedHelp, c => c.ClosedByServer),
+        new("closedPoolFull", "connections_closed_total", ("reason", "pool_full"), true, ClosedHelp, c => c.ClosedPoolFull),
+        new(null, "connections_closed_total", ("reason", "other"), true, ClosedHelp, c => c.ClosedOther),
+        new("open", "connections_open", null, false, "Connections to servers open now (in use or idle).", c => c.Open),
+        new("idle", "connections_idle", null, false, "Connections to servers idle in the keep-alive pools now.", c => c.Idle),
+    ];
+
+    private const string ClosedHelp =
+        "Connections to servers closed, by reason (idle_timeout: keepAlive.idleTimeout; server_closed: closed by the server while idle; " +
+        "pool_full: keepAlive.maxIdlePerWorker reached; other: after an exchange that could not keep it, or a shutdown).";
 
     public static readonly Column<WorkerStats>[] WorkerColumns =
     [
