@@ -54,7 +54,7 @@ public sealed partial class HttpExchange
     /// <summary>
     /// Starts a response of <paramref name="contentLength"/> body bytes: status line, Server, Date, Content-Type (when
     /// not empty), Content-Length and the Connection field. Add fields with <see cref="WriteHeader"/>, then write
-    /// exactly that many bytes with <see cref="WriteBody"/> (HEAD: they are counted and dropped).
+    /// exactly that many bytes with <see cref="WriteBody"/> (HEAD: they are dropped, and may be left out).
     /// </summary>
     public void StartResponse(int statusCode, ReadOnlySpan<byte> contentType, long contentLength)
     {
@@ -147,7 +147,7 @@ public sealed partial class HttpExchange
         }
 
         EndHeaders();
-        if (_bodyWritten != _declaredLength)
+        if (_method != RequestMethod.Head && _bodyWritten != _declaredLength)
         {
             throw new InvalidOperationException(
                 $"The application wrote {_bodyWritten} of the {_declaredLength} body bytes it announced in Content-Length; write them all before returning.");
@@ -157,7 +157,8 @@ public sealed partial class HttpExchange
     }
 
     /// <summary>Whether the response is complete on the output (its body all written).</summary>
-    internal bool IsResponseComplete => _response != ResponseState.NotStarted && _bodyWritten == _declaredLength;
+    internal bool IsResponseComplete =>
+        _response != ResponseState.NotStarted && (_method == RequestMethod.Head || _bodyWritten == _declaredLength);
 
     private void ResetResponse()
     {

@@ -110,6 +110,23 @@ public sealed class HttpServerLoopTests
     }
 
     [Fact]
+    public async Task Response_written_in_parts_carries_its_extra_header_and_head_drops_its_body()
+    {
+        var (server, _) = await LoopTestApp.StartAsync();
+        await using var _server = server;
+        using var client = await RawHttpClient.ConnectAsync(server.EndPoints[0]);
+        await client.SendAsync("GET /parts HTTP/1.1\r\nHost: a\r\n\r\nHEAD /parts HTTP/1.1\r\nHost: a\r\n\r\n" + Get);
+
+        var get = await client.ReadResponseAsync();
+        Assert.Equal("0123456789", get.Body);
+        Assert.Equal("2", get.Header("X-Parts"));
+        var head = await client.ReadResponseAsync(headOnly: true);
+        Assert.Equal("10", head.Header("Content-Length"));
+        Assert.Equal("2", head.Header("X-Parts"));
+        Assert.Equal("Hello, World!", (await client.ReadResponseAsync()).Body);
+    }
+
+    [Fact]
     public async Task Unread_content_length_body_split_across_writes_is_skipped_before_the_next_request()
     {
         var (server, _) = await LoopTestApp.StartAsync();

@@ -11,7 +11,7 @@ namespace Fastsock.Tests.Http.Server;
 /// <summary>
 /// An app on <see cref="HttpServerLoop"/> with one route per behaviour under test:
 /// <c>/plaintext</c> "Hello, World!" (what the allocation probe expects); <c>/echo</c> reads the whole body and sends it
-/// back; <c>/where</c> answers "host|path|query"; <c>/slow</c> answers only once the server is shutting down;
+/// back; <c>/parts</c> writes a 10-byte body in two parts after an extra header; <c>/where</c> answers "host|path|query"; <c>/slow</c> answers only once the server is shutting down;
 /// anything else "ignored", without reading the body.
 /// </summary>
 internal sealed class LoopTestApp : IHttpApplication
@@ -41,6 +41,13 @@ internal sealed class LoopTestApp : IHttpApplication
         {
             var where = $"{Encoding.ASCII.GetString(exchange.Host)}|{Encoding.ASCII.GetString(exchange.Path)}|{Encoding.ASCII.GetString(exchange.Query)}";
             exchange.WriteResponse(200, "text/plain"u8, Encoding.ASCII.GetBytes(where));
+        }
+        else if (path.SequenceEqual("/parts"u8))
+        {
+            exchange.StartResponse(200, "text/plain"u8, 10);
+            exchange.WriteHeader("X-Parts"u8, "2"u8);
+            exchange.WriteBody("01234"u8);
+            exchange.WriteBody("56789"u8);
         }
         else if (path.SequenceEqual("/slow"u8))
         {
