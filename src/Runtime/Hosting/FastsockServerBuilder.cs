@@ -18,6 +18,16 @@ public sealed class FastsockServerBuilder
 
     public FastsockServerOptions Options { get; } = new();
 
+    /// <summary>Apps reachable by name in this process (<c>inproc:NAME</c>), through in-memory connections.</summary>
+    public InProcessApps InProcessApps { get; } = new();
+
+    /// <summary>Registers an in-process app under <paramref name="name"/> (see <see cref="Hosting.InProcessApps"/>).</summary>
+    public FastsockServerBuilder AddInProcessApp(string name, ConnectionHandler handler)
+    {
+        InProcessApps.Add(name, handler);
+        return this;
+    }
+
     public FastsockServerBuilder Configure(Action<FastsockServerOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);

@@ -1,7 +1,6 @@
 using Fastsock.Hosting;
 using Fastsock.Locality;
 using Fastsock.Native;
-using Fastsock.Samples.Hello;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Frontends;
 using Fastsock.Samples.Proxy.Health;
@@ -43,10 +42,8 @@ internal static class ProxyApp
                     options.Connection.IdleTimeout = settings.Timeouts.Client;
                 });
 
-            var apps = new Dictionary<string, ConnectionHandler>(StringComparer.Ordinal)
-            {
-                ["hello"] = new HelloApp(() => server!.GetStats()).HandleAsync,
-            };
+            builder.AddInProcessApp(DemoHelloApp.Name, new DemoHelloApp().HandleAsync);
+            var apps = builder.InProcessApps.Handlers;
             var connector = new ServerConnector(apps, settings.Timeouts.Connect);
             var pools = settings.Backends.ToDictionary(b => b.Name, b => new BackendPool(b, cores.Count));
             foreach (var (backend, pool) in pools)

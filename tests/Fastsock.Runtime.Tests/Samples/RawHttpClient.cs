@@ -62,7 +62,10 @@ internal sealed class RawHttpClient : IDisposable
     }
 
     /// <summary>Reads one complete response; fails if the connection ends first.</summary>
-    public async Task<RawHttpResponse> ReadResponseAsync()
+    /// <param name="headOnly">
+    /// Read the head only, whatever its Content-Length says: for a response to HEAD, or an interim 100 Continue.
+    /// </param>
+    public async Task<RawHttpResponse> ReadResponseAsync(bool headOnly = false)
     {
         int headEnd;
         while ((headEnd = IndexOfHeadEnd()) < 0)
@@ -79,7 +82,7 @@ internal sealed class RawHttpClient : IDisposable
         Assert.Equal("HTTP/1.1", statusParts[0]);
         int status = int.Parse(statusParts[1], System.Globalization.CultureInfo.InvariantCulture);
         var headers = new List<(string, string)>();
-        foreach (var line in lines.Skip(1))
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
             int colon = line.IndexOf(':', StringComparison.Ordinal);
             Assert.True(colon > 0, $"Malformed response header line: {line}");
@@ -87,8 +90,8 @@ internal sealed class RawHttpClient : IDisposable
         }
 
         var lengthField = headers.SingleOrDefault(h => h.Item1.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)).Item2;
-        Assert.NotNull(lengthField);
-        int length = int.Parse(lengthField, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(headOnly || lengthField is not null, $"No Content-Length in: {head}");
+        int length = headOnly ? 0 : int.Parse(lengthField!, System.Globalization.CultureInfo.InvariantCulture);
         int total = headEnd + 4 + length;
         while (_pending.Count < total)
         {

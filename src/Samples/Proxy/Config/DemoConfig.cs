@@ -1,6 +1,7 @@
 namespace Fastsock.Samples.Proxy.Config;
 
-/// <summary>What runs without --config: a frontend on 127.0.0.1:8080 in front of the in-process Hello app.</summary>
+/// <summary>What runs without --config: a frontend on 127.0.0.1:8080 in front of the built-in in-process app <c>hello</c>
+/// (<see cref="DemoHelloApp"/>, registered through the runtime's <c>InProcessApps</c>).</summary>
 internal static class DemoConfig
 {
     public const string Source = "(built-in demo)";
