@@ -1,0 +1,259 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using Fastsock.Engine;
+
+namespace Fastsock.Http.Proxying;
+
+// 5-7. The response: interim 1xx heads forwarded as they come, the final head with hop-by-hop fields removed and the
+// framing the client can read, the body, and what both connections are good for afterwards.
+public sealed partial class HttpExchangeForwarder
+{
+    private const string ClosedBeforeHead = "the connection closed before a complete response head";
+
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
+    private async ValueTask<HttpForwarderOutcome> ReceiveResponseAsync(bool replayable)
+    {
+        var input = _backend!.Transport.Input;
+        ResponsePlan response;
+        var watch = _options.AbortOnClose ? WatchClient() : default;
+        try
+        {
+            for (bool first = true; ; first = false)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await ReadBackendAsync(input).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return HttpForwarderOutcome.Failed(
+                        HttpForwarderError.RequestTimedOut, 504, $"no response within {_options.ResponseTimeout.TotalMilliseconds} ms");
+                }
+                catch (IOException ex)
+                {
+                    return replayable && first ? HttpForwarderOutcome.Retry(ex.Message) : HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ex.Message);
+                }
+
+                if (_clientLeft)
+                {
+                    input.AdvanceTo(result.Buffer.Start);
+                    return HttpForwarderOutcome.Failed(HttpForwarderError.ClientAborted, 0, "the client left before its response");
+                }
+
+                var buffer = result.Buffer;
+                var status = ForwardResponseHead(buffer, out response, out var reason);
+                if (status == HttpParseStatus.Error)
+                {
+                    input.AdvanceTo(buffer.Start);
+                    return HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, reason);
+                }
+
+                if (status == HttpParseStatus.NeedMoreData)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    if (replayable && first && result.IsCompleted && buffer.IsEmpty)
+                    {
+                        return HttpForwarderOutcome.Retry(ClosedBeforeHead);
+                    }
+
+                    if (result.IsCompleted)
+                    {
+                        return HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ClosedBeforeHead);
+                    }
+
+                    continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
+                }
+
+                // The response has started: the request can no longer be sent again.
+                replayable = false;
+                ReleaseRequest();
+                _bytesFromBackend += buffer.Slice(0, response.Consumed).Length;
+                input.AdvanceTo(response.Consumed);
+                if (response.Status != 0)
+                {
+                    _observer?.OnResponseHead(response.Status);
+                }
+
+                if (!response.IsInterim)
+                {
+                    break;
+                }
+
+                await _output.FlushAsync().ConfigureAwait(true);
+            }
+        }
+        finally
+        {
+            watch.Dispose();
+        }
+
+        var end = BodyEnd.Complete;
+        if (response.Framing != HttpBodyFraming.None)
+        {
+            try
+            {
+                end = await ForwardBodyAsync(response.Framing, response.ContentLength, response.Rechunk, fromBackend: true).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or IOException)
+            {
+                end = BodyEnd.SourceEnded;
+            }
+        }
+
+        var flush = await _output.FlushAsync().ConfigureAwait(true);
+        bool complete = end == BodyEnd.Complete;
+        var error = end switch
+        {
+            BodyEnd.Complete => flush.IsCompleted ? HttpForwarderError.ResponseBodyClient : HttpForwarderError.None,
+            BodyEnd.DestinationClosed => HttpForwarderError.ResponseBodyClient,
+            _ => HttpForwarderError.ResponseBodyDestination,
+        };
+        string? why = error switch
+        {
+            HttpForwarderError.None => null,
+            HttpForwarderError.ResponseBodyClient => "the client stopped reading the response",
+            _ => end == BodyEnd.Invalid ? _chunks?.Error?.Reason ?? "invalid chunked body" : "the server ended inside the response body",
+        };
+        return new HttpForwarderOutcome(
+            error, response.Status, answerStatus: 0, clientKeepAlive: complete && response.ClientKeepAlive && !flush.IsCompleted,
+            backendReusable: complete && response.BackendKeepAlive, canRetry: false, why);
+    }
+
+    /// <summary>
+    /// Parses the head at the start of <paramref name="buffer"/> and, when complete and valid, writes it to the client:
+    /// status line, forwarded fields, framing, Connection when needed, end of head.
+    /// </summary>
+    private HttpParseStatus ForwardResponseHead(in ReadOnlySequence<byte> buffer, out ResponsePlan response, out string? reason)
+    {
+        response = default;
+        byte[] scratch = Scratch;
+        var status = _responseHead.TryParse(s_responses, buffer, scratch, _request.Method, out HttpResponseHead head);
+        reason = head.Error?.Reason;
+        if (status != HttpParseStatus.Complete)
+        {
+            return status;
+        }
+
+        if (head.StatusCode == 100 && _request.ExpectContinue)
+        {
+            // The proxy has already sent its own 100 Continue; the backend's would be a second one.
+            response = new ResponsePlan(head.Consumed, IsInterim: true, HttpBodyFraming.None, 0, false, false, false, Status: 0);
+            return status;
+        }
+
+        if (head.StatusCode == 101)
+        {
+            // Upgrade was removed from the request as hop-by-hop, so a 101 is a backend that did not listen.
+            reason = "101 Switching Protocols to a request without Upgrade";
+            return HttpParseStatus.Error;
+        }
+
+        if (_responseHead.Error is { } fieldsError)
+        {
+            reason = fieldsError.Reason;
+            return HttpParseStatus.Error;
+        }
+
+        // The one parse above recorded the fields; the status line and the fields to keep are written in one pass.
+        _responseHead.WriteStatusAndFields(buffer, scratch, _output);
+        if (head.IsInterim)
+        {
+            HttpForwardingWriter.WriteEndOfHeaders(_output);
+            response = new ResponsePlan(head.Consumed, IsInterim: true, HttpBodyFraming.None, 0, false, false, false, head.StatusCode);
+            return status;
+        }
+
+        bool http11 = _request.Version == HttpVersion.Http11;
+        var framing = head.Framing;
+        bool closeAfter = false;
+        bool rechunk = false;
+        switch (framing)
+        {
+            case HttpBodyFraming.None:
+                if (head.ContentLength >= 0 && head.StatusCode != 204)
+                {
+                    HttpForwardingWriter.WriteContentLength(_output, head.ContentLength); // HEAD and 304 keep it
+                }
+
+                break;
+            case HttpBodyFraming.ContentLength:
+                HttpForwardingWriter.WriteContentLength(_output, head.ContentLength);
+                if (head.ContentLength == 0)
+                {
+                    framing = HttpBodyFraming.None;
+                }
+
+                break;
+            case HttpBodyFraming.Chunked:
+                rechunk = http11;
+                closeAfter = !http11; // an HTTP/1.0 client gets the decoded body delimited by the close
+                if (rechunk)
+                {
+                    HttpForwardingWriter.WriteChunked(_output);
+                }
+
+                break;
+            default:
+                closeAfter = true;
+                break;
+        }
+
+        bool clientKeepAlive = _request.KeepAlive && !closeAfter;
+        if (!clientKeepAlive)
+        {
+            HttpForwardingWriter.WriteConnectionClose(_output);
+        }
+        else if (!http11)
+        {
+            _output.Write("Connection: keep-alive\r\n"u8);
+        }
+
+        HttpForwardingWriter.WriteEndOfHeaders(_output);
+        bool backendKeepAlive = head.KeepAlive && head.Framing != HttpBodyFraming.CloseDelimited;
+        response = new ResponsePlan(head.Consumed, IsInterim: false, framing, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive, head.StatusCode);
+        return status;
+    }
+
+    /// <summary>
+    /// A backend read bounded by the response timeout. The deadline lives on the worker's timer wheel and is armed only
+    /// when the read has to wait.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> ReadBackendAsync(PipeReader input)
+    {
+        var pending = input.ReadAsync();
+        if (pending.IsCompleted)
+        {
+            return pending.Result;
+        }
+
+        var backend = _backend!;
+        backend.SetReadDeadline(_options.ResponseTimeout);
+        ReadResult result;
+        bool timedOut;
+        try
+        {
+            result = await pending.ConfigureAwait(true);
+        }
+        finally
+        {
+            timedOut = backend.ReadTimedOut;
+            backend.ClearReadDeadline();
+        }
+
+        if (result.IsCanceled && timedOut)
+        {
+            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            throw new TimeoutException();
+        }
+
+        return result;
+    }
+
+    /// <summary>The final (or interim) response head as forwarded: how its body is delimited and what comes after it.</summary>
+    private readonly record struct ResponsePlan(
+        SequencePosition Consumed, bool IsInterim, HttpBodyFraming Framing, long ContentLength, bool Rechunk, bool BackendKeepAlive,
+        bool ClientKeepAlive, int Status);
+}
