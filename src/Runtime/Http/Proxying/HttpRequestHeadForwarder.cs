@@ -131,7 +131,8 @@ public sealed class HttpRequestHeadForwarder
         }
 
         _hasForwardedProto &= !_fields.IsListed("X-Forwarded-Proto"u8);
-        if (ReadTargetForm(head.Method, head.Target) is { } targetError)
+        _originOffset = 0;
+        if (AbsoluteFormTarget.Read(head.Method, head.Target, ref _authorityOffset, ref _authorityLength, ref _originOffset) is { } targetError)
         {
             head = default;
             head._error = targetError;
@@ -255,46 +256,6 @@ public sealed class HttpRequestHeadForwarder
     }
 
     private static int Copy(ReadOnlySpan<byte> from, Span<byte> to) => ForwardedFieldLines.Copy(from, to);
-
-    /// <summary>
-    /// Records where the origin-form part and the authority of an absolute-form target are (RFC 9112 §3.2.2); the
-    /// parser has already checked the form against the method. Only http and https URIs name an origin server, and an
-    /// authority with userinfo is refused as RFC 9110 §4.2.4 advises.
-    /// </summary>
-    private HttpParseError? ReadTargetForm(RequestMethod method, ReadOnlySpan<byte> target)
-    {
-        _originOffset = 0;
-        if (method == RequestMethod.Connect || target[0] == (byte)'/' || (target.Length == 1 && target[0] == (byte)'*'))
-        {
-            return null;
-        }
-
-        int schemeEnd = target.IndexOf("://"u8);
-        ReadOnlySpan<byte> scheme = target[..schemeEnd];
-        if (!Ascii.EqualsIgnoreCase(scheme, "http"u8) && !Ascii.EqualsIgnoreCase(scheme, "https"u8))
-        {
-            return HttpResponseParseErrors.UnsupportedTargetScheme;
-        }
-
-        int authorityStart = schemeEnd + 3;
-        ReadOnlySpan<byte> rest = target[authorityStart..];
-        int authorityLength = rest.IndexOfAny((byte)'/', (byte)'?', (byte)'#');
-        if (authorityLength < 0)
-        {
-            authorityLength = rest.Length;
-        }
-
-        ReadOnlySpan<byte> authority = rest[..authorityLength];
-        if (authority.IsEmpty || authority.Contains((byte)'@') || authority[0] == (byte)':' || rest[authorityLength..].Contains((byte)'#'))
-        {
-            return HttpResponseParseErrors.InvalidTargetAuthority;
-        }
-
-        _authorityOffset = authorityStart;
-        _authorityLength = authorityLength;
-        _originOffset = authorityStart + authorityLength;
-        return null;
-    }
 
     private void Record(ReadOnlySpan<byte> line, int lineOffset, int nameLength, int valueStart, int valueLength)
     {
