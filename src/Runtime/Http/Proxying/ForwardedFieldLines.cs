@@ -9,7 +9,7 @@ namespace Fastsock.Http.Proxying;
 /// </summary>
 /// <remarks>
 /// Lines already in written form ("Name: value\r\n") are copied as runs of adjacent bytes, so a head without
-/// hop-by-hop fields is usually one copy. The rules are those of <see cref="HttpHeaderForwarder"/>.
+/// hop-by-hop fields is usually one copy. The rules are written down in this folder's README.
 /// </remarks>
 internal sealed class ForwardedFieldLines(bool isRequest)
 {
@@ -58,9 +58,12 @@ internal sealed class ForwardedFieldLines(bool isRequest)
         }
 
         bool writtenForm = valueStart == nameLength + 2 && line[nameLength + 1] == HttpSyntax.Space && valueStart + valueLength == line.Length;
-        _fields[_count] = new RecordedFieldLine(lineOffset, line.Length, nameLength, valueStart, valueLength, writtenForm);
+        _fields[_count] = new RecordedFieldLine(lineOffset, line.Length, nameLength, valueStart, valueLength, writtenForm, Removed: false);
         return _count++;
     }
+
+    /// <summary>Leaves the field recorded at <paramref name="index"/> out of <see cref="Write"/> (a Host replaced by the target's authority).</summary>
+    public void Remove(int index) => _fields[index] = _fields[index] with { Removed = true };
 
     /// <summary>
     /// Writes the fields into <paramref name="span"/> after the run <c>head[runStart..runEnd]</c> (a start line in written
@@ -74,7 +77,7 @@ internal sealed class ForwardedFieldLines(bool isRequest)
         for (int i = 0; i < _count; i++)
         {
             ref readonly RecordedFieldLine field = ref _fields[i];
-            if (filterListed && _connectionOptions.Contains(head.Slice(field.Offset, field.NameLength)))
+            if (field.Removed || (filterListed && _connectionOptions.Contains(head.Slice(field.Offset, field.NameLength))))
             {
                 continue;
             }
@@ -127,5 +130,5 @@ internal sealed class ForwardedFieldLines(bool isRequest)
     }
 
     /// <summary>Where a field line to forward is in the head; the line excludes its CRLF.</summary>
-    private readonly record struct RecordedFieldLine(int Offset, int Length, int NameLength, int ValueStart, int ValueLength, bool IsWrittenForm);
+    private readonly record struct RecordedFieldLine(int Offset, int Length, int NameLength, int ValueStart, int ValueLength, bool IsWrittenForm, bool Removed);
 }

@@ -9,14 +9,14 @@ namespace Fastsock.Http.Proxying;
 /// Forwards a request head to the next hop with one parse: <see cref="TryParse"/> validates it and records where the
 /// fields to keep are; <see cref="Write"/> later copies them, in one pass, into the backend's output with the
 /// hop-by-hop fields (RFC 9110 §7.6.1) removed, the client appended to X-Forwarded-For and X-Forwarded-Proto added when absent.
+/// An absolute-form target (<c>GET http://host/path</c>) goes on in origin-form with its authority as Host (RFC 9112 §3.2.2).
 /// </summary>
 /// <remarks>
 /// <para>
 /// One instance per client connection, reused for each request: the records are offsets into the head, not spans, so
 /// they survive the awaits between the parse and the write (picking and connecting a backend) as long as the caller
-/// keeps the head's bytes unconsumed. The forwarded fields follow the rules of <see cref="HttpHeaderForwarder"/>, which
-/// needs two parses of a head because a field named in Connection may come before the Connection field: here the names
-/// are filtered when writing, after the only parse.
+/// keeps the head's bytes unconsumed. A field named in Connection may come before the Connection field: the names are
+/// filtered when writing, after the only parse. The rules are written down in this folder's README.
 /// </para>
 /// <para>
 /// Lines already in the form they are written in ("Name: value\r\n", and the request line of an HTTP/1.1 request)
@@ -37,6 +37,7 @@ public sealed class HttpRequestHeadForwarder
     private const int AddedBytesBound = 192;
 
     private readonly byte[] _client;
+    private readonly byte[] _proto;
     private readonly ForwardedFieldLines _fields = new(isRequest: true);
     private int _lastForwardedFor;
     private bool _hasForwardedProto;
@@ -44,6 +45,10 @@ public sealed class HttpRequestHeadForwarder
     private int _requestLineOffset;
     private int _methodLength;
     private int _targetLength;
+    private int _hostField;
+    private int _originOffset;
+    private int _authorityOffset;
+    private int _authorityLength;
     private bool _http11;
     private bool _hasHost;
     private bool _isChunked;
@@ -51,14 +56,31 @@ public sealed class HttpRequestHeadForwarder
 
     /// <summary>A forwarder for requests from the client at <paramref name="clientAddress"/> (4 or 16 bytes, network order).</summary>
     public HttpRequestHeadForwarder(ReadOnlySpan<byte> clientAddress)
+        : this(clientAddress, "http"u8)
     {
+    }
+
+    /// <summary>
+    /// A forwarder for requests from the client at <paramref name="clientAddress"/>, announcing <paramref name="forwardedProto"/>
+    /// (<c>http</c> or <c>https</c>) in X-Forwarded-Proto when the request has none.
+    /// </summary>
+    public HttpRequestHeadForwarder(ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> forwardedProto)
+    {
+        if (forwardedProto.IsEmpty || forwardedProto.Length > 16 || !HttpSyntax.IsToken(forwardedProto))
+        {
+            throw new ArgumentException(
+                $"X-Forwarded-Proto must be a scheme token of at most 16 bytes such as http or https, not '{Encoding.ASCII.GetString(forwardedProto)}'.",
+                nameof(forwardedProto));
+        }
+
+        _proto = forwardedProto.ToArray();
         if (clientAddress.Length is not (4 or 16))
         {
             throw new ArgumentException($"A client address has 4 or 16 bytes, not {clientAddress.Length}.", nameof(clientAddress));
         }
 
         Span<byte> text = stackalloc byte[64];
-        _client = text[..HttpHeaderForwarder.FormatClient(clientAddress, text)].ToArray();
+        _client = text[..ForwardedForText.Format(clientAddress, text)].ToArray();
     }
 
     /// <summary>A forwarder for requests from <paramref name="client"/>.</summary>
@@ -67,8 +89,11 @@ public sealed class HttpRequestHeadForwarder
     {
     }
 
-    /// <summary>Whether the last parsed request had a Host field (an HTTP/1.0 one may not).</summary>
-    public bool HasHost => _hasHost;
+    /// <summary>
+    /// Whether the last parsed request names its host: a Host field (an HTTP/1.0 request may have none) or an
+    /// absolute-form target, whose authority becomes the Host.
+    /// </summary>
+    public bool HasHost => _hasHost || _authorityOffset >= 0;
 
     /// <summary>
     /// Parses the head at the start of <paramref name="buffer"/> with <paramref name="parser"/> and records what
@@ -81,6 +106,8 @@ public sealed class HttpRequestHeadForwarder
         _fields.Clear();
         _lastForwardedFor = -1;
         _hasForwardedProto = false;
+        _hostField = -1;
+        _authorityOffset = -1;
         _headLength = 0;
 
         Recorder recorder = new(this);
@@ -104,6 +131,18 @@ public sealed class HttpRequestHeadForwarder
         }
 
         _hasForwardedProto &= !_fields.IsListed("X-Forwarded-Proto"u8);
+        _originOffset = 0;
+        if (AbsoluteFormTarget.Read(head.Method, head.Target, ref _authorityOffset, ref _authorityLength, ref _originOffset) is { } targetError)
+        {
+            head = default;
+            head._error = targetError;
+            return HttpParseStatus.Error;
+        }
+
+        if (_authorityOffset >= 0 && _hostField >= 0)
+        {
+            _fields.Remove(_hostField); // RFC 9112 §3.2.2: the target's authority replaces the Host field
+        }
 
         _headLength = head.HeadLength;
         _requestLineOffset = head._requestLineOffset;
@@ -139,7 +178,12 @@ public sealed class HttpRequestHeadForwarder
         }
 
         head = head[.._headLength];
-        if (!_hasHost && hostIfAbsent.IsEmpty)
+        int targetOffset = _requestLineOffset + _methodLength + 1;
+        if (_authorityOffset >= 0)
+        {
+            hostIfAbsent = head.Slice(targetOffset + _authorityOffset, _authorityLength);
+        }
+        else if (!_hasHost && hostIfAbsent.IsEmpty)
         {
             hostIfAbsent = "localhost"u8;
         }
@@ -153,13 +197,21 @@ public sealed class HttpRequestHeadForwarder
         int runStart = _requestLineOffset;
         int runEnd = runStart;
         int requestLineLength = _methodLength + 1 + _targetLength + 11;
-        if (_http11)
+        if (_http11 && _authorityOffset < 0)
         {
             runEnd += requestLineLength; // already "METHOD target HTTP/1.1\r\n"
         }
         else
         {
-            written = Copy(head.Slice(runStart, requestLineLength - 11), span);
+            // "METHOD " then the target, in origin-form when it came in absolute-form ("" and "?q" gain the "/").
+            written = Copy(head.Slice(runStart, _methodLength + 1), span);
+            ReadOnlySpan<byte> origin = head.Slice(targetOffset + _originOffset, _targetLength - _originOffset);
+            if (origin.IsEmpty || origin[0] != (byte)'/')
+            {
+                span[written++] = (byte)'/';
+            }
+
+            written += Copy(origin, span[written..]);
             written += Copy(" HTTP/1.1\r\n"u8, span[written..]);
         }
 
@@ -171,10 +223,10 @@ public sealed class HttpRequestHeadForwarder
 
         if (!_hasForwardedProto)
         {
-            written += Copy("X-Forwarded-Proto: http\r\n"u8, span[written..]);
+            written += ForwardedFieldLines.WriteLine(span[written..], "X-Forwarded-Proto"u8, _proto, default);
         }
 
-        if (!_hasHost)
+        if (!_hasHost || _authorityOffset >= 0)
         {
             // The backend is spoken to in HTTP/1.1, which requires a Host (RFC 9112 §3.2).
             written += ForwardedFieldLines.WriteLine(span[written..], "Host"u8, hostIfAbsent, default);
@@ -213,7 +265,11 @@ public sealed class HttpRequestHeadForwarder
             return;
         }
 
-        if (nameLength == 15 && Ascii.EqualsIgnoreCase(line[..nameLength], "X-Forwarded-For"u8))
+        if (nameLength == 4 && Ascii.EqualsIgnoreCase(line[..nameLength], "Host"u8))
+        {
+            _hostField = index;
+        }
+        else if (nameLength == 15 && Ascii.EqualsIgnoreCase(line[..nameLength], "X-Forwarded-For"u8))
         {
             _lastForwardedFor = index;
         }

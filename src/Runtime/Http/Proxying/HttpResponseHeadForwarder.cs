@@ -8,9 +8,8 @@ namespace Fastsock.Http.Proxying;
 /// without the hop-by-hop ones (RFC 9110 §7.6.1). The caller then writes the framing it chose and the end of the head.
 /// </summary>
 /// <remarks>
-/// One instance per client connection, reused for each response. The rules are those of <see cref="HttpHeaderForwarder"/>
-/// in response mode (which needs two parses of a head, because a field named in Connection may come before the Connection
-/// field); here the listed names are filtered when writing. A Connection field that cannot be honoured does not fail the
+/// One instance per client connection, reused for each response. A field named in Connection may come before the
+/// Connection field, so the listed names are filtered when writing, after the only parse. The rules are in this folder's README. A Connection field that cannot be honoured does not fail the
 /// parse: it is reported by <see cref="Error"/> (502), for the caller to check before writing.
 /// </remarks>
 public sealed class HttpResponseHeadForwarder

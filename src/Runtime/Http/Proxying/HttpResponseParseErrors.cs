@@ -25,9 +25,13 @@ internal static class HttpResponseParseErrors
     public static readonly HttpParseError InvalidTransferEncoding = new(502, "Empty or repeated chunked Transfer-Encoding in response");
     public static readonly HttpParseError TransferEncodingInHttp10 = new(502, "Transfer-Encoding in an HTTP/1.0 response");
 
-    // Connection options collected by HttpHeaderForwarder.
+    // Connection options collected by ForwardedFieldLines.
     public static readonly HttpParseError TooManyConnectionOptions = new(502, "Too many Connection options in response");
     public static readonly HttpParseError InvalidConnectionOption = new(502, "Invalid Connection option in response");
     public static readonly HttpParseError TooManyConnectionOptionsInRequest = new(400, "Too many Connection options");
     public static readonly HttpParseError InvalidConnectionOptionInRequest = new(400, "Invalid Connection option");
+
+    // Absolute-form request targets, turned into origin-form by HttpRequestHeadForwarder.
+    public static readonly HttpParseError UnsupportedTargetScheme = new(400, "Absolute-form target whose scheme is not http or https");
+    public static readonly HttpParseError InvalidTargetAuthority = new(400, "Absolute-form target with an empty authority, userinfo or a fragment");
 }

@@ -44,7 +44,7 @@ internal sealed partial class HttpProxySession
             _clientAddress = source.Address.GetAddressBytes();
             _sourceHash = SourceHash(_clientAddress);
             // X-Forwarded-For names the announced client; once per connection, before the first request.
-            _requestHead = new HttpRequestHeadForwarder(_clientAddress);
+            _forwarder.SetClientAddress(_clientAddress);
         }
 
         return true;

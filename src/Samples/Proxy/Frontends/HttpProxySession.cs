@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using IPAddress = System.Net.IPAddress;
 using IPEndPoint = System.Net.IPEndPoint;
@@ -6,48 +5,39 @@ using System.Runtime.CompilerServices;
 using Fastsock.Engine;
 using Fastsock.Http;
 using Fastsock.Http.Proxying;
+using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Transport;
 
 namespace Fastsock.Samples.Proxy.Frontends;
 
 /// <summary>
 /// One client connection in <c>mode http</c>: read a request head (strict parser; 400/414/431/505 and close on error,
-/// 408 and close when it does not arrive in time), forward the exchange (see the other parts of this class), and
-/// go on with the next request on the same connection while both sides keep it alive.
+/// 408 and close when it does not arrive in time), pick a server and a backend connection, let the runtime's
+/// <see cref="HttpExchangeForwarder"/> forward the exchange, and go on with the next request on the same connection
+/// while both sides keep it alive. Only proxy concerns live here: balancing, pools, retries, counting, error answers.
 /// </summary>
 /// <remarks>
-/// Everything a request needs lives in this object (allocated once per connection) or in per-worker statics, and the
-/// helpers that await more than once per request use state machines pooled per worker thread
+/// Everything a request needs lives in this object and its forwarder (allocated once per connection) or in per-worker
+/// statics, and the helpers that await more than once per request use state machines pooled per worker thread
 /// (<see cref="WorkerPoolingValueTaskMethodBuilder{TResult}"/>, deep enough for every connection of a worker to have
 /// an exchange suspended at once), so the steady keep-alive path allocates nothing of its own. Awaits of those helpers
-/// use <c>ConfigureAwait(false)</c>: they always complete on this worker (pipes resume on the worker's scheduler), and posting to the worker's SynchronizationContext would allocate a
-/// callback per resumption. Only the connect keeps the context, since its timeout may fire on another thread.
+/// use <c>ConfigureAwait(false)</c>: they always complete on this worker (pipes resume on the worker's scheduler), and
+/// posting to the worker's SynchronizationContext would allocate a callback per resumption. Only the connect keeps the
+/// context, since its timeout may fire on another thread.
 /// </remarks>
-internal sealed partial class HttpProxySession
+internal sealed partial class HttpProxySession : IHttpExchangeObserver
 {
-    private static readonly HttpRequestParser s_requests = new(HttpParserLimits.Default);
-    private static readonly HttpResponseParser s_responses = new(HttpParserLimits.Default);
-
-    // Heads that span buffer segments are copied here; used only between awaits, so one per worker thread is enough.
-    [ThreadStatic]
-    private static byte[]? t_scratch;
-
     private readonly HttpFrontend _frontend;
     private readonly Connection _client;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
+    private readonly HttpExchangeForwarder _forwarder;
     private byte[] _clientAddress;
     private ulong _sourceHash;
-    private HttpRequestHeadForwarder _requestHead;
-    private readonly HttpResponseHeadForwarder _responseHead = new();
-    private ChunkedBodyDecoder? _chunks;
-    private RequestInfo _request;
-    private ReadOnlySequence<byte> _requestBuffer;
     private Connection? _backend;
 
-    // Bytes of the exchange in flight: from the client (head and body as read) and from the server (as read).
-    private long _bytesIn;
-    private long _bytesOut;
+    // The server of the exchange in flight, for counting the response heads the forwarder reports.
+    private ServerState? _server;
 
     public HttpProxySession(HttpFrontend frontend, Connection client)
     {
@@ -58,12 +48,17 @@ internal sealed partial class HttpProxySession
         var address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Loopback;
         _clientAddress = address.GetAddressBytes();
         _sourceHash = SourceHash(_clientAddress);
-        _requestHead = new HttpRequestHeadForwarder(_clientAddress);
+        var options = new HttpForwarderOptions
+        {
+            ResponseTimeout = frontend.Timeouts.Server,
+            SpliceThreshold = frontend.SpliceThreshold,
+            Forwarding = frontend.Forwarding,
+            AbortOnClose = frontend.AbortOnClose,
+        };
+        _forwarder = new HttpExchangeForwarder(client, _clientAddress, options, observer: this);
     }
 
-    private static byte[] Scratch => t_scratch ??= new byte[HttpParserLimits.Default.MaxHeadLength];
-
-    private ChunkedBodyDecoder Chunks => _chunks ??= new ChunkedBodyDecoder(HttpParserLimits.Default);
+    void IHttpExchangeObserver.OnResponseHead(int statusCode) => _frontend.Counters?.Response(_client.WorkerIndex, _server!, statusCode);
 
     public async Task RunAsync()
     {
@@ -94,7 +89,7 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    /// <summary>Waits for a complete, valid request head and leaves it unconsumed in <see cref="_requestBuffer"/>; false: close.</summary>
+    /// <summary>Waits for a complete, valid request head and leaves it held by the forwarder; false: close.</summary>
     /// <remarks>
     /// The request timeout runs from the first byte of a request (from the accept for the first one) to the end of its
     /// head; a keep-alive connection waiting between requests is left to the client idle timeout.
@@ -126,11 +121,11 @@ internal sealed partial class HttpProxySession
                 }
 
                 var buffer = result.Buffer;
-                var status = PeekRequestHead(buffer, out var error);
+                // The only parse of the head: validation, and where the fields to forward are.
+                var status = _forwarder.TryParseRequest(buffer, out var error);
                 if (status == HttpParseStatus.Complete)
                 {
                     _frontend.Counters?.Request(_client.WorkerIndex);
-                    _requestBuffer = buffer;
                     return true;
                 }
 
@@ -165,23 +160,6 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    /// <summary>
-    /// The only parse of a head: validation, the facts the exchange needs after awaits, and where the fields to forward
-    /// are (kept by <see cref="_requestHead"/> until the head is written to a backend).
-    /// </summary>
-    private HttpParseStatus PeekRequestHead(in ReadOnlySequence<byte> buffer, out HttpParseError? error)
-    {
-        var status = _requestHead.TryParse(s_requests, buffer, Scratch, out HttpRequestHead head);
-        error = head.Error;
-        if (status == HttpParseStatus.Complete)
-        {
-            _request = new RequestInfo(
-                head.Method, head.Version, head.KeepAlive, head.ContentLength, head.IsChunked, head.ExpectContinue && head.HasBody, head.Consumed);
-        }
-
-        return status;
-    }
-
     /// <summary>An error response with a short text body, then the connection closes.</summary>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder))]
     private async ValueTask AnswerAsync(int statusCode)
@@ -200,8 +178,4 @@ internal sealed partial class HttpProxySession
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes)
             ^ (System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]) * 0x9E3779B97F4A7C15UL);
     }
-
-    /// <summary>What the exchange needs to know about the request once its head's spans are gone.</summary>
-    private readonly record struct RequestInfo(
-        RequestMethod Method, HttpVersion Version, bool KeepAlive, long ContentLength, bool IsChunked, bool ExpectContinue, SequencePosition Consumed);
 }

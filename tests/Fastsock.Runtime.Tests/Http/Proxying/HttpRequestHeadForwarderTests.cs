@@ -6,7 +6,7 @@ using Fastsock.Http.Proxying;
 
 namespace Fastsock.Runtime.Tests.Http.Proxying;
 
-/// <summary>The one-parse request forwarding; the shared cases run through <see cref="Forwarding.Request(string, string)"/>.</summary>
+/// <summary>The one-parse head forwarding, both ways; the shared cases run through <see cref="Forwarding.Request(string, string)"/>.</summary>
 [SupportedOSPlatform("linux")]
 public sealed class HttpRequestHeadForwarderTests
 {
@@ -38,6 +38,37 @@ public sealed class HttpRequestHeadForwarderTests
             "GET /old HTTP/1.1\r\nAccept: */*\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\nHost: backend:8080\r\n\r\n",
             Sequences.Text(output.WrittenSpan));
         Assert.Throws<ArgumentException>(() => forwarder.Write(input, scratch, new ArrayBufferWriter<byte>(), "a\r\nb"u8));
+    }
+
+    [Theory]
+    [InlineData("GET http://example.com/a/b?q=1 HTTP/1.1\r\nHost: other\r\nAccept: */*\r\n\r\n", "GET /a/b?q=1 HTTP/1.1\r\nAccept: */*\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\nHost: example.com\r\n\r\n")]
+    [InlineData("GET HTTP://Example.com:8080 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", "GET / HTTP/1.1\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\nHost: Example.com:8080\r\n\r\n")]
+    [InlineData("OPTIONS https://h?x HTTP/1.1\r\nAccept: a\r\nHost: h\r\nVia: v\r\n\r\n", "OPTIONS /?x HTTP/1.1\r\nAccept: a\r\nVia: v\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\nHost: h\r\n\r\n")]
+    [InlineData("GET http://[2001:db8::1]:81/p HTTP/1.0\r\n\r\n", "GET /p HTTP/1.1\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\nHost: [2001:db8::1]:81\r\n\r\n")]
+    public void Absolute_form_target_is_forwarded_in_origin_form_with_its_authority_as_host(string request, string expected)
+    {
+        Assert.Equal(expected, Forwarding.Request(request));
+    }
+
+    [Theory]
+    [InlineData("GET ftp://h/f HTTP/1.1\r\nHost: h\r\n\r\n", "error 400 Absolute-form target whose scheme is not http or https")]
+    [InlineData("GET http://user:pw@h/ HTTP/1.1\r\nHost: h\r\n\r\n", "error 400 Absolute-form target with an empty authority, userinfo or a fragment")]
+    [InlineData("GET http:///p HTTP/1.1\r\nHost: h\r\n\r\n", "error 400 Absolute-form target with an empty authority, userinfo or a fragment")]
+    [InlineData("GET http://h/p#frag HTTP/1.1\r\nHost: h\r\n\r\n", "error 400 Absolute-form target with an empty authority, userinfo or a fragment")]
+    public void Absolute_form_target_that_names_no_http_origin_is_a_400(string request, string expected)
+    {
+        Assert.Equal(expected, Forwarding.Request(request));
+    }
+
+    [Fact]
+    public void Forwarded_proto_given_to_the_forwarder_is_added_when_absent()
+    {
+        HttpRequestHeadForwarder forwarder = new([10, 0, 0, 1], "https"u8);
+
+        string forwarded = Forwarding.RequestInOnePass(Sequences.Contiguous("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), forwarder: forwarder);
+
+        Assert.Equal("GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n", forwarded);
+        Assert.Throws<ArgumentException>(() => new HttpRequestHeadForwarder([10, 0, 0, 1], "a b"u8));
     }
 
     [Fact]

@@ -3,69 +3,59 @@ using System.Buffers.Text;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Fastsock.Engine;
-using Fastsock.Http;
 using Fastsock.Transport;
 
-namespace Fastsock.Samples.Proxy.Frontends;
+namespace Fastsock.Http.Proxying;
 
-/// <summary>How a message body is delimited on the side it is read from.</summary>
-internal enum BodyKind : byte
+// Bodies, both ways, by one framing model: streamed, never buffered whole. Each read is copied to the other side and
+// flushed, so the pipes' backpressure bounds the memory one exchange holds. Chunked bodies are decoded and written
+// again as chunks (or, to an HTTP/1.0 client, as the bytes up to the close); large bodies of known length are spliced.
+public sealed partial class HttpExchangeForwarder
 {
-    None,
-    Length,
-    Chunked,
-    UntilClose,
-}
-
-/// <summary>How streaming a body ended.</summary>
-internal enum BodyEnd : byte
-{
-    Complete,
-
-    /// <summary>The source ended (or the destination stopped reading) before the body did.</summary>
-    Truncated,
-
-    /// <summary>Malformed chunked framing; see the session's decoder for the status.</summary>
-    Invalid,
-}
-
-// Bodies are streamed, never buffered whole: each read is copied to the other side and flushed, so the pipes'
-// backpressure bounds the memory one exchange holds. Chunked bodies are decoded and written again as chunks.
-internal sealed partial class HttpProxySession
-{
-    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
-    private async ValueTask<BodyEnd> PumpBodyAsync(PipeReader from, PipeWriter to, BodyKind kind, long length, bool chunkedOut, bool fromBackend)
+    /// <summary>How forwarding a body ended.</summary>
+    private enum BodyEnd : byte
     {
-        if (kind == BodyKind.Chunked)
+        Complete,
+
+        /// <summary>The side the body came from ended (or reset) before the body did.</summary>
+        SourceEnded,
+
+        /// <summary>The side the body went to stopped reading.</summary>
+        DestinationClosed,
+
+        /// <summary>Malformed chunked framing; <see cref="ChunkedBodyDecoder.Error"/> says how.</summary>
+        Invalid,
+    }
+
+    /// <summary>Forwards one body delimited by <paramref name="framing"/>, request (client to backend) or response.</summary>
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
+    private async ValueTask<BodyEnd> ForwardBodyAsync(HttpBodyFraming framing, long length, bool chunkedOut, bool fromBackend)
+    {
+        var backend = _backend!;
+        PipeReader from = fromBackend ? backend.Transport.Input : _input;
+        PipeWriter to = fromBackend ? _output : backend.Transport.Output;
+        if (framing == HttpBodyFraming.Chunked)
         {
             Chunks.Reset();
         }
 
-        if (kind == BodyKind.Length && length >= _frontend.SpliceThreshold && _frontend.Forwarding != ForwardingMode.Copy)
+        if (framing == HttpBodyFraming.ContentLength && length >= _options.SpliceThreshold && _options.Forwarding != ForwardingMode.Copy)
         {
             // A large body of known length goes socket to socket through a kernel pipe, then both sides go on with
             // the next message. Only between two sockets of this worker; otherwise (in-process servers) it is copied.
             var flush = await to.FlushAsync().ConfigureAwait(true);
             if (flush.IsCompleted)
             {
-                return BodyEnd.Truncated;
+                return BodyEnd.DestinationClosed;
             }
 
             var forward = fromBackend
-                ? await ConnectionForwarder.SpliceExactlyAsync(_backend!, _client, length).ConfigureAwait(true)
-                : await ConnectionForwarder.SpliceExactlyAsync(_client, _backend!, length).ConfigureAwait(true);
+                ? await ConnectionForwarder.SpliceExactlyAsync(backend, _client, length).ConfigureAwait(true)
+                : await ConnectionForwarder.SpliceExactlyAsync(_client, backend, length).ConfigureAwait(true);
             if (forward.Mode == ForwardingMode.Splice)
             {
-                if (fromBackend)
-                {
-                    _bytesOut += forward.FirstToSecond;
-                }
-                else
-                {
-                    _bytesIn += forward.FirstToSecond;
-                }
-
-                return forward.Error is null ? BodyEnd.Complete : BodyEnd.Truncated;
+                Count(fromBackend, forward.FirstToSecond);
+                return forward.Error is null ? BodyEnd.Complete : BodyEnd.SourceEnded;
             }
         }
 
@@ -75,16 +65,8 @@ internal sealed partial class HttpProxySession
             var result = fromBackend ? await ReadBackendAsync(from).ConfigureAwait(false) : await from.ReadAsync().ConfigureAwait(true);
             var buffer = result.Buffer;
             long before = buffer.Length;
-            var end = Transfer(ref buffer, to, kind, ref remaining, chunkedOut);
-            if (fromBackend)
-            {
-                _bytesOut += before - buffer.Length;
-            }
-            else
-            {
-                _bytesIn += before - buffer.Length;
-            }
-
+            var end = Transfer(ref buffer, to, framing, ref remaining, chunkedOut);
+            Count(fromBackend, before - buffer.Length);
             if (end is BodyEnd.Complete or BodyEnd.Invalid)
             {
                 // Whatever follows is the next message: leave it unexamined so the next read sees it at once.
@@ -95,37 +77,48 @@ internal sealed partial class HttpProxySession
             from.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted)
             {
-                return kind == BodyKind.UntilClose ? BodyEnd.Complete : BodyEnd.Truncated;
+                return framing == HttpBodyFraming.CloseDelimited ? BodyEnd.Complete : BodyEnd.SourceEnded;
             }
 
             // A cancelled read without the end is a graceful shutdown asking to finish: the message in flight is finished.
-
             var flush = await to.FlushAsync().ConfigureAwait(true);
             if (flush.IsCompleted)
             {
-                return BodyEnd.Truncated;
+                return BodyEnd.DestinationClosed;
             }
+        }
+    }
+
+    private void Count(bool fromBackend, long bytes)
+    {
+        if (fromBackend)
+        {
+            _bytesFromBackend += bytes;
+        }
+        else
+        {
+            _bytesFromClient += bytes;
         }
     }
 
     /// <summary>
     /// Copies the body bytes at the start of <paramref name="buffer"/> to <paramref name="to"/> and slices them off;
-    /// <see cref="BodyEnd.Truncated"/> here means "more to come".
+    /// <see cref="BodyEnd.SourceEnded"/> here means "more to come".
     /// </summary>
-    private BodyEnd Transfer(ref ReadOnlySequence<byte> buffer, PipeWriter to, BodyKind kind, ref long remaining, bool chunkedOut)
+    private BodyEnd Transfer(ref ReadOnlySequence<byte> buffer, PipeWriter to, HttpBodyFraming framing, ref long remaining, bool chunkedOut)
     {
-        switch (kind)
+        switch (framing)
         {
-            case BodyKind.Length:
+            case HttpBodyFraming.ContentLength:
                 long take = Math.Min(remaining, buffer.Length);
                 Copy(buffer.Slice(0, take), to);
                 buffer = buffer.Slice(take);
                 remaining -= take;
-                return remaining == 0 ? BodyEnd.Complete : BodyEnd.Truncated;
-            case BodyKind.UntilClose:
+                return remaining == 0 ? BodyEnd.Complete : BodyEnd.SourceEnded;
+            case HttpBodyFraming.CloseDelimited:
                 Copy(buffer, to);
                 buffer = buffer.Slice(buffer.End);
-                return BodyEnd.Truncated;
+                return BodyEnd.SourceEnded;
             default:
                 return TransferChunks(ref buffer, to, chunkedOut);
         }
@@ -163,7 +156,7 @@ internal sealed partial class HttpProxySession
                 case ChunkedBodyStatus.Error:
                     return BodyEnd.Invalid;
                 default:
-                    return BodyEnd.Truncated;
+                    return BodyEnd.SourceEnded;
             }
         }
     }

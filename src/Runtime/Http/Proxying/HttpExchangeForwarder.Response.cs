@@ -2,22 +2,21 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Fastsock.Engine;
-using Fastsock.Http;
-using Fastsock.Http.Proxying;
-using Fastsock.Samples.Proxy.Balancing;
 
-namespace Fastsock.Samples.Proxy.Frontends;
+namespace Fastsock.Http.Proxying;
 
-// The response half: interim 1xx heads forwarded as they come, the final head with hop-by-hop fields removed and
-// the framing the client can read, the body, then the backend connection back to the worker's pool when it can be.
-internal sealed partial class HttpProxySession
+// 5-7. The response: interim 1xx heads forwarded as they come, the final head with hop-by-hop fields removed and the
+// framing the client can read, the body, and what both connections are good for afterwards.
+public sealed partial class HttpExchangeForwarder
 {
+    private const string ClosedBeforeHead = "the connection closed before a complete response head";
+
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
-    private async ValueTask<Exchange> ForwardResponseAsync(ServerState server, bool replayable)
+    private async ValueTask<HttpForwarderOutcome> ReceiveResponseAsync(bool replayable)
     {
         var input = _backend!.Transport.Input;
-        ResponseInfo response;
-        var watch = _frontend.AbortOnClose ? WatchClient() : default;
+        ResponsePlan response;
+        var watch = _options.AbortOnClose ? WatchClient() : default;
         try
         {
             for (bool first = true; ; first = false)
@@ -29,26 +28,26 @@ internal sealed partial class HttpProxySession
                 }
                 catch (TimeoutException)
                 {
-                    return await BackendFailedAsync(server, $"no response within {_frontend.Timeouts.Server.TotalMilliseconds} ms", 504).ConfigureAwait(false);
+                    return HttpForwarderOutcome.Failed(
+                        HttpForwarderError.RequestTimedOut, 504, $"no response within {_options.ResponseTimeout.TotalMilliseconds} ms");
                 }
                 catch (IOException ex)
                 {
-                    return replayable && first ? Exchange.Stale : await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
+                    return replayable && first ? HttpForwarderOutcome.Retry(ex.Message) : HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ex.Message);
                 }
 
                 if (_clientLeft)
                 {
                     input.AdvanceTo(result.Buffer.Start);
-                    _frontend.Counters?.ClientAborted(_client.WorkerIndex, server);
-                    DropBackend();
-                    return Exchange.Close;
+                    return HttpForwarderOutcome.Failed(HttpForwarderError.ClientAborted, 0, "the client left before its response");
                 }
 
                 var buffer = result.Buffer;
                 var status = ForwardResponseHead(buffer, out response, out var reason);
                 if (status == HttpParseStatus.Error)
                 {
-                    return await BackendFailedAsync(server, reason!, 502).ConfigureAwait(false);
+                    input.AdvanceTo(buffer.Start);
+                    return HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, reason);
                 }
 
                 if (status == HttpParseStatus.NeedMoreData)
@@ -56,22 +55,25 @@ internal sealed partial class HttpProxySession
                     input.AdvanceTo(buffer.Start, buffer.End);
                     if (replayable && first && result.IsCompleted && buffer.IsEmpty)
                     {
-                        return Exchange.Stale;
+                        return HttpForwarderOutcome.Retry(ClosedBeforeHead);
                     }
 
                     if (result.IsCompleted)
                     {
-                        return await BackendFailedAsync(server, "the connection closed before a complete response head", 502).ConfigureAwait(false);
+                        return HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ClosedBeforeHead);
                     }
 
                     continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
                 }
 
-                _bytesOut += buffer.Slice(0, response.Consumed).Length;
+                // The response has started: the request can no longer be sent again.
+                replayable = false;
+                ReleaseRequest();
+                _bytesFromBackend += buffer.Slice(0, response.Consumed).Length;
                 input.AdvanceTo(response.Consumed);
                 if (response.Status != 0)
                 {
-                    _frontend.Counters?.Response(_client.WorkerIndex, server, response.Status);
+                    _observer?.OnResponseHead(response.Status);
                 }
 
                 if (!response.IsInterim)
@@ -88,33 +90,42 @@ internal sealed partial class HttpProxySession
         }
 
         var end = BodyEnd.Complete;
-        if (response.Body != BodyKind.None)
+        if (response.Framing != HttpBodyFraming.None)
         {
             try
             {
-                end = await PumpBodyAsync(input, _output, response.Body, response.ContentLength, response.Rechunk, fromBackend: true).ConfigureAwait(false);
+                end = await ForwardBodyAsync(response.Framing, response.ContentLength, response.Rechunk, fromBackend: true).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is TimeoutException or IOException)
             {
-                end = BodyEnd.Truncated;
+                end = BodyEnd.SourceEnded;
             }
         }
 
         var flush = await _output.FlushAsync().ConfigureAwait(true);
-        if (end == BodyEnd.Complete && response.BackendKeepAlive)
+        bool complete = end == BodyEnd.Complete;
+        var error = end switch
         {
-            KeepBackend(server);
-        }
-
-        DropBackend();
-        return end == BodyEnd.Complete && response.ClientKeepAlive && !flush.IsCompleted ? Exchange.KeepAlive : Exchange.Close;
+            BodyEnd.Complete => flush.IsCompleted ? HttpForwarderError.ResponseBodyClient : HttpForwarderError.None,
+            BodyEnd.DestinationClosed => HttpForwarderError.ResponseBodyClient,
+            _ => HttpForwarderError.ResponseBodyDestination,
+        };
+        string? why = error switch
+        {
+            HttpForwarderError.None => null,
+            HttpForwarderError.ResponseBodyClient => "the client stopped reading the response",
+            _ => end == BodyEnd.Invalid ? _chunks?.Error?.Reason ?? "invalid chunked body" : "the server ended inside the response body",
+        };
+        return new HttpForwarderOutcome(
+            error, response.Status, answerStatus: 0, clientKeepAlive: complete && response.ClientKeepAlive && !flush.IsCompleted,
+            backendReusable: complete && response.BackendKeepAlive, canRetry: false, why);
     }
 
     /// <summary>
     /// Parses the head at the start of <paramref name="buffer"/> and, when complete and valid, writes it to the client:
     /// status line, forwarded fields, framing, Connection when needed, end of head.
     /// </summary>
-    private HttpParseStatus ForwardResponseHead(in ReadOnlySequence<byte> buffer, out ResponseInfo response, out string? reason)
+    private HttpParseStatus ForwardResponseHead(in ReadOnlySequence<byte> buffer, out ResponsePlan response, out string? reason)
     {
         response = default;
         byte[] scratch = Scratch;
@@ -128,7 +139,7 @@ internal sealed partial class HttpProxySession
         if (head.StatusCode == 100 && _request.ExpectContinue)
         {
             // The proxy has already sent its own 100 Continue; the backend's would be a second one.
-            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false, Status: 0);
+            response = new ResponsePlan(head.Consumed, IsInterim: true, HttpBodyFraming.None, 0, false, false, false, Status: 0);
             return status;
         }
 
@@ -150,15 +161,15 @@ internal sealed partial class HttpProxySession
         if (head.IsInterim)
         {
             HttpForwardingWriter.WriteEndOfHeaders(_output);
-            response = new ResponseInfo(head.Consumed, IsInterim: true, BodyKind.None, 0, false, false, false, head.StatusCode);
+            response = new ResponsePlan(head.Consumed, IsInterim: true, HttpBodyFraming.None, 0, false, false, false, head.StatusCode);
             return status;
         }
 
         bool http11 = _request.Version == HttpVersion.Http11;
-        var body = BodyKind.None;
+        var framing = head.Framing;
         bool closeAfter = false;
         bool rechunk = false;
-        switch (head.Framing)
+        switch (framing)
         {
             case HttpBodyFraming.None:
                 if (head.ContentLength >= 0 && head.StatusCode != 204)
@@ -169,10 +180,13 @@ internal sealed partial class HttpProxySession
                 break;
             case HttpBodyFraming.ContentLength:
                 HttpForwardingWriter.WriteContentLength(_output, head.ContentLength);
-                body = head.ContentLength > 0 ? BodyKind.Length : BodyKind.None;
+                if (head.ContentLength == 0)
+                {
+                    framing = HttpBodyFraming.None;
+                }
+
                 break;
             case HttpBodyFraming.Chunked:
-                body = BodyKind.Chunked;
                 rechunk = http11;
                 closeAfter = !http11; // an HTTP/1.0 client gets the decoded body delimited by the close
                 if (rechunk)
@@ -182,7 +196,6 @@ internal sealed partial class HttpProxySession
 
                 break;
             default:
-                body = BodyKind.UntilClose;
                 closeAfter = true;
                 break;
         }
@@ -199,12 +212,12 @@ internal sealed partial class HttpProxySession
 
         HttpForwardingWriter.WriteEndOfHeaders(_output);
         bool backendKeepAlive = head.KeepAlive && head.Framing != HttpBodyFraming.CloseDelimited;
-        response = new ResponseInfo(head.Consumed, IsInterim: false, body, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive, head.StatusCode);
+        response = new ResponsePlan(head.Consumed, IsInterim: false, framing, head.ContentLength, rechunk, backendKeepAlive, clientKeepAlive, head.StatusCode);
         return status;
     }
 
     /// <summary>
-    /// A backend read bounded by the server timeout. The deadline lives on the worker's timer wheel and is armed only
+    /// A backend read bounded by the response timeout. The deadline lives on the worker's timer wheel and is armed only
     /// when the read has to wait.
     /// </summary>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
@@ -217,7 +230,7 @@ internal sealed partial class HttpProxySession
         }
 
         var backend = _backend!;
-        backend.SetReadDeadline(_frontend.Timeouts.Server);
+        backend.SetReadDeadline(_options.ResponseTimeout);
         ReadResult result;
         bool timedOut;
         try
@@ -239,6 +252,8 @@ internal sealed partial class HttpProxySession
         return result;
     }
 
-    private readonly record struct ResponseInfo(
-        SequencePosition Consumed, bool IsInterim, BodyKind Body, long ContentLength, bool Rechunk, bool BackendKeepAlive, bool ClientKeepAlive, int Status);
+    /// <summary>The final (or interim) response head as forwarded: how its body is delimited and what comes after it.</summary>
+    private readonly record struct ResponsePlan(
+        SequencePosition Consumed, bool IsInterim, HttpBodyFraming Framing, long ContentLength, bool Rechunk, bool BackendKeepAlive,
+        bool ClientKeepAlive, int Status);
 }

@@ -1,0 +1,242 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Fastsock.Engine;
+using Fastsock.Transport;
+
+namespace Fastsock.Http.Proxying;
+
+/// <summary>
+/// Forwards one HTTP/1.1 exchange at a time between a client connection and a backend connection, both ways: the
+/// request head (parsed once), its body, the response heads (interim ones included) and the response body, each body
+/// delimited by one framing model (<see cref="HttpBodyFraming"/>), then says how it went in an
+/// <see cref="HttpForwarderOutcome"/> instead of throwing. Picking, connecting and pooling backends, retrying, counting
+/// and answering errors stay with the caller.
+/// </summary>
+/// <remarks>
+/// <para>One instance per client connection, reused for each request; run it on the connection's worker.</para>
+/// <code>
+/// switch (forwarder.TryParseRequest(buffer, out var error))   // the only parse of the head; the read stays open
+/// ...                                                          // pick and connect a backend (awaits are fine)
+/// var outcome = await forwarder.ForwardAsync(backend, hostIfAbsent, replayable);
+/// if (outcome.CanRetry) → a new connection, ForwardAsync again (or ReleaseRequest)
+/// if (outcome.AnswerStatus != 0) → answer it and close; outcome.BackendReusable → pool the backend, else close it
+/// </code>
+/// <para>
+/// The steps of <see cref="ForwardAsync"/>: 1. the request head into the backend's output; 2. the head consumed from
+/// the client's input (kept while the request may be replayed); 3. a 100 Continue to the client when it waits for one;
+/// 4. the request body, then a flush; 5. response heads, bounded by <see cref="HttpForwarderOptions.ResponseTimeout"/>
+/// and watching for a client that leaves; 6. the response body; 7. a flush to the client and the outcome.
+/// </para>
+/// <para>
+/// Everything lives in this object or in per-thread statics, and the async steps use state machines pooled per worker
+/// (<see cref="WorkerPoolingValueTaskMethodBuilder{TResult}"/>), so a keep-alive exchange allocates nothing. Pipe
+/// awaits keep the context (they resume on the worker's scheduler; splicing needs the worker's context), awaits of
+/// the pooled steps do not: they complete on the worker, and posting would allocate a callback per resumption.
+/// </para>
+/// </remarks>
+public sealed partial class HttpExchangeForwarder
+{
+    private static readonly HttpRequestParser s_requests = new(HttpParserLimits.Default);
+    private static readonly HttpResponseParser s_responses = new(HttpParserLimits.Default);
+
+    // Heads that span buffer segments are copied here; used only between awaits, so one per worker thread is enough.
+    [ThreadStatic]
+    private static byte[]? t_scratch;
+
+    private readonly Connection _client;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly HttpForwarderOptions _options;
+    private readonly IHttpExchangeObserver? _observer;
+    private readonly HttpResponseHeadForwarder _responseHead = new();
+    private HttpRequestHeadForwarder _requestHead;
+    private ChunkedBodyDecoder? _chunks;
+    private RequestFacts _request;
+    private ReadOnlySequence<byte> _requestBuffer;
+    private bool _holdingRequest;
+    private bool _headCounted;
+    private Connection? _backend;
+    private long _bytesFromClient;
+    private long _bytesFromBackend;
+
+    /// <param name="client">The client connection; its pipes carry the requests and responses.</param>
+    /// <param name="clientAddress">The client for X-Forwarded-For: 4 or 16 bytes, network order.</param>
+    /// <param name="options">How to forward.</param>
+    /// <param name="observer">Told of each response head; null: nobody.</param>
+    public HttpExchangeForwarder(Connection client, ReadOnlySpan<byte> clientAddress, HttpForwarderOptions options, IHttpExchangeObserver? observer = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(options);
+        _client = client;
+        _input = client.Transport.Input;
+        _output = client.Transport.Output;
+        _options = options;
+        _observer = observer;
+        _requestHead = new HttpRequestHeadForwarder(clientAddress, Encoding.ASCII.GetBytes(options.ForwardedProto));
+    }
+
+    /// <summary>The method of the request last parsed.</summary>
+    public RequestMethod Method => _request.Method;
+
+    /// <summary>Whether the request last parsed names its host (a Host field or an absolute-form target).</summary>
+    public bool RequestHasHost => _requestHead.HasHost;
+
+    /// <summary>Whether the request last parsed has no body, so that it can be sent again if a backend fails before answering.</summary>
+    public bool RequestIsReplayable => _request.Framing == HttpBodyFraming.None;
+
+    /// <summary>Bytes of the current request read from the client: head and body as received (spliced ones included).</summary>
+    public long BytesFromClient => _bytesFromClient;
+
+    /// <summary>Bytes of the current response read from the backend: heads and body as received.</summary>
+    public long BytesFromBackend => _bytesFromBackend;
+
+    private static byte[] Scratch => t_scratch ??= new byte[HttpParserLimits.Default.MaxHeadLength];
+
+    private ChunkedBodyDecoder Chunks => _chunks ??= new ChunkedBodyDecoder(HttpParserLimits.Default);
+
+    /// <summary>Names another client for X-Forwarded-For, such as the source of a PROXY header; before the first request.</summary>
+    public void SetClientAddress(ReadOnlySpan<byte> clientAddress) =>
+        _requestHead = new HttpRequestHeadForwarder(clientAddress, Encoding.ASCII.GetBytes(_options.ForwardedProto));
+
+    /// <summary>
+    /// The only parse of a request head, at the start of <paramref name="buffer"/> (just read from the client's input):
+    /// validation (<paramref name="error"/> says what to answer), and where the fields to forward are. When complete,
+    /// the read stays open: the caller must not advance the client's input; <see cref="ForwardAsync"/> or
+    /// <see cref="ReleaseRequest"/> does.
+    /// </summary>
+    public HttpParseStatus TryParseRequest(in ReadOnlySequence<byte> buffer, out HttpParseError? error)
+    {
+        if (_holdingRequest)
+        {
+            throw new InvalidOperationException("TryParseRequest was called while the previous request is still held; forward or release it first.");
+        }
+
+        var status = _requestHead.TryParse(s_requests, buffer, Scratch, out HttpRequestHead head);
+        error = head.Error;
+        if (status == HttpParseStatus.Complete)
+        {
+            var framing = head.IsChunked ? HttpBodyFraming.Chunked
+                : head.ContentLength > 0 ? HttpBodyFraming.ContentLength
+                : HttpBodyFraming.None;
+            _request = new RequestFacts(
+                head.Method, head.Version, head.KeepAlive, framing, head.ContentLength, head.ExpectContinue && head.HasBody, head.Consumed);
+            _requestBuffer = buffer;
+            _holdingRequest = true;
+            _headCounted = false;
+            _bytesFromClient = 0;
+            _bytesFromBackend = 0;
+        }
+
+        return status;
+    }
+
+    /// <summary>Consumes the held request head from the client's input without forwarding it (again); nothing if none is held.</summary>
+    public void ReleaseRequest()
+    {
+        if (_holdingRequest)
+        {
+            _holdingRequest = false;
+            _input.AdvanceTo(_request.Consumed);
+            _requestBuffer = default;
+        }
+    }
+
+    /// <summary>Forwards the request <see cref="TryParseRequest"/> holds to <paramref name="backend"/>, and its response back.</summary>
+    /// <param name="backend">A connection to the chosen server; the caller pools or closes it after, as the outcome says.</param>
+    /// <param name="hostIfAbsent">The Host to send when the request names none (HTTP/1.0): the server's address, for instance.</param>
+    /// <param name="replayable">
+    /// True when <paramref name="backend"/> is a reused connection the server may have just closed: a request without
+    /// body is then kept until its response starts, and a failure before that is <see cref="HttpForwarderOutcome.CanRetry"/>.
+    /// </param>
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
+    public async ValueTask<HttpForwarderOutcome> ForwardAsync(Connection backend, ReadOnlyMemory<byte> hostIfAbsent, bool replayable)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (!_holdingRequest)
+        {
+            throw new InvalidOperationException("ForwardAsync forwards the request TryParseRequest has parsed and still holds; there is none.");
+        }
+
+        _backend = backend;
+        replayable &= RequestIsReplayable;
+
+        // 1. The head, in one pass, into the backend's output (flushed with the body, or before the response is read).
+        _requestHead.Write(_requestBuffer, Scratch, backend.Transport.Output, hostIfAbsent.Span);
+        if (!_headCounted)
+        {
+            _headCounted = true;
+            _bytesFromClient += _requestBuffer.Slice(0, _request.Consumed).Length;
+        }
+
+        // 2. A request that may be replayed stays in the client's input until its response starts; any other goes now.
+        if (!replayable)
+        {
+            ReleaseRequest();
+        }
+
+        var outcome = await SendRequestAsync(replayable).ConfigureAwait(false);
+        if (outcome.Error == HttpForwarderError.None)
+        {
+            outcome = await ReceiveResponseAsync(replayable).ConfigureAwait(false);
+        }
+
+        if (!outcome.CanRetry)
+        {
+            ReleaseRequest();
+        }
+
+        _backend = null;
+        return outcome;
+    }
+
+    /// <summary>3-4. The 100 Continue the client waits for, the request body, and the flush; an outcome without error: go on.</summary>
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
+    private async ValueTask<HttpForwarderOutcome> SendRequestAsync(bool replayable)
+    {
+        var backendOutput = _backend!.Transport.Output;
+        if (_request.ExpectContinue)
+        {
+            // The body is streamed before the response is read, so the proxy itself lets the client go on.
+            HttpResponseWriter.WriteContinue(_output);
+            await _output.FlushAsync().ConfigureAwait(true);
+        }
+
+        try
+        {
+            if (_request.Framing != HttpBodyFraming.None)
+            {
+                var end = await ForwardBodyAsync(_request.Framing, _request.ContentLength, chunkedOut: true, fromBackend: false).ConfigureAwait(false);
+                switch (end)
+                {
+                    case BodyEnd.Invalid:
+                        var bodyError = Chunks.Error;
+                        return HttpForwarderOutcome.Failed(HttpForwarderError.RequestBodyInvalid, bodyError?.StatusCode ?? 400, bodyError?.Reason ?? "invalid chunked body");
+                    case BodyEnd.SourceEnded:
+                        return HttpForwarderOutcome.Failed(HttpForwarderError.RequestBodyClient, 0, "the client ended inside its request body");
+                    case BodyEnd.DestinationClosed:
+                        return HttpForwarderOutcome.Failed(HttpForwarderError.RequestBodyDestination, 0, "the server stopped reading the request body");
+                }
+            }
+
+            var flush = await backendOutput.FlushAsync().ConfigureAwait(true);
+            if (flush.IsCompleted)
+            {
+                const string Closed = "the connection closed while sending the request";
+                return replayable ? HttpForwarderOutcome.Retry(Closed) : HttpForwarderOutcome.Failed(HttpForwarderError.Request, 502, Closed);
+            }
+        }
+        catch (IOException ex) when (!_client.ConnectionClosed.IsCancellationRequested)
+        {
+            return replayable ? HttpForwarderOutcome.Retry(ex.Message) : HttpForwarderOutcome.Failed(HttpForwarderError.Request, 502, ex.Message);
+        }
+
+        return default;
+    }
+
+    /// <summary>What the exchange needs to know about the request once its head's spans are gone.</summary>
+    private readonly record struct RequestFacts(
+        RequestMethod Method, HttpVersion Version, bool KeepAlive, HttpBodyFraming Framing, long ContentLength, bool ExpectContinue,
+        SequencePosition Consumed);
+}

@@ -1,0 +1,41 @@
+namespace Fastsock.Http.Proxying;
+
+/// <summary>
+/// What stopped one forwarded exchange, named after the step and the side that failed: the client, or the destination
+/// (the backend). <see cref="HttpForwarderOutcome.AnswerStatus"/> says whether the proxy still has to answer.
+/// </summary>
+public enum HttpForwarderError : byte
+{
+    /// <summary>The exchange completed; see <see cref="HttpForwarderOutcome.ClientKeepAlive"/> for what comes next.</summary>
+    None,
+
+    /// <summary>
+    /// Sending the request to the backend failed (its connection closed or reset) before any response byte: answer 502,
+    /// unless <see cref="HttpForwarderOutcome.CanRetry"/> says the request can go again on another connection.
+    /// </summary>
+    Request,
+
+    /// <summary>The client ended or reset inside its request body: there is nobody to answer.</summary>
+    RequestBodyClient,
+
+    /// <summary>The client's chunked request body was malformed: answer <see cref="HttpForwarderOutcome.AnswerStatus"/> (400).</summary>
+    RequestBodyInvalid,
+
+    /// <summary>The backend stopped reading the request body; the exchange is abandoned without an answer.</summary>
+    RequestBodyDestination,
+
+    /// <summary>No response head arrived within <see cref="HttpForwarderOptions.ResponseTimeout"/>: answer 504.</summary>
+    RequestTimedOut,
+
+    /// <summary>The response head was invalid, or the backend's connection ended before it was complete: answer 502.</summary>
+    ResponseHeaders,
+
+    /// <summary>The client left while its response was awaited (<see cref="HttpForwarderOptions.AbortOnClose"/>); the backend request was abandoned.</summary>
+    ClientAborted,
+
+    /// <summary>The backend failed inside the response body (ended early, malformed chunks, timed out): the response is cut short.</summary>
+    ResponseBodyDestination,
+
+    /// <summary>The client stopped reading the response.</summary>
+    ResponseBodyClient,
+}

@@ -1,0 +1,41 @@
+using System.Text;
+using Fastsock.Transport;
+
+namespace Fastsock.Http.Proxying;
+
+/// <summary>How an <see cref="HttpExchangeForwarder"/> forwards; one instance can serve every connection of a frontend.</summary>
+public sealed class HttpForwarderOptions
+{
+    private readonly string _forwardedProto = "http";
+
+    /// <summary>How long the backend may take to start a response, and to send each part of its body.</summary>
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The smallest Content-Length spliced socket to socket rather than copied (when <see cref="Forwarding"/> allows it).</summary>
+    public long SpliceThreshold { get; init; } = 64 * 1024;
+
+    /// <summary>How bodies of known length from <see cref="SpliceThreshold"/> on move: <see cref="ForwardingMode.Copy"/> never splices.</summary>
+    public ForwardingMode Forwarding { get; init; } = ForwardingMode.Auto;
+
+    /// <summary>
+    /// True (nginx's way): a client whose FIN arrives while its response is awaited has left, and the exchange ends with
+    /// <see cref="HttpForwarderError.ClientAborted"/>. False (HAProxy's default): a half-closed client still gets its response.
+    /// </summary>
+    public bool AbortOnClose { get; init; } = true;
+
+    /// <summary>The X-Forwarded-Proto value added to requests that have none: <c>http</c> or <c>https</c>.</summary>
+    public string ForwardedProto
+    {
+        get => _forwardedProto;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Length is 0 or > 16 || !HttpSyntax.IsToken(Encoding.ASCII.GetBytes(value)))
+            {
+                throw new ArgumentException($"X-Forwarded-Proto must be a scheme such as http or https, not '{value}'.", nameof(value));
+            }
+
+            _forwardedProto = value;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+namespace Fastsock.Http.Proxying;
+
+/// <summary>How one exchange forwarded by <see cref="HttpExchangeForwarder"/> ended, and what each connection is good for now.</summary>
+public readonly struct HttpForwarderOutcome
+{
+    internal HttpForwarderOutcome(
+        HttpForwarderError error, int statusCode, int answerStatus, bool clientKeepAlive, bool backendReusable, bool canRetry, string? reason)
+    {
+        Error = error;
+        StatusCode = statusCode;
+        AnswerStatus = answerStatus;
+        ClientKeepAlive = clientKeepAlive;
+        BackendReusable = backendReusable;
+        CanRetry = canRetry;
+        Reason = reason;
+    }
+
+    public HttpForwarderError Error { get; }
+
+    /// <summary>The final status the backend answered and the client was sent; 0 when none was.</summary>
+    public int StatusCode { get; }
+
+    /// <summary>
+    /// The status the caller should answer the client with itself (400, 502, 504), then close; 0 when nothing is to be
+    /// answered (the response is complete or already started, or the client is gone).
+    /// </summary>
+    public int AnswerStatus { get; }
+
+    /// <summary>Whether the client connection can carry its next request.</summary>
+    public bool ClientKeepAlive { get; }
+
+    /// <summary>Whether the backend connection finished cleanly and may serve another request; when false, close it.</summary>
+    public bool BackendReusable { get; }
+
+    /// <summary>
+    /// The backend connection (a reused one) failed before any response byte and the request has no body: it can be
+    /// forwarded again, on a new connection, with another call to <see cref="HttpExchangeForwarder.ForwardAsync"/>. The
+    /// request stays held in the client's input until then, or until <see cref="HttpExchangeForwarder.ReleaseRequest"/>.
+    /// </summary>
+    public bool CanRetry { get; }
+
+    /// <summary>Why the exchange failed, for the log; null when it did not.</summary>
+    public string? Reason { get; }
+
+    internal static HttpForwarderOutcome Retry(string reason) => new(HttpForwarderError.Request, 0, 502, false, false, canRetry: true, reason);
+
+    internal static HttpForwarderOutcome Failed(HttpForwarderError error, int answerStatus, string? reason) =>
+        new(error, 0, answerStatus, false, false, canRetry: false, reason);
+
+    public override string ToString() =>
+        Error == HttpForwarderError.None ? $"{StatusCode}, keep-alive {ClientKeepAlive}" : $"{Error} ({Reason}), answer {AnswerStatus}";
+}

@@ -1,0 +1,212 @@
+using System.Net.Sockets;
+using Fastsock.Http.Proxying;
+
+namespace Fastsock.Runtime.Tests.Http.Forwarding;
+
+/// <summary>How an exchange through <see cref="HttpExchangeForwarder"/> ends when a side fails: the outcome, and what each connection sees.</summary>
+public sealed class HttpExchangeForwarderErrorTests
+{
+    [Fact]
+    public async Task Backend_ending_inside_the_response_body_cuts_the_response_and_closes_both_connections()
+    {
+        await using var harness = await ExchangeHarness.StartAsync();
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+
+        await backend.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123");
+        backend.Socket.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123", await client.ReadToEndAsync());
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal(
+            (HttpForwarderError.ResponseBodyDestination, 200, 0, false, false),
+            (outcome.Error, outcome.StatusCode, outcome.AnswerStatus, outcome.ClientKeepAlive, outcome.BackendReusable));
+    }
+
+    [Fact]
+    public async Task Malformed_chunks_from_the_backend_cut_the_response()
+    {
+        await using var harness = await ExchangeHarness.StartAsync();
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+
+        await backend.SendAsync("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n");
+
+        Assert.Equal("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", await client.ReadToEndAsync());
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.ResponseBodyDestination, false, false), (outcome.Error, outcome.ClientKeepAlive, outcome.BackendReusable));
+    }
+
+    [Fact]
+    public async Task Backend_closing_before_a_complete_head_is_a_502_to_answer()
+    {
+        await using var harness = await ExchangeHarness.StartAsync();
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+
+        await backend.SendAsync("HTTP/1.1 200 OK\r\nContent-");
+        backend.Socket.Shutdown(SocketShutdown.Send);
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.ResponseHeaders, 502, false, false), (outcome.Error, outcome.AnswerStatus, outcome.CanRetry, outcome.BackendReusable));
+        Assert.StartsWith("HTTP/1.1 502 ", await client.ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n")]
+    [InlineData("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")]
+    [InlineData("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")]
+    [InlineData("HTTP/1.1 200 OK\r\nConnection: x y\r\n\r\n")]
+    public async Task Response_heads_a_proxy_cannot_frame_safely_are_a_502_and_nothing_of_them_reaches_the_client(string response)
+    {
+        await using var harness = await ExchangeHarness.StartAsync();
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+
+        await backend.SendAsync(response);
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.ResponseHeaders, 502, false), (outcome.Error, outcome.AnswerStatus, outcome.BackendReusable));
+        Assert.StartsWith("HTTP/1.1 502 Bad Gateway\r\n", await client.ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "Both Content-Length and Transfer-Encoding")]
+    [InlineData("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", "Conflicting Content-Length values")]
+    [InlineData("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "Transfer-Encoding does not end with chunked")]
+    [InlineData("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "Transfer-Encoding in an HTTP/1.0 request")]
+    [InlineData("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "More than one Host field")]
+    [InlineData("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n\r\n", "Obsolete line folding")]
+    public async Task Request_smuggling_shapes_are_rejected_by_the_one_parse_and_never_reach_a_backend(string request, string reason)
+    {
+        await using var harness = await ExchangeHarness.StartAsync();
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync(request);
+
+        var rejected = await harness.NextRejectionAsync();
+        Assert.Equal((400, reason), (rejected.StatusCode, rejected.Reason));
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", await client.ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Malformed_chunks_from_the_client_are_a_400_to_answer()
+    {
+        await using var harness = await ExchangeHarness.StartAsync();
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n");
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.RequestBodyInvalid, 400, false), (outcome.Error, outcome.AnswerStatus, outcome.BackendReusable));
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", await client.ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Client_ending_inside_its_request_body_ends_the_exchange_without_an_answer()
+    {
+        await using var harness = await ExchangeHarness.StartAsync();
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+        Assert.Equal("0123", await backend.ReadAsync(4));
+
+        client.Socket.Shutdown(SocketShutdown.Send);
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.RequestBodyClient, 0, false), (outcome.Error, outcome.AnswerStatus, outcome.BackendReusable));
+        Assert.True(await backend.EndsAsync());
+    }
+
+    [Fact]
+    public async Task Client_leaving_while_its_response_is_awaited_aborts_the_backend_request()
+    {
+        await using var harness = await ExchangeHarness.StartAsync();
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+
+        client.Socket.Shutdown(SocketShutdown.Send);
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.ClientAborted, 0, false, false), (outcome.Error, outcome.AnswerStatus, outcome.ClientKeepAlive, outcome.BackendReusable));
+        Assert.True(await backend.EndsAsync());
+    }
+
+    [Fact]
+    public async Task Half_closed_client_still_gets_its_response_without_abort_on_close()
+    {
+        await using var harness = await ExchangeHarness.StartAsync(new HttpForwarderOptions { AbortOnClose = false });
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+        client.Socket.Shutdown(SocketShutdown.Send);
+
+        // The forwarder is still waiting for the response: the backend connection stays open until it is answered.
+        await backend.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", await client.ReadThroughAsync("ok"));
+        Assert.Equal(HttpForwarderError.None, (await harness.NextOutcomeAsync()).Error);
+    }
+
+    [Fact]
+    public async Task No_response_within_the_response_timeout_is_a_504_to_answer()
+    {
+        await using var harness = await ExchangeHarness.StartAsync(new HttpForwarderOptions { ResponseTimeout = TimeSpan.FromMilliseconds(300) });
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.RequestTimedOut, 504, false), (outcome.Error, outcome.AnswerStatus, outcome.BackendReusable));
+        Assert.StartsWith("HTTP/1.1 504 Gateway Timeout\r\n", await client.ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reused_backend_closing_before_any_response_byte_lets_the_same_request_go_again_on_a_new_connection()
+    {
+        await using var harness = await ExchangeHarness.StartAsync(replayable: true);
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+        var stale = await harness.AcceptBackendAsync();
+        string head = await stale.ReadHeadAsync();
+        stale.Socket.Shutdown(SocketShutdown.Both);
+        stale.Dispose();
+
+        var first = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.Request, true), (first.Error, first.CanRetry));
+        var fresh = await harness.AcceptBackendAsync();
+        Assert.Equal(head, await fresh.ReadHeadAsync());
+        await fresh.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", await client.ReadThroughAsync("ok"));
+        var second = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.None, false, true), (second.Error, second.CanRetry, second.ClientKeepAlive));
+    }
+
+    [Fact]
+    public async Task Request_with_a_body_is_never_offered_for_a_retry()
+    {
+        await using var harness = await ExchangeHarness.StartAsync(replayable: true);
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+        await backend.ReadAsync(2);
+        backend.Socket.Shutdown(SocketShutdown.Both);
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.ResponseHeaders, false, 502), (outcome.Error, outcome.CanRetry, outcome.AnswerStatus));
+    }
+}
