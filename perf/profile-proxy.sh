@@ -115,6 +115,7 @@ classify() { # CPU_US_PER_REQUEST (user + system, whole process): each sample is
     '
 }
 
+COUNTERS="$(command -v dotnet-counters || echo "$WORK_DIR/tools/dotnet-counters")"
 IFS=',' read -r -a LEVELS <<<"$CLIENTS"
 for c in "${LEVELS[@]}"; do
     start_proxy fastsock-proxy
@@ -138,13 +139,34 @@ for c in "${LEVELS[@]}"; do
     wpid=$!
     own_pid "$wpid"
     sleep 1
+    # GC count and bytes allocated over the same window, when dotnet-counters is installed (on PATH, or
+    # dotnet tool install dotnet-counters --tool-path perf/.work/tools); it runs on the client CPU.
+    cpid=""
+    if [[ -x "$COUNTERS" ]]; then
+        rm -f "$OUT/counters-c$c.csv"
+        taskset -c "$CLIENT_CPU" "$COUNTERS" collect -p "$pid" --counters System.Runtime --format csv -o "$OUT/counters-c$c.csv" \
+            --refresh-interval 1 --duration "00:00:00:$(printf '%02d' "$DURATION")" >"$OUT/counters-c$c.log" 2>&1 &
+        cpid=$!
+        own_pid "$cpid"
+    fi
     read -r u0 s0 < <(cpu_user_sys "$pid")
-    gc0="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
+    rss0="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
     run_waited perf record -F 4999 -g -o "$OUT/perf-c$c.data" -p "$pid" -- sleep "$DURATION" >"$OUT/perf-record-c$c.log" 2>&1
     read -r u1 s1 < <(cpu_user_sys "$pid")
     rss1="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
     wait "$wpid" || true
     forget_pid "$wpid"
+    gc_line="GC: not measured (dotnet-counters not installed)"
+    if [[ -n "$cpid" ]]; then
+        wait "$cpid" || true
+        forget_pid "$cpid"
+        # CSV rows: timestamp, provider, counter name (with its tags), type, value (the increment for counters).
+        gc_line="$(awk -F, -v r="$rps" -v d="$DURATION" '
+            $3 ~ /gc\.collections/ { n += $NF; if ($3 ~ /gen0/) g0 += $NF; if ($3 ~ /gen1/) g1 += $NF; if ($3 ~ /gen2/) g2 += $NF }
+            $3 ~ /total_allocated|Allocation Rate/ { b += $NF }
+            END { printf "GC (dotnet-counters, same window): %d collections (gen0 %d, gen1 %d, gen2 %d), %.0f bytes allocated = %.1f bytes per request",
+                  n, g0, g1, g2, b, (r > 0 ? b / (r * d) : 0) }' "$OUT/counters-c$c.csv" 2>/dev/null || echo "GC: dotnet-counters wrote nothing ($OUT/counters-c$c.log)")"
+    fi
     rps="$(wrk_rps "$OUT/wrk-c$c.txt")"
     cp "/tmp/perf-$pid.map" "$OUT/perf-$pid.map" 2>/dev/null || true
     perf report -i "$OUT/perf-c$c.data" --no-children --sort dso,sym --stdio >"$OUT/report-c$c.txt" 2>"$OUT/perf-report-c$c.log"
@@ -153,9 +175,10 @@ for c in "${LEVELS[@]}"; do
     stop_pid "$pid"
     {
         printf '### wrk -t1 -c%s, fastsock-proxy on CPU %s (%s s recorded after a %s s warm-up)\n\n' "$c" "$SERVER_CPU" "$DURATION" "$((WARMUP + extra))"
-        awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$CLK_TCK" -v r="$rps" -v d="$DURATION" -v rss0="$gc0" -v rss1="$rss1" 'BEGIN {
+        awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$CLK_TCK" -v r="$rps" -v d="$DURATION" -v rss0="$rss0" -v rss1="$rss1" 'BEGIN {
             n = r * d; printf "%s req/s under perf; proxy CPU per request: %.2f µs user + %.2f µs system; VmRSS %d → %d KiB over the recording\n\n",
             r, u / hz * 1e6 / n, s / hz * 1e6 / n, rss0, rss1 }'
+        printf '%s\n\n' "$gc_line"
         classify "$(awk -v u=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" -v r="$rps" -v d="$DURATION" 'BEGIN { printf "%.3f", u / hz * 1e6 / (r * d) }')" <"$OUT/flat-c$c.tsv"
         printf '\n'
     } >"$OUT/summary-c$c.md"
