@@ -125,30 +125,21 @@ for c in "${LEVELS[@]}"; do
     ((WARMUP == 0)) || run_waited taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"${WARMUP}s" "$url" >"$OUT/wrk-c$c-warmup.txt" 2>&1
     # Steady state means tier-up is over: go on warming up (2 s at a time, 40 s at most) while the tiered-compilation
     # thread still gets CPU time; on a busy machine 12 s of wall time can be too little CPU time for it.
-    extra=0
-    for ((k = 0; k < 20; k++)); do
+    # Two idle windows in a row: on a loaded machine one window may simply not have been scheduled.
+    extra=0 idle=0
+    for ((k = 0; k < 20 && idle < 2; k++)); do
         t0="$(tier_ticks "$pid")"
         run_waited taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d2s "$url" >/dev/null 2>&1
         t1="$(tier_ticks "$pid")"
-        [[ -n "$t1" && "$t1" != "$t0" ]] || break
+        if [[ -z "$t1" || "$t1" == "$t0" ]]; then idle=$((idle + 1)); else idle=0; fi
         extra=$((extra + 2))
     done
-    ((extra == 0)) || log "c=$c: warm-up extended by ${extra}s until the tiered-compilation thread was idle"
+    log "c=$c: warm-up extended by ${extra}s until the tiered-compilation thread was idle for two 2 s windows"
     # The measured load runs longer than the recording, so that perf sees steady state only.
     taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"$((DURATION + 3))s" --latency "$url" >"$OUT/wrk-c$c.txt" 2>&1 &
     wpid=$!
     own_pid "$wpid"
     sleep 1
-    # GC count and bytes allocated over the same window, when dotnet-counters is installed (on PATH, or
-    # dotnet tool install dotnet-counters --tool-path perf/.work/tools); it runs on the client CPU.
-    cpid=""
-    if [[ -x "$COUNTERS" ]]; then
-        rm -f "$OUT/counters-c$c.csv"
-        taskset -c "$CLIENT_CPU" "$COUNTERS" collect -p "$pid" --counters System.Runtime --format csv -o "$OUT/counters-c$c.csv" \
-            --refresh-interval 1 --duration "00:00:00:$(printf '%02d' "$DURATION")" >"$OUT/counters-c$c.log" 2>&1 &
-        cpid=$!
-        own_pid "$cpid"
-    fi
     read -r u0 s0 < <(cpu_user_sys "$pid")
     rss0="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
     run_waited perf record -F 4999 -g -o "$OUT/perf-c$c.data" -p "$pid" -- sleep "$DURATION" >"$OUT/perf-record-c$c.log" 2>&1
@@ -156,18 +147,29 @@ for c in "${LEVELS[@]}"; do
     rss1="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
     wait "$wpid" || true
     forget_pid "$wpid"
-    gc_line="GC: not measured (dotnet-counters not installed)"
-    if [[ -n "$cpid" ]]; then
-        wait "$cpid" || true
-        forget_pid "$cpid"
-        # CSV rows: timestamp, provider, counter name (with its tags), type, value (the increment for counters).
-        gc_line="$(awk -F, -v r="$rps" -v d="$DURATION" '
-            $3 ~ /gc\.collections/ { n += $NF; if ($3 ~ /gen0/) g0 += $NF; if ($3 ~ /gen1/) g1 += $NF; if ($3 ~ /gen2/) g2 += $NF }
-            $3 ~ /total_allocated|Allocation Rate/ { b += $NF }
-            END { printf "GC (dotnet-counters, same window): %d collections (gen0 %d, gen1 %d, gen2 %d), %.0f bytes allocated = %.1f bytes per request",
-                  n, g0, g1, g2, b, (r > 0 ? b / (r * d) : 0) }' "$OUT/counters-c$c.csv" 2>/dev/null || echo "GC: dotnet-counters wrote nothing ($OUT/counters-c$c.log)")"
-    fi
     rps="$(wrk_rps "$OUT/wrk-c$c.txt")"
+    # GC count and bytes allocated in a second window under the same load, when dotnet-counters is installed (on
+    # PATH, or dotnet tool install dotnet-counters --tool-path perf/.work/tools), on the client CPU. Not during
+    # perf record: attaching starts the runtime's metrics listener, which JIT-compiles and records on its own.
+    gc_line="GC: not measured (dotnet-counters not installed)"
+    if [[ -x "$COUNTERS" ]]; then
+        rm -f "$OUT/counters-c$c.csv"
+        taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"$((DURATION + 4))s" "$url" >"$OUT/wrk-c$c-counters.txt" 2>&1 &
+        wpid=$!
+        own_pid "$wpid"
+        sleep 1
+        run_waited taskset -c "$CLIENT_CPU" "$COUNTERS" collect -p "$pid" --counters System.Runtime --format csv -o "$OUT/counters-c$c.csv" \
+            --refresh-interval 1 --duration "00:00:00:$(printf '%02d' "$DURATION")" >"$OUT/counters-c$c.log" 2>&1 || true
+        wait "$wpid" || true
+        forget_pid "$wpid"
+        crps="$(wrk_rps "$OUT/wrk-c$c-counters.txt")"
+        # CSV rows: timestamp, provider, counter name (with its tags), type, value (per second for rates, 1 s apart).
+        gc_line="$(awk -F, -v r="$crps" '
+            $3 ~ /gc\.collections/ { n += $NF; if ($3 ~ /gen0/) g0 += $NF; if ($3 ~ /gen1/) g1 += $NF; if ($3 ~ /gen2/) g2 += $NF }
+            $3 ~ /total_allocated/ { b += $NF; s++ }
+            END { printf "GC (dotnet-counters, a second %d s window under the same load, %s req/s): %d collections (gen0 %d, gen1 %d, gen2 %d), %.0f bytes allocated = %.1f bytes per request",
+                  s, r, n, g0, g1, g2, b, (r > 0 && s > 0 ? b / (r * s) : 0) }' "$OUT/counters-c$c.csv" 2>/dev/null || echo "GC: dotnet-counters wrote nothing ($OUT/counters-c$c.log)")"
+    fi
     cp "/tmp/perf-$pid.map" "$OUT/perf-$pid.map" 2>/dev/null || true
     perf report -i "$OUT/perf-c$c.data" --no-children --sort dso,sym --stdio >"$OUT/report-c$c.txt" 2>"$OUT/perf-report-c$c.log"
     perf report -i "$OUT/perf-c$c.data" --no-children --sort comm,dso,sym --stdio -g none -F overhead,comm,dso,sym --field-separator=$'\t' 2>/dev/null |
