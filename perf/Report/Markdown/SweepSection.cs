@@ -85,7 +85,7 @@ internal static class SweepSection
         }
     }
 
-    private static string Cell(Comparison c) => c.Verdict switch
+    private static string Cell(Comparison c) => c.Ratio is null ? "n/a (peer median 0)" : c.Verdict switch
     {
         Verdict.SubjectBetter or Verdict.PeerBetter => $"**{Figures.Ratio(c.Ratio)}**",
         Verdict.NotCalled => $"{Figures.Ratio(c.Ratio)} not called",
