@@ -13,7 +13,7 @@ usage() {
 Usage: perf/bench-proxy-http.sh [--duration S] [--connections N] [--runs N] [--server-cpu N] [--client-cpu N]
 
 GET /plaintext keep-alive through each proxy (pinned to --server-cpu), wrk -t1 and the nginx backend on
---client-cpu. Proxies: fastsock-proxy (mode http), haproxy (mode http, nbthread 1, http-reuse safe), nginx
+--client-cpu. Proxies: fastsock-proxy (mode http), haproxy (mode http, nbthread 1, http-reuse always), nginx
 (proxy_pass to an upstream with keepalive). Prints requests/s and the proxy's CPU µs per request; servers
 alternate for --runs N and medians are printed.
 USAGE

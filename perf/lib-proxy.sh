@@ -18,7 +18,9 @@ build_proxy() {
         { tail -n 20 "$WORK_DIR/proxy-build.log" >&2; die "dotnet build -c Release src/Samples/Proxy failed"; }
 }
 
-_nginx_common() { echo "pid $1/nginx.pid; error_log $1/error.log warn; events { worker_connections 4096; }"; }
+# worker_connections counts client and upstream connections: a proxy at N clients needs 2N (NGINX_WORKER_CONNECTIONS,
+# kept below the fd limit by the caller).
+_nginx_common() { echo "pid $1/nginx.pid; error_log $1/error.log warn; events { worker_connections ${NGINX_WORKER_CONNECTIONS:-4096}; }"; }
 _temp_paths() { echo "client_body_temp_path $1/tmp; proxy_temp_path $1/tmp; fastcgi_temp_path $1/tmp; uwsgi_temp_path $1/tmp; scgi_temp_path $1/tmp;"; }
 
 # wait_port PORT NAME PID: until GET / on 127.0.0.1:PORT answers (any status), 30 s at most.
@@ -33,7 +35,8 @@ wait_port() {
 }
 
 # start_backend: nginx pinned to CLIENT_CPU on 127.0.0.1:BACKEND_PORT and unix:BACKEND_SOCK, serving
-# /plaintext (Hello, World!) and /1m (1 MiB file, sendfile). Sets BACKEND_PID and BACKEND_CMD.
+# /plaintext (Hello, World!), /1m (1 MiB file, sendfile) and /backend-status (stub_status: the connections it
+# accepted, read by backend_accepts). Sets BACKEND_PID and BACKEND_CMD.
 start_backend() {
     local d="$PROXY_WORK"
     cat >"$d/backend.conf" <<CONF
@@ -44,6 +47,7 @@ http {
     listen 127.0.0.1:$BACKEND_PORT; listen unix:$BACKEND_SOCK;
     root $d/www;
     location = /plaintext { default_type text/plain; return 200 "Hello, World!"; }
+    location = /backend-status { stub_status; }
   }
 }
 CONF
@@ -53,6 +57,12 @@ CONF
     BACKEND_PID=$!
     own_pid "$BACKEND_PID"
     wait_port "$BACKEND_PORT" backend "$BACKEND_PID"
+}
+
+# backend_accepts: the connections the nginx backend has accepted so far (stub_status "accepts"), this read's own
+# connection included; the same count for every proxy, whatever its own statistics say. Empty when unreadable.
+backend_accepts() {
+    curl -sf --max-time 5 "http://127.0.0.1:$BACKEND_PORT/backend-status" | awk 'NR == 3 { print $1 }'
 }
 
 _proxy_json() { # NAME MODE ADDRESS: writes PROXY_WORK/NAME.json
@@ -70,11 +80,11 @@ _haproxy_cfg() { # NAME MODE EXTRA_BACKEND_LINE: writes PROXY_WORK/NAME.cfg
     local name="$1"
     shift
     local extra=""
-    [[ "$1" == http ]] && extra=$'  option http-keep-alive\n  http-reuse safe'
+    [[ "$1" == http ]] && extra=$'  option http-keep-alive\n  http-reuse always'
     cat >"$PROXY_WORK/$name.cfg" <<CFG
 global
   nbthread 1
-  maxconn 4000
+  maxconn ${HAPROXY_MAXCONN:-4000}
 defaults
   mode $1
 $extra
@@ -102,19 +112,22 @@ CONF
 }
 
 # start_proxy NAME: the proxy under test pinned to SERVER_CPU (one worker / thread) on PROXY_PORT.
-#   http mode: fastsock-proxy, haproxy-http, nginx-proxy
+#   http mode: fastsock-proxy, haproxy-http, nginx-proxy, proxy-floor (perf/floors/proxy_floor.c: a relay, no parsing)
 #   tcp mode:  fastsock-copy, fastsock-splice, haproxy, haproxy-splice (to the backend over TCP)
 #   fast path: inproc (Hello inside the proxy), unix (the backend's unix socket), tcp (its TCP port)
 # Sets PROXY_PID and PROXY_CMD (the exact command line).
 start_proxy() {
     local name="$1"
-    local -a fs=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$PROXY_WORK/$name.json" --cores "$SERVER_CPU")
+    # PROXY_DOTNET_ENV: extra VAR=value words for fastsock-proxy (e.g. DOTNET_PerfMapEnabled=1 to profile it).
+    local -a fs=(taskset -c "$SERVER_CPU" env "${PROXY_DOTNET_ENV[@]+"${PROXY_DOTNET_ENV[@]}"}" dotnet "$PROXY_DLL"
+        --config "$PROXY_WORK/$name.json" --cores "$SERVER_CPU" --log-level Warning)
     local -a hap=(taskset -c "$SERVER_CPU" haproxy -db -f "$PROXY_WORK/$name.cfg")
     local -a cmd
     case "$name" in
         fastsock-proxy) _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
         haproxy-http) _haproxy_cfg "$name" http ""; cmd=("${hap[@]}") ;;
         nginx-proxy) _nginx_proxy_conf; cmd=(taskset -c "$SERVER_CPU" nginx -p "$PROXY_WORK/px" -c "$PROXY_WORK/px/nginx.conf") ;;
+        proxy-floor) build_floors; cmd=(taskset -c "$SERVER_CPU" "$PROXY_FLOOR" "$PROXY_PORT" "$BACKEND_PORT") ;;
         fastsock-copy | fastsock-splice)
             _proxy_json "$name" tcp "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}" --forwarding "${name#fastsock-}") ;;
         haproxy) _haproxy_cfg "$name" tcp ""; cmd=("${hap[@]}") ;;
@@ -124,7 +137,6 @@ start_proxy() {
         tcp) _proxy_json "$name" tcp "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
         *) die "unknown proxy '$name'" ;;
     esac
-    [[ "${cmd[3]}" != dotnet ]] || cmd+=(--log-level Warning)
     PROXY_CMD="$(quote_cmd "${cmd[@]}")"
     "${cmd[@]}" >"$PROXY_WORK/$name.out" 2>&1 &
     PROXY_PID=$!

@@ -11,6 +11,9 @@ KESTREL_DLL="$KESTREL_PROJECT/bin/Release/net10.0/fastsock-perf-kestrel.dll"
 HELLO_PROJECT="$REPO_ROOT/src/Samples/Hello"
 HELLO_DLL="$HELLO_PROJECT/bin/Release/net10.0/fastsock-hello.dll"
 NGINX_TEMPLATE="$PERF_DIR/nginx/hello.conf"
+# The floors: the least user-space C can do for a keep-alive response and for a relayed request (perf/floors).
+EPOLL_FLOOR="$WORK_DIR/epoll_floor"
+PROXY_FLOOR="$WORK_DIR/proxy_floor"
 
 # Defaults every script shares; each script's option parser may change them.
 SERVER_CPU="${SERVER_CPU:-0}"
@@ -122,6 +125,16 @@ build_hello() {
         { tail -n 20 "$WORK_DIR/hello-build.log" >&2; die "dotnet build -c Release src/Samples/Hello failed"; }
 }
 
+# build_floors: gcc -O2 perf/floors/*.c into perf/.work when missing or older than the source.
+build_floors() {
+    local f
+    for f in epoll_floor proxy_floor; do
+        [[ -x "$WORK_DIR/$f" && "$WORK_DIR/$f" -nt "$PERF_DIR/floors/$f.c" ]] && continue
+        gcc -O2 -o "$WORK_DIR/$f" "$PERF_DIR/floors/$f.c" 2>"$WORK_DIR/$f.build.log" ||
+            { cat "$WORK_DIR/$f.build.log" >&2; die "gcc -O2 perf/floors/$f.c failed"; }
+    done
+}
+
 # prepare_servers: checks tools, builds what is needed, drops servers that cannot run (hello when
 # its dll is missing). Sets the array ACTIVE_SERVERS.
 prepare_servers() {
@@ -142,7 +155,8 @@ prepare_servers() {
                 ;;
             kestrel) build_kestrel ;;
             nginx) require_cmd nginx "nginx-light" ;;
-            *) die "unknown server '$s' (known: hello, kestrel, nginx)" ;;
+            epoll-floor) require_cmd gcc gcc; build_floors ;;
+            *) die "unknown server '$s' (known: hello, kestrel, nginx, epoll-floor)" ;;
         esac
         ACTIVE_SERVERS+=("$s")
     done
@@ -164,6 +178,7 @@ server_port() {
         hello) echo $((PORT_BASE + 0)) ;;
         kestrel) echo $((PORT_BASE + 1)) ;;
         nginx) echo $((PORT_BASE + 2)) ;;
+        epoll-floor) echo $((PORT_BASE + 3)) ;;
     esac
 }
 
@@ -182,6 +197,9 @@ server_command() {
             ;;
         kestrel)
             echo "env DOTNET_PROCESSOR_COUNT=1 DOTNET_gcServer=0 dotnet $(printf '%q' "$KESTREL_DLL") --urls http://127.0.0.1:$port"
+            ;;
+        epoll-floor)
+            echo "$(printf '%q' "$EPOLL_FLOOR") $port"
             ;;
         nginx)
             local dir="$WORK_DIR/nginx-$port" mask
@@ -250,6 +268,13 @@ cpu_ticks() {
     rest="${stat##*) }" # drop "pid (comm) ", comm may contain spaces
     # rest starts at field 3 (state); utime is field 14, stime field 15 -> rest words 12, 13.
     awk '{ print $12 + $13 }' <<<"$rest"
+}
+
+# cpu_user_sys PID: "utime stime" (clock ticks) of the whole process, /proc/PID/stat fields 14 and 15.
+cpu_user_sys() {
+    local stat
+    stat="$(<"/proc/$1/stat")"
+    awk '{ print $12, $13 }' <<<"${stat##*) }"
 }
 
 # cpu_busy_total CPU: "busy total" clock ticks of one CPU from /proc/stat (busy excludes idle and

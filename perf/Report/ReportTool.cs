@@ -54,7 +54,8 @@ internal static class ReportTool
             File.Delete(old);
         }
 
-        var specs = scenarios.SelectMany(ChartPlan.For).ToList();
+        var sweeps = SweepSummary.From(scenarios);
+        var specs = scenarios.SelectMany(ChartPlan.For).Concat(sweeps.SelectMany(ChartPlan.For)).ToList();
         var gnuplot = Gnuplot.Find();
         List<ChartResult> charts;
         string chartTool;
@@ -72,12 +73,12 @@ internal static class ReportTool
 
         string command = string.Create(CultureInfo.InvariantCulture,
             $"dotnet run -c Release --project perf/Report -- --input {inputDirectory} --output {output} --spread-limit {spreadLimitPercent}");
-        string report = MarkdownReport.Render(run, scenarios, charts, new ReportContext(command, spreadLimitPercent, chartTool));
+        string report = MarkdownReport.Render(run, scenarios, sweeps, charts, new ReportContext(command, spreadLimitPercent, chartTool));
         string reportPath = Path.Combine(output, ReportFile);
         File.WriteAllText(reportPath, report);
 
         int drawn = charts.Count(c => c.Drawn);
-        stdout.WriteLine($"wrote {reportPath} ({scenarios.Count} scenarios) and {drawn} of {charts.Count} charts");
+        stdout.WriteLine($"wrote {reportPath} ({scenarios.Select(s => s.Scenario).Distinct().Count()} scenarios) and {drawn} of {charts.Count} charts");
         return drawn == charts.Count || gnuplot is null ? 0 : 1;
     }
 
@@ -87,7 +88,12 @@ internal static class ReportTool
         var results = new List<ChartResult>(specs.Count);
         foreach (var spec in specs)
         {
-            string script = GnuplotChart.Write(spec, spreadLimitPercent, output, work);
+            string script = spec switch
+            {
+                BarChartSpec bar => GnuplotChart.Write(bar, spreadLimitPercent, output, work),
+                SweepChartSpec line => GnuplotSweepChart.Write(line, spreadLimitPercent, output, work),
+                _ => throw new ArgumentException($"no gnuplot writer for {spec.GetType().Name}", nameof(specs)),
+            };
             string? problem = gnuplot.RunScript(script);
             if (problem is not null)
             {

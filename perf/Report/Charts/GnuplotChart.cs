@@ -17,9 +17,9 @@ internal static class GnuplotChart
     private const int WideColour = 0xC92A2A;
 
     /// <summary>Writes <c>NAME.dat</c> and <c>NAME.gp</c> into <paramref name="workDirectory"/>; returns the script's path.</summary>
-    public static string Write(ChartSpec chart, double spreadLimitPercent, string outputDirectory, string workDirectory)
+    public static string Write(BarChartSpec chart, double spreadLimitPercent, string outputDirectory, string workDirectory)
     {
-        var scenario = chart.Scenario;
+        var scenario = chart.Summary;
         var metric = MetricInfo.For(chart.Metric);
         string name = System.IO.Path.GetFileNameWithoutExtension(chart.FileName);
         string dataPath = System.IO.Path.Combine(workDirectory, name + ".dat");
@@ -94,9 +94,9 @@ internal static class GnuplotChart
         server.StartsWith("hello", StringComparison.Ordinal) || server.StartsWith("fastsock", StringComparison.Ordinal)
         || server is "inproc" or "unix" or "tcp";
 
-    private static string Num(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    internal static string Num(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     // gnuplot double-quoted strings: backslash escapes, so \n in the title breaks the line.
-    private static string Quote(string text) =>
+    internal static string Quote(string text) =>
         "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal) + "\"";
 }

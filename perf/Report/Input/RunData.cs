@@ -1,7 +1,10 @@
 namespace Fastsock.Perf.Report.Input;
 
-/// <summary>One row of results.tsv: one metric of one run of one server in one scenario.</summary>
-internal sealed record Measurement(string Scenario, string Server, int Run, string Metric, double Value);
+/// <summary>
+/// One row of results.tsv: one metric of one run of one server in one scenario; <paramref name="Clients"/> is the
+/// concurrency level (wrk -c) of a sweep scenario, null outside the sweeps.
+/// </summary>
+internal sealed record Measurement(string Scenario, string Server, int Run, string Metric, double Value, int? Clients = null);
 
 /// <summary>One row of scenarios.tsv: a command line used for a scenario and server.</summary>
 internal sealed record ScenarioCommand(string Scenario, string Server, string Command);

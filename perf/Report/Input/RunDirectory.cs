@@ -23,18 +23,32 @@ internal static class RunDirectory
             ReadMeta(Path.Combine(directory, MetaFile)));
     }
 
+    /// <summary>results.tsv as perf/run writes it: clients is a sweep's concurrency level, "-" outside the sweeps.</summary>
+    public static readonly string[] ResultsHeader = ["scenario", "clients", "server", "run", "metric", "value"];
+
+    /// <summary>results.tsv before the sweeps (no clients column), still read.</summary>
+    public static readonly string[] ResultsHeaderWithoutClients = ["scenario", "server", "run", "metric", "value"];
+
     private static List<Measurement> ReadResults(string path)
     {
-        var rows = TsvReader.Read(path, "scenario", "server", "run", "metric", "value");
+        var rows = TsvReader.Read(path, [ResultsHeader, ResultsHeaderWithoutClients], out int format);
         if (rows.Count == 0)
         {
             throw new InputFormatException(path, 0, "no result rows after the header");
         }
 
-        var seen = new Dictionary<(string, string, int, string), int>();
+        var seen = new Dictionary<(string, int?, string, int, string), int>();
         var measurements = new List<Measurement>(rows.Count);
-        foreach (var (line, f) in rows)
+        foreach (var (line, row) in rows)
         {
+            int? clients = null;
+            string[] f = row;
+            if (format == 0)
+            {
+                clients = Clients(path, line, row[1]);
+                f = [row[0], row[2], row[3], row[4], row[5]];
+            }
+
             if (!int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int run) || run < 1)
             {
                 throw new InputFormatException(path, line, $"run '{f[2]}' is not a positive integer");
@@ -46,17 +60,33 @@ internal static class RunDirectory
                 throw new InputFormatException(path, line, $"value '{f[4]}' is not a number (decimal, with '.' as the separator)");
             }
 
-            var key = (f[0], f[1], run, f[3]);
+            var key = (f[0], clients, f[1], run, f[3]);
             if (seen.TryGetValue(key, out int first))
             {
-                throw new InputFormatException(path, line, $"{f[0]}/{f[1]} run {run} {f[3]} already given on line {first}");
+                string level = clients is null ? string.Empty : $" at {clients} clients";
+                throw new InputFormatException(path, line, $"{f[0]}/{f[1]}{level} run {run} {f[3]} already given on line {first}");
             }
 
             seen.Add(key, line);
-            measurements.Add(new Measurement(f[0], f[1], run, f[3], value));
+            measurements.Add(new Measurement(f[0], f[1], run, f[3], value, clients));
         }
 
         return measurements;
+    }
+
+    private static int? Clients(string path, int line, string text)
+    {
+        if (text == "-")
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int clients) || clients < 1)
+        {
+            throw new InputFormatException(path, line, $"clients '{text}' is neither a positive integer (a sweep's wrk -c) nor '-'");
+        }
+
+        return clients;
     }
 
     private static List<ScenarioCommand> ReadCommands(string path)

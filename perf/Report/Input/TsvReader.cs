@@ -6,7 +6,10 @@ internal readonly record struct TsvRow(int Line, string[] Fields);
 /// <summary>Reads a tab-separated file with a fixed header; every problem names the file and the line.</summary>
 internal static class TsvReader
 {
-    public static List<TsvRow> Read(string path, params string[] header)
+    public static List<TsvRow> Read(string path, params string[] header) => Read(path, [header], out _);
+
+    /// <summary>Accepts any of <paramref name="headers"/> (e.g. a current and an older format); says which matched.</summary>
+    public static List<TsvRow> Read(string path, IReadOnlyList<string[]> headers, out int headerIndex)
     {
         if (!File.Exists(path))
         {
@@ -14,17 +17,28 @@ internal static class TsvReader
         }
 
         string[] lines = File.ReadAllLines(path);
-        string expected = string.Join('\t', header);
+        string expected = string.Join("' or '", headers.Select(h => Visible(string.Join('\t', h))));
         if (lines.Length == 0)
         {
-            throw new InputFormatException(path, 1, $"empty file, expected the header '{Visible(expected)}'");
+            throw new InputFormatException(path, 1, $"empty file, expected the header '{expected}'");
         }
 
         string actual = lines[0].TrimEnd('\r').TrimStart('\uFEFF');
-        if (actual != expected)
+        headerIndex = -1;
+        for (int h = 0; h < headers.Count && headerIndex < 0; h++)
         {
-            throw new InputFormatException(path, 1, $"header is '{Visible(actual)}', expected '{Visible(expected)}' (tab-separated)");
+            if (actual == string.Join('\t', headers[h]))
+            {
+                headerIndex = h;
+            }
         }
+
+        if (headerIndex < 0)
+        {
+            throw new InputFormatException(path, 1, $"header is '{Visible(actual)}', expected '{expected}' (tab-separated)");
+        }
+
+        string[] header = headers[headerIndex];
 
         var rows = new List<TsvRow>(lines.Length - 1);
         for (int i = 1; i < lines.Length; i++)

@@ -12,7 +12,8 @@ internal sealed record ReportContext(string ReportCommand, double SpreadLimitPer
 /// <summary>REPORT.md: reproduction, machine, summary, then one section per scenario with its tables, ratios, charts and commands.</summary>
 internal static class MarkdownReport
 {
-    public static string Render(RunData run, IReadOnlyList<ScenarioSummary> scenarios, IReadOnlyList<ChartResult> charts, ReportContext context)
+    public static string Render(
+        RunData run, IReadOnlyList<ScenarioSummary> scenarios, IReadOnlyList<SweepSummary> sweeps, IReadOnlyList<ChartResult> charts, ReportContext context)
     {
         var text = new StringBuilder();
         text.Append("# Fastsock benchmark report\n\n");
@@ -32,6 +33,12 @@ internal static class MarkdownReport
         SummaryTable.AppendTo(text, scenarios, context.SpreadLimitPercent);
         foreach (var scenario in scenarios)
         {
+            // A sweep's overview comes before its first level's details.
+            if (sweeps.FirstOrDefault(s => s.Levels[0] == scenario) is { } sweep)
+            {
+                SweepSection.AppendTo(text, sweep, charts, context.SpreadLimitPercent);
+            }
+
             AppendScenario(text, scenario, run, charts, context);
         }
 
@@ -88,7 +95,7 @@ internal static class MarkdownReport
 
     private static void AppendScenario(StringBuilder text, ScenarioSummary scenario, RunData run, IReadOnlyList<ChartResult> charts, ReportContext context)
     {
-        text.Append(CultureInfo.InvariantCulture, $"## {scenario.Scenario}\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"## {scenario.Title}\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Subject: **{scenario.Subject}**");
         text.Append(scenario.Servers.Count > 1 ? $"; peers: {string.Join(", ", scenario.Peers)}.\n\n" : "; no peer in this scenario.\n\n");
 
@@ -125,7 +132,7 @@ internal static class MarkdownReport
 
             foreach (var chart in charts)
             {
-                if (chart.Spec.Scenario == scenario && chart.Spec.Metric == metric)
+                if (chart.Spec is BarChartSpec bar && bar.Summary == scenario && bar.Metric == metric)
                 {
                     text.Append(chart.Drawn
                         ? $"![{scenario.Scenario}: {info.Label}, median and min–max per server]({chart.Spec.FileName})\n\n"
@@ -134,7 +141,24 @@ internal static class MarkdownReport
             }
         }
 
-        AppendCommands(text, scenario.Scenario, run);
+        // A sweep's commands are the same at every level: shown once, after its last level.
+        if (scenario.Clients is null || IsLastLevel(scenario, run))
+        {
+            AppendCommands(text, scenario.Scenario, run);
+        }
+    }
+
+    private static bool IsLastLevel(ScenarioSummary scenario, RunData run)
+    {
+        foreach (var m in run.Measurements)
+        {
+            if (m.Scenario == scenario.Scenario && m.Clients > scenario.Clients)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void AppendCommands(StringBuilder text, string scenario, RunData run)

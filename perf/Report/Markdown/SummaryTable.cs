@@ -27,7 +27,7 @@ internal static class SummaryTable
             }
 
             table.Add(
-                scenario.Scenario,
+                scenario.Title,
                 $"{info.Label} ({info.BetterText})",
                 scenario.Subject,
                 subject is null ? "—" : Figures.Value(subject.Median),

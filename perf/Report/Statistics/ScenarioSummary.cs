@@ -3,22 +3,29 @@ using Fastsock.Perf.Report.Input;
 namespace Fastsock.Perf.Report.Statistics;
 
 /// <summary>
-/// One scenario's results: servers and metrics in file order, a <see cref="Summary"/> per (server, metric).
-/// The first server in file order is the subject; the others are its peers.
+/// One scenario's results (one concurrency level of a sweep scenario): servers and metrics in file order, a
+/// <see cref="Summary"/> per (server, metric). The first server in file order is the subject; the others are its peers.
 /// </summary>
 internal sealed class ScenarioSummary
 {
     private readonly Dictionary<(string Server, string Metric), Summary> _summaries;
 
-    private ScenarioSummary(string scenario, List<string> servers, List<string> metrics, Dictionary<(string, string), Summary> summaries)
+    private ScenarioSummary(string scenario, int? clients, List<string> servers, List<string> metrics, Dictionary<(string, string), Summary> summaries)
     {
         Scenario = scenario;
+        Clients = clients;
         Servers = servers;
         Metrics = metrics;
         _summaries = summaries;
     }
 
     public string Scenario { get; }
+
+    /// <summary>The sweep's concurrency level (wrk -c), or null for a scenario that is not a sweep.</summary>
+    public int? Clients { get; }
+
+    /// <summary>"proxy-http, 1,000 clients" for a sweep level, else the scenario's name.</summary>
+    public string Title => Clients is { } c ? $"{Scenario}, {Figures.Value(c)} clients" : Scenario;
 
     public IReadOnlyList<string> Servers { get; }
 
@@ -30,7 +37,10 @@ internal sealed class ScenarioSummary
 
     public Summary? Get(string server, string metric) => _summaries.GetValueOrDefault((server, metric));
 
-    /// <summary>Groups measurements by scenario, in the order scenarios first appear.</summary>
+    /// <summary>
+    /// Groups measurements by scenario and concurrency level: scenarios in the order they first appear, the levels of a
+    /// sweep together, lowest first.
+    /// </summary>
     public static List<ScenarioSummary> FromMeasurements(IEnumerable<Measurement> measurements)
     {
         var order = new List<string>();
@@ -46,10 +56,42 @@ internal sealed class ScenarioSummary
             list.Add(m);
         }
 
-        return order.ConvertAll(s => Build(s, byScenario[s]));
+        var result = new List<ScenarioSummary>();
+        foreach (string scenario in order)
+        {
+            var levels = new SortedDictionary<int, List<Measurement>>();
+            var plain = new List<Measurement>();
+            foreach (var m in byScenario[scenario])
+            {
+                if (m.Clients is not { } c)
+                {
+                    plain.Add(m);
+                }
+                else if (levels.TryGetValue(c, out var list))
+                {
+                    list.Add(m);
+                }
+                else
+                {
+                    levels[c] = [m];
+                }
+            }
+
+            if (plain.Count > 0)
+            {
+                result.Add(Build(scenario, null, plain));
+            }
+
+            foreach (var (clients, list) in levels)
+            {
+                result.Add(Build(scenario, clients, list));
+            }
+        }
+
+        return result;
     }
 
-    private static ScenarioSummary Build(string scenario, List<Measurement> measurements)
+    private static ScenarioSummary Build(string scenario, int? clients, List<Measurement> measurements)
     {
         var servers = new List<string>();
         var metrics = new List<string>();
@@ -81,6 +123,6 @@ internal sealed class ScenarioSummary
             summaries[key] = Summary.Of(runs.ConvertAll(r => r.Value));
         }
 
-        return new ScenarioSummary(scenario, servers, metrics, summaries);
+        return new ScenarioSummary(scenario, clients, servers, metrics, summaries);
     }
 }

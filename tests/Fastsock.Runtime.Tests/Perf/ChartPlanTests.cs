@@ -40,6 +40,28 @@ public sealed class ChartPlanTests
     }
 
     [Fact]
+    public void Sweep_levels_get_no_bar_charts_and_the_sweep_charts_its_headline_and_user_cpu_across_levels()
+    {
+        var rows = new List<Measurement>();
+        foreach (int clients in new[] { 1000, 64 })
+        {
+            foreach (string metric in new[] { "cpu_us_per_req", "cpu_user_us_per_req", "rps" })
+            {
+                rows.Add(new Measurement("proxy-http", "fastsock-proxy", 1, metric, 1, clients));
+                rows.Add(new Measurement("proxy-http", "haproxy", 1, metric, 2, clients));
+            }
+        }
+
+        var scenarios = ScenarioSummary.FromMeasurements(rows);
+        Assert.Equal(["proxy-http, 64 clients", "proxy-http, 1,000 clients"], scenarios.Select(s => s.Title));
+        Assert.Empty(scenarios.SelectMany(ChartPlan.For));
+
+        var sweep = SweepSummary.From(scenarios).Single();
+        Assert.Equal([64, 1000], sweep.Levels.Select(l => l.Clients!.Value));
+        Assert.Equal(["chart-proxy-http-rps.png", "chart-proxy-http-cpu_user_us_per_req.png"], ChartPlan.For(sweep).Select(c => c.FileName));
+    }
+
+    [Fact]
     public void Servers_and_metrics_keep_file_order_and_the_first_server_is_the_subject()
     {
         var rows = new List<Measurement>

@@ -32,7 +32,7 @@ public sealed class ReportToolProcessTests : IDisposable
         var (exit, stdout, stderr) = await ReportProcess.RunAsync(null, "--input", _input, "--output", _output);
 
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
-        Assert.Contains("REPORT.md (3 scenarios)", stdout, StringComparison.Ordinal);
+        Assert.Contains("REPORT.md (4 scenarios)", stdout, StringComparison.Ordinal);
         string report = Report;
         Assert.Contains("perf/run --runs 3 --duration 10", report, StringComparison.Ordinal);
         Assert.Contains("| kernel | 6.1.0-test |", report, StringComparison.Ordinal);
@@ -61,12 +61,43 @@ public sealed class ReportToolProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Sweep_has_one_table_per_metric_with_a_column_per_concurrency_and_ratios_under_the_noise_rule()
+    {
+        var (exit, _, stderr) = await ReportProcess.RunAsync(null, "--input", _input, "--output", _output);
+
+        Assert.True(exit == 0, $"exit {exit}: {stderr}");
+        string report = Report;
+        Assert.Contains("## proxy-http: by concurrency (64, 256 clients)", report, StringComparison.Ordinal);
+        Assert.Contains("### requests/s by concurrency (higher is better)\n\n| server | 64 | 256 |\n|---|---:|---:|\n", report, StringComparison.Ordinal);
+        Assert.Contains("| fastsock-proxy | 50,000 | 48,000 (wide) |", report, StringComparison.Ordinal);
+        Assert.Contains("| fastsock-proxy / haproxy | **1.10×** | 1.08× not called |", report, StringComparison.Ordinal);
+        Assert.Contains("| fastsock-proxy / proxy-floor | **0.55×** | 0.54× not called |", report, StringComparison.Ordinal);
+        Assert.Contains("### server CPU user µs/request by concurrency (lower is better)", report, StringComparison.Ordinal);
+
+        // The first seconds are measured once per start, at the lowest level only.
+        Assert.Contains("| fastsock-proxy | 20,000 | — |", report, StringComparison.Ordinal);
+        Assert.Contains("| fastsock-proxy / haproxy | **0.44×** | — |", report, StringComparison.Ordinal);
+
+        // Every level keeps its own detailed section and summary line; the overview comes first.
+        int overview = report.IndexOf("## proxy-http: by concurrency", StringComparison.Ordinal);
+        int level64 = report.IndexOf("## proxy-http, 64 clients", StringComparison.Ordinal);
+        int level256 = report.IndexOf("## proxy-http, 256 clients", StringComparison.Ordinal);
+        Assert.True(overview >= 0 && overview < level64 && level64 < level256, $"order: overview {overview}, 64 at {level64}, 256 at {level256}");
+        Assert.Contains("| proxy-http, 256 clients | requests/s (higher is better) | fastsock-proxy | 48,000 |", report, StringComparison.Ordinal);
+        Assert.Contains("- fastsock-proxy / haproxy = 1.08× (higher is better): not called (fastsock-proxy spread 27% > 10%)", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task With_gnuplot_every_linked_chart_is_a_png_and_without_it_one_line_says_how_to_install_it()
     {
         var (exit, _, stderr) = await ReportProcess.RunAsync(null, "--input", _input, "--output", _output);
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
 
-        string[] expected = ["chart-keepalive-rps.png", "chart-keepalive-cpu_us_per_req.png", "chart-proxy-tcp-cpu_s_per_gb.png", "chart-warmup-check-widgets.png"];
+        string[] expected =
+        [
+            "chart-keepalive-rps.png", "chart-keepalive-cpu_us_per_req.png", "chart-proxy-tcp-cpu_s_per_gb.png", "chart-warmup-check-widgets.png",
+            "chart-proxy-http-rps.png", "chart-proxy-http-cpu_user_us_per_req.png",
+        ];
         if (ReportProcess.GnuplotInstalled())
         {
             Assert.Contains("charts drawn by gnuplot", Report, StringComparison.Ordinal);
@@ -106,12 +137,12 @@ public sealed class ReportToolProcessTests : IDisposable
     public async Task Malformed_results_exit_2_with_one_line_naming_file_and_line()
     {
         string results = Path.Combine(_input, "results.tsv");
-        File.AppendAllText(results, "keepalive\thello\t4\trps\tfast\n");
+        File.AppendAllText(results, "keepalive\t-\thello\t4\trps\tfast\n");
 
         var (exit, stdout, stderr) = await ReportProcess.RunAsync(null, "--input", _input, "--output", _output);
 
         Assert.Equal(2, exit);
-        Assert.Equal($"fastsock-perf-report: {results}:30: value 'fast' is not a number (decimal, with '.' as the separator)", stderr.Trim());
+        Assert.Equal($"fastsock-perf-report: {results}:75: value 'fast' is not a number (decimal, with '.' as the separator)", stderr.Trim());
         Assert.Empty(stdout);
         Assert.False(File.Exists(Path.Combine(_output, "REPORT.md")));
     }
