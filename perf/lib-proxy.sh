@@ -68,11 +68,10 @@ backend_accepts() {
 _proxy_json() { # NAME MODE ADDRESS: writes PROXY_WORK/NAME.json
     local name="$1"
     shift
-    local keepalive=""
-    [[ "$1" == http ]] && keepalive=', "keepAlive": { "maxIdlePerWorker": 256 }'
+    # http mode keeps the proxy's default backend pool: idle connections up to demand, like HAProxy's http-reuse.
     cat >"$PROXY_WORK/$name.json" <<JSON
 { "frontends": [ { "name": "bench", "bind": ["127.0.0.1:$PROXY_PORT"], "mode": "$1", "backend": "b" } ],
-  "backends": [ { "name": "b", "servers": [ { "address": "$2" } ]$keepalive } ] }
+  "backends": [ { "name": "b", "servers": [ { "address": "$2" } ] } ] }
 JSON
 }
 
@@ -105,7 +104,7 @@ _nginx_proxy_conf() {
     cat >"$d/nginx.conf" <<CONF
 daemon off; master_process off; worker_processes 1; $(_nginx_common "$d")
 http { access_log off; keepalive_requests 1000000; $(_temp_paths "$PROXY_WORK")
-  upstream b { server 127.0.0.1:$BACKEND_PORT; keepalive 256; keepalive_requests 1000000; }
+  upstream b { server 127.0.0.1:$BACKEND_PORT; keepalive ${HAPROXY_MAXCONN:-4000}; keepalive_requests 1000000; }
   server { listen 127.0.0.1:$PROXY_PORT;
     location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering on; } } }
 CONF

@@ -12,7 +12,6 @@ namespace Fastsock.Samples.Proxy.Frontends;
 // replay on a new connection when a reused one failed before answering, then counting and the error page if any.
 internal sealed partial class HttpProxySession
 {
-
     /// <summary>Forwards the request the forwarder holds and its response; false: close the client.</summary>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync()
