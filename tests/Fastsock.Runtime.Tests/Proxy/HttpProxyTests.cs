@@ -60,7 +60,7 @@ public sealed class HttpProxyTests : HttpProxyHarness
             }
             catch (EndOfStreamException)
             {
-                closedAfter.SetResult(answered.Elapsed);
+                closedAfter.TrySetResult(answered.Elapsed);
             }
         });
         var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ], "keepAlive": { "idleTimeout": "1s" }""");
