@@ -130,6 +130,24 @@ public sealed class SampleOptionsTests : IDisposable
         Assert.All(ports[1], p => Assert.Equal(1, p % 2));
     }
 
+    [TwoCpuFact]
+    public async Task Proxy_steering_option_sets_how_many_listening_sockets_two_workers_hold()
+    {
+        foreach (var (steering, listeners) in new[] { ("single", 1), ("hash", 2) })
+        {
+            int port = FreePort();
+            var config = Path.Combine(_dir, $"proxy-{steering}.json");
+            File.WriteAllText(config, $$"""
+                { "steering": "cpu", "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+                  "backends": [ { "name": "b", "servers": [ { "address": "inproc:hello" } ] } ] }
+                """);
+            using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstTwo} --steering {steering}");
+            await proxy.WaitForLineAsync("Press Ctrl+C");
+            Assert.Equal(listeners, ListeningSockets(port));
+            Assert.Equal(["Hello, World!"], GetPlaintext(new IPEndPoint(IPAddress.Loopback, port), 1));
+        }
+    }
+
     [Fact]
     public async Task Proxy_with_an_unknown_outbound_strategy_exits_2_naming_the_value()
     {
