@@ -12,9 +12,11 @@ public sealed class HttpClientAbortTests : HttpProxyHarness
     public async Task A_client_leaving_while_the_server_thinks_closes_the_backend_connection_and_counts_a_client_abort()
     {
         var backendClosedAfter = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var backend = new RawBackend(async c =>
+        var requestArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async c =>
         {
             await c.ReadHeadAsync();
+            requestArrived.SetResult();
             var clock = Stopwatch.StartNew();
             var buffer = new byte[64];
             using var delay = new CancellationTokenSource(TimeSpan.FromSeconds(3)); // the server "thinks" for 3 s
@@ -38,7 +40,7 @@ public sealed class HttpClientAbortTests : HttpProxyHarness
         {
             await client.ConnectAsync(web);
             await client.SendAsync(Encoding.ASCII.GetBytes("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
-            await Task.Delay(100);
+            await requestArrived.Task.WaitAsync(TimeSpan.FromSeconds(15)); // the client leaves while the server thinks
         }
 
         var closedAfter = await backendClosedAfter.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -54,10 +56,11 @@ public sealed class HttpClientAbortTests : HttpProxyHarness
     [Fact]
     public async Task With_abortOnClose_off_a_half_closed_client_still_gets_its_response()
     {
-        using var backend = new RawBackend(async c =>
+        var finReceived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async c =>
         {
             await c.ReadHeadAsync();
-            await Task.Delay(500); // the client's FIN reaches the proxy while the server thinks
+            await finReceived.Task; // the client's FIN reached the proxy while the server thinks
             await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         });
         var (_, web, _) = await StartAsyncVia(backend.Port, abortOnClose: false);
@@ -66,6 +69,8 @@ public sealed class HttpClientAbortTests : HttpProxyHarness
         await client.ConnectAsync(web);
         await client.SendAsync(Encoding.ASCII.GetBytes("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
         client.Shutdown(SocketShutdown.Send);
+        await TcpStates.WaitForCloseWaitAsync((System.Net.IPEndPoint)client.LocalEndPoint!, web);
+        finReceived.SetResult();
         var answer = new StringBuilder();
         var buffer = new byte[1024];
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -82,7 +87,7 @@ public sealed class HttpClientAbortTests : HttpProxyHarness
     [Fact]
     public async Task Connect_gets_501_and_the_connection_closes()
     {
-        using var backend = new RawBackend(async c => await c.ReadHeadAsync());
+        await using var backend = new RawBackend(async c => await c.ReadHeadAsync());
         var (_, web, admin) = await StartAsyncVia(backend.Port);
         var answer = await ExchangeUntilCloseAsync(web, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 501 ", answer, StringComparison.Ordinal);

@@ -75,12 +75,15 @@ public abstract class HttpProxyHarness : IDisposable
         return (proxy, new IPEndPoint(IPAddress.Loopback, port));
     }
 
-    /// <summary>fastsock-proxy on CPU 0 with <paramref name="json"/> as its config, stopped with the test.</summary>
+    /// <summary>The first CPU the tests may use: CPU 0 is not always in the affinity mask.</summary>
+    internal static int FirstCpu => Fastsock.Locality.CpuSet.Allowed()[0];
+
+    /// <summary>fastsock-proxy on <see cref="FirstCpu"/> with <paramref name="json"/> as its config, stopped with the test.</summary>
     internal async Task<(SampleProcess Proxy, string ConfigPath)> StartProxyWithConfigAsync(string json, string arguments = "")
     {
         var config = Path.Combine(_dir, $"proxy-{Guid.NewGuid():N}.json");
         File.WriteAllText(config, json);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0 {arguments}");
+        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {FirstCpu} {arguments}");
         _owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
         return (proxy, config);

@@ -42,27 +42,43 @@ public sealed class HttpProxyTests : HttpProxyHarness
     }
 
     [Fact]
-    public async Task Idle_backend_connections_are_closed_after_the_keep_alive_idle_timeout_without_traffic()
+    public async Task Idle_backend_connections_are_reused_then_closed_after_the_keep_alive_idle_timeout_without_traffic()
     {
-        var closedByProxy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var backend = new RawBackend(async c =>
+        var idleTimeout = TimeSpan.FromSeconds(1);
+        var answered = Stopwatch.StartNew();
+        var closedAfter = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async c =>
         {
-            await c.ReadHeadAsync();
-            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
             try
             {
-                await c.ReadHeadAsync();
+                while (true)
+                {
+                    await c.ReadHeadAsync();
+                    await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                    answered.Restart();
+                }
             }
             catch (EndOfStreamException)
             {
-                closedByProxy.SetResult();
+                closedAfter.TrySetResult(answered.Elapsed);
             }
         });
-        var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ], "keepAlive": { "idleTimeout": "300ms" }""");
-        using var client = await RawHttpClient.ConnectAsync(proxy);
-        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        Assert.Equal("ok", (await client.ReadResponseAsync()).Body);
-        await closedByProxy.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ], "keepAlive": { "idleTimeout": "1s" }""");
+
+        // Two client connections one after the other: the second is served by the pooled backend connection.
+        for (int i = 0; i < 2; i++)
+        {
+            using var client = await RawHttpClient.ConnectAsync(proxy);
+            await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            Assert.Equal("ok", (await client.ReadResponseAsync()).Body);
+            Assert.True(await client.IsClosedByServerAsync());
+        }
+
+        Assert.Equal(1, backend.Accepted);
+        var idle = await closedAfter.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        // Closed by the idle timeout, not at once: a proxy that pools nothing closes right after the response.
+        Assert.True(idle >= idleTimeout * 0.9, $"the pooled connection was closed {idle} after its last response, before the {idleTimeout} idle timeout");
+        Assert.Equal(1, backend.Accepted);
     }
 
     [Fact]
@@ -85,7 +101,7 @@ public sealed class HttpProxyTests : HttpProxyHarness
     {
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var backend = new RawBackend(async c =>
+        await using var backend = new RawBackend(async c =>
         {
             await c.ReadHeadAsync();
             received.SetResult();
@@ -98,7 +114,7 @@ public sealed class HttpProxyTests : HttpProxyHarness
         await received.Task.WaitAsync(TimeSpan.FromSeconds(10));
         process.Signal("TERM");
         await process.WaitForLineAsync("Stopping:");
-        await Task.Delay(200); // the workers ask every connection, the backend one included, to finish
+        await WaitUntilRefusedAsync(proxy); // the listeners are closed: shutdown is under way while the request is open
         signalled.SetResult();
         Assert.Equal("finished", (await client.ReadResponseAsync()).Body);
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(8)));
@@ -136,37 +152,45 @@ public sealed class HttpProxyTests : HttpProxyHarness
     }
 
     [Fact]
-    public async Task Chunked_and_content_length_request_bodies_reach_the_backend_intact_over_one_connection()
+    public async Task Chunked_and_content_length_request_bodies_are_streamed_to_the_backend_intact_over_one_connection()
     {
-        using var backend = new RawBackend(async c =>
+        var firstPart = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondFirstPart = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async c =>
         {
-            while (true)
-            {
-                var head = await c.ReadHeadAsync();
-                bool chunked = head.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase);
-                var body = chunked ? await c.ReadChunkedAsync() : await c.ReadAsync(ContentLength(head));
-                var answer = (chunked ? "chunked:" : "length:") + body;
-                await c.SendAsync($"HTTP/1.1 200 OK\r\nContent-Length: {answer.Length}\r\n\r\n{answer}");
-            }
+            var head = await c.ReadHeadAsync();
+            Assert.Contains("Transfer-Encoding: chunked", head, StringComparison.OrdinalIgnoreCase);
+            Assert.Equal("5\r\nhello\r\n", await c.ReadAsync(10)); // extensions are not forwarded
+            firstPart.SetResult(); // the rest of the body is not even sent yet: the proxy streams, it does not buffer
+            var answer = "chunked:hello" + await c.ReadChunkedAsync();
+            await c.SendAsync($"HTTP/1.1 200 OK\r\nContent-Length: {answer.Length}\r\n\r\n{answer}");
+
+            head = await c.ReadHeadAsync();
+            Assert.Equal(11, ContentLength(head));
+            var start = await c.ReadAsync(5);
+            secondFirstPart.SetResult();
+            answer = "length:" + start + await c.ReadAsync(6);
+            await c.SendAsync($"HTTP/1.1 200 OK\r\nContent-Length: {answer.Length}\r\n\r\n{answer}");
         });
         var proxy = await StartProxyAsync(backend.Port);
         using var client = await RawHttpClient.ConnectAsync(proxy);
         await client.SendAsync("POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n");
-        await Task.Delay(50);
+        await firstPart.Task.WaitAsync(TimeSpan.FromSeconds(15));
         await client.SendAsync("6\r\n world\r\n0\r\nTrailer: x\r\n\r\n");
         Assert.Equal("chunked:hello world", (await client.ReadResponseAsync()).Body);
         await client.SendAsync("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n\r\nhello");
-        await Task.Delay(50);
+        await secondFirstPart.Task.WaitAsync(TimeSpan.FromSeconds(15));
         await client.SendAsync(" again");
         Assert.Equal("length:hello again", (await client.ReadResponseAsync()).Body);
         Assert.Equal(1, backend.Accepted);
+        await backend.CompletionAsync(TimeSpan.FromSeconds(15));
     }
 
     [Fact]
     public async Task Request_is_sent_again_when_a_reused_connection_closes_before_answering()
     {
         int connections = 0;
-        using var backend = new RawBackend(async c =>
+        await using var backend = new RawBackend(async c =>
         {
             bool first = Interlocked.Increment(ref connections) == 1;
             await c.ReadHeadAsync();
@@ -186,51 +210,66 @@ public sealed class HttpProxyTests : HttpProxyHarness
     }
 
     [Fact]
-    public async Task Close_delimited_response_is_forwarded_and_then_the_client_connection_closes()
+    public async Task Close_delimited_response_is_forwarded_as_it_arrives_and_then_the_client_connection_closes()
     {
-        using var backend = new RawBackend(async c =>
+        var firstPartSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async c =>
         {
             await c.ReadHeadAsync();
             await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the ");
-            await Task.Delay(50);
+            await firstPartSeen.Task;
             await c.SendAsync("end");
             c.Socket.Shutdown(SocketShutdown.Both);
         });
         var proxy = await StartProxyAsync(backend.Port);
-        var text = await ExchangeUntilCloseAsync(proxy, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        using var client = await WireClient.ConnectAsync(proxy);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        await client.ReadUntilAsync("until the ", TimeSpan.FromSeconds(15));
+        firstPartSeen.SetResult();
+        var text = await client.ReadToEndAsync();
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
         Assert.Contains("\r\nConnection: close\r\n", text, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\nuntil the end", text, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Chunked_response_is_forwarded_as_chunks()
+    public async Task Chunked_response_is_forwarded_chunk_by_chunk_as_they_arrive()
     {
-        using var backend = new RawBackend(async c =>
+        var firstChunkSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async c =>
         {
             await c.ReadHeadAsync();
             await c.SendAsync("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n");
-            await Task.Delay(50);
+            await firstChunkSeen.Task;
             await c.SendAsync("2;x=y\r\nde\r\n0\r\n\r\n");
         });
         var proxy = await StartProxyAsync(backend.Port);
-        var text = await ExchangeUntilCloseAsync(proxy, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        using var client = await WireClient.ConnectAsync(proxy);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        await client.ReadUntilAsync("3\r\nabc\r\n", TimeSpan.FromSeconds(15));
+        firstChunkSeen.SetResult();
+        var text = await client.ReadToEndAsync();
         Assert.Contains("\r\nTransfer-Encoding: chunked\r\n", text, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", text, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Interim_responses_are_forwarded_before_the_final_one()
+    public async Task Interim_responses_are_forwarded_before_the_final_one_is_even_sent()
     {
-        using var backend = new RawBackend(async c =>
+        var hintsSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async c =>
         {
             await c.ReadHeadAsync();
             await c.SendAsync("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
-            await Task.Delay(50);
+            await hintsSeen.Task;
             await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         });
         var proxy = await StartProxyAsync(backend.Port);
-        var text = await ExchangeUntilCloseAsync(proxy, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        using var client = await WireClient.ConnectAsync(proxy);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        await client.ReadUntilAsync("rel=preload\r\n\r\n", TimeSpan.FromSeconds(15));
+        hintsSeen.SetResult();
+        var text = await client.ReadToEndAsync();
         Assert.StartsWith("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\nok", text, StringComparison.Ordinal);
     }
@@ -246,9 +285,32 @@ public sealed class HttpProxyTests : HttpProxyHarness
     }
 
     [Fact]
-    public async Task Expect_100_continue_is_answered_once_by_the_proxy()
+    public async Task Expect_100_continue_is_answered_by_the_proxy_so_a_waiting_client_sends_its_body_to_a_backend_that_never_sends_100()
     {
-        using var backend = new RawBackend(async c =>
+        // RFC 9110 §10.1.1: a client that sent Expect: 100-continue may wait for 100 before its body. This backend
+        // never sends one (an HTTP/1.0-minded server); the proxy streams bodies, so it must answer 100 itself.
+        await using var backend = new RawBackend(async c =>
+        {
+            var head = await c.ReadHeadAsync();
+            Assert.Contains("Expect: 100-continue", head, StringComparison.OrdinalIgnoreCase);
+            var body = await c.ReadAsync(ContentLength(head));
+            await c.SendAsync($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        });
+        var proxy = await StartProxyAsync(backend.Port);
+        using var client = await WireClient.ConnectAsync(proxy);
+        await client.SendAsync("POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n");
+        await client.ReadUntilAsync("HTTP/1.1 100 Continue\r\n\r\n", TimeSpan.FromSeconds(10)); // the body is held until then
+        await client.SendAsync("body");
+        var text = await client.ReadToEndAsync();
+        Assert.StartsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nbody", text, StringComparison.Ordinal);
+        await backend.CompletionAsync(TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task Expect_100_continue_is_answered_once_when_the_backend_sends_its_own_100()
+    {
+        await using var backend = new RawBackend(async c =>
         {
             var head = await c.ReadHeadAsync();
             Assert.Contains("Expect: 100-continue", head, StringComparison.OrdinalIgnoreCase);
@@ -257,10 +319,14 @@ public sealed class HttpProxyTests : HttpProxyHarness
             await c.SendAsync($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\n\r\n{body}");
         });
         var proxy = await StartProxyAsync(backend.Port);
-        var text = await ExchangeUntilCloseAsync(
-            proxy, "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody");
+        using var client = await WireClient.ConnectAsync(proxy);
+        await client.SendAsync("POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n");
+        await client.ReadUntilAsync("HTTP/1.1 100 Continue\r\n\r\n", TimeSpan.FromSeconds(10));
+        await client.SendAsync("body");
+        var text = await client.ReadToEndAsync();
         Assert.StartsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\nbody", text, StringComparison.Ordinal);
+        await backend.CompletionAsync(TimeSpan.FromSeconds(15));
     }
 
     [Fact]
@@ -274,6 +340,27 @@ public sealed class HttpProxyTests : HttpProxyHarness
             using var client = await RawHttpClient.ConnectAsync(proxy);
             await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
             Assert.Equal("Hello", (await client.ReadResponseAsync()).Body);
+        }
+    }
+
+    /// <summary>Waits until a new connection to <paramref name="endPoint"/> is refused: its listener is closed.</summary>
+    private static async Task WaitUntilRefusedAsync(IPEndPoint endPoint)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await probe.ConnectAsync(endPoint);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+            {
+                return;
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), $"{endPoint} still accepts connections 15 s after SIGTERM");
+            await Task.Delay(20);
         }
     }
 

@@ -53,7 +53,7 @@ public sealed class HttpSpliceTests : HttpProxyHarness
     [Fact]
     public async Task A_large_request_body_with_content_length_reaches_the_server_exactly_and_the_connection_goes_on()
     {
-        using var backend = new RawBackend(async c =>
+        await using var backend = new RawBackend(async c =>
         {
             while (true)
             {

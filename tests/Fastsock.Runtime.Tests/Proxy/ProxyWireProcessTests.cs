@@ -113,7 +113,11 @@ public sealed class ProxyWireProcessTests : IDisposable
             """);
         using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
         await proxy.WaitForLineAsync("Press Ctrl+C");
-        await Task.Delay(healthCheck.Length > 0 ? 600 : 0); // several checks: they probe the fast path too
+        if (healthCheck.Length > 0)
+        {
+            // Several checks have run, and they probe the fast path too: the unix socket sees them arrive.
+            Assert.True(await Clients.EventuallyAsync(() => backend.ConnectionCount >= 3), $"{backend.ConnectionCount} health probes reached the unix socket");
+        }
 
         var payload = RandomBytes(50_000);
         Assert.Equal(payload, await ExchangeAsync(new IPEndPoint(IPAddress.Loopback, proxyPort), payload));

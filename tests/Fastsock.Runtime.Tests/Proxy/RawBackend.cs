@@ -8,11 +8,16 @@ namespace Fastsock.Tests.Proxy;
 /// A scripted HTTP backend on raw sockets, for what nginx cannot show: request bodies as received, responses framed
 /// by the close, a server that never answers, and the number of connections the proxy opened.
 /// </summary>
-internal sealed class RawBackend : IDisposable
+internal sealed class RawBackend : IAsyncDisposable
 {
+    private static readonly TimeSpan ScriptsTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Socket _listener = new(SocketType.Stream, ProtocolType.Tcp);
     private readonly Func<Conversation, Task> _script;
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private readonly List<(Socket Socket, Task Script)> _conversations = [];
+    private readonly Task _acceptLoop;
     private int _accepted;
 
     public RawBackend(Func<Conversation, Task> script)
@@ -20,7 +25,7 @@ internal sealed class RawBackend : IDisposable
         _script = script;
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(64);
-        _ = AcceptLoopAsync();
+        _acceptLoop = AcceptLoopAsync();
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
@@ -28,11 +33,53 @@ internal sealed class RawBackend : IDisposable
     /// <summary>Connections accepted so far.</summary>
     public int Accepted => Volatile.Read(ref _accepted);
 
-    public void Dispose()
+    /// <summary>
+    /// Completes when every script started so far has finished; faults with the first script that threw something other
+    /// than the peer going away (an assertion inside a script, say). Waits at most <paramref name="timeout"/>.
+    /// </summary>
+    public async Task CompletionAsync(TimeSpan timeout)
     {
-        _stop.Cancel();
+        Task[] scripts;
+        lock (_gate)
+        {
+            scripts = [.. _conversations.Select(c => c.Script)];
+        }
+
+        try
+        {
+            await Task.WhenAll(scripts).WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"{scripts.Count(s => !s.IsCompleted)} of {scripts.Length} backend scripts were still running after {timeout}");
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting, closes every conversation (a script blocked on a read then ends as the peer going away) and
+    /// rethrows what a script threw: a failed assertion in a script fails the test instead of vanishing in a task.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
         _listener.Dispose();
-        _stop.Dispose();
+        await _acceptLoop;
+        lock (_gate)
+        {
+            foreach (var (socket, _) in _conversations)
+            {
+                socket.Dispose();
+            }
+        }
+
+        try
+        {
+            await CompletionAsync(ScriptsTimeout);
+        }
+        finally
+        {
+            _stop.Dispose();
+        }
     }
 
     private async Task AcceptLoopAsync()
@@ -50,19 +97,29 @@ internal sealed class RawBackend : IDisposable
             }
 
             Interlocked.Increment(ref _accepted);
-            _ = Task.Run(async () =>
+            lock (_gate)
             {
-                using var conversation = new Conversation(socket);
-                try
-                {
-                    await _script(conversation);
-                }
-                catch (Exception ex) when (ex is SocketException or EndOfStreamException or ObjectDisposedException)
-                {
-                }
-            });
+                _conversations.Add((socket, Task.Run(() => ConverseAsync(socket))));
+            }
         }
     }
+
+    private async Task ConverseAsync(Socket socket)
+    {
+        using var conversation = new Conversation(socket);
+        try
+        {
+            await _script(conversation);
+        }
+        catch (Exception ex) when (IsPeerGone(ex))
+        {
+            // The proxy closed or reset the connection, or the test is over: what the script was waiting for
+            // did not come, and the test asserts on what its client saw.
+        }
+    }
+
+    private static bool IsPeerGone(Exception ex) =>
+        ex is SocketException or EndOfStreamException or ObjectDisposedException or OperationCanceledException;
 
     /// <summary>One accepted connection, read as Latin-1 text.</summary>
     internal sealed class Conversation(Socket socket) : IDisposable
