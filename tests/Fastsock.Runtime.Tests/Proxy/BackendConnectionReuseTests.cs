@@ -93,7 +93,7 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
         int closedByProxy = 0;
         int heads = 0;
         var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var backend = new RawBackend(async conversation =>
+        await using var backend = new RawBackend(async conversation =>
         {
             try
             {
@@ -148,7 +148,7 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
     {
         const int Requests = 6;
         int closedByServer = 0;
-        using var backend = new RawBackend(async conversation =>
+        await using var backend = new RawBackend(async conversation =>
         {
             await conversation.ReadHeadAsync();
             await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); // keep-alive, as far as the proxy can tell
