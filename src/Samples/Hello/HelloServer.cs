@@ -43,9 +43,10 @@ internal static class HelloServer
             return 2;
         }
 
+        // One line per url with the port actually bound (port 0 picks a free one): people and scripts read it.
         foreach (var endPoint in server!.EndPoints)
         {
-            Console.WriteLine($"Listening on http://{endPoint}");
+            Console.WriteLine($"fastsock-hello: listening on http://{endPoint}");
         }
 
         foreach (var (worker, cpu, threadId) in server.Workers)

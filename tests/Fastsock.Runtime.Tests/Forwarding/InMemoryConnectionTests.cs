@@ -7,6 +7,7 @@ using Fastsock.Hosting;
 using Fastsock.Locality;
 using Fastsock.Tests.Support;
 using Fastsock.Transport;
+using static Fastsock.Tests.Support.WorkerThreads;
 
 namespace Fastsock.Tests.Forwarding;
 
@@ -133,7 +134,7 @@ public sealed class InMemoryConnectionTests
         client.Shutdown(SocketShutdown.Send);
 
         Assert.Equal(payload, await reading);
-        Assert.True(await Clients.EventuallyAsync(() => result is not null));
+        Assert.True(await Eventually.HoldsAsync(() => result is not null));
         Assert.Equal(ForwardingMode.Copy, result!.Value.Mode);
         Assert.Null(result.Value.Error);
         Assert.Equal(payload.Length, result.Value.SecondToFirst);
@@ -187,37 +188,5 @@ public sealed class InMemoryConnectionTests
         }
 
         return token.IsCancellationRequested;
-    }
-
-    /// <summary>Runs <paramref name="body"/> on <paramref name="worker"/>'s thread (its continuations stay there).</summary>
-    private static Task<T> OnWorker<T>(Worker worker, Func<Task<T>> body)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        worker.Post(_ =>
-        {
-            Task<T> task;
-            try
-            {
-                task = body();
-            }
-            catch (Exception ex)
-            {
-                done.SetException(ex);
-                return;
-            }
-
-            task.ContinueWith(t =>
-            {
-                if (t.IsCompletedSuccessfully)
-                {
-                    done.SetResult(t.Result);
-                }
-                else
-                {
-                    done.SetException(t.Exception!.InnerExceptions);
-                }
-            }, TaskScheduler.Default);
-        }, null);
-        return done.Task.WaitAsync(Clients.Timeout);
     }
 }

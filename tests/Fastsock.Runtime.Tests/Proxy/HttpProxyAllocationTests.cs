@@ -52,7 +52,7 @@ public sealed class HttpProxyAllocationTests(ITestOutputHelper output)
         {
             Counters = new FrontendCounters(settings, workerCount: 1), // counting is on the measured path
         };
-        server = await TestServers.StartAsync(frontend.HandleAsync, o => o.Cores = CpuSet.Of(0));
+        server = await TestServers.StartAsync(frontend.HandleAsync, o => o.Cores = CoreSets.First);
         return server;
     }
 }

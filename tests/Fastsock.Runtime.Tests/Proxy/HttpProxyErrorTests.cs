@@ -13,7 +13,7 @@ public sealed class HttpProxyErrorTests : HttpProxyHarness
     [Fact]
     public async Task Server_refusing_connections_gets_502()
     {
-        var proxy = await StartProxyAsync(FreePort());
+        var proxy = await StartProxyAsync(RefusingPort());
         using var client = await RawHttpClient.ConnectAsync(proxy);
         await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
         Assert.Equal(502, (await client.ReadResponseAsync()).Status);
@@ -23,7 +23,7 @@ public sealed class HttpProxyErrorTests : HttpProxyHarness
     [Fact]
     public async Task With_every_server_down_by_health_checks_requests_get_503()
     {
-        int port = FreePort();
+        int port = RefusingPort();
         var (proxy, endPoint) = await StartProxyProcessAsync(
             $$"""[ { "address": "127.0.0.1:{{port}}" } ], "healthCheck": { "type": "tcp", "interval": "100ms", "timeout": "100ms", "fall": 1 }""");
         await proxy.WaitForLineAsync("is DOWN");

@@ -45,16 +45,17 @@ public abstract class HttpProxyHarness : IDisposable
         return Encoding.Latin1.GetString(received.ToArray());
     }
 
-    internal static int FreePort()
+    /// <summary>A port that refuses connections (bound, never listened on) for as long as the test runs.</summary>
+    internal int RefusingPort()
     {
-        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+        var port = LoopbackPorts.Refusing();
+        _owned.Add(port);
+        return port.Port;
     }
 
     internal async Task<NginxServer> StartNginxAsync(byte[]? bigFile = null)
     {
-        var nginx = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "nginx")).FullName, FreePort(), bigFile ?? "big"u8.ToArray());
+        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "nginx")).FullName, port, bigFile ?? "big"u8.ToArray()));
         _owned.Add(nginx);
         return nginx;
     }
@@ -66,21 +67,20 @@ public abstract class HttpProxyHarness : IDisposable
 
     internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore, string serverTimeout = "10s", string requestTimeout = "10s")
     {
-        int port = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
               "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "{{requestTimeout}}", "connect": "1s" }, "retries": 1 }
             """);
-        return (proxy, new IPEndPoint(IPAddress.Loopback, port));
+        return (proxy, await proxy.ListeningOnAsync("frontend"));
     }
 
-    /// <summary>fastsock-proxy on CPU 0 with <paramref name="json"/> as its config, stopped with the test.</summary>
+    /// <summary>fastsock-proxy on the first allowed CPU with <paramref name="json"/> as its config, stopped with the test.</summary>
     internal async Task<(SampleProcess Proxy, string ConfigPath)> StartProxyWithConfigAsync(string json, string arguments = "")
     {
         var config = Path.Combine(_dir, $"proxy-{Guid.NewGuid():N}.json");
         File.WriteAllText(config, json);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0 {arguments}");
+        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText} {arguments}");
         _owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
         return (proxy, config);

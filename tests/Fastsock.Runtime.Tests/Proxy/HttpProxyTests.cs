@@ -267,7 +267,7 @@ public sealed class HttpProxyTests : HttpProxyHarness
     public async Task Connect_failures_are_retried_on_another_server()
     {
         var nginx = await StartNginxAsync();
-        var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{FreePort()}}" }, { "address": "127.0.0.1:{{nginx.Port}}" } ]""");
+        var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{RefusingPort()}}" }, { "address": "127.0.0.1:{{nginx.Port}}" } ]""");
         for (int i = 0; i < 4; i++)
         {
             // A new client connection each time, so each request picks a server anew.

@@ -18,7 +18,7 @@ public sealed class HelloAllocationTests(ITestOutputHelper output)
 
     private async Task AssertAllocatesNothingAsync(int batch)
     {
-        await using var server = await HelloTestServer.StartAsync(o => o.Cores = CpuSet.Of(0));
+        await using var server = await HelloTestServer.StartAsync(o => o.Cores = CoreSets.First);
         await KeepAliveAllocationProbe.AssertAllocatesNothingAsync(server.EndPoints[0], batch, output);
         Assert.Equal(0, HelloTestServer.HandlerErrors(server));
     }

@@ -132,21 +132,4 @@ internal static class Clients
         await socket.SendAsync(message.AsMemory()).AsTask().WaitAsync(Timeout);
         return await ReceiveExactlyAsync(socket, message.Length);
     }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds; false if it still does not after <see cref="Timeout"/>.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(20);
-        }
-
-        return true;
-    }
 }

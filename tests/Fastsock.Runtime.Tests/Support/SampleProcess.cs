@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text;
 
 namespace Fastsock.Tests.Support;
@@ -56,19 +57,70 @@ internal sealed class SampleProcess : IDisposable
         return sample;
     }
 
+    /// <summary>Waits until the sample printed <paramref name="text"/> on stdout; fails at once if it exits first.</summary>
     public async Task WaitForLineAsync(string text)
     {
-        var deadline = Stopwatch.StartNew();
-        while (!Stdout.Contains(text, StringComparison.Ordinal))
+        bool exited = false;
+        bool printed = await Eventually.HoldsAsync(() => Stdout.Contains(text, StringComparison.Ordinal) || (exited = _process.HasExited));
+        if (exited)
         {
-            if (_process.HasExited)
+            _process.WaitForExit(); // after the exit: drains the redirected output, the line may still be in flight
+        }
+
+        if (exited && !Stdout.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.Fail($"the sample exited ({_process.ExitCode}) before printing '{text}'. stderr: {Stderr}");
+        }
+
+        Assert.True(printed, $"the sample did not print '{text}' within {Clients.Timeout}. stdout: {Stdout}");
+    }
+
+    /// <summary>
+    /// The address a listener of the sample actually got, read from its line
+    /// <c>fastsock-hello: listening on http://127.0.0.1:43121</c> or
+    /// <c>fastsock-proxy: frontend web listening on http://127.0.0.1:43121</c>: start samples on port 0 and ask
+    /// here, so no test picks a port number that another process can take first.
+    /// </summary>
+    /// <param name="listener">
+    /// How the line names the listener, or its first words: "" (Hello's first url), "frontend web", "frontend" (the
+    /// first frontend), "admin".
+    /// </param>
+    public async Task<IPEndPoint> ListeningOnAsync(string listener = "")
+    {
+        IPEndPoint? found = null;
+        await Eventually.HoldsAsync(() => (found = FindListening(listener)) is not null || _process.HasExited);
+        if (found is null && _process.HasExited)
+        {
+            _process.WaitForExit(); // drains the redirected output: the line may still be in flight
+            found = FindListening(listener);
+        }
+
+        return found ?? throw new Xunit.Sdk.XunitException(
+            $"the sample printed no '{listener} listening on' line within {Clients.Timeout} (exited: {_process.HasExited}). stdout: {Stdout} stderr: {Stderr}");
+    }
+
+    private IPEndPoint? FindListening(string listener)
+    {
+        const string Marker = " listening on ";
+        foreach (var line in Stdout.Split('\n'))
+        {
+            int colon = line.IndexOf(": ", StringComparison.Ordinal);
+            int at = line.IndexOf(Marker, StringComparison.Ordinal);
+            if (!line.StartsWith("fastsock-", StringComparison.Ordinal) || colon < 0 || at < colon)
             {
-                Assert.Fail($"the sample exited ({_process.ExitCode}) before printing '{text}'. stderr: {Stderr}");
+                continue;
             }
 
-            Assert.True(deadline.Elapsed < Timeout, $"the sample did not print '{text}' within {Timeout}. stdout: {Stdout}");
-            await Task.Delay(20);
+            string name = at > colon + 2 ? line[(colon + 2)..at] : ""; // "fastsock-hello: listening on" names none
+            if (name == listener || (listener.Length > 0 && name.StartsWith(listener + " ", StringComparison.Ordinal)))
+            {
+                string address = line[(at + Marker.Length)..].Trim();
+                int scheme = address.IndexOf("://", StringComparison.Ordinal);
+                return IPEndPoint.Parse(scheme >= 0 ? address[(scheme + 3)..] : address);
+            }
         }
+
+        return null;
     }
 
     /// <summary>A real signal through kill(1): Process.Kill sends SIGKILL, which tests nothing.</summary>

@@ -8,6 +8,7 @@ using Fastsock.Native;
 using Fastsock.Tests.Locality;
 using Fastsock.Tests.Support;
 using Fastsock.Transport;
+using static Fastsock.Tests.Support.WorkerThreads;
 
 namespace Fastsock.Tests.Transport;
 
@@ -20,7 +21,7 @@ public sealed class OutboundConnectTests
         var result = await OnWorker(server, 0, () => RoundTrip(server.EndPoints[0], "hello"));
         Assert.Equal("hello", result.Reply);
         Assert.Equal(0, result.Worker);
-        await WaitUntil(() => server.GetStats().Sum(s => s.Active) == 0);
+        await Eventually.AssertAsync(() => server.GetStats().Sum(s => s.Active) == 0, () => $"{server.GetStats().Sum(s => s.Active)} connection(s) still open");
         var stats = server.GetStats()[0];
         Assert.Equal(1, stats.Connected);
         Assert.Equal(1, stats.OutboundLocalConnections + stats.OutboundRemoteConnections);
@@ -274,47 +275,5 @@ public sealed class OutboundConnectTests
 
         await input.CompleteAsync();
         return new RoundTripResult(reply.ToString(), connection.WorkerIndex, (IPEndPoint)connection.LocalEndPoint!, connection.IncomingCpu);
-    }
-
-    /// <summary>Runs <paramref name="body"/> on a worker thread, where its awaits resume.</summary>
-    private static Task<T> OnWorker<T>(FastsockServer server, int worker, Func<Task<T>> body)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        server.WorkerList[worker].Post(_ =>
-        {
-            Task<T> task;
-            try
-            {
-                task = body();
-            }
-            catch (Exception ex)
-            {
-                done.TrySetException(ex);
-                return;
-            }
-
-            task.ContinueWith(t =>
-            {
-                if (t.IsCompletedSuccessfully)
-                {
-                    done.TrySetResult(t.Result);
-                }
-                else
-                {
-                    done.TrySetException(t.Exception!.InnerExceptions);
-                }
-            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }, null);
-        return done.Task.WaitAsync(TimeSpan.FromSeconds(10));
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (int i = 0; i < 200 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.True(condition());
     }
 }

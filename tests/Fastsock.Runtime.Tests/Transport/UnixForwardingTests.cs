@@ -48,7 +48,7 @@ public sealed class UnixForwardingTests : IDisposable
 
         await send.WaitAsync(Clients.Timeout);
         Assert.Equal(payload, received.ToArray());
-        Assert.True(await Clients.EventuallyAsync(() => !results.IsEmpty));
+        Assert.True(await Eventually.HoldsAsync(() => !results.IsEmpty));
         Assert.True(results.TryPeek(out var result));
         Assert.Null(result.Error);
         Assert.Equal(mode, result.Mode);
