@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 
 namespace Fastsock.Tests.Forwarding;
 
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class ForwardingAllocationTests(ITestOutputHelper output)
 {
     private const int Warmup = 64 << 20; // the worker's pool grows its slabs to the working set first

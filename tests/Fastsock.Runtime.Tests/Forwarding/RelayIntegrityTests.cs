@@ -10,6 +10,7 @@ public sealed class RelayIntegrityTests
 {
     private const long OneGiB = 1L << 30;
 
+    [Trait("Category", "Slow")]
     [Theory]
     [InlineData(ForwardingMode.Copy, 11)]
     [InlineData(ForwardingMode.Splice, 12)]

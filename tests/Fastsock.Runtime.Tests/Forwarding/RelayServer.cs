@@ -77,7 +77,7 @@ internal static class StreamingClient
                 hash.AppendData(chunk.Span);
                 while (!chunk.IsEmpty)
                 {
-                    int n = await socket.SendAsync(chunk);
+                    int n = await socket.SendAsync(chunk).WithinTimeout();
                     chunk = chunk[n..];
                 }
 
@@ -93,7 +93,7 @@ internal static class StreamingClient
             var buffer = new byte[256 * 1024];
             long received = 0;
             int n;
-            while ((n = await socket.ReceiveAsync(buffer.AsMemory())) > 0)
+            while ((n = await socket.ReceiveAsync(buffer.AsMemory()).WithinTimeout()) > 0)
             {
                 hash.AppendData(buffer, 0, n);
                 received += n;

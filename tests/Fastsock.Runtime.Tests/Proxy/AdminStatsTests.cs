@@ -12,6 +12,7 @@ using Fastsock.Tests.Support;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>fastsock-proxy as a process with <c>admin.bind</c>: /stats (HTML, JSON) and /metrics count what went through.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed partial class AdminStatsTests : IDisposable
 {
     private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");

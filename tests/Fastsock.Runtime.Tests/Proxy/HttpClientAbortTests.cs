@@ -6,6 +6,7 @@ using static Fastsock.Tests.Proxy.AdminStatsTests;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>Clients that leave before their response, and CONNECT, which this proxy does not tunnel.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpClientAbortTests : HttpProxyHarness
 {
     [Fact]

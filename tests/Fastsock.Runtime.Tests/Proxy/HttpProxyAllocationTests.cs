@@ -16,6 +16,7 @@ namespace Fastsock.Tests.Proxy;
 /// A keep-alive request through an http frontend to the in-process Hello app, reusing one pooled backend connection,
 /// allocates (almost) nothing in the whole process, measured by <see cref="KeepAliveAllocationProbe"/>.
 /// </summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpProxyAllocationTests(ITestOutputHelper output)
 {
     [Fact]

@@ -13,6 +13,7 @@ namespace Fastsock.Tests.Proxy;
 /// The PROXY protocol on http frontends (<c>acceptProxy</c>) and http-mode servers (<c>sendProxy</c>): the announced
 /// client is the one X-Forwarded-For names and the one the server is told about, once per backend connection.
 /// </summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed partial class HttpProxyProtocolTests : HttpProxyHarness
 {
     [Fact]

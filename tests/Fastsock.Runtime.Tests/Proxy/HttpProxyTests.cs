@@ -8,6 +8,7 @@ using Fastsock.Tests.Support;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>fastsock-proxy as a real process in http mode, in front of a real nginx and of scripted raw-socket backends: what is forwarded.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpProxyTests : HttpProxyHarness
 {
     [Fact]

@@ -8,6 +8,7 @@ using static Fastsock.Tests.Proxy.AdminStatsTests;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>http mode with forwarding auto: bodies of known length from <c>http.spliceThreshold</c> on are spliced, exactly, keep-alive after.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpSpliceTests : HttpProxyHarness
 {
     private const int BigSize = 8 * 1024 * 1024;

@@ -6,6 +6,7 @@ using static Fastsock.Tests.Proxy.AdminStatsTests;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>http frontends in the admin stats: sessions, requests, responses by class, the proxy's own errors.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpStatsTests : HttpProxyHarness
 {
     [Fact]

@@ -8,6 +8,7 @@ using Fastsock.Tests.Support;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>fastsock-proxy in tcp mode as a real process: PROXY protocol on both sides, unix backends, the local fast path.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class ProxyWireProcessTests : IDisposable
 {
     private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");

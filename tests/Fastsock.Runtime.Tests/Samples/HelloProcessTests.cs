@@ -7,6 +7,7 @@ using Fastsock.Tests.Support;
 namespace Fastsock.Tests.Samples;
 
 /// <summary>The built <c>fastsock-hello</c> as a real process: command line, startup output, errors, SIGTERM.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HelloProcessTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);

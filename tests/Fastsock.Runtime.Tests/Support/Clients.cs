@@ -11,6 +11,13 @@ internal static class Clients
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How early a runtime timeout may fire against a test's <see cref="System.Diagnostics.Stopwatch"/> started before
+    /// it: workers read <see cref="Environment.TickCount64"/> (CLOCK_MONOTONIC_COARSE, a jiffy of up to 4 ms) once per
+    /// loop turn. Lower bounds are the timeout minus this; upper bounds are generous, the machine is shared.
+    /// </summary>
+    public const int CoarseClockSlackMs = 10;
+
+    /// <summary>
     /// Runs <paramref name="body"/> on a new thread pinned to <paramref name="cpu"/>, so the SYNs and data it sends
     /// are processed by the kernel on that CPU (loopback delivers on the sending CPU).
     /// </summary>

@@ -31,10 +31,10 @@ public sealed class UnixForwardingTests : IDisposable
         var payload = new byte[2_000_000];
         new Random(7).NextBytes(payload);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(relay.EndPoints[0]);
+        await client.ConnectAsync(relay.EndPoints[0]).WithinTimeout();
         var send = Task.Run(async () =>
         {
-            await client.SendAsync(payload, SocketFlags.None);
+            await client.SendAsync(payload, SocketFlags.None).WithinTimeout();
             client.Shutdown(SocketShutdown.Send);
         });
         using var timeout = new CancellationTokenSource(Clients.Timeout);
