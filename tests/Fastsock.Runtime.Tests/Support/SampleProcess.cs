@@ -64,7 +64,7 @@ internal sealed class SampleProcess : IDisposable
         bool printed = await Eventually.HoldsAsync(() => Stdout.Contains(text, StringComparison.Ordinal) || (exited = _process.HasExited));
         if (exited)
         {
-            _process.WaitForExit(); // after the exit: drains the redirected output, the line may still be in flight
+            await _process.WaitForExitAsync().WaitAsync(Clients.Timeout); // drains the redirected output: the line may still be in flight
         }
 
         if (exited && !Stdout.Contains(text, StringComparison.Ordinal))
@@ -91,7 +91,7 @@ internal sealed class SampleProcess : IDisposable
         await Eventually.HoldsAsync(() => (found = FindListening(listener)) is not null || _process.HasExited);
         if (found is null && _process.HasExited)
         {
-            _process.WaitForExit(); // drains the redirected output: the line may still be in flight
+            await _process.WaitForExitAsync().WaitAsync(Clients.Timeout); // drains the redirected output: the line may still be in flight
             found = FindListening(listener);
         }
 
@@ -150,7 +150,7 @@ internal sealed class SampleProcess : IDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            _process.WaitForExit(Clients.Timeout);
         }
 
         _process.Dispose();
