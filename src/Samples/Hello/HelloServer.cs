@@ -43,10 +43,9 @@ internal static class HelloServer
             return 2;
         }
 
-        // One line per url with the port actually bound (port 0 picks a free one): people and scripts read it.
         foreach (var endPoint in server!.EndPoints)
         {
-            Console.WriteLine($"fastsock-hello: listening on http://{endPoint}");
+            Console.WriteLine($"Listening on http://{endPoint}");
         }
 
         foreach (var (worker, cpu, threadId) in server.Workers)

@@ -5,8 +5,9 @@ namespace Fastsock.Samples.Proxy;
 
 /// <summary>
 /// One stdout line per listener with the address it actually got (a bind to port 0 picks a free port), in one
-/// stable form people and scripts both read: <c>fastsock-proxy: frontend web listening on http://127.0.0.1:43121</c>,
-/// <c>fastsock-proxy: admin listening on http://127.0.0.1:8404</c>.
+/// stable form people and scripts both read, the form fastsock-hello uses (<c>Listening on http://127.0.0.1:8080</c>)
+/// with the listener's name in front: <c>Frontend web listening on http://127.0.0.1:43121</c>,
+/// <c>Admin listening on http://127.0.0.1:8404</c>.
 /// </summary>
 internal static class ListeningLines
 {
@@ -19,13 +20,13 @@ internal static class ListeningLines
             string scheme = frontend.Mode == ProxyMode.Http ? "http" : "tcp";
             for (int i = 0; i < frontend.Binds.Count; i++)
             {
-                Console.WriteLine($"fastsock-proxy: frontend {frontend.Name} listening on {scheme}://{bound[next++]}");
+                Console.WriteLine($"Frontend {frontend.Name} listening on {scheme}://{bound[next++]}");
             }
         }
 
         if (settings.Admin is not null)
         {
-            Console.WriteLine($"fastsock-proxy: admin listening on http://{bound[next]}");
+            Console.WriteLine($"Admin listening on http://{bound[next]}");
         }
     }
 }

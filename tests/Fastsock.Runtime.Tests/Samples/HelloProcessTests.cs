@@ -35,7 +35,7 @@ public sealed class HelloProcessTests
         int exitCode = await hello.WaitForExitAsync(TimeSpan.FromSeconds(15));
 
         Assert.Equal(0, exitCode);
-        Assert.Contains($"fastsock-hello: listening on http://{endPoint}", hello.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"Listening on http://{endPoint}", hello.Stdout, StringComparison.Ordinal);
         Assert.Contains($"Worker 0 -> CPU {CoreSets.FirstCpu}", hello.Stdout, StringComparison.Ordinal);
     }
 

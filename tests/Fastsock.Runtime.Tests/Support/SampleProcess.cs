@@ -76,14 +76,15 @@ internal sealed class SampleProcess : IDisposable
     }
 
     /// <summary>
-    /// The address a listener of the sample actually got, read from its line
-    /// <c>fastsock-hello: listening on http://127.0.0.1:43121</c> or
-    /// <c>fastsock-proxy: frontend web listening on http://127.0.0.1:43121</c>: start samples on port 0 and ask
-    /// here, so no test picks a port number that another process can take first.
+    /// The address a listener of the sample actually got, from the line it prints once listening:
+    /// <c>Listening on http://127.0.0.1:43121</c> (fastsock-hello, one per url),
+    /// <c>Frontend web listening on http://127.0.0.1:43121</c>, <c>Admin listening on http://127.0.0.1:8404</c>
+    /// (fastsock-proxy). Start samples on port 0 and ask here, so no test picks a port number that another process can
+    /// take first.
     /// </summary>
     /// <param name="listener">
-    /// How the line names the listener, or its first words: "" (Hello's first url), "frontend web", "frontend" (the
-    /// first frontend), "admin".
+    /// The words before "listening on" (any case): "" for Hello's first url, "frontend web", "frontend" (the first
+    /// frontend), "admin".
     /// </param>
     public async Task<IPEndPoint> ListeningOnAsync(string listener = "")
     {
@@ -101,18 +102,18 @@ internal sealed class SampleProcess : IDisposable
 
     private IPEndPoint? FindListening(string listener)
     {
-        const string Marker = " listening on ";
+        const string Marker = "listening on ";
         foreach (var line in Stdout.Split('\n'))
         {
-            int colon = line.IndexOf(": ", StringComparison.Ordinal);
-            int at = line.IndexOf(Marker, StringComparison.Ordinal);
-            if (!line.StartsWith("fastsock-", StringComparison.Ordinal) || colon < 0 || at < colon)
+            int at = line.IndexOf(Marker, StringComparison.OrdinalIgnoreCase);
+            if (at < 0)
             {
                 continue;
             }
 
-            string name = at > colon + 2 ? line[(colon + 2)..at] : ""; // "fastsock-hello: listening on" names none
-            if (name == listener || (listener.Length > 0 && name.StartsWith(listener + " ", StringComparison.Ordinal)))
+            string name = line[..at].Trim();
+            if (name.Equals(listener, StringComparison.OrdinalIgnoreCase)
+                || (listener.Length > 0 && name.StartsWith(listener + " ", StringComparison.OrdinalIgnoreCase)))
             {
                 string address = line[(at + Marker.Length)..].Trim();
                 int scheme = address.IndexOf("://", StringComparison.Ordinal);
