@@ -48,7 +48,7 @@ public sealed class BoundedSpliceTests
             await client.Transport.Output.CompleteAsync();
             await upstream.Transport.Input.CompleteAsync();
             await upstream.Transport.Output.CompleteAsync();
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
 
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.EndPoints[0]).WithinTimeout();
@@ -88,7 +88,7 @@ public sealed class BoundedSpliceTests
             await client.Transport.Output.CompleteAsync();
             await upstream.Transport.Input.CompleteAsync();
             await upstream.Transport.Output.CompleteAsync();
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
 
         using (var socket = new Socket(SocketType.Stream, ProtocolType.Tcp))
         {

@@ -22,7 +22,7 @@ public sealed class InputEndedTests
 
             await connection.Transport.Input.CompleteAsync();
             await connection.Transport.Output.CompleteAsync();
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
 
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(server.EndPoints[0]).WithinTimeout();

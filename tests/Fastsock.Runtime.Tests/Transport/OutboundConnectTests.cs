@@ -104,7 +104,7 @@ public sealed class OutboundConnectTests
         int busyPort = ((IPEndPoint)busy.LocalEndPoint!).Port;
         await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
         {
-            o.Cores = CpuSet.Of(CpuSet.Allowed()[0]);
+            o.Cores = CoreSets.First;
             o.Outbound.Strategy = SourcePortStrategy.Modulo;
             o.Outbound.PortRange = (busyPort, Math.Min(busyPort + 7, 65535));
         });
@@ -123,7 +123,7 @@ public sealed class OutboundConnectTests
         int busyPort = ((IPEndPoint)busy.LocalEndPoint!).Port;
         await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
         {
-            o.Cores = CpuSet.Of(CpuSet.Allowed()[0]);
+            o.Cores = CoreSets.First;
             o.Outbound.Strategy = SourcePortStrategy.Modulo;
             o.Outbound.PortRange = (busyPort, busyPort);
         });

@@ -26,7 +26,7 @@ public sealed class UnixForwardingTests : IDisposable
         {
             var upstream = await FastsockConnector.ConnectAsync(new UnixDomainSocketEndPoint(path));
             results.Enqueue(await ConnectionForwarder.ForwardAsync(client, upstream, mode));
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
 
         var payload = new byte[2_000_000];
         new Random(7).NextBytes(payload);
