@@ -99,6 +99,7 @@ internal static class ProxyApp
             return 2;
         }
 
+        ListeningLines.Print(settings, server.EndPoints);
         foreach (var frontend in settings.Frontends)
         {
             Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", frontend.Binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address))}");

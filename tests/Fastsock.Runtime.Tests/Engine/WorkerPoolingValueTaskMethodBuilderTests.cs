@@ -3,6 +3,7 @@
 
 using System.Runtime.CompilerServices;
 using Fastsock.Engine;
+using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Engine;
 
@@ -19,7 +20,7 @@ public sealed class WorkerPoolingValueTaskMethodBuilderTests
         Assert.False(task.IsCompleted);
         gate.Open(20);
         Assert.True(task.IsCompletedSuccessfully);
-        Assert.Equal(42, await task);
+        Assert.Equal(42, await Within(task));
     }
 
     [Fact]
@@ -35,8 +36,8 @@ public sealed class WorkerPoolingValueTaskMethodBuilderTests
         Assert.True(task.IsCompletedSuccessfully);
         Assert.True(untyped.IsCompletedSuccessfully);
         Assert.Equal(0L, allocated);
-        Assert.Equal(7, await task);
-        await untyped;
+        Assert.Equal(7, await Within(task));
+        await untyped.AsTask().WaitAsync(Clients.Timeout);
     }
 
     [Fact]
@@ -51,9 +52,9 @@ public sealed class WorkerPoolingValueTaskMethodBuilderTests
         gate.Open(1);
         failing.Fail(new TimeoutException("from the gate"));
 
-        await early;
-        await Assert.ThrowsAsync<FormatException>(async () => await pending);
-        var fromGate = await Assert.ThrowsAsync<TimeoutException>(async () => await untyped);
+        await early.WaitAsync(Clients.Timeout);
+        await Assert.ThrowsAsync<FormatException>(() => Within(pending));
+        var fromGate = await Assert.ThrowsAsync<TimeoutException>(() => untyped.AsTask().WaitAsync(Clients.Timeout));
         Assert.Equal("from the gate", fromGate.Message);
     }
 
@@ -97,9 +98,9 @@ public sealed class WorkerPoolingValueTaskMethodBuilderTests
             gate.Open(0);
         });
         thread.Start();
-        thread.Join();
+        Assert.True(thread.Join(Clients.Timeout), "the opening thread did not finish");
 
-        var (flowed, resumedOn) = await task;
+        var (flowed, resumedOn) = await Within(task);
         Assert.Equal("method", flowed); // the method's context flowed to the thread that resumed it
         Assert.Equal("caller", s_flowed.Value);
         Assert.Equal(opener, resumedOn);
@@ -124,7 +125,7 @@ public sealed class WorkerPoolingValueTaskMethodBuilderTests
 
         for (int i = 0; i < count; i++)
         {
-            Assert.Equal(((i + 1) * 2) + 1, await tasks[i]);
+            Assert.Equal(((i + 1) * 2) + 1, await Within(tasks[i]));
         }
     }
 
@@ -159,11 +160,14 @@ public sealed class WorkerPoolingValueTaskMethodBuilderTests
             }
         });
         thread.Start();
-        thread.Join();
+        Assert.True(thread.Join(Clients.Timeout), "the rounds did not finish");
 
         Assert.Null(failure);
         Assert.Equal(0L, allocated);
     }
+
+    /// <summary>Awaits <paramref name="task"/> once, failing after <see cref="Clients.Timeout"/> instead of hanging.</summary>
+    private static Task<T> Within<T>(ValueTask<T> task) => task.AsTask().WaitAsync(Clients.Timeout);
 
     private static void RunRounds(ManualGate[] gates, ValueTask<int>[] tasks, int rounds)
     {

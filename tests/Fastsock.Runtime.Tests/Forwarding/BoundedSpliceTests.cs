@@ -48,13 +48,13 @@ public sealed class BoundedSpliceTests
             await client.Transport.Output.CompleteAsync();
             await upstream.Transport.Input.CompleteAsync();
             await upstream.Transport.Output.CompleteAsync();
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
 
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(server.EndPoints[0]);
-        await socket.SendAsync("SEND"u8.ToArray());
-        await socket.SendAsync(body);
-        await socket.SendAsync("TAIL"u8.ToArray());
+        await socket.ConnectAsync(server.EndPoints[0]).WithinTimeout();
+        await socket.SendAsync("SEND"u8.ToArray()).WithinTimeout();
+        await socket.SendAsync(body).WithinTimeout();
+        await socket.SendAsync("TAIL"u8.ToArray()).WithinTimeout();
         Assert.Equal("DONE", Encoding.ASCII.GetString(await Clients.ReceiveExactlyAsync(socket, 4)));
 
         var forward = await result.Task.WaitAsync(Clients.Timeout);
@@ -88,12 +88,12 @@ public sealed class BoundedSpliceTests
             await client.Transport.Output.CompleteAsync();
             await upstream.Transport.Input.CompleteAsync();
             await upstream.Transport.Output.CompleteAsync();
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
 
         using (var socket = new Socket(SocketType.Stream, ProtocolType.Tcp))
         {
-            await socket.ConnectAsync(server.EndPoints[0]);
-            await socket.SendAsync(new byte[1000]);
+            await socket.ConnectAsync(server.EndPoints[0]).WithinTimeout();
+            await socket.SendAsync(new byte[1000]).WithinTimeout();
             socket.Shutdown(SocketShutdown.Send);
             await Clients.ReadUntilClosedAsync(socket);
         }

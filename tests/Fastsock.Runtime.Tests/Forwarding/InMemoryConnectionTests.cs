@@ -7,6 +7,7 @@ using Fastsock.Hosting;
 using Fastsock.Locality;
 using Fastsock.Tests.Support;
 using Fastsock.Transport;
+using static Fastsock.Tests.Support.WorkerThreads;
 
 namespace Fastsock.Tests.Forwarding;
 
@@ -15,7 +16,7 @@ public sealed class InMemoryConnectionTests
     [Fact]
     public async Task In_memory_pair_carries_a_round_trip_to_an_echo_handler()
     {
-        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Cores = CoreSets.First);
         var reply = await OnWorker(server.WorkerList[0], async () =>
         {
             var (client, app) = InMemoryConnection.CreatePair();
@@ -35,7 +36,7 @@ public sealed class InMemoryConnectionTests
     public async Task Sixty_four_mebibytes_through_an_in_memory_pair_arrive_byte_exact()
     {
         const int Total = 64 << 20;
-        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Cores = CoreSets.First);
         var (sent, received, count) = await OnWorker(server.WorkerList[0], async () =>
         {
             var (client, app) = InMemoryConnection.CreatePair();
@@ -68,7 +69,7 @@ public sealed class InMemoryConnectionTests
     [Fact]
     public async Task Completing_one_output_is_seen_as_eof_while_the_other_direction_goes_on_and_closed_fires_at_the_end()
     {
-        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Cores = CoreSets.First);
         var closed = await OnWorker(server.WorkerList[0], async () =>
         {
             var (client, app) = InMemoryConnection.CreatePair();
@@ -92,7 +93,7 @@ public sealed class InMemoryConnectionTests
     [Fact]
     public async Task Aborting_one_end_resets_the_other_and_fires_closed_for_both()
     {
-        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Cores = CoreSets.First);
         var outcome = await OnWorker(server.WorkerList[0], async () =>
         {
             var (client, app) = InMemoryConnection.CreatePair();
@@ -121,7 +122,7 @@ public sealed class InMemoryConnectionTests
             var handler = TestServers.Echo(app);
             result = await ConnectionForwarder.ForwardAsync(connection, proxySide);
             await handler;
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
         var reading = Clients.ReadToEndAsync(client);
@@ -133,7 +134,7 @@ public sealed class InMemoryConnectionTests
         client.Shutdown(SocketShutdown.Send);
 
         Assert.Equal(payload, await reading);
-        Assert.True(await Clients.EventuallyAsync(() => result is not null));
+        Assert.True(await Eventually.HoldsAsync(() => result is not null));
         Assert.Equal(ForwardingMode.Copy, result!.Value.Mode);
         Assert.Null(result.Value.Error);
         Assert.Equal(payload.Length, result.Value.SecondToFirst);
@@ -187,37 +188,5 @@ public sealed class InMemoryConnectionTests
         }
 
         return token.IsCancellationRequested;
-    }
-
-    /// <summary>Runs <paramref name="body"/> on <paramref name="worker"/>'s thread (its continuations stay there).</summary>
-    private static Task<T> OnWorker<T>(Worker worker, Func<Task<T>> body)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        worker.Post(_ =>
-        {
-            Task<T> task;
-            try
-            {
-                task = body();
-            }
-            catch (Exception ex)
-            {
-                done.SetException(ex);
-                return;
-            }
-
-            task.ContinueWith(t =>
-            {
-                if (t.IsCompletedSuccessfully)
-                {
-                    done.SetResult(t.Result);
-                }
-                else
-                {
-                    done.SetException(t.Exception!.InnerExceptions);
-                }
-            }, TaskScheduler.Default);
-        }, null);
-        return done.Task.WaitAsync(Clients.Timeout);
     }
 }

@@ -42,7 +42,7 @@ public sealed class RelayResetTests
                 {
                     while (true)
                     {
-                        await client.SendAsync(chunk.AsMemory());
+                        await client.SendAsync(chunk.AsMemory()).WithinTimeout();
                     }
                 }
                 catch (Exception ex) when (ex is SocketException or ObjectDisposedException)

@@ -28,7 +28,7 @@ internal sealed class RelayServer : IAsyncDisposable
 
     public WorkerStats Stats => Server.GetStats()[0];
 
-    public static async Task<RelayServer> StartAsync(IPEndPoint backend, ForwardingMode mode, ForwardingOptions? options = null, Func<Connection, Task>? beforeForward = null)
+    public static async Task<RelayServer> StartAsync(IPEndPoint backend, ForwardingMode mode, ForwardingOptions? options = null, Func<Connection, Task>? beforeForward = null, Action<FastsockServerOptions>? configure = null)
     {
         RelayServer? relay = null;
         var server = await TestServers.StartAsync(async client =>
@@ -42,7 +42,11 @@ internal sealed class RelayServer : IAsyncDisposable
             var forward = ConnectionForwarder.ForwardAsync(client, upstream, mode, options);
             relay!.Forwarding.TrySetResult();
             relay.Results.Enqueue(await forward);
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o =>
+        {
+            o.Cores = CoreSets.First;
+            configure?.Invoke(o);
+        });
         relay = new RelayServer(server);
         return relay;
     }
@@ -50,7 +54,7 @@ internal sealed class RelayServer : IAsyncDisposable
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 
     /// <summary>Waits until the relay has no connection open and every forward reported its result.</summary>
-    public Task<bool> IdleAsync(int forwards) => Clients.EventuallyAsync(() => Results.Count >= forwards && Stats.Active == 0);
+    public Task<bool> IdleAsync(int forwards) => Eventually.HoldsAsync(() => Results.Count >= forwards && Stats.Active == 0);
 }
 
 /// <summary>A client that sends seeded random bytes in random-sized chunks while it reads, hashing both streams.</summary>
@@ -73,7 +77,7 @@ internal static class StreamingClient
                 hash.AppendData(chunk.Span);
                 while (!chunk.IsEmpty)
                 {
-                    int n = await socket.SendAsync(chunk);
+                    int n = await socket.SendAsync(chunk).WithinTimeout();
                     chunk = chunk[n..];
                 }
 
@@ -89,7 +93,7 @@ internal static class StreamingClient
             var buffer = new byte[256 * 1024];
             long received = 0;
             int n;
-            while ((n = await socket.ReceiveAsync(buffer.AsMemory())) > 0)
+            while ((n = await socket.ReceiveAsync(buffer.AsMemory()).WithinTimeout()) > 0)
             {
                 hash.AppendData(buffer, 0, n);
                 received += n;

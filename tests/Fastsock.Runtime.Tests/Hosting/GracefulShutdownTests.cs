@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Fastsock.Locality;
 using Fastsock.Tests.Support;
@@ -30,27 +31,7 @@ public sealed class GracefulShutdownTests
         var reply = Clients.ReadToEndAsync(client);
 
         // The listeners close on the workers' next loop turn: poll until a connect is refused.
-        bool refused = false;
-        var deadline = DateTime.UtcNow + Clients.Timeout;
-        while (!refused && DateTime.UtcNow < deadline)
-        {
-            using var late = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await late.ConnectAsync(endPoint).WaitAsync(Clients.Timeout);
-                await Task.Delay(10);
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
-            {
-                refused = true;
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
-            {
-                // Queued in a listener as it closed: the kernel resets those. Not refused yet; try again.
-            }
-        }
-
-        Assert.True(refused, "connections were still accepted after StopAsync began");
+        Assert.True(await Eventually.HoldsAsync(() => IsRefusedAsync(endPoint)), "connections were still accepted after StopAsync began");
         Assert.False(reply.IsCompleted && (await reply).Length < ReplySize, "the in-flight reply was cut short");
         var received = await reply;
         Assert.Equal(ReplySize, received.Length);
@@ -81,6 +62,24 @@ public sealed class GracefulShutdownTests
         Assert.True(reset, "the stuck connection ended with a FIN, not the abort's reset");
         await stopping.WaitAsync(Clients.Timeout);
         Assert.Empty(server.Workers);
+    }
+
+    private static async Task<bool> IsRefusedAsync(EndPoint endPoint)
+    {
+        using var late = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await late.ConnectAsync(endPoint).WaitAsync(Clients.Timeout);
+            return false;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return false; // queued in a listener as it closed: the kernel resets those; not refused yet
+        }
     }
 
     /// <summary>Takes about a second to answer one request, whatever the shutdown says.</summary>

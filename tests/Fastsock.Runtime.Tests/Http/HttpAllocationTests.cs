@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.Versioning;
 using Fastsock.Http;
+using Fastsock.Tests.Support;
 
 namespace Fastsock.Runtime.Tests.Http;
 
@@ -58,7 +59,7 @@ public sealed class HttpAllocationTests
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        AssertSteadyStateAllocatesNothing(Measure);
+        SteadyStateAllocation.AssertNothingPerIteration(Measure, WarmUp, Iterations);
         Assert.Equal(0, decoded % 11);
     }
 
@@ -85,7 +86,7 @@ public sealed class HttpAllocationTests
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        AssertSteadyStateAllocatesNothing(Measure);
+        SteadyStateAllocation.AssertNothingPerIteration(Measure, WarmUp, Iterations);
         Assert.True(writer.WrittenCount > 200);
     }
 
@@ -110,21 +111,9 @@ public sealed class HttpAllocationTests
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        AssertSteadyStateAllocatesNothing(Measure);
+        SteadyStateAllocation.AssertNothingPerIteration(Measure, WarmUp, Iterations);
         Assert.Equal(0, sink.Count % 5);
         Assert.True(sink.Count >= (WarmUp + Iterations) * 5);
-    }
-
-    private static void AssertSteadyStateAllocatesNothing(Func<int, long> measure)
-    {
-        measure(WarmUp);
-        long allocated = measure(Iterations);
-        for (int attempt = 1; attempt < 3 && allocated != 0; attempt++)
-        {
-            allocated = measure(Iterations);
-        }
-
-        Assert.Equal(0, allocated);
     }
 
     private struct CountingSink : IHttpHeaderSink

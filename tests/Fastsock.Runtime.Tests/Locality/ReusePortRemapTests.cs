@@ -103,7 +103,7 @@ public sealed class ReusePortRemapTests
         {
             var counts = new int[listenerFds.Length];
             Assert.True(
-                await Clients.EventuallyAsync(() =>
+                await Eventually.HoldsAsync(() =>
                 {
                     for (int i = 0; i < listenerFds.Length; i++)
                     {

@@ -12,6 +12,7 @@ using Fastsock.Tests.Support;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>fastsock-proxy as a process with <c>admin.bind</c>: /stats (HTML, JSON) and /metrics count what went through.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed partial class AdminStatsTests : IDisposable
 {
     private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
@@ -22,13 +23,13 @@ public sealed partial class AdminStatsTests : IDisposable
     [Fact]
     public async Task Stats_count_the_sessions_and_bytes_of_requests_through_the_in_process_hello_backend()
     {
-        int port = FreePort();
-        int adminPort = FreePort();
         using var proxy = await StartProxyAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{adminPort}}" },
-              "frontends": [ { "name": "web<1>", "bind": ["127.0.0.1:{{port}}"], "mode": "tcp", "backend": "hello" } ],
+            { "admin": { "bind": "127.0.0.1:0" },
+              "frontends": [ { "name": "web<1>", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "hello" } ],
               "backends": [ { "name": "hello", "servers": [ { "name": "h&1", "address": "inproc:hello" } ] } ] }
             """);
+        int port = (await proxy.ListeningOnAsync("frontend web<1>")).Port;
+        int adminPort = (await proxy.ListeningOnAsync("admin")).Port;
         const int Requests = 3;
         for (int i = 0; i < Requests; i++)
         {
@@ -67,13 +68,13 @@ public sealed partial class AdminStatsTests : IDisposable
         Assert.Equal(Requests, metrics["fastsock_proxy_server_sessions_total{backend=\"hello\",server=\"h&1\"}"]);
         Assert.Equal(1, metrics["fastsock_proxy_server_up{backend=\"hello\",server=\"h&1\"}"]);
         Assert.True(metrics["fastsock_proxy_frontend_bytes_out_total{frontend=\"web<1>\"}"] > 0);
-        Assert.True(metrics["fastsock_worker_connections_accepted_total{worker=\"0\",cpu=\"0\"}"] >= Requests);
-        double local = metrics["fastsock_worker_locality_local_total{worker=\"0\",cpu=\"0\",direction=\"passive\"}"];
-        double remote = metrics["fastsock_worker_locality_remote_total{worker=\"0\",cpu=\"0\",direction=\"passive\"}"];
+        Assert.True(metrics[$"fastsock_worker_connections_accepted_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\"}}"] >= Requests);
+        double local = metrics[$"fastsock_worker_locality_local_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\",direction=\"passive\"}}"];
+        double remote = metrics[$"fastsock_worker_locality_remote_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\",direction=\"passive\"}}"];
         Assert.True(local + remote >= Requests, $"locality local {local} + remote {remote} < {Requests}");
-        Assert.Contains("fastsock_worker_bytes_spliced_total{worker=\"0\",cpu=\"0\"}", metrics.Keys);
-        Assert.Contains("fastsock_worker_bytes_copied_total{worker=\"0\",cpu=\"0\"}", metrics.Keys);
-        Assert.Contains("fastsock_worker_locality_local_total{worker=\"0\",cpu=\"0\",direction=\"outbound\"}", metrics.Keys);
+        Assert.Contains($"fastsock_worker_bytes_spliced_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\"}}", metrics.Keys);
+        Assert.Contains($"fastsock_worker_bytes_copied_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\"}}", metrics.Keys);
+        Assert.Contains($"fastsock_worker_locality_local_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\",direction=\"outbound\"}}", metrics.Keys);
 
         Assert.Equal(404, (await GetAsync(admin, "/nothing-here")).Status);
         Assert.Equal(200, (await GetAsync(admin, "/stats?format=json")).Status); // still open after a 404
@@ -87,17 +88,18 @@ public sealed partial class AdminStatsTests : IDisposable
         echo.Listen();
         _ = EchoLoopAsync(echo);
         int echoPort = ((IPEndPoint)echo.LocalEndPoint!).Port;
-        int port = FreePort();
-        int deadPort = FreePort();
-        int adminPort = FreePort();
+        using var gone = LoopbackPorts.Refusing();
         using var proxy = await StartProxyAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{adminPort}}" }, "retries": 0,
-              "frontends": [ { "name": "echo", "bind": ["127.0.0.1:{{port}}"], "mode": "tcp", "backend": "echo" },
-                             { "name": "dead", "bind": ["127.0.0.1:{{deadPort}}"], "mode": "tcp", "backend": "dead" } ],
+            { "admin": { "bind": "127.0.0.1:0" }, "retries": 0,
+              "frontends": [ { "name": "echo", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "echo" },
+                             { "name": "dead", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "dead" } ],
               "backends": [ { "name": "echo", "servers": [ { "name": "e1", "address": "127.0.0.1:{{echoPort}}" } ] },
-                            { "name": "dead", "servers": [ { "name": "gone", "address": "127.0.0.1:{{FreePort()}}" } ],
+                            { "name": "dead", "servers": [ { "name": "gone", "address": "127.0.0.1:{{gone.Port}}" } ],
                               "healthCheck": { "type": "tcp", "interval": "100ms", "fall": 1 } } ] }
             """);
+        int port = (await proxy.ListeningOnAsync("frontend echo")).Port;
+        int deadPort = (await proxy.ListeningOnAsync("frontend dead")).Port;
+        int adminPort = (await proxy.ListeningOnAsync("admin")).Port;
         var payload = Encoding.ASCII.GetBytes("ping through the proxy");
         using (var client = new Socket(SocketType.Stream, ProtocolType.Tcp))
         {
@@ -141,7 +143,7 @@ public sealed partial class AdminStatsTests : IDisposable
         Assert.Equal(0, metrics["fastsock_proxy_backend_servers_up{backend=\"dead\"}"]);
         Assert.Equal(1, metrics["fastsock_proxy_frontend_no_server_total{frontend=\"dead\"}"]);
         Assert.Equal(2 * payload.Length, metrics["fastsock_proxy_backend_bytes_in_total{backend=\"echo\"}"] + metrics["fastsock_proxy_backend_bytes_out_total{backend=\"echo\"}"]);
-        Assert.True(metrics["fastsock_worker_bytes_spliced_total{worker=\"0\",cpu=\"0\"}"] + metrics["fastsock_worker_bytes_copied_total{worker=\"0\",cpu=\"0\"}"] >= 2 * payload.Length);
+        Assert.True(metrics[$"fastsock_worker_bytes_spliced_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\"}}"] + metrics[$"fastsock_worker_bytes_copied_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\"}}"] >= 2 * payload.Length);
     }
 
     [Fact]
@@ -232,7 +234,7 @@ public sealed partial class AdminStatsTests : IDisposable
     {
         var path = Path.Combine(_dir, "proxy.json");
         await File.WriteAllTextAsync(path, json);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores 0");
+        var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {CoreSets.FirstText}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
         Assert.Contains("Admin on 127.0.0.1:", proxy.Stdout, StringComparison.Ordinal);
         return proxy;
@@ -267,12 +269,5 @@ public sealed partial class AdminStatsTests : IDisposable
         catch (SocketException)
         {
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 }

@@ -6,6 +6,7 @@ using static Fastsock.Tests.Proxy.AdminStatsTests;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>Clients that leave before their response, and CONNECT, which this proxy does not tunnel.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpClientAbortTests : HttpProxyHarness
 {
     [Fact]
@@ -100,15 +101,13 @@ public sealed class HttpClientAbortTests : HttpProxyHarness
 
     private async Task<(Support.SampleProcess Proxy, System.Net.IPEndPoint Web, System.Net.IPEndPoint Admin)> StartAsyncVia(int backendPort, bool abortOnClose = true)
     {
-        int port = FreePort();
-        int adminPort = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{adminPort}}" },
+            { "admin": { "bind": "127.0.0.1:0" },
               "timeouts": { "server": "10s", "httpRequest": "10s", "connect": "1s" },
               "http": { "abortOnClose": {{(abortOnClose ? "true" : "false")}} },
-              "frontends": [ { "name": "web", "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+              "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backendPort}}" } ] } ] }
             """);
-        return (proxy, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, adminPort));
+        return (proxy, await proxy.ListeningOnAsync("frontend web"), await proxy.ListeningOnAsync("admin"));
     }
 }

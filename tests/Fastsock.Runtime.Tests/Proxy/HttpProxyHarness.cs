@@ -45,6 +45,11 @@ public abstract class HttpProxyHarness : IDisposable
         return Encoding.Latin1.GetString(received.ToArray());
     }
 
+    /// <summary>
+    /// A port number probed free and released: another process can take it before it is used. Kept only for call sites
+    /// merged from other branches; bind port 0 and read <see cref="SampleProcess.ListeningOnAsync"/>, use
+    /// <see cref="RefusingPort"/> for a dead server, <see cref="LoopbackPorts.StartPeerAsync{T}"/> for nginx.
+    /// </summary>
     internal static int FreePort()
     {
         using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -52,9 +57,17 @@ public abstract class HttpProxyHarness : IDisposable
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
+    /// <summary>A port that refuses connections (bound, never listened on) for as long as the test runs.</summary>
+    internal int RefusingPort()
+    {
+        var port = LoopbackPorts.Refusing();
+        _owned.Add(port);
+        return port.Port;
+    }
+
     internal async Task<NginxServer> StartNginxAsync(byte[]? bigFile = null)
     {
-        var nginx = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "nginx")).FullName, FreePort(), bigFile ?? "big"u8.ToArray());
+        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "nginx")).FullName, port, bigFile ?? "big"u8.ToArray()));
         _owned.Add(nginx);
         return nginx;
     }
@@ -66,24 +79,20 @@ public abstract class HttpProxyHarness : IDisposable
 
     internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint)> StartProxyProcessAsync(string serversAndMore, string serverTimeout = "10s", string requestTimeout = "10s")
     {
-        int port = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
               "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "{{requestTimeout}}", "connect": "1s" }, "retries": 1 }
             """);
-        return (proxy, new IPEndPoint(IPAddress.Loopback, port));
+        return (proxy, await proxy.ListeningOnAsync("frontend"));
     }
 
-    /// <summary>The first CPU the tests may use: CPU 0 is not always in the affinity mask.</summary>
-    internal static int FirstCpu => Fastsock.Locality.CpuSet.Allowed()[0];
-
-    /// <summary>fastsock-proxy on <see cref="FirstCpu"/> with <paramref name="json"/> as its config, stopped with the test.</summary>
+    /// <summary>fastsock-proxy on the first allowed CPU with <paramref name="json"/> as its config, stopped with the test.</summary>
     internal async Task<(SampleProcess Proxy, string ConfigPath)> StartProxyWithConfigAsync(string json, string arguments = "")
     {
         var config = Path.Combine(_dir, $"proxy-{Guid.NewGuid():N}.json");
         File.WriteAllText(config, json);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {FirstCpu} {arguments}");
+        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText} {arguments}");
         _owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
         return (proxy, config);

@@ -11,6 +11,7 @@ namespace Fastsock.Tests.Proxy;
 /// The PROXY protocol on http frontends (<c>acceptProxy</c>) and http-mode servers (<c>sendProxy</c>): the announced
 /// client is the one X-Forwarded-For names and the one the server is told about, once per backend connection.
 /// </summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed partial class HttpProxyProtocolTests : HttpProxyHarness
 {
     [Fact]
@@ -85,15 +86,13 @@ public sealed partial class HttpProxyProtocolTests : HttpProxyHarness
 
     private async Task<(Fastsock.Tests.Support.SampleProcess Proxy, IPEndPoint Web, IPEndPoint Admin)> StartFrontendAsync(int backendPort, string sendProxy)
     {
-        int port = FreePort();
-        int adminPort = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{adminPort}}" }, "retries": 1,
+            { "admin": { "bind": "127.0.0.1:0" }, "retries": 1,
               "timeouts": { "server": "10s", "httpRequest": "10s", "connect": "1s" },
-              "frontends": [ { "name": "web", "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b", "acceptProxy": true } ],
+              "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b", "acceptProxy": true } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backendPort}}", "sendProxy": "{{sendProxy}}" } ] } ] }
             """);
-        return (proxy, new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, adminPort));
+        return (proxy, await proxy.ListeningOnAsync("frontend web"), await proxy.ListeningOnAsync("admin"));
     }
 
     /// <summary>Reads the PROXY header once, then answers each request with that header, its X-Forwarded-For and its number.</summary>

@@ -8,6 +8,7 @@ using Fastsock.Tests.Support;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>fastsock-proxy as a real process in http mode, in front of a real nginx and of scripted raw-socket backends: what is forwarded.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpProxyTests : HttpProxyHarness
 {
     [Fact]
@@ -333,7 +334,7 @@ public sealed class HttpProxyTests : HttpProxyHarness
     public async Task Connect_failures_are_retried_on_another_server()
     {
         var nginx = await StartNginxAsync();
-        var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{FreePort()}}" }, { "address": "127.0.0.1:{{nginx.Port}}" } ]""");
+        var (_, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{RefusingPort()}}" }, { "address": "127.0.0.1:{{nginx.Port}}" } ]""");
         for (int i = 0; i < 4; i++)
         {
             // A new client connection each time, so each request picks a server anew.

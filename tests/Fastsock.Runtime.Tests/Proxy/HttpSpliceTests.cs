@@ -8,6 +8,7 @@ using static Fastsock.Tests.Proxy.AdminStatsTests;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>http mode with forwarding auto: bodies of known length from <c>http.spliceThreshold</c> on are spliced, exactly, keep-alive after.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpSpliceTests : HttpProxyHarness
 {
     private const int BigSize = 8 * 1024 * 1024;
@@ -86,15 +87,13 @@ public sealed class HttpSpliceTests : HttpProxyHarness
 
     private async Task<(IPEndPoint Web, IPEndPoint Admin)> StartAsync(string servers, string forwarding)
     {
-        int port = FreePort();
-        int adminPort = FreePort();
-        await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{adminPort}}" }, "forwarding": "{{forwarding}}", "http": { "spliceThreshold": 65536 },
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
+            { "admin": { "bind": "127.0.0.1:0" }, "forwarding": "{{forwarding}}", "http": { "spliceThreshold": 65536 },
               "timeouts": { "server": "10s", "httpRequest": "10s", "connect": "1s" },
-              "frontends": [ { "name": "web", "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+              "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{servers}} } ] }
             """);
-        return (new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, adminPort));
+        return (await proxy.ListeningOnAsync("frontend web"), await proxy.ListeningOnAsync("admin"));
     }
 
     /// <summary>Binary responses framed by Content-Length, read off one keep-alive connection.</summary>

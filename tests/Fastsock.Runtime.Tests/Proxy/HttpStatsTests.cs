@@ -6,6 +6,7 @@ using static Fastsock.Tests.Proxy.AdminStatsTests;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>http frontends in the admin stats: sessions, requests, responses by class, the proxy's own errors.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class HttpStatsTests : HttpProxyHarness
 {
     [Fact]
@@ -13,7 +14,7 @@ public sealed class HttpStatsTests : HttpProxyHarness
     {
         var nginx = await StartNginxAsync();
         var (proxy, web, admin) = await StartAsync($$"""
-            "frontends": [ { "name": "web", "bind": ["127.0.0.1:{{FreePort()}}"], "mode": "http", "backend": "b" } ],
+            "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
             "backends": [ { "name": "b", "servers": [ { "name": "nginx", "address": "127.0.0.1:{{nginx.Port}}" } ] } ]
             """);
         const int Requests = 5;
@@ -56,7 +57,7 @@ public sealed class HttpStatsTests : HttpProxyHarness
         Assert.Equal(1, metrics["fastsock_proxy_frontend_http_responses_total{frontend=\"web\",code=\"4xx\"}"]);
         Assert.Equal(Requests, metrics["fastsock_proxy_server_http_responses_total{backend=\"b\",server=\"nginx\",code=\"2xx\"}"]);
         Assert.Equal(Requests, metrics["fastsock_proxy_backend_http_responses_total{backend=\"b\",code=\"2xx\"}"]);
-        Assert.Equal(Requests, metrics[$"fastsock_proxy_worker_http_responses_total{{worker=\"0\",cpu=\"{FirstCpu}\",code=\"2xx\"}}"]);
+        Assert.Equal(Requests, metrics[$"fastsock_proxy_worker_http_responses_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\",code=\"2xx\"}}"]);
         Assert.Equal(0, metrics["fastsock_proxy_frontend_http_proxy_errors_total{frontend=\"web\",status=\"502\"}"]);
         Assert.Equal(1, metrics["fastsock_proxy_frontend_sessions_total{frontend=\"web\"}"]);
         GC.KeepAlive(proxy);
@@ -66,10 +67,10 @@ public sealed class HttpStatsTests : HttpProxyHarness
     public async Task Answers_the_proxy_makes_itself_are_counted_as_proxy_errors_by_status()
     {
         var (proxy, web, admin) = await StartAsync($$"""
-            "frontends": [ { "name": "refused", "bind": ["127.0.0.1:{{FreePort()}}"], "mode": "http", "backend": "closed" },
-                           { "name": "down", "bind": ["127.0.0.1:{{FreePort()}}"], "mode": "http", "backend": "down" } ],
-            "backends": [ { "name": "closed", "servers": [ { "name": "gone", "address": "127.0.0.1:{{FreePort()}}" } ] },
-                          { "name": "down", "servers": [ { "name": "dead", "address": "127.0.0.1:{{FreePort()}}" } ],
+            "frontends": [ { "name": "refused", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "closed" },
+                           { "name": "down", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "down" } ],
+            "backends": [ { "name": "closed", "servers": [ { "name": "gone", "address": "127.0.0.1:{{RefusingPort()}}" } ] },
+                          { "name": "down", "servers": [ { "name": "dead", "address": "127.0.0.1:{{RefusingPort()}}" } ],
                             "healthCheck": { "type": "tcp", "interval": "100ms", "fall": 1 } } ]
             """);
         await proxy.WaitForLineAsync("is DOWN");
@@ -97,16 +98,19 @@ public sealed class HttpStatsTests : HttpProxyHarness
     /// <summary>Starts the proxy with an admin listener; returns the frontends' first binds and the admin address.</summary>
     internal async Task<(SampleProcess Proxy, IPEndPoint[] Frontends, IPEndPoint Admin)> StartAsync(string frontendsAndBackends, string more = "")
     {
-        int adminPort = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{adminPort}}" }, "retries": 1,
+            { "admin": { "bind": "127.0.0.1:0" }, "retries": 1,
               "timeouts": { "server": "10s", "httpRequest": "10s", "connect": "1s" },
               {{more}}
               {{frontendsAndBackends}} }
             """);
-        var binds = System.Text.RegularExpressions.Regex.Matches(frontendsAndBackends, "\"bind\": \\[\"127\\.0\\.0\\.1:(\\d+)\"\\]")
-            .Select(m => new IPEndPoint(IPAddress.Loopback, int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)))
-            .ToArray();
-        return (proxy, binds, new IPEndPoint(IPAddress.Loopback, adminPort));
+        var names = System.Text.RegularExpressions.Regex.Matches(frontendsAndBackends, "\"name\": \"(\\w+)\", \"bind\"").Select(m => m.Groups[1].Value).ToArray();
+        var binds = new IPEndPoint[names.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            binds[i] = await proxy.ListeningOnAsync($"frontend {names[i]}");
+        }
+
+        return (proxy, binds, await proxy.ListeningOnAsync("admin"));
     }
 }

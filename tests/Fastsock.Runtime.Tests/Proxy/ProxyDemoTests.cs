@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Proxy;
 
@@ -15,7 +16,7 @@ public sealed class ProxyDemoTests
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var script = $$"""
             ip link set lo up || exit 4
-            "{{dotnet}}" "{{ProxyDll}}" --cores {{HttpProxyHarness.FirstCpu}} &
+            "{{dotnet}}" "{{ProxyDll}}" --cores {{CoreSets.FirstCpu}} &
             pid=$!
             tries=0
             until body=$(curl -sf http://127.0.0.1:8080/plaintext); do

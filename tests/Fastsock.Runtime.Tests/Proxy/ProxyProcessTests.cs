@@ -7,6 +7,7 @@ using Fastsock.Tests.Support;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>fastsock-proxy as a real process in tcp mode, in front of real peers (redis, the Hello app).</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class ProxyProcessTests : IDisposable
 {
     private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
@@ -21,24 +22,16 @@ public sealed class ProxyProcessTests : IDisposable
         return path;
     }
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
     [Fact]
     public async Task Tcp_frontend_serves_the_in_process_hello_app_and_stops_on_sigterm()
     {
-        int port = FreePort();
         var config = Config($$"""
-            { "frontends": [ { "name": "demo", "bind": ["127.0.0.1:{{port}}"], "mode": "tcp", "backend": "hello" } ],
+            { "frontends": [ { "name": "demo", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "hello" } ],
               "backends": [ { "name": "hello", "servers": [ { "address": "inproc:hello" } ] } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
-        using (var client = await RawHttpClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)))
+        using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend demo")))
         {
             for (int i = 0; i < 3; i++)
             {
@@ -50,7 +43,7 @@ public sealed class ProxyProcessTests : IDisposable
 
         proxy.Signal("TERM");
         Assert.Equal(0, await proxy.WaitForExitAsync(TimeSpan.FromSeconds(15)));
-        Assert.Contains("Worker 0 -> CPU 0", proxy.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"Worker 0 -> CPU {CoreSets.FirstCpu}", proxy.Stdout, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -58,19 +51,15 @@ public sealed class ProxyProcessTests : IDisposable
     [InlineData("splice")]
     public async Task Redis_works_through_the_proxy_with_redis_cli_and_redis_benchmark(string forwarding)
     {
-        Assert.True(File.Exists("/usr/bin/redis-server"), "redis-server is missing: .ci/run installs it (apt-get install redis-server)");
-        int redisPort = FreePort();
-        int proxyPort = FreePort();
-        using var redis = Process.Start(new ProcessStartInfo("redis-server", $"--port {redisPort} --bind 127.0.0.1 --save \"\" --appendonly no") { RedirectStandardOutput = true })!;
-        try
+        using var redis = await LoopbackPorts.StartPeerAsync(RedisServer.StartAsync);
         {
-            await WaitForPortAsync(redisPort);
             var config = Config($$"""
-                { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "redis" } ],
-                  "backends": [ { "name": "redis", "servers": [ { "address": "127.0.0.1:{{redisPort}}" } ] } ] }
+                { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "redis" } ],
+                  "backends": [ { "name": "redis", "servers": [ { "address": "127.0.0.1:{{redis.Port}}" } ] } ] }
                 """);
-            using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0 --forwarding {forwarding}");
+            using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText} --forwarding {forwarding}");
             await proxy.WaitForLineAsync("Press Ctrl+C");
+            int proxyPort = (await proxy.ListeningOnAsync("frontend")).Port;
 
             Assert.Equal("OK", (await RunAsync("redis-cli", $"-p {proxyPort} SET fastsock:key through-the-proxy")).Trim());
             Assert.Equal("through-the-proxy", (await RunAsync("redis-cli", $"-p {proxyPort} GET fastsock:key")).Trim());
@@ -79,25 +68,20 @@ public sealed class ProxyProcessTests : IDisposable
             Assert.Contains("GET:", bench, StringComparison.Ordinal);
             Assert.Contains("requests per second", bench, StringComparison.Ordinal);
         }
-        finally
-        {
-            redis.Kill();
-            await redis.WaitForExitAsync();
-        }
     }
 
     [Fact]
     public async Task With_every_server_down_the_client_connection_is_closed()
     {
-        int proxyPort = FreePort();
+        using var refusing = LoopbackPorts.Refusing();
         var config = Config($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{FreePort()}}" } ] } ], "retries": 1 }
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{refusing.Port}}" } ] } ], "retries": 1 }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, proxyPort));
+        await client.ConnectAsync(await proxy.ListeningOnAsync("frontend")).WaitAsync(Clients.Timeout);
         var buffer = new byte[16];
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         Assert.Equal(0, await client.ReceiveAsync(buffer, SocketFlags.None, timeout.Token));
@@ -120,23 +104,5 @@ public sealed class ProxyProcessTests : IDisposable
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(process.ExitCode == 0, $"{file} {arguments} exited {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
         return await output;
-    }
-
-    private static async Task WaitForPortAsync(int port)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-                await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-                return;
-            }
-            catch (SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await Task.Delay(50);
-            }
-        }
     }
 }

@@ -8,6 +8,7 @@ using Fastsock.Tests.Support;
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>fastsock-proxy in tcp mode as a real process: PROXY protocol on both sides, unix backends, the local fast path.</summary>
+[Trait("Category", "Slow")] // real processes, peers or long loads: skip with --filter Category!=Slow
 public sealed class ProxyWireProcessTests : IDisposable
 {
     private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
@@ -21,13 +22,13 @@ public sealed class ProxyWireProcessTests : IDisposable
     public async Task Announced_client_is_sent_on_in_the_servers_header_followed_by_exactly_the_payload(string sendProxy, string forwarding)
     {
         using var backend = RawPeer.Sink(new IPEndPoint(IPAddress.Loopback, 0));
-        int proxyPort = FreePort();
         var config = Config($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "b", "acceptProxy": true } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b", "acceptProxy": true } ],
               "backends": [ { "name": "b", "balance": "source", "servers": [ { "address": "{{backend.EndPoint}}", "sendProxy": "{{sendProxy}}" } ] } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0 --forwarding {forwarding}");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText} --forwarding {forwarding}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
+        int proxyPort = (await proxy.ListeningOnAsync("frontend")).Port;
 
         var payload = RandomBytes(100_000);
         var header = Encoding.ASCII.GetBytes($"PROXY TCP4 192.0.2.10 127.0.0.1 4000 {proxyPort}\r\n");
@@ -52,13 +53,13 @@ public sealed class ProxyWireProcessTests : IDisposable
     public async Task Malformed_proxy_header_closes_the_client_connection_with_one_log_line()
     {
         using var backend = RawPeer.Sink(new IPEndPoint(IPAddress.Loopback, 0));
-        int proxyPort = FreePort();
         var config = Config($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "b", "acceptProxy": true } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b", "acceptProxy": true } ],
               "backends": [ { "name": "b", "servers": [ { "address": "{{backend.EndPoint}}", "sendProxy": "v2" } ] } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
+        int proxyPort = (await proxy.ListeningOnAsync("frontend")).Port;
 
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, proxyPort));
@@ -85,13 +86,13 @@ public sealed class ProxyWireProcessTests : IDisposable
     {
         var path = Path.Combine(_dir, "echo.sock");
         using var backend = RawPeer.Echo(new UnixDomainSocketEndPoint(path));
-        int proxyPort = FreePort();
         var config = Config($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "b" } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "unix:{{path}}" } ] } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0 --forwarding {forwarding}");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText} --forwarding {forwarding}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
+        int proxyPort = (await proxy.ListeningOnAsync("frontend")).Port;
 
         var payload = RandomBytes(1_000_000);
         Assert.Equal(payload, await ExchangeAsync(new IPEndPoint(IPAddress.Loopback, proxyPort), payload));
@@ -105,14 +106,14 @@ public sealed class ProxyWireProcessTests : IDisposable
     {
         var path = Path.Combine(_dir, "app.sock");
         using var backend = RawPeer.Echo(new UnixDomainSocketEndPoint(path));
-        int proxyPort = FreePort();
-        int tcpPort = FreePort(); // deliberately not listening: only the unix socket can answer
+        using var tcpPort = LoopbackPorts.Refusing(); // not listening: only the unix socket can answer
         var config = Config($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{proxyPort}}"], "mode": "tcp", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{tcpPort}}", "localFastPath": "unix:{{path}}" } ]{{healthCheck}} } ] }
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{tcpPort.Port}}", "localFastPath": "unix:{{path}}" } ]{{healthCheck}} } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores 0");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
+        int proxyPort = (await proxy.ListeningOnAsync("frontend")).Port;
         if (healthCheck.Length > 0)
         {
             // Several checks have run, and they probe the fast path too: the unix socket sees them arrive.
@@ -130,13 +131,6 @@ public sealed class ProxyWireProcessTests : IDisposable
         var path = Path.Combine(_dir, "proxy.json");
         File.WriteAllText(path, json);
         return path;
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     private static byte[] RandomBytes(int count)

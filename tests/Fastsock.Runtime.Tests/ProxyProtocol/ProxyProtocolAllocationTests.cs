@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.Versioning;
 using Fastsock.Http.ProxyProtocol;
 using Fastsock.Runtime.Tests.Http;
+using Fastsock.Tests.Support;
 using static Fastsock.Runtime.Tests.ProxyProtocol.ProxyV2Bytes;
 
 namespace Fastsock.Runtime.Tests.ProxyProtocol;
@@ -44,7 +45,7 @@ public sealed class ProxyProtocolAllocationTests
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        AssertSteadyStateAllocatesNothing(Measure);
+        SteadyStateAllocation.AssertNothingPerIteration(Measure, WarmUp, Iterations);
         Assert.NotEqual(0, ports);
     }
 
@@ -72,19 +73,7 @@ public sealed class ProxyProtocolAllocationTests
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        AssertSteadyStateAllocatesNothing(Measure);
+        SteadyStateAllocation.AssertNothingPerIteration(Measure, WarmUp, Iterations);
         Assert.True(writer.WrittenCount > 200);
-    }
-
-    private static void AssertSteadyStateAllocatesNothing(Func<int, long> measure)
-    {
-        measure(WarmUp);
-        long allocated = measure(Iterations);
-        for (int attempt = 1; attempt < 3 && allocated != 0; attempt++)
-        {
-            allocated = measure(Iterations);
-        }
-
-        Assert.Equal(0, allocated);
     }
 }

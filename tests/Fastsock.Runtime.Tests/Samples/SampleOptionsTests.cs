@@ -69,7 +69,7 @@ public sealed class SampleOptionsTests : IDisposable
     [Fact]
     public async Task Hello_with_an_unknown_steering_exits_naming_the_value()
     {
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{FreePort()} --cores {FirstCpu} --steering sideways");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{FreePort()} --cores {CoreSets.FirstCpu} --steering sideways");
         Assert.NotEqual(0, await hello.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("'sideways'", hello.Stderr, StringComparison.Ordinal);
         Assert.Contains("--steering", hello.Stderr, StringComparison.Ordinal);
@@ -79,7 +79,7 @@ public sealed class SampleOptionsTests : IDisposable
     public async Task Hello_listens_and_answers_on_an_ipv6_url_in_brackets()
     {
         int port = FreePort(IPAddress.IPv6Loopback);
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://[::1]:{port} --cores {FirstCpu}");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://[::1]:{port} --cores {CoreSets.FirstCpu}");
         await hello.WaitForLineAsync("Press Ctrl+C");
         Assert.Contains($"Listening on http://[::1]:{port}", hello.Stdout, StringComparison.Ordinal);
         Assert.Equal(["Hello, World!"], GetPlaintext(new IPEndPoint(IPAddress.IPv6Loopback, port), 1));
@@ -89,7 +89,7 @@ public sealed class SampleOptionsTests : IDisposable
     public async Task Hello_exits_0_soon_after_sigint()
     {
         int port = FreePort();
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{port} --cores {FirstCpu}");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{port} --cores {CoreSets.FirstCpu}");
         await hello.WaitForLineAsync("Press Ctrl+C");
         Assert.Equal(["Hello, World!"], GetPlaintext(new IPEndPoint(IPAddress.Loopback, port), 1));
         hello.Signal("INT");
@@ -156,7 +156,7 @@ public sealed class SampleOptionsTests : IDisposable
             { "frontends": [ { "bind": ["127.0.0.1:{{FreePort()}}"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "inproc:hello" } ] } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {FirstCpu} --outbound-strategy fastest");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstCpu} --outbound-strategy fastest");
         Assert.Equal(2, await proxy.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal($"fastsock-proxy: {config}: outbound.strategy: Source-port strategy 'fastest' is not known; use kernel, modulo or rss.", proxy.Stderr.Trim());
     }
@@ -169,7 +169,7 @@ public sealed class SampleOptionsTests : IDisposable
             { "frontends": [ { "bind": ["127.0.0.1:{{FreePort()}}"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "inproc:hello" } ] } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {FirstCpu} --steering sideways");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstCpu} --steering sideways");
         Assert.Equal(2, await proxy.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("steering", proxy.Stderr, StringComparison.Ordinal);
         Assert.Contains("'sideways'", proxy.Stderr, StringComparison.Ordinal);
@@ -179,7 +179,7 @@ public sealed class SampleOptionsTests : IDisposable
     public async Task Proxy_forwards_from_an_ipv6_frontend_to_an_ipv6_server()
     {
         int helloPort = FreePort(IPAddress.IPv6Loopback);
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://[::1]:{helloPort} --cores {FirstCpu}");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://[::1]:{helloPort} --cores {CoreSets.FirstCpu}");
         await hello.WaitForLineAsync("Press Ctrl+C");
         int frontendPort = FreePort(IPAddress.IPv6Loopback);
         var config = Path.Combine(_dir, "proxy.json");
@@ -187,7 +187,7 @@ public sealed class SampleOptionsTests : IDisposable
             { "frontends": [ { "bind": ["[::1]:{{frontendPort}}"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "[::1]:{{helloPort}}" } ] } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {FirstCpu}");
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstCpu}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
 
         using var client = await RawHttpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, frontendPort));
@@ -197,7 +197,6 @@ public sealed class SampleOptionsTests : IDisposable
         Assert.Equal(1, JsonDocument.Parse((await client.ReadResponseAsync()).Body).RootElement.GetProperty("workers")[0].GetProperty("accepted").GetInt64());
     }
 
-    private static int FirstCpu => Fastsock.Locality.CpuSet.Allowed()[0];
 
     /// <summary>Sockets in LISTEN state on <paramref name="port"/>, as the kernel lists them.</summary>
     private static int ListeningSockets(int port)

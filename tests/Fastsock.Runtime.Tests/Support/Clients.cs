@@ -11,6 +11,13 @@ internal static class Clients
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How early a runtime timeout may fire against a test's <see cref="System.Diagnostics.Stopwatch"/> started before
+    /// it: workers read <see cref="Environment.TickCount64"/> (CLOCK_MONOTONIC_COARSE, a jiffy of up to 4 ms) once per
+    /// loop turn. Lower bounds are the timeout minus this; upper bounds are generous, the machine is shared.
+    /// </summary>
+    public const int CoarseClockSlackMs = 10;
+
+    /// <summary>
     /// Runs <paramref name="body"/> on a new thread pinned to <paramref name="cpu"/>, so the SYNs and data it sends
     /// are processed by the kernel on that CPU (loopback delivers on the sending CPU).
     /// </summary>
@@ -133,20 +140,6 @@ internal static class Clients
         return await ReceiveExactlyAsync(socket, message.Length);
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; false if it still does not after <see cref="Timeout"/>.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(20);
-        }
-
-        return true;
-    }
+    /// <summary>Kept for call sites merged from other branches: polls through <see cref="Eventually.HoldsAsync(Func{bool})"/>.</summary>
+    public static Task<bool> EventuallyAsync(Func<bool> condition) => Eventually.HoldsAsync(condition);
 }

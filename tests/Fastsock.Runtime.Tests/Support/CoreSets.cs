@@ -6,6 +6,18 @@ namespace Fastsock.Tests.Support;
 internal static class CoreSets
 {
     /// <summary>
+    /// The first CPU this process may run on (sched_getaffinity): where one-worker tests run, instead of CPU 0, so the
+    /// suite passes under any <c>taskset -c N</c>.
+    /// </summary>
+    public static int FirstCpu => CpuSet.Allowed()[0];
+
+    /// <summary><see cref="FirstCpu"/> as a worker set.</summary>
+    public static CpuSet First => CpuSet.Of(FirstCpu);
+
+    /// <summary><see cref="FirstCpu"/> as a <c>--cores</c> argument and as the samples print it.</summary>
+    public static string FirstText => FirstCpu.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
     /// The first allowed CPU, and the first two when the process may use two. On a one-CPU machine the two-worker
     /// case cannot exist, so it is left out rather than faked.
     /// </summary>

@@ -43,11 +43,7 @@ internal sealed class RawPeer : IDisposable
     /// <summary>Every byte connection <paramref name="index"/> sent, once it half-closed.</summary>
     public async Task<byte[]> ReceivedAsync(int index)
     {
-        for (int i = 0; i < 1000 && ConnectionCount <= index; i++)
-        {
-            await Task.Delay(10);
-        }
-
+        await Eventually.HoldsAsync(() => ConnectionCount > index);
         Task<byte[]> connection;
         lock (_gate)
         {

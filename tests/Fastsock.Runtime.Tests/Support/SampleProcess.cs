@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text;
 
 namespace Fastsock.Tests.Support;
@@ -56,19 +57,71 @@ internal sealed class SampleProcess : IDisposable
         return sample;
     }
 
+    /// <summary>Waits until the sample printed <paramref name="text"/> on stdout; fails at once if it exits first.</summary>
     public async Task WaitForLineAsync(string text)
     {
-        var deadline = Stopwatch.StartNew();
-        while (!Stdout.Contains(text, StringComparison.Ordinal))
+        bool exited = false;
+        bool printed = await Eventually.HoldsAsync(() => Stdout.Contains(text, StringComparison.Ordinal) || (exited = _process.HasExited));
+        if (exited)
         {
-            if (_process.HasExited)
+            await _process.WaitForExitAsync().WaitAsync(Clients.Timeout); // drains the redirected output: the line may still be in flight
+        }
+
+        if (exited && !Stdout.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.Fail($"the sample exited ({_process.ExitCode}) before printing '{text}'. stderr: {Stderr}");
+        }
+
+        Assert.True(printed, $"the sample did not print '{text}' within {Clients.Timeout}. stdout: {Stdout}");
+    }
+
+    /// <summary>
+    /// The address a listener of the sample actually got, from the line it prints once listening:
+    /// <c>Listening on http://127.0.0.1:43121</c> (fastsock-hello, one per url),
+    /// <c>Frontend web listening on http://127.0.0.1:43121</c>, <c>Admin listening on http://127.0.0.1:8404</c>
+    /// (fastsock-proxy). Start samples on port 0 and ask here, so no test picks a port number that another process can
+    /// take first.
+    /// </summary>
+    /// <param name="listener">
+    /// The words before "listening on" (any case): "" for Hello's first url, "frontend web", "frontend" (the first
+    /// frontend), "admin".
+    /// </param>
+    public async Task<IPEndPoint> ListeningOnAsync(string listener = "")
+    {
+        IPEndPoint? found = null;
+        await Eventually.HoldsAsync(() => (found = FindListening(listener)) is not null || _process.HasExited);
+        if (found is null && _process.HasExited)
+        {
+            await _process.WaitForExitAsync().WaitAsync(Clients.Timeout); // drains the redirected output: the line may still be in flight
+            found = FindListening(listener);
+        }
+
+        return found ?? throw new Xunit.Sdk.XunitException(
+            $"the sample printed no '{listener} listening on' line within {Clients.Timeout} (exited: {_process.HasExited}). stdout: {Stdout} stderr: {Stderr}");
+    }
+
+    private IPEndPoint? FindListening(string listener)
+    {
+        const string Marker = "listening on ";
+        foreach (var line in Stdout.Split('\n'))
+        {
+            int at = line.IndexOf(Marker, StringComparison.OrdinalIgnoreCase);
+            if (at < 0)
             {
-                Assert.Fail($"the sample exited ({_process.ExitCode}) before printing '{text}'. stderr: {Stderr}");
+                continue;
             }
 
-            Assert.True(deadline.Elapsed < Timeout, $"the sample did not print '{text}' within {Timeout}. stdout: {Stdout}");
-            await Task.Delay(20);
+            string name = line[..at].Trim();
+            if (name.Equals(listener, StringComparison.OrdinalIgnoreCase)
+                || (listener.Length > 0 && name.StartsWith(listener + " ", StringComparison.OrdinalIgnoreCase)))
+            {
+                string address = line[(at + Marker.Length)..].Trim();
+                int scheme = address.IndexOf("://", StringComparison.Ordinal);
+                return IPEndPoint.Parse(scheme >= 0 ? address[(scheme + 3)..] : address);
+            }
         }
+
+        return null;
     }
 
     /// <summary>A real signal through kill(1): Process.Kill sends SIGKILL, which tests nothing.</summary>
@@ -98,7 +151,7 @@ internal sealed class SampleProcess : IDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            _process.WaitForExit(Clients.Timeout);
         }
 
         _process.Dispose();

@@ -11,6 +11,7 @@ public sealed class BackpressureTests
     private const int Total = 64 * 1024 * 1024;
     private const int FlushEvery = 16 * 1024;
 
+    [Trait("Category", "Slow")] // 64 MiB held back, then drained: about 3 s
     [Theory]
     [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
     public async Task A_client_that_reads_nothing_keeps_the_servers_buffers_bounded_and_then_gets_all_64_MiB(string cores)

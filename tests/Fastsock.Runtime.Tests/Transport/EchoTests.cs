@@ -10,17 +10,11 @@ public sealed class EchoTests
     {
         await using var server = await TestServers.StartAsync(TestServers.Echo);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(server.EndPoints[0]);
-        await client.SendAsync("hello"u8.ToArray());
+        await client.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
+        await client.SendAsync("hello"u8.ToArray()).WithinTimeout();
         client.Shutdown(SocketShutdown.Send);
-        var received = new MemoryStream();
-        var buffer = new byte[1024];
-        int n;
-        while ((n = await client.ReceiveAsync(buffer)) > 0)
-        {
-            received.Write(buffer, 0, n);
-        }
+        var received = await Clients.ReadToEndAsync(client);
 
-        Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(received.ToArray()));
+        Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(received));
     }
 }

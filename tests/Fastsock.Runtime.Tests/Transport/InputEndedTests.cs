@@ -22,11 +22,11 @@ public sealed class InputEndedTests
 
             await connection.Transport.Input.CompleteAsync();
             await connection.Transport.Output.CompleteAsync();
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
 
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(server.EndPoints[0]);
-        await client.SendAsync(new byte[] { 1, 2, 3 });
+        await client.ConnectAsync(server.EndPoints[0]).WithinTimeout();
+        await client.SendAsync(new byte[] { 1, 2, 3 }).WithinTimeout();
         await Task.Delay(100);
         Assert.False(fired.Task.IsCompleted);
         client.Shutdown(SocketShutdown.Send);

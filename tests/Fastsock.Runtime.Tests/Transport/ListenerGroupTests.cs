@@ -1,3 +1,5 @@
+using System.Net;
+using Fastsock.Hosting;
 using Fastsock.Locality;
 using Fastsock.Native;
 using Fastsock.Tests.Support;
@@ -62,5 +64,40 @@ public sealed class ListenerGroupTests
         var fds = server.Workers.Select(w => group.ListenerFor(w.Worker)!.Fd).Distinct().ToArray();
         int fd = Assert.Single(fds);
         Assert.Equal(0, SocketCalls.GetInt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEPORT));
+    }
+
+    [TwoCpuFact]
+    public async Task Port_0_is_picked_by_the_first_worker_and_joined_by_the_others_in_every_steering_mode()
+    {
+        foreach (var steering in new[] { ListenerSteering.Cpu, ListenerSteering.Hash, ListenerSteering.Single })
+        {
+            await using var server = FastsockServer.CreateBuilder()
+                .Configure(o =>
+                {
+                    o.Cores = CoreSets.FirstTwo;
+                    o.Steering = steering;
+                })
+                .Listen(new IPEndPoint(IPAddress.Loopback, 0), TestServers.Echo)
+                .Listen(new IPEndPoint(IPAddress.Loopback, 0), TestServers.Echo)
+                .Build();
+            await server.StartAsync().WaitAsync(Clients.Timeout);
+
+            // Two port-0 listens are two groups with two ports, each reported as bound.
+            Assert.Equal(2, server.EndPoints.Count);
+            Assert.NotEqual(server.EndPoints[0].Port, server.EndPoints[1].Port);
+            for (int g = 0; g < 2; g++)
+            {
+                var bound = server.EndPoints[g];
+                Assert.NotEqual(0, bound.Port);
+                foreach (var (worker, _, _) in server.Workers)
+                {
+                    Assert.Equal(bound, ListenSocket.LocalEndPoint(server.ListenerGroups[g].ListenerFor(worker)!.Fd));
+                }
+
+                // What the server reports is what a client reaches.
+                using var client = Clients.ConnectBlocking(bound);
+                Assert.Equal("ping"u8.ToArray(), await Clients.RoundTripAsync(client, "ping"u8.ToArray()));
+            }
+        }
     }
 }

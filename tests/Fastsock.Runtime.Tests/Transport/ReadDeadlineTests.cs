@@ -34,10 +34,10 @@ public sealed class ReadDeadlineTests
         });
 
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(server.EndPoints[0]);
+        await client.ConnectAsync(server.EndPoints[0]).WithinTimeout();
         await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await Task.Delay(300); // past the cleared deadline: it must not fire
-        await client.SendAsync("late"u8.ToArray());
+        await client.SendAsync("late"u8.ToArray()).WithinTimeout();
 
         var (firstCanceled, firstTimedOut, second, secondTimedOut) = await outcome.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(firstCanceled);
@@ -57,7 +57,7 @@ public sealed class ReadDeadlineTests
             await release.Task;
         });
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(server.EndPoints[0]);
+        await client.ConnectAsync(server.EndPoints[0]).WithinTimeout();
         var connection = await connectionSeen.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var error = Assert.Throws<InvalidOperationException>(() => connection.SetReadDeadline(TimeSpan.FromSeconds(1)));
         Assert.Contains("worker thread", error.Message, StringComparison.Ordinal);

@@ -26,15 +26,15 @@ public sealed class UnixForwardingTests : IDisposable
         {
             var upstream = await FastsockConnector.ConnectAsync(new UnixDomainSocketEndPoint(path));
             results.Enqueue(await ConnectionForwarder.ForwardAsync(client, upstream, mode));
-        }, o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        }, o => o.Cores = CoreSets.First);
 
         var payload = new byte[2_000_000];
         new Random(7).NextBytes(payload);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(relay.EndPoints[0]);
+        await client.ConnectAsync(relay.EndPoints[0]).WithinTimeout();
         var send = Task.Run(async () =>
         {
-            await client.SendAsync(payload, SocketFlags.None);
+            await client.SendAsync(payload, SocketFlags.None).WithinTimeout();
             client.Shutdown(SocketShutdown.Send);
         });
         using var timeout = new CancellationTokenSource(Clients.Timeout);
@@ -48,7 +48,7 @@ public sealed class UnixForwardingTests : IDisposable
 
         await send.WaitAsync(Clients.Timeout);
         Assert.Equal(payload, received.ToArray());
-        Assert.True(await Clients.EventuallyAsync(() => !results.IsEmpty));
+        Assert.True(await Eventually.HoldsAsync(() => !results.IsEmpty));
         Assert.True(results.TryPeek(out var result));
         Assert.Null(result.Error);
         Assert.Equal(mode, result.Mode);

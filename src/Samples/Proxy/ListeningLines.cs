@@ -1,0 +1,32 @@
+using System.Net;
+using Fastsock.Samples.Proxy.Config;
+
+namespace Fastsock.Samples.Proxy;
+
+/// <summary>
+/// One stdout line per listener with the address it actually got (a bind to port 0 picks a free port), in one
+/// stable form people and scripts both read, the form fastsock-hello uses (<c>Listening on http://127.0.0.1:8080</c>)
+/// with the listener's name in front: <c>Frontend web listening on http://127.0.0.1:43121</c>,
+/// <c>Admin listening on http://127.0.0.1:8404</c>.
+/// </summary>
+internal static class ListeningLines
+{
+    /// <param name="bound">The server's endpoints in the order they were added: every frontend's binds, then the admin.</param>
+    public static void Print(ProxySettings settings, IReadOnlyList<IPEndPoint> bound)
+    {
+        int next = 0;
+        foreach (var frontend in settings.Frontends)
+        {
+            string scheme = frontend.Mode == ProxyMode.Http ? "http" : "tcp";
+            for (int i = 0; i < frontend.Binds.Count; i++)
+            {
+                Console.WriteLine($"Frontend {frontend.Name} listening on {scheme}://{bound[next++]}");
+            }
+        }
+
+        if (settings.Admin is not null)
+        {
+            Console.WriteLine($"Admin listening on http://{bound[next]}");
+        }
+    }
+}
