@@ -49,16 +49,7 @@ internal static class StatsJson
 
             json.WriteEndArray();
 
-            // Process-wide managed memory, to tell live objects from GC headroom when measuring memory per connection.
-            var gc = GC.GetGCMemoryInfo();
-            json.WriteStartObject("gc");
-            json.WriteNumber("heapBytes", gc.HeapSizeBytes);
-            json.WriteNumber("committedBytes", gc.TotalCommittedBytes);
-            json.WriteNumber("totalAllocatedBytes", GC.GetTotalAllocatedBytes());
-            json.WriteNumber("gen0Collections", GC.CollectionCount(0));
-            json.WriteNumber("gen1Collections", GC.CollectionCount(1));
-            json.WriteNumber("gen2Collections", GC.CollectionCount(2));
-            json.WriteEndObject();
+            WriteProcess(json);
 
             // Process-wide Monitor contentions, read by perf/run before and after a load run.
             json.WriteNumber("lockContentions", Monitor.LockContentionCount);
@@ -66,5 +57,32 @@ internal static class StatsJson
         }
 
         return buffer.WrittenSpan;
+    }
+
+    /// <summary>
+    /// Process-wide managed memory and thread-pool activity (also in the proxy's stats): live objects against GC
+    /// headroom when measuring memory per connection, and work that left the workers for the .NET thread pool.
+    /// </summary>
+    internal static void WriteProcess(Utf8JsonWriter json)
+    {
+        var gc = GC.GetGCMemoryInfo();
+        json.WriteStartObject("gc");
+        json.WriteNumber("heapBytes", gc.HeapSizeBytes);
+        json.WriteNumber("committedBytes", gc.TotalCommittedBytes);
+        json.WriteNumber("totalAllocatedBytes", GC.GetTotalAllocatedBytes());
+        json.WriteNumber("gen0Collections", GC.CollectionCount(0));
+        json.WriteNumber("gen1Collections", GC.CollectionCount(1));
+        json.WriteNumber("gen2Collections", GC.CollectionCount(2));
+
+        // Gen0 before the last collection: about what the gen0 budget lets grow between collections.
+        var generations = gc.GenerationInfo;
+        json.WriteNumber("gen0BeforeLastGcBytes", generations.Length > 0 ? generations[0].SizeBeforeBytes : 0);
+        json.WriteNumber("gen0AfterLastGcBytes", generations.Length > 0 ? generations[0].SizeAfterBytes : 0);
+        json.WriteBoolean("concurrent", gc.Concurrent);
+        json.WriteEndObject();
+        json.WriteStartObject("threadPool");
+        json.WriteNumber("completedWorkItems", ThreadPool.CompletedWorkItemCount);
+        json.WriteNumber("threads", ThreadPool.ThreadCount);
+        json.WriteEndObject();
     }
 }

@@ -73,6 +73,7 @@ internal static class StatsJsonWriter
             }
 
             json.WriteEndArray();
+            Hello.StatsJson.WriteProcess(json);
             json.WriteEndObject();
         }
 
