@@ -6,15 +6,18 @@ namespace Fastsock.Engine;
 /// A suspended async method's state machine with its task source, pooled per thread and per state-machine type.
 /// </summary>
 /// <remarks>
-/// On a worker (one pinned thread per core) every suspended session holds its own boxes, so the pool is deep
-/// (<see cref="PoolCapacity"/> per type per thread) rather than the runtime builder's one per thread plus one per core.
-/// The pool is thread-static: no locks, nothing shared between cores. A box completed on another thread goes back to
-/// that thread's pool; beyond the capacity it is dropped for the GC.
+/// On a worker (one pinned thread per core) every suspended session holds its own boxes, so the pool is deep rather than
+/// the runtime builder's one per thread plus one per core: it starts at <see cref="InitialPoolCapacity"/> per type per
+/// thread and doubles up to <see cref="MaxPoolCapacity"/>, keeping what demand returns. With a fixed 256, a worker with
+/// 1000 keep-alive clients freed more boxes at once than it kept and allocated them again (a gen0 collection every few
+/// seconds under steady load). The pool is thread-static: no locks, nothing shared between cores. A box completed on
+/// another thread goes back to that thread's pool; beyond the maximum it is dropped for the GC.
 /// </remarks>
 internal sealed class WorkerStateMachineBox<TResult, TStateMachine> : WorkerValueTaskBox<TResult>
     where TStateMachine : IAsyncStateMachine
 {
-    internal const int PoolCapacity = 256;
+    internal const int InitialPoolCapacity = 256;
+    internal const int MaxPoolCapacity = 1 << 16;
 
     private static readonly ContextCallback s_moveNext = static box => Unsafe.As<WorkerStateMachineBox<TResult, TStateMachine>>(box!).StateMachine.MoveNext();
 
@@ -55,8 +58,14 @@ internal sealed class WorkerStateMachineBox<TResult, TStateMachine> : WorkerValu
     {
         StateMachine = default!;
         Context = null;
-        var pool = t_pool ??= new WorkerStateMachineBox<TResult, TStateMachine>?[PoolCapacity];
+        var pool = t_pool ??= new WorkerStateMachineBox<TResult, TStateMachine>?[InitialPoolCapacity];
         int count = t_count;
+        if (count == pool.Length && count < MaxPoolCapacity)
+        {
+            Array.Resize(ref pool, count * 2);
+            t_pool = pool;
+        }
+
         if (count < pool.Length)
         {
             pool[count] = this;

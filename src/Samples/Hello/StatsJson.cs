@@ -49,16 +49,7 @@ internal static class StatsJson
 
             json.WriteEndArray();
 
-            // Process-wide managed memory, to tell live objects from GC headroom when measuring memory per connection.
-            var gc = GC.GetGCMemoryInfo();
-            json.WriteStartObject("gc");
-            json.WriteNumber("heapBytes", gc.HeapSizeBytes);
-            json.WriteNumber("committedBytes", gc.TotalCommittedBytes);
-            json.WriteNumber("totalAllocatedBytes", GC.GetTotalAllocatedBytes());
-            json.WriteNumber("gen0Collections", GC.CollectionCount(0));
-            json.WriteNumber("gen1Collections", GC.CollectionCount(1));
-            json.WriteNumber("gen2Collections", GC.CollectionCount(2));
-            json.WriteEndObject();
+            Fastsock.Hosting.ProcessStatsJson.Write(json);
 
             // Process-wide Monitor contentions, read by perf/run before and after a load run.
             json.WriteNumber("lockContentions", Monitor.LockContentionCount);

@@ -38,6 +38,18 @@ public sealed class HttpProxyAllocationTests(ITestOutputHelper output)
         Assert.Equal(0, server.GetStats().Sum(w => w.HandlerErrors));
     }
 
+    /// <summary>
+    /// 600 exchanges suspended at once on one worker, more than the box pools start with (256 per type): the pools keep
+    /// what completions return instead of dropping the excess for the GC.
+    /// </summary>
+    [Fact]
+    public async Task Keep_alive_requests_from_600_concurrent_connections_through_the_http_frontend_allocate_nothing_in_the_process()
+    {
+        await using var server = await StartProxyAsync(maxIdlePerWorker: -1);
+        await KeepAliveAllocationProbe.AssertAllocatesNothingAsync(server.EndPoints[0], batch: 1, output, connections: 600);
+        Assert.Equal(0, server.GetStats().Sum(w => w.HandlerErrors));
+    }
+
     private static async Task<FastsockServer> StartProxyAsync(int maxIdlePerWorker)
     {
         var backend = new BackendSettings(

@@ -28,7 +28,7 @@ internal static class KeepAliveAllocationProbe
     private const int Windows = 3;
     private const string Body = "Hello, World!";
 
-    private static readonly byte[] Request = Encoding.ASCII.GetBytes(
+    internal static readonly byte[] Request = Encoding.ASCII.GetBytes(
         "GET /plaintext HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: text/plain\r\nConnection: keep-alive\r\n\r\n");
 
     /// <summary>
@@ -138,7 +138,7 @@ internal static class KeepAliveAllocationProbe
     }
 
     /// <summary>A round writes one batch to every connection, then reads every connection's answers.</summary>
-    private static void RunRounds(Socket[] sockets, byte[] send, byte[] receive, int batchLength, int rounds)
+    internal static void RunRounds(Socket[] sockets, byte[] send, byte[] receive, int batchLength, int rounds)
     {
         for (int r = 0; r < rounds; r++)
         {
@@ -168,7 +168,8 @@ internal static class KeepAliveAllocationProbe
         }
     }
 
-    private static int FirstResponseLength(Socket socket, byte[] receive)
+    /// <summary>Sends one request and reads its response (ending with <paramref name="body"/>): the length of every response.</summary>
+    internal static int FirstResponseLength(Socket socket, byte[] receive, string body = Body)
     {
         socket.Send(Request);
         int received = 0;
@@ -184,7 +185,7 @@ internal static class KeepAliveAllocationProbe
             received += n;
             text = Encoding.ASCII.GetString(receive, 0, received);
         }
-        while (!text.EndsWith(Body, StringComparison.Ordinal));
+        while (!text.EndsWith(body, StringComparison.Ordinal));
 
         return received;
     }

@@ -1,3 +1,4 @@
+using Fastsock.Engine;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
@@ -134,8 +135,8 @@ internal sealed partial class HttpFrontend
 
     /// <summary>
     /// While <paramref name="worker"/> holds idle backend connections, closes the expired, the closed and, on a graceful
-    /// shutdown, all of them (an idle connection would otherwise hold the drain open until its timeout). Resumes on the
-    /// worker through its SynchronizationContext, so the pools stay single-threaded.
+    /// shutdown, all of them (an idle connection would otherwise hold the drain open until its timeout). Waits on the
+    /// worker's own timer wheel, so the pools stay single-threaded and no tick wakes the .NET thread pool.
     /// </summary>
     private async Task SweepAsync(int worker)
     {
@@ -144,7 +145,7 @@ internal sealed partial class HttpFrontend
             int held;
             do
             {
-                await Task.Delay(SweepInterval).ConfigureAwait(true);
+                await WorkerDelay.WaitAsync(SweepInterval).ConfigureAwait(true);
                 held = 0;
                 long now = Environment.TickCount64;
                 for (int server = 0; server < _serverCount; server++)

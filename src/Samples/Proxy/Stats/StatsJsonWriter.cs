@@ -73,6 +73,7 @@ internal static class StatsJsonWriter
             }
 
             json.WriteEndArray();
+            Fastsock.Hosting.ProcessStatsJson.Write(json);
             json.WriteEndObject();
         }
 
