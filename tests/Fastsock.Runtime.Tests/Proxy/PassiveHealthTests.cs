@@ -103,7 +103,7 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
         return total;
     }
 
-    [GeneratedRegex(@"Server b/gone \(127\.0\.0\.1:\d+\): failed exchanges: (\d+) connect refused")]
+    [GeneratedRegex(@"Server b/gone \(127\.0\.0\.1:\d+\): failed exchanges: (\d+) connect refused[ ;]")]
     private static partial Regex FailureLine();
 
     private static async Task GetAllOkAsync(IPEndPoint front, int requests)

@@ -88,7 +88,7 @@ internal sealed partial class HttpProxySession
                 continue;
             }
 
-            _frontend.Counters?.ConnectFailed(_client.WorkerIndex, server, willRetry: true);
+            _frontend.Counters?.Retried(_client.WorkerIndex, server);
             _frontend.Backend.Health.Failed(server, ExchangeFailure.Reset, outcome.Reason ?? "closed before the response");
             attempts.Failed(server);
         }

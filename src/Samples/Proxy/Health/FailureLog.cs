@@ -24,7 +24,13 @@ internal sealed class FailureLog
     private readonly long[] _pending = new long[ReasonCount];
     private long _lastLineMs = long.MinValue / 2;
 
-    public void Record(ExchangeFailure failure) => Interlocked.Increment(ref _pending[(int)failure]);
+    private string? _lastDetail;
+
+    public void Record(ExchangeFailure failure, string detail)
+    {
+        Volatile.Write(ref _lastDetail, detail);
+        Interlocked.Increment(ref _pending[(int)failure]);
+    }
 
     /// <summary>Whether any failure waits to be logged.</summary>
     public bool HasPending
@@ -65,7 +71,13 @@ internal sealed class FailureLog
             }
         }
 
-        return text.Length == 0 ? null : text.ToString();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        // The last failure as the system said it (errno name and all): what a user searches for.
+        return Volatile.Read(ref _lastDetail) is { } detail ? text.Append(" (last: ").Append(detail).Append(')').ToString() : text.ToString();
     }
 
     private static string Name(ExchangeFailure failure) => failure switch

@@ -40,7 +40,7 @@ internal sealed partial class PassiveHealth
     /// <summary>An exchange with <paramref name="server"/> failed: count it, maybe mark the server DOWN, maybe log.</summary>
     public void Failed(ServerState server, ExchangeFailure failure, string detail)
     {
-        server.Failures.Record(failure);
+        server.Failures.Record(failure, detail);
         int inARow = server.CountError();
         if (_markDown && inARow >= _errorLimit && server.TryMarkDown())
         {
