@@ -143,7 +143,7 @@ run() {
                 accepts=$(curl -s --max-time 1 "http://127.0.0.1:$pa/status" | awk 'NR == 3 { print $1 }')
                 if [[ -n "$accepts" ]]; then
                     reads=$((reads + 1))
-                    if ((accepts > reads)); then back=$(echo "$(date +%s.%N) - $t0" | bc); break; fi
+                    if ((accepts > reads)); then back=$(printf "%.2f" "$(echo "$(date +%s.%N) - $t0" | bc)"); break; fi
                 fi
                 sleep 0.1
             done ;;
@@ -189,5 +189,11 @@ done
     echo "| fault | proxy | responses | req/s | non-2xx | 502 | 503 | 504 | client errors | failed | back after (s) | log lines |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     cat "$WORK/rows.md"
+    echo
+    echo "fastsock-proxy's log during the **kill** run (the run is ${DURATION} s, 64 clients):"
+    echo
+    echo '```'
+    cat "$WORK/fastsock-kill.log"
+    echo '```'
 } >"$OUT"
 log "wrote $OUT"
