@@ -45,7 +45,7 @@ internal static class ProxyApp
             builder.AddInProcessApp(DemoHelloApp.Name, new DemoHelloApp().HandleAsync);
             var apps = builder.InProcessApps.Handlers;
             var connector = new ServerConnector(apps, settings.Timeouts.Connect);
-            var pools = settings.Backends.ToDictionary(b => b.Name, b => new BackendPool(b, cores.Count));
+            var pools = settings.Backends.ToDictionary(b => b.Name, b => new BackendPool(b, cores.Count, logger));
             foreach (var (backend, pool) in pools)
             {
                 foreach (var (server1, index) in pool.Servers.Select((s, i) => (s, i)))

@@ -31,11 +31,20 @@ internal abstract class Balancer
 
     /// <summary>The server to use, or null when every server with a weight is down (the caller answers 503).</summary>
     /// <param name="sourceHash">A hash of the client's address, used by <see cref="BalanceAlgorithm.Source"/>.</param>
-    public abstract ServerState? Pick(ulong sourceHash);
+    public ServerState? Pick(ulong sourceHash) => Pick(sourceHash, excluded: 0);
+
+    /// <summary>
+    /// The server to use among those not in <paramref name="excluded"/> (a bit per server index, see <see cref="Bit"/>):
+    /// a redispatch after a failed attempt leaves out the servers that already failed this request.
+    /// </summary>
+    public abstract ServerState? Pick(ulong sourceHash, ulong excluded);
+
+    /// <summary>The bit of <paramref name="server"/> in an exclusion mask; servers past the 64th cannot be excluded.</summary>
+    public static ulong Bit(ServerState server) => server.Index < 64 ? 1UL << server.Index : 0;
 
     public void OnOpened(ServerState server) => Active[server.Index]++;
 
     public void OnClosed(ServerState server) => Active[server.Index]--;
 
-    protected static bool Usable(ServerState server) => server.IsUp && server.Weight > 0;
+    protected static bool Usable(ServerState server, ulong excluded) => server.IsUp && (excluded & Bit(server)) == 0 && server.Weight > 0;
 }

@@ -5,14 +5,14 @@ internal sealed class LeastConnBalancer(IReadOnlyList<ServerState> servers) : Ba
 {
     private int _next;
 
-    public override ServerState? Pick(ulong sourceHash)
+    public override ServerState? Pick(ulong sourceHash, ulong excluded)
     {
         int best = -1;
         int count = Servers.Count;
         for (int k = 0; k < count; k++)
         {
             int i = (_next + k) % count;
-            if (!Usable(Servers[i]))
+            if (!Usable(Servers[i], excluded))
             {
                 continue;
             }

@@ -5,12 +5,12 @@ internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, int see
 {
     private ulong _state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
 
-    public override ServerState? Pick(ulong sourceHash)
+    public override ServerState? Pick(ulong sourceHash, ulong excluded)
     {
         int total = 0;
         for (int i = 0; i < Servers.Count; i++)
         {
-            if (Usable(Servers[i]))
+            if (Usable(Servers[i], excluded))
             {
                 total += Servers[i].Weight;
             }
@@ -21,12 +21,12 @@ internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, int see
             return null;
         }
 
-        var first = Draw(total);
-        var second = Draw(total);
+        var first = Draw(total, excluded);
+        var second = Draw(total, excluded);
         return (long)Active[second.Index] * first.Weight < (long)Active[first.Index] * second.Weight ? second : first;
     }
 
-    private ServerState Draw(int totalWeight)
+    private ServerState Draw(int totalWeight, ulong excluded)
     {
         // xorshift64*: per-worker state, no shared Random.
         _state ^= _state >> 12;
@@ -35,7 +35,7 @@ internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, int see
         int ticket = (int)((_state * 0x2545F4914F6CDD1DUL) % (ulong)totalWeight);
         for (int i = 0; i < Servers.Count; i++)
         {
-            if (!Usable(Servers[i]))
+            if (!Usable(Servers[i], excluded))
             {
                 continue;
             }
@@ -47,6 +47,15 @@ internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, int see
             }
         }
 
-        throw new InvalidOperationException("weights changed during a draw");
+        // A server went DOWN (or a slow start moved a weight) between the sum and the draw: take the first usable one.
+        for (int i = 0; i < Servers.Count; i++)
+        {
+            if (Usable(Servers[i], excluded))
+            {
+                return Servers[i];
+            }
+        }
+
+        return Servers[0];
     }
 }

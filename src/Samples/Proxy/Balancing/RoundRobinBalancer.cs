@@ -5,13 +5,13 @@ internal sealed class RoundRobinBalancer(IReadOnlyList<ServerState> servers) : B
 {
     private readonly int[] _current = new int[servers.Count];
 
-    public override ServerState? Pick(ulong sourceHash)
+    public override ServerState? Pick(ulong sourceHash, ulong excluded)
     {
         int total = 0;
         int best = -1;
         for (int i = 0; i < Servers.Count; i++)
         {
-            if (!Usable(Servers[i]))
+            if (!Usable(Servers[i], excluded))
             {
                 continue;
             }

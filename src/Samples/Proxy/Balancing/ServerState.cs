@@ -1,25 +1,125 @@
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Health;
 
 namespace Fastsock.Samples.Proxy.Balancing;
 
 /// <summary>
-/// One server as every worker sees it. Only the health checker writes <see cref="IsUp"/>; workers read it with no
-/// lock (a flag that changes a few times a day costs nothing to share).
+/// One server as every worker sees it. The health checker and passive health (errors seen by any worker) change its
+/// state; workers read it on each pick with no lock (a flag that changes a few times a day costs nothing to share).
+/// Each change bumps <see cref="Generation"/>, so a worker can tell "went DOWN since I last looked" from one read.
 /// </summary>
 internal sealed class ServerState(ServerSettings settings, int index)
 {
+    private readonly Lock _stateChange = new();
     private volatile bool _up = true;
+    private int _generation;
+    private int _errorsInARow;
+
+    // Slow start: while TickCount64 is below this, the weight ramps up; 0 when not ramping (one read per pick).
+    private long _rampEndsMs;
+    private long _rampMs;
 
     public ServerSettings Settings { get; } = settings;
 
     public int Index { get; } = index;
 
-    public int Weight => Settings.Weight;
+    /// <summary>The weight balancers use: the configured one, or less while a slow start ramps it up (at least 1).</summary>
+    public int Weight
+    {
+        get
+        {
+            long rampEnds = Volatile.Read(ref _rampEndsMs);
+            if (rampEnds == 0)
+            {
+                return Settings.Weight;
+            }
 
+            long left = rampEnds - Environment.TickCount64;
+            if (left <= 0)
+            {
+                Volatile.Write(ref _rampEndsMs, 0);
+                return Settings.Weight;
+            }
+
+            long ramp = Volatile.Read(ref _rampMs);
+            return Settings.Weight == 0 ? 0 : (int)Math.Max(1, Settings.Weight * (ramp - left) / Math.Max(1, ramp));
+        }
+    }
+
+    /// <summary>Up or down; setting it directly is for tests and the checker (use <see cref="TryMarkUp"/>/<see cref="TryMarkDown"/>).</summary>
     public bool IsUp
     {
         get => _up;
-        set => _up = value;
+        set
+        {
+            if (value)
+            {
+                TryMarkUp(TimeSpan.Zero);
+            }
+            else
+            {
+                TryMarkDown();
+            }
+        }
+    }
+
+    /// <summary>Bumped on every UP/DOWN change.</summary>
+    public int Generation => Volatile.Read(ref _generation);
+
+    /// <summary>Failed exchanges not yet logged, by reason (one aggregated line per second at most).</summary>
+    public FailureLog Failures { get; } = new();
+
+    /// <summary>True when this call took the server DOWN (only one caller wins a race).</summary>
+    /// <remarks>The lock is on the rare state-change path only, never on a pick.</remarks>
+    public bool TryMarkDown()
+    {
+        lock (_stateChange)
+        {
+            if (!_up)
+            {
+                return false;
+            }
+
+            _up = false;
+            Volatile.Write(ref _rampEndsMs, 0);
+            Interlocked.Increment(ref _generation);
+            return true;
+        }
+    }
+
+    /// <summary>True when this call brought the server UP; its weight then ramps over <paramref name="slowStart"/>.</summary>
+    public bool TryMarkUp(TimeSpan slowStart)
+    {
+        lock (_stateChange)
+        {
+            if (_up)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _errorsInARow, 0);
+            if (slowStart > TimeSpan.Zero)
+            {
+                Volatile.Write(ref _rampMs, (long)slowStart.TotalMilliseconds);
+                Volatile.Write(ref _rampEndsMs, Environment.TickCount64 + (long)slowStart.TotalMilliseconds);
+            }
+
+            _up = true;
+            Interlocked.Increment(ref _generation);
+            return true;
+        }
+    }
+
+    /// <summary>Counts one more error in a row seen on live traffic; returns how many in a row now.</summary>
+    public int CountError() => Interlocked.Increment(ref _errorsInARow);
+
+    /// <summary>A good exchange ends the run of errors; written only when there was one, so the line stays shared-clean.</summary>
+    public void ClearErrors()
+    {
+        if (Volatile.Read(ref _errorsInARow) != 0)
+        {
+            Volatile.Write(ref _errorsInARow, 0);
+        }
     }
 
     public override string ToString() => $"{Settings.Name} ({Settings.Address})";

@@ -6,13 +6,13 @@ namespace Fastsock.Samples.Proxy.Balancing;
 /// </summary>
 internal sealed class SourceBalancer(IReadOnlyList<ServerState> servers) : Balancer(servers)
 {
-    public override ServerState? Pick(ulong sourceHash)
+    public override ServerState? Pick(ulong sourceHash, ulong excluded)
     {
         int best = -1;
         double bestScore = double.NegativeInfinity;
         for (int i = 0; i < Servers.Count; i++)
         {
-            if (!Usable(Servers[i]))
+            if (!Usable(Servers[i], excluded))
             {
                 continue;
             }

@@ -137,7 +137,26 @@ internal static class ConfigValidator
         }
 
         var keepAliveIdle = check.Duration($"{key}.keepAlive.idleTimeout", backend.KeepAlive.IdleTimeout, "30s");
-        return new BackendSettings(name, balance, servers, health, maxIdle, keepAliveIdle);
+        return new BackendSettings(name, balance, servers, health, maxIdle, keepAliveIdle, Faults(check, key, backend));
+    }
+
+    private static FaultSettings Faults(Checker check, string key, BackendConfig backend)
+    {
+        var retryOn = FaultSettings.Default.RetryOn;
+        if (backend.RetryOn is { } list)
+        {
+            retryOn = RetryOn.None;
+            for (int i = 0; i < list.Count; i++)
+            {
+                retryOn |= check.OneOf(
+                    $"{key}.retryOn[{i}]", list[i], ("conn-failure", RetryOn.ConnFailure), ("empty-response", RetryOn.EmptyResponse), ("none", RetryOn.None));
+            }
+        }
+
+        bool markDown = check.OneOf($"{key}.observe.onError", backend.Observe?.OnError ?? "mark-down", ("mark-down", true), ("none", false));
+        int errorLimit = check.Range($"{key}.observe.errorLimit", backend.Observe?.ErrorLimit ?? FaultSettings.Default.ErrorLimit, 1, 1000);
+        var slowStart = backend.SlowStart is null ? TimeSpan.Zero : check.Duration($"{key}.slowStart", backend.SlowStart, "0s");
+        return new FaultSettings(backend.Redispatch ?? true, retryOn, markDown, errorLimit, slowStart);
     }
 
     private sealed class Checker(string source)

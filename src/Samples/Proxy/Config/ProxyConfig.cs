@@ -82,6 +82,27 @@ internal sealed class BackendConfig
     public HealthCheckConfig? HealthCheck { get; set; }
 
     public KeepAliveConfig KeepAlive { get; set; } = new();
+
+    /// <summary>A failed connect goes to another server (true, the default) or tries the same one again.</summary>
+    public bool? Redispatch { get; set; }
+
+    /// <summary>What a request may be sent again for: conn-failure, empty-response, none (HAProxy's retry-on).</summary>
+    public List<string>? RetryOn { get; set; }
+
+    public ObserveConfig? Observe { get; set; }
+
+    /// <summary>How long a server that comes back UP takes to reach its full weight; absent: at once.</summary>
+    public string? SlowStart { get; set; }
+}
+
+/// <summary>Passive health: errors seen on live traffic (HAProxy's observe layer4 + on-error).</summary>
+internal sealed class ObserveConfig
+{
+    /// <summary>mark-down (the default when the backend has a health check) or none.</summary>
+    public string? OnError { get; set; }
+
+    /// <summary>Consecutive errors (connect failures, resets, timeouts) that mark a server DOWN.</summary>
+    public int? ErrorLimit { get; set; }
 }
 
 internal sealed class ServerConfig

@@ -66,7 +66,33 @@ internal sealed record BackendSettings(
     IReadOnlyList<ServerSettings> Servers,
     HealthCheckSettings? HealthCheck,
     int MaxIdlePerWorker,
-    TimeSpan KeepAliveIdle);
+    TimeSpan KeepAliveIdle,
+    FaultSettings? FaultHandling = null)
+{
+    /// <summary>What the backend does when a server fails (redispatch, retry-on, passive health, slow start).</summary>
+    public FaultSettings Faults => FaultHandling ?? FaultSettings.Default;
+}
+
+/// <summary>What may be sent again after a failure (HAProxy's retry-on); always within <c>retries</c>.</summary>
+[Flags]
+internal enum RetryOn
+{
+    None = 0,
+
+    /// <summary>The connect failed (refused, unreachable, timed out): nothing was sent, any request may go again.</summary>
+    ConnFailure = 1,
+
+    /// <summary>The connection died before any response byte: an idempotent request without body goes again.</summary>
+    EmptyResponse = 2,
+}
+
+/// <param name="Redispatch">A failed attempt goes to another server the balancer picks, not the same one again.</param>
+/// <param name="MarkDownOnError">Passive health: <paramref name="ErrorLimit"/> errors in a row on live traffic mark the server DOWN.</param>
+/// <param name="SlowStart">A server back UP ramps its weight from 1 to full over this time; zero: full at once.</param>
+internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool MarkDownOnError, int ErrorLimit, TimeSpan SlowStart)
+{
+    public static FaultSettings Default { get; } = new(true, RetryOn.ConnFailure | RetryOn.EmptyResponse, true, 3, TimeSpan.Zero);
+}
 
 internal sealed record FrontendSettings(string Name, IReadOnlyList<IPEndPoint> Binds, ProxyMode Mode, BackendSettings Backend, int MaxConn, bool AcceptProxy);
 

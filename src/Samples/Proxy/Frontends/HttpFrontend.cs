@@ -153,6 +153,12 @@ internal sealed partial class HttpFrontend
                     var pool = _pools[(worker * _serverCount) + server];
                     if (pool is not null)
                     {
+                        if (!Backend.Servers[server].IsUp)
+                        {
+                            // Each worker empties its own pools of a DOWN server: no cross-core message, no lock.
+                            pool.CloseAll(BackendCloseReason.ServerDown);
+                        }
+
                         pool.Sweep(now);
                         held += pool.Count;
                     }
@@ -180,10 +186,10 @@ internal sealed partial class HttpFrontend
     [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Frontend {Frontend}: no server of backend {Backend} is up; answering 503")]
     public static partial void NoServer(ILogger logger, string frontend, string backend);
 
-    [LoggerMessage(EventId = 322, Level = LogLevel.Warning, Message = "Backend {Backend}: connect to server {Server} failed (attempt {Attempt}): {Reason}")]
+    [LoggerMessage(EventId = 322, Level = LogLevel.Debug, Message = "Backend {Backend}: connect to server {Server} failed (attempt {Attempt}): {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string backend, string server, int attempt, string reason);
 
-    [LoggerMessage(EventId = 323, Level = LogLevel.Warning, Message = "Backend {Backend}: server {Server} failed before a complete response ({Reason}); answering {Status}")]
+    [LoggerMessage(EventId = 323, Level = LogLevel.Debug, Message = "Backend {Backend}: server {Server} failed before a complete response ({Reason}); answering {Status}")]
     public static partial void ServerFailed(ILogger logger, string backend, string server, string reason, int status);
 
     [LoggerMessage(EventId = 325, Level = LogLevel.Debug, Message = "Backend {Backend}: server {Server} closed a reused connection before answering; sending the request again on a new one")]

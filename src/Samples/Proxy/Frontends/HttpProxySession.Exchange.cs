@@ -3,13 +3,14 @@ using Fastsock.Engine;
 using Fastsock.Http;
 using Fastsock.Http.Proxying;
 using Fastsock.Samples.Proxy.Balancing;
+using Fastsock.Samples.Proxy.Health;
 using Fastsock.Samples.Proxy.Routing;
 
 namespace Fastsock.Samples.Proxy.Frontends;
 
-// One exchange, as a proxy sees it: a server per request, a backend connection from the worker's pool (or a new one,
-// retried on connect failures only: nothing has been sent yet), the forwarding itself (the runtime's forwarder), a
-// replay on a new connection when a reused one failed before answering, then counting and the error page if any.
+// One exchange, as a proxy sees it: a server per request, a backend connection from the worker's pool (or a new one),
+// the forwarding itself (the runtime's forwarder), then counting and the error page if any. Failures before any
+// response byte are retried (HttpProxySession.Dispatch.cs says where to); a streamed request body never is.
 internal sealed partial class HttpProxySession
 {
     /// <summary>Forwards the request the forwarder holds and its response; false: close the client.</summary>
@@ -25,11 +26,10 @@ internal sealed partial class HttpProxySession
         }
 
         var balancer = _frontend.Backend.BalancerFor(_client.WorkerIndex);
-        ServerState? server = null;
-        bool reused = false;
-        for (int attempt = 0; attempt <= _frontend.Retries && _backend is null; attempt++)
+        var attempts = new Attempts(_frontend.Backend.Settings.Faults, _frontend.Retries, IsIdempotent(_forwarder.Method));
+        while (true)
         {
-            server = balancer.Pick(_sourceHash);
+            var server = attempts.FreshConnectionTo ?? PickServer(balancer, ref attempts);
             if (server is null)
             {
                 _forwarder.ReleaseRequest();
@@ -39,9 +39,15 @@ internal sealed partial class HttpProxySession
                 return false;
             }
 
-            _backend = TakeIdle(server);
-            reused = _backend is not null;
-            if (!reused)
+            bool reused = false;
+            if (attempts.FreshConnectionTo is null)
+            {
+                _backend = TakeIdle(server);
+                reused = _backend is not null;
+            }
+
+            attempts.FreshConnectionTo = null;
+            if (_backend is null)
             {
                 try
                 {
@@ -49,59 +55,74 @@ internal sealed partial class HttpProxySession
                 }
                 catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
                 {
-                    _frontend.Counters?.ConnectFailed(_client.WorkerIndex, server, willRetry: attempt < _frontend.Retries);
-                    HttpFrontend.ConnectFailed(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name, attempt + 1, ex.Message);
+                    bool again = attempts.MayRetryConnect;
+                    _frontend.Counters?.ConnectFailed(_client.WorkerIndex, server, willRetry: again);
+                    _frontend.Backend.Health.Failed(server, PassiveHealth.ConnectFailureOf(ex), ex.Message);
+                    HttpFrontend.ConnectFailed(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name, attempts.Count + 1, ex.Message);
+                    if (!again)
+                    {
+                        _forwarder.ReleaseRequest();
+                        await AnswerAsync(502).ConfigureAwait(false);
+                        return false;
+                    }
+
+                    attempts.Failed(server);
+                    continue;
                 }
             }
-        }
 
-        if (_backend is null || server is null)
-        {
-            _forwarder.ReleaseRequest();
-            await AnswerAsync(502).ConfigureAwait(false);
-            return false;
-        }
+            // A reused connection the server may have just closed, or a new one for a request that may go again.
+            bool replayable = reused || attempts.MayRetryEmptyResponse;
+            var outcome = await ForwardOnceAsync(balancer, server, replayable).ConfigureAwait(false);
+            if (!outcome.CanRetry)
+            {
+                return await FinishAsync(server, outcome).ConfigureAwait(false);
+            }
 
+            DropBackend();
+            if (reused)
+            {
+                // The pooled connection was dead (closed as the request went out): a new one, not another pooled one.
+                HttpFrontend.Replaying(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name);
+                attempts.FreshConnectionTo = server;
+                continue;
+            }
+
+            _frontend.Counters?.Retried(_client.WorkerIndex, server);
+            _frontend.Backend.Health.Failed(server, ExchangeFailure.Reset, outcome.Reason ?? "closed before the response");
+            attempts.Failed(server);
+        }
+    }
+
+    /// <summary>One attempt on <paramref name="server"/> with the backend connection in hand, counted as one use of it.</summary>
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
+    private async ValueTask<HttpForwarderOutcome> ForwardOnceAsync(Balancer balancer, ServerState server, bool replayable)
+    {
         balancer.OnOpened(server);
         _frontend.Counters?.ServerConnected(_client.WorkerIndex, server);
         _server = server;
+        var outcome = default(HttpForwarderOutcome);
         try
         {
-            return await ForwardAsync(server, reused).ConfigureAwait(false);
+            outcome = await _forwarder.ForwardAsync(_backend!, HostFor(server), replayable).ConfigureAwait(false);
+            return outcome;
         }
         finally
         {
             balancer.OnClosed(server);
-            _frontend.Counters?.Bytes(_client.WorkerIndex, server, _forwarder.BytesFromClient, _forwarder.BytesFromBackend);
+            if (!outcome.CanRetry)
+            {
+                _frontend.Counters?.Bytes(_client.WorkerIndex, server, _forwarder.BytesFromClient, _forwarder.BytesFromBackend);
+            }
+
             _frontend.Counters?.ServerDone(_client.WorkerIndex, server);
         }
     }
 
+    /// <summary>What follows a final attempt: pool or drop the backend, tell passive health, answer an error if one is due.</summary>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ForwardAsync(ServerState server, bool reused)
+    private async ValueTask<bool> FinishAsync(ServerState server, HttpForwarderOutcome outcome)
     {
-        // A request without body on a reused connection can be sent again if the server closed that idle connection
-        // just as the request went out: the forwarder says so (CanRetry), and it goes once more on a new connection.
-        var host = HostFor(server);
-        var outcome = await _forwarder.ForwardAsync(_backend!, host, replayable: reused).ConfigureAwait(false);
-        if (outcome.CanRetry)
-        {
-            HttpFrontend.Replaying(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name);
-            DropBackend();
-            try
-            {
-                _backend = await ConnectAsync(server).ConfigureAwait(true);
-            }
-            catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
-            {
-                _forwarder.ReleaseRequest();
-                await BackendFailedAsync(server, ex.Message, 502).ConfigureAwait(false);
-                return false;
-            }
-
-            outcome = await _forwarder.ForwardAsync(_backend, host, replayable: false).ConfigureAwait(false);
-        }
-
         if (outcome.Error == HttpForwarderError.ClientAborted)
         {
             _frontend.Counters?.ClientAborted(_client.WorkerIndex, server);
@@ -110,6 +131,15 @@ internal sealed partial class HttpProxySession
         if (outcome.BackendReusable)
         {
             KeepBackend(server);
+        }
+
+        if (outcome.Error == HttpForwarderError.None)
+        {
+            PassiveHealth.Succeeded(server);
+        }
+        else if (FailureOf(outcome.Error) is { } failure)
+        {
+            _frontend.Backend.Health.Failed(server, failure, outcome.Reason ?? outcome.Error.ToString());
         }
 
         if (outcome.AnswerStatus == 0)
@@ -129,6 +159,15 @@ internal sealed partial class HttpProxySession
         await BackendFailedAsync(server, outcome.Reason ?? outcome.Error.ToString(), outcome.AnswerStatus).ConfigureAwait(false);
         return false;
     }
+
+    /// <summary>Failures that speak about the server's health (the client's own do not).</summary>
+    private static ExchangeFailure? FailureOf(HttpForwarderError error) => error switch
+    {
+        HttpForwarderError.Request or HttpForwarderError.ResponseBodyDestination => ExchangeFailure.Reset,
+        HttpForwarderError.RequestTimedOut => ExchangeFailure.ResponseTimeout,
+        HttpForwarderError.ResponseHeaders => ExchangeFailure.BadResponse,
+        _ => null,
+    };
 
     /// <summary>Answers 502/504 before any response byte reached the client, and drops the backend connection.</summary>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder))]

@@ -1,6 +1,7 @@
 using System.Net;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Health;
 using Fastsock.Samples.Proxy.Routing;
 using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
@@ -57,9 +58,13 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         ulong sourceHash = backend.Settings.Balance == BalanceAlgorithm.Source ? SourceHash(peer.Source) : 0;
         Connection? upstream = null;
         ServerState? server = null;
+        var faults = backend.Settings.Faults;
+        ulong tried = 0;
         for (int attempt = 0; attempt <= retries && upstream is null; attempt++)
         {
-            server = balancer.Pick(sourceHash);
+            // Redispatch: a server that failed this connection is left out while another one is UP.
+            server = attempt > 0 && !faults.Redispatch ? server
+                : balancer.Pick(sourceHash, tried) ?? (tried != 0 ? balancer.Pick(sourceHash, excluded: 0) : null);
             if (server is null)
             {
                 Counters?.NoServer(client.WorkerIndex);
@@ -75,8 +80,15 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
             }
             catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
             {
-                Counters?.ConnectFailed(client.WorkerIndex, server, willRetry: attempt < retries);
+                bool again = attempt < retries && (faults.RetryOn & RetryOn.ConnFailure) != 0;
+                Counters?.ConnectFailed(client.WorkerIndex, server, willRetry: again);
+                backend.Health.Failed(server, PassiveHealth.ConnectFailureOf(ex), ex.Message);
                 ConnectFailed(logger, backend.Settings.Name, server.Settings.Name, attempt + 1, ex.Message);
+                tried |= Balancer.Bit(server);
+                if (!again)
+                {
+                    break;
+                }
             }
         }
 
@@ -120,6 +132,6 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
     [LoggerMessage(EventId = 310, Level = LogLevel.Warning, Message = "Frontend {Frontend}: no server of backend {Backend} is up; closing the client connection")]
     private static partial void NoServer(ILogger logger, string frontend, string backend);
 
-    [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "Backend {Backend}: connect to server {Server} failed (attempt {Attempt}): {Reason}")]
+    [LoggerMessage(EventId = 311, Level = LogLevel.Debug, Message = "Backend {Backend}: connect to server {Server} failed (attempt {Attempt}): {Reason}")]
     private static partial void ConnectFailed(ILogger logger, string backend, string server, int attempt, string reason);
 }

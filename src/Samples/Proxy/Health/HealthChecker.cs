@@ -9,7 +9,8 @@ namespace Fastsock.Samples.Proxy.Health;
 /// <summary>
 /// Checks servers on the thread pool, away from the workers, so checks never take a worker's time or disturb its
 /// locality. A server goes down after <c>fall</c> failed checks in a row and up after <c>rise</c> good ones;
-/// every change is logged, and workers see it through <see cref="ServerState.IsUp"/>.
+/// every change is logged, and workers see it through <see cref="ServerState.IsUp"/>. Passive health
+/// (<see cref="PassiveHealth"/>) may take a server DOWN between checks; the checks then bring it back.
 /// </summary>
 internal sealed partial class HealthChecker : IAsyncDisposable
 {
@@ -33,14 +34,15 @@ internal sealed partial class HealthChecker : IAsyncDisposable
                 continue; // hosted in this process: up as long as the process is
             }
 
-            _loops.Add(Task.Run(() => CheckLoopAsync(backend.Name, server, check, _stop.Token)));
+            _loops.Add(Task.Run(() => CheckLoopAsync(backend.Name, server, check, backend.Faults.SlowStart, _stop.Token)));
         }
     }
 
-    private async Task CheckLoopAsync(string backend, ServerState server, HealthCheckSettings check, CancellationToken stop)
+    private async Task CheckLoopAsync(string backend, ServerState server, HealthCheckSettings check, TimeSpan slowStart, CancellationToken stop)
     {
         int successes = 0;
         int failures = 0;
+        int generation = server.Generation;
         using var timer = new PeriodicTimer(check.Interval);
         do
         {
@@ -50,24 +52,31 @@ internal sealed partial class HealthChecker : IAsyncDisposable
                 return;
             }
 
+            if (server.Generation != generation)
+            {
+                // Passive health took it DOWN meanwhile: coming back takes `rise` good checks from now.
+                successes = 0;
+                failures = server.IsUp ? 0 : check.Fall;
+            }
+
             if (failure is null)
             {
                 failures = 0;
-                if (++successes >= check.Rise && !server.IsUp)
+                if (++successes >= check.Rise && server.TryMarkUp(slowStart))
                 {
-                    server.IsUp = true;
                     ServerUp(_logger, backend, server.Settings.Name, server.Settings.Address, successes);
                 }
             }
             else
             {
                 successes = 0;
-                if (++failures >= check.Fall && server.IsUp)
+                if (++failures >= check.Fall && server.TryMarkDown())
                 {
-                    server.IsUp = false;
                     ServerDown(_logger, backend, server.Settings.Name, server.Settings.Address, failure, failures);
                 }
             }
+
+            generation = server.Generation;
         }
         while (await WaitAsync(timer, stop).ConfigureAwait(false));
     }

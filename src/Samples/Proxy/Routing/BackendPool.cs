@@ -1,5 +1,8 @@
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Health;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fastsock.Samples.Proxy.Routing;
 
@@ -12,10 +15,11 @@ internal sealed class BackendPool
     private readonly Balancer?[] _balancers;
     private readonly ServerRoute[] _routes;
 
-    public BackendPool(BackendSettings settings, int workerCount)
+    public BackendPool(BackendSettings settings, int workerCount, ILogger? logger = null)
     {
         Settings = settings;
         Servers = [.. settings.Servers.Select((s, i) => new ServerState(s, i))];
+        Health = new PassiveHealth(settings, Servers, logger ?? NullLogger.Instance);
         _balancers = new Balancer?[workerCount];
         _routes = [.. settings.Servers.Select(s => new ServerRoute(s))];
     }
@@ -23,6 +27,9 @@ internal sealed class BackendPool
     public BackendSettings Settings { get; }
 
     public IReadOnlyList<ServerState> Servers { get; }
+
+    /// <summary>Errors seen on live traffic: counted, logged in aggregate, and marking servers DOWN.</summary>
+    public PassiveHealth Health { get; }
 
     /// <summary>What was worked out once for <paramref name="server"/> (an array index, no lookup).</summary>
     public ServerRoute RouteOf(ServerState server) => _routes[server.Index];

@@ -19,6 +19,9 @@ internal enum BackendCloseReason
 
     /// <summary>Closed idle by a graceful shutdown.</summary>
     Shutdown,
+
+    /// <summary>Closed idle because its server went DOWN (the connection would likely be dead at reuse).</summary>
+    ServerDown,
 }
 
 /// <summary>

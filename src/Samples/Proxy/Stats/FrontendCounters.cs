@@ -99,6 +99,13 @@ internal sealed class FrontendCounters
         }
     }
 
+    /// <summary>A new connection to <paramref name="server"/> died before any response byte and the request goes again.</summary>
+    public void Retried(int worker, ServerState server)
+    {
+        Server(worker, server).Retries++;
+        Frontend(worker).Retries++;
+    }
+
     /// <summary>No server of the backend was up (or every attempt failed): the session was refused.</summary>
     public void NoServer(int worker) => Frontend(worker).NoServer++;
 

@@ -1,0 +1,55 @@
+using Fastsock.Http;
+using Fastsock.Samples.Proxy.Balancing;
+using Fastsock.Samples.Proxy.Config;
+
+namespace Fastsock.Samples.Proxy.Frontends;
+
+// Where a request goes after a failed attempt (HAProxy's retries + option redispatch + retry-on): a connect that
+// failed, or a new connection that died before any response byte, goes to another server the balancer picks, the
+// ones that failed this request left out, within `retries`; the same server again only when no other is left.
+internal sealed partial class HttpProxySession
+{
+    /// <summary>Safe to send twice (RFC 9110 §9.2.2) among those worth retrying; the forwarder adds "and has no body".</summary>
+    private static bool IsIdempotent(RequestMethod method) =>
+        method is RequestMethod.Get or RequestMethod.Head or RequestMethod.Options;
+
+    /// <summary>The server for the next attempt; null when no server is UP (then 503).</summary>
+    private ServerState? PickServer(Balancer balancer, ref Attempts attempts)
+    {
+        if (attempts.Last is { } last && !attempts.Redispatch)
+        {
+            return last;
+        }
+
+        return balancer.Pick(_sourceHash, attempts.Tried)
+            ?? (attempts.Tried != 0 ? balancer.Pick(_sourceHash, excluded: 0) : null);
+    }
+
+    /// <summary>The attempts of one request: which servers failed it, and what may still be tried.</summary>
+    private struct Attempts(FaultSettings faults, int retries, bool idempotent)
+    {
+        /// <summary>Servers that failed this request (<see cref="Balancer.Bit"/>).</summary>
+        public ulong Tried;
+
+        /// <summary>Failed attempts so far (a dead pooled connection does not count: the server did nothing wrong).</summary>
+        public int Count;
+
+        public ServerState? Last;
+
+        /// <summary>Set after a pooled connection was found dead: the next attempt opens a new connection to this server.</summary>
+        public ServerState? FreshConnectionTo;
+
+        public readonly bool Redispatch => faults.Redispatch;
+
+        public readonly bool MayRetryConnect => Count < retries && (faults.RetryOn & RetryOn.ConnFailure) != 0;
+
+        public readonly bool MayRetryEmptyResponse => idempotent && Count < retries && (faults.RetryOn & RetryOn.EmptyResponse) != 0;
+
+        public void Failed(ServerState server)
+        {
+            Tried |= Balancer.Bit(server);
+            Last = server;
+            Count++;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+namespace Fastsock.Samples.Proxy.Health;
+
+/// <summary>Why an exchange with a server failed, as counted for passive health and the aggregated log line.</summary>
+internal enum ExchangeFailure
+{
+    ConnectRefused,
+    ConnectTimeout,
+    ConnectError,
+    Reset,
+    ResponseTimeout,
+    BadResponse,
+}
+
+/// <summary>
+/// Failed exchanges of one server not yet logged, counted by reason from any worker. A burst of failures makes one
+/// line a second at most (<see cref="TryTake"/>), not one per request; every failure is still counted in the stats.
+/// </summary>
+internal sealed class FailureLog
+{
+    public const long IntervalMs = 1000;
+
+    private static readonly int ReasonCount = Enum.GetValues<ExchangeFailure>().Length;
+
+    private readonly long[] _pending = new long[ReasonCount];
+    private long _lastLineMs = long.MinValue / 2;
+
+    private string? _lastDetail;
+
+    public void Record(ExchangeFailure failure, string detail)
+    {
+        Volatile.Write(ref _lastDetail, detail);
+        Interlocked.Increment(ref _pending[(int)failure]);
+    }
+
+    /// <summary>Whether any failure waits to be logged.</summary>
+    public bool HasPending
+    {
+        get
+        {
+            for (int i = 0; i < _pending.Length; i++)
+            {
+                if (Volatile.Read(ref _pending[i]) != 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The counts since the last line, when a line is due (a second after the previous one) and this caller won it;
+    /// null otherwise. The counts taken are reset.
+    /// </summary>
+    public string? TryTake(long nowMs)
+    {
+        long last = Volatile.Read(ref _lastLineMs);
+        if (nowMs - last < IntervalMs || !HasPending || Interlocked.CompareExchange(ref _lastLineMs, nowMs, last) != last)
+        {
+            return null;
+        }
+
+        var text = new System.Text.StringBuilder();
+        for (int i = 0; i < _pending.Length; i++)
+        {
+            long count = Interlocked.Exchange(ref _pending[i], 0);
+            if (count != 0)
+            {
+                text.Append(text.Length == 0 ? "" : ", ").Append(count).Append(' ').Append(Name((ExchangeFailure)i));
+            }
+        }
+
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        // The last failure as the system said it (errno name and all): what a user searches for.
+        return Volatile.Read(ref _lastDetail) is { } detail ? text.Append(" (last: ").Append(detail).Append(')').ToString() : text.ToString();
+    }
+
+    private static string Name(ExchangeFailure failure) => failure switch
+    {
+        ExchangeFailure.ConnectRefused => "connect refused",
+        ExchangeFailure.ConnectTimeout => "connect timeout",
+        ExchangeFailure.ConnectError => "connect error",
+        ExchangeFailure.Reset => "connection reset or closed before the response",
+        ExchangeFailure.ResponseTimeout => "response timeout",
+        _ => "bad response",
+    };
+}

@@ -1,0 +1,134 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Fastsock.Tests.Proxy;
+
+/// <summary>
+/// Errors on live traffic take a server DOWN before the active check would, the active check brings it back, idle
+/// pooled connections of a DOWN server are closed, and failures are logged in aggregate, not one line per request.
+/// </summary>
+public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-passive-").FullName;
+
+    void IDisposable.Dispose()
+    {
+        Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Refused_connects_on_live_traffic_mark_a_server_down_at_once_and_the_active_check_brings_it_back()
+    {
+        using var ok = await StartNginxAsync("ok");
+        int laterPort = FreePort();
+        // fall 1000: the active check alone would not take it down during the test; rise 1 to come back fast.
+        var (proxy, front, admin) = await StartAsync($$"""
+            [ { "name": "later", "address": "127.0.0.1:{{laterPort}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ],
+            "healthCheck": { "type": "tcp", "interval": "200ms", "rise": 1, "fall": 100 }, "observe": { "errorLimit": 2 }
+            """);
+
+        await GetAllOkAsync(front, 10);
+        await proxy.WaitForLineAsync("errors in a row on live traffic");
+        Assert.Equal("DOWN", (await RedispatchTests.ServerStatsAsync(admin, "later")).GetProperty("status").GetString());
+
+        using var later = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "later")).FullName, laterPort, "big"u8.ToArray());
+        await proxy.WaitForLineAsync("later (127.0.0.1:" + laterPort + ") is UP after 1 good checks");
+        await GetAllOkAsync(front, 10);
+        Assert.NotEmpty(later.LoggedConnections());
+    }
+
+    [Fact]
+    public async Task Idle_pooled_connections_to_a_server_that_goes_down_are_closed()
+    {
+        using var a = await StartNginxAsync("a");
+        using var b = await StartNginxAsync("b");
+        var (proxy, front, admin) = await StartAsync($$"""
+            [ { "name": "a", "address": "127.0.0.1:{{a.Port}}" }, { "name": "b", "address": "127.0.0.1:{{b.Port}}" } ],
+            "healthCheck": { "type": "http", "path": "/big", "interval": "200ms", "rise": 1, "fall": 1 }
+            """);
+        await GetAllOkAsync(front, 4);
+        Assert.True(await RedispatchTests.EventuallyAsync(async () => Idle(await RedispatchTests.ServerStatsAsync(admin, "a")) >= 1));
+
+        File.Delete(Path.Combine(a.Directory, "www", "big")); // its check now gets 404: DOWN, while nginx keeps the connection open
+        await proxy.WaitForLineAsync("Server b/a");
+        Assert.True(await RedispatchTests.EventuallyAsync(async () => Idle(await RedispatchTests.ServerStatsAsync(admin, "a")) == 0),
+            "the idle connection to the DOWN server was kept");
+        Assert.True(Idle(await RedispatchTests.ServerStatsAsync(admin, "b")) >= 1, "the UP server's idle connection was closed too");
+    }
+
+    [Fact]
+    public async Task A_burst_of_failures_is_logged_as_at_most_one_line_per_second_that_counts_them_all()
+    {
+        using var ok = await StartNginxAsync("ok");
+        int refused = FreePort();
+        var (proxy, front, _) = await StartAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""");
+
+        var started = DateTime.UtcNow;
+        const int Requests = 200;
+        await GetAllOkAsync(front, Requests);
+        var elapsed = DateTime.UtcNow - started;
+        // The last counts are logged a second after the burst.
+        await proxy.WaitForLineAsync("failed exchanges");
+        var expected = Requests / 2;
+        Assert.True(await RedispatchTests.EventuallyAsync(() => Task.FromResult(CountedRefusals(proxy.Stdout) == expected)),
+            $"the aggregated lines counted {CountedRefusals(proxy.Stdout)} refusals, not {expected}:\n{proxy.Stdout}");
+        int lines = FailureLine().Count(proxy.Stdout);
+        Assert.InRange(lines, 1, (int)Math.Ceiling(elapsed.TotalSeconds) + 2);
+        Assert.DoesNotContain("connect to server gone failed", proxy.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_level_debug_still_shows_each_failed_connect()
+    {
+        using var ok = await StartNginxAsync("ok");
+        int refused = FreePort();
+        var (proxy, front, _) = await StartAsync(
+            $$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""", arguments: "--log-level Debug");
+
+        await GetAllOkAsync(front, 4);
+        await proxy.WaitForLineAsync("connect to server gone failed");
+    }
+
+    private static long Idle(System.Text.Json.JsonElement server) => server.GetProperty("connections").GetProperty("idle").GetInt64();
+
+    private static int CountedRefusals(string log)
+    {
+        int total = 0;
+        foreach (Match match in FailureLine().Matches(log))
+        {
+            total += int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return total;
+    }
+
+    [GeneratedRegex(@"Server b/gone \(127\.0\.0\.1:\d+\): failed exchanges: (\d+) connect refused[ ;]")]
+    private static partial Regex FailureLine();
+
+    private static async Task GetAllOkAsync(IPEndPoint front, int requests)
+    {
+        using var client = await Samples.RawHttpClient.ConnectAsync(front);
+        for (int i = 0; i < requests; i++)
+        {
+            await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+            Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+        }
+    }
+
+    private async Task<NginxServer> StartNginxAsync(string name) =>
+        await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, FreePort(), "big"u8.ToArray());
+
+    private async Task<(Fastsock.Tests.Support.SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartAsync(string serversAndMore, string arguments = "")
+    {
+        int port = FreePort();
+        int admin = FreePort();
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
+            { "admin": { "bind": "127.0.0.1:{{admin}}" },
+              "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
+              "timeouts": { "server": "2s", "httpRequest": "10s", "connect": "1s" }, "retries": 2 }
+            """, arguments);
+        return (proxy, new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, admin));
+    }
+}

@@ -1,0 +1,175 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Fastsock.Tests.Samples;
+using Fastsock.Tests.Support;
+
+namespace Fastsock.Tests.Proxy;
+
+/// <summary>
+/// A failed attempt goes to another server: a refused or timed-out connect, a new connection reset before any response
+/// byte (for a GET); never a request whose body was already streamed.
+/// </summary>
+public sealed class RedispatchTests : HttpProxyHarness, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-redispatch-").FullName;
+
+    void IDisposable.Dispose()
+    {
+        Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    // The failing servers weigh 10 against 1: a retry the balancer alone picks would go back to them, so only a
+    // redispatch that leaves them out gets every request through.
+    [Fact]
+    public async Task Requests_to_a_refusing_server_go_to_the_other_server_and_all_get_200()
+    {
+        using var nginx = await StartOwnNginxAsync("a");
+        int refused = FreePort();
+        var (_, front, _) = await StartAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""");
+
+        await AssertAllOkAsync(front, requests: 20);
+        Assert.Equal(20, nginx.LoggedConnections().Length);
+    }
+
+    [Fact]
+    public async Task A_connect_that_times_out_goes_to_the_other_server()
+    {
+        using var nginx = await StartOwnNginxAsync("a");
+        // A listener never accepting, its queue full: further SYNs are dropped and the connect times out.
+        using var stuck = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        stuck.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        stuck.Listen(0);
+        var stuckPort = ((IPEndPoint)stuck.LocalEndPoint!).Port;
+        var fillers = await FillAcceptQueueAsync(stuckPort);
+        try
+        {
+            var (_, front, _) = await StartAsync(
+                $$"""[ { "name": "stuck", "address": "127.0.0.1:{{stuckPort}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""", connectTimeout: "300ms");
+            await AssertAllOkAsync(front, requests: 4);
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_get_whose_new_connection_is_reset_before_the_response_goes_to_the_other_server()
+    {
+        using var nginx = await StartOwnNginxAsync("a");
+        using var resetting = new RawBackend(async conversation =>
+        {
+            await conversation.ReadHeadAsync();
+            conversation.Socket.LingerState = new LingerOption(true, 0);
+            conversation.Socket.Close(); // RST
+        });
+        var (_, front, _) = await StartAsync($$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""");
+
+        await AssertAllOkAsync(front, requests: 10);
+        Assert.True(resetting.Accepted >= 1, "the resetting server was never tried");
+    }
+
+    [Fact]
+    public async Task A_request_whose_body_was_streamed_is_never_sent_again_and_gets_502()
+    {
+        int bodiesSeen = 0;
+        using var resetting = new RawBackend(async conversation =>
+        {
+            await conversation.ReadHeadAsync();
+            await conversation.ReadAsync(5);
+            Interlocked.Increment(ref bodiesSeen);
+            conversation.Socket.LingerState = new LingerOption(true, 0);
+            conversation.Socket.Close();
+        });
+        using var other = new RawBackend(async conversation =>
+        {
+            await conversation.ReadHeadAsync();
+            await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        });
+        // Round robin with equal weights sends the first request to the first server.
+        var (_, front, _) = await StartAsync($$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}" }, { "name": "other", "address": "127.0.0.1:{{other.Port}}" } ]""");
+
+        var response = await ExchangeUntilCloseAsync(front, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+
+        Assert.StartsWith("HTTP/1.1 502", response, StringComparison.Ordinal);
+        Assert.Equal(1, Volatile.Read(ref bodiesSeen));
+        Assert.Equal(1, resetting.Accepted);
+        Assert.Equal(0, other.Accepted);
+    }
+
+    private static async Task AssertAllOkAsync(IPEndPoint proxy, int requests)
+    {
+        using var client = await RawHttpClient.ConnectAsync(proxy);
+        for (int i = 0; i < requests; i++)
+        {
+            await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+            var response = await client.ReadResponseAsync();
+            Assert.Equal(200, response.Status);
+        }
+    }
+
+    private static async Task<List<Socket>> FillAcceptQueueAsync(int port)
+    {
+        var fillers = new List<Socket>();
+        for (int i = 0; i < 8; i++)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            fillers.Add(socket);
+            using var cut = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cut.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return fillers; // this SYN was dropped: the queue is full
+            }
+        }
+
+        return fillers;
+    }
+
+    internal async Task<NginxServer> StartOwnNginxAsync(string name) =>
+        await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, FreePort(), "big"u8.ToArray());
+
+    /// <summary>fastsock-proxy (one worker) in http mode with an admin endpoint; <paramref name="backendMore"/> is added to the backend.</summary>
+    internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartAsync(
+        string servers, string backendMore = "", string connectTimeout = "1s", int retries = 2, string arguments = "")
+    {
+        int port = FreePort();
+        int admin = FreePort();
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
+            { "admin": { "bind": "127.0.0.1:{{admin}}" },
+              "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": {{servers}} {{backendMore}} } ],
+              "timeouts": { "server": "2s", "httpRequest": "10s", "connect": "{{connectTimeout}}" }, "retries": {{retries}} }
+            """, arguments);
+        return (proxy, new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, admin));
+    }
+
+    internal static async Task<JsonElement> ServerStatsAsync(IPEndPoint admin, string server)
+    {
+        using var client = await RawHttpClient.ConnectAsync(admin);
+        var response = await AdminStatsTests.GetAsync(client, "/stats?format=json");
+        return AdminStatsTests.Server(JsonDocument.Parse(response.Body).RootElement.Clone(), "b", server);
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds, for up to 20 s; false if it never did.</summary>
+    internal static async Task<bool> EventuallyAsync(Func<Task<bool>> condition)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < until)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return false;
+    }
+}
