@@ -139,6 +139,22 @@ public sealed class WorkerPipeOwnershipTests
         Assert.Equal(0, inUse);
     }
 
+    [Fact]
+    public async Task An_idle_keep_alive_hello_connection_holds_no_block_of_its_worker_pool()
+    {
+        await using var server = await Fastsock.Tests.Samples.HelloTestServer.StartAsync(o => o.Cores = CpuSet.Of(CpuSet.Allowed()[0]));
+        var worker = server.WorkerList[0];
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(server.EndPoints[0]);
+        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        var buffer = new byte[4096];
+        int n = await client.ReceiveAsync(buffer);
+        Assert.True(n > 0);
+
+        var inUse = await OnWorker(worker, () => worker.Pool.InUse);
+        Assert.Equal(0, inUse);
+    }
+
     private static async Task PingPongAsync(PipeWriter output, PipeReader input, int cycles)
     {
         var message = new byte[64];
