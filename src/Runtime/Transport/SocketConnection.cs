@@ -43,7 +43,6 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         _input = new WorkerPipe(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false);
         _output = new WorkerPipe(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true);
         _idleTimer = new IdleTimer(this);
-        _onOutputReadable = OnOutputReadable;
         _onHandlerCompleted = OnHandlerCompleted;
     }
 

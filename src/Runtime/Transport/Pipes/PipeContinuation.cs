@@ -9,9 +9,10 @@ namespace Fastsock.Transport.Pipes;
 /// </summary>
 internal struct PipeContinuation
 {
+    private static readonly Action<object?> s_runInContext = static state => ((ContextBound)state!).Run();
+
     private Action<object?>? _action;
     private object? _state;
-    private ExecutionContext? _context;
 
     public readonly bool IsSet => _action is not null;
 
@@ -22,37 +23,32 @@ internal struct PipeContinuation
             throw new InvalidOperationException("A pending pipe operation was awaited twice; await each ValueTask once.");
         }
 
+        // Async methods await with UnsafeOnCompleted (no flag): only a direct awaiter.OnCompleted pays for the holder,
+        // and an idle pipe does not carry a context field for it.
+        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 && ExecutionContext.Capture() is { } context)
+        {
+            _action = s_runInContext;
+            _state = new ContextBound(action, state, context);
+            return;
+        }
+
         _action = action;
         _state = state;
-
-        // Async methods await with UnsafeOnCompleted (no flag): only a direct awaiter.OnCompleted pays for this.
-        _context = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 ? ExecutionContext.Capture() : null;
     }
 
     public void Invoke()
     {
         var action = _action;
         var state = _state;
-        var context = _context;
         _action = null;
         _state = null;
-        _context = null;
-        if (action is null)
-        {
-            return;
-        }
+        action?.Invoke(state);
+    }
 
-        if (context is null)
-        {
-            action(state);
-        }
-        else
-        {
-            ExecutionContext.Run(context, static boxed =>
-            {
-                var (a, s) = ((Action<object?>, object?))boxed!;
-                a(s);
-            }, (action, state));
-        }
+    private sealed class ContextBound(Action<object?> action, object? state, ExecutionContext context)
+    {
+        public void Run() => ExecutionContext.Run(context, static s => ((ContextBound)s!).Invoke(), this);
+
+        private void Invoke() => action(state);
     }
 }

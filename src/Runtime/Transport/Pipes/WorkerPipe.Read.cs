@@ -13,7 +13,6 @@ internal sealed partial class WorkerPipe
         static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnReadTokenCanceled(), state);
 
     private PipeContinuation _readContinuation;
-    private CancellationToken _readToken;
     private CancellationTokenRegistration _readRegistration;
     private Exception? _readerError;
     private short _readVersion;
@@ -42,7 +41,6 @@ internal sealed partial class WorkerPipe
         _readPending = true;
         if (cancellationToken.CanBeCanceled)
         {
-            _readToken = cancellationToken;
             _readRegistration = cancellationToken.UnsafeRegister(s_readTokenCanceled, this);
         }
 
@@ -159,6 +157,13 @@ internal sealed partial class WorkerPipe
         }
     }
 
+    /// <summary>
+    /// For a transport reading its own output pipe: <paramref name="continuation"/> runs when the pending read completes,
+    /// as an await would, without a per-connection Action delegate for the awaiter.
+    /// </summary>
+    internal void OnPendingReadCompleted(Action<object?> continuation, object state) =>
+        OnReadCompleted(continuation, state, _readVersion, ValueTaskSourceOnCompletedFlags.None);
+
     internal ReadResult GetReadResult(short token)
     {
         CheckReadToken(token);
@@ -170,8 +175,7 @@ internal sealed partial class WorkerPipe
         _readPending = false;
         _readDone = false;
         _readVersion++;
-        var cancellationToken = _readToken;
-        _readToken = default;
+        var cancellationToken = _readRegistration.Token;
         _readRegistration.Dispose();
         _readRegistration = default;
         if (_readTokenCanceled)
@@ -207,7 +211,7 @@ internal sealed partial class WorkerPipe
 
     private void OnReadTokenCanceled()
     {
-        if (_readPending && !_readDone && _readToken.IsCancellationRequested)
+        if (_readPending && !_readDone && _readRegistration.Token.IsCancellationRequested)
         {
             _readTokenCanceled = true;
             SignalReader();

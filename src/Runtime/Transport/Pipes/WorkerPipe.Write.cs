@@ -12,7 +12,6 @@ internal sealed partial class WorkerPipe
         static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnFlushTokenCanceled(), state);
 
     private PipeContinuation _flushContinuation;
-    private CancellationToken _flushToken;
     private CancellationTokenRegistration _flushRegistration;
     private Exception? _writerError;
     private short _flushVersion;
@@ -96,7 +95,6 @@ internal sealed partial class WorkerPipe
             _flushPending = true;
             if (cancellationToken.CanBeCanceled)
             {
-                _flushToken = cancellationToken;
                 _flushRegistration = cancellationToken.UnsafeRegister(s_flushTokenCanceled, this);
             }
 
@@ -174,8 +172,7 @@ internal sealed partial class WorkerPipe
         _flushPending = false;
         _flushDone = false;
         _flushVersion++;
-        var cancellationToken = _flushToken;
-        _flushToken = default;
+        var cancellationToken = _flushRegistration.Token;
         _flushRegistration.Dispose();
         _flushRegistration = default;
         if (_flushTokenCanceled)
@@ -204,7 +201,7 @@ internal sealed partial class WorkerPipe
 
     private void OnFlushTokenCanceled()
     {
-        if (_flushPending && !_flushDone && _flushToken.IsCancellationRequested)
+        if (_flushPending && !_flushDone && _flushRegistration.Token.IsCancellationRequested)
         {
             _flushTokenCanceled = true;
             SignalWriter();
