@@ -8,7 +8,15 @@ namespace Fastsock.Transport.Pipes;
 /// <summary>The reader's side: reads, AdvanceTo, cancellation, completion, and the pending read's ValueTask source.</summary>
 internal sealed partial class WorkerPipe
 {
-    private static readonly Action<object?> s_runReadContinuation = static state => ((WorkerPipe)state!)._readContinuation.Invoke();
+    // Runs only for a completed read: a post that outlived a Reset (or a duplicate) finds nothing to do.
+    private static readonly Action<object?> s_runReadContinuation = static state =>
+    {
+        var pipe = (WorkerPipe)state!;
+        if (pipe._readDone)
+        {
+            pipe._readContinuation.Invoke();
+        }
+    };
     private static readonly Action<object?, CancellationToken> s_readTokenCanceled =
         static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnReadTokenCanceled(), state);
 
@@ -263,6 +271,11 @@ internal sealed partial class WorkerPipe
 
     private void ResetReader()
     {
+        _readRegistration.Dispose();
+        _readRegistration = default;
+        _readContinuation = default;
+        _readPending = false;
+        _readDone = false;
         _readerCompleted = false;
         _readerError = null;
         _readable = false;

@@ -7,7 +7,15 @@ namespace Fastsock.Transport.Pipes;
 /// <summary>The writer's side: memory, Advance, flush with backpressure, cancellation, completion, and the pending flush's source.</summary>
 internal sealed partial class WorkerPipe
 {
-    private static readonly Action<object?> s_runFlushContinuation = static state => ((WorkerPipe)state!)._flushContinuation.Invoke();
+    // Runs only for a completed flush: a post that outlived a Reset (or a duplicate) finds nothing to do.
+    private static readonly Action<object?> s_runFlushContinuation = static state =>
+    {
+        var pipe = (WorkerPipe)state!;
+        if (pipe._flushDone)
+        {
+            pipe._flushContinuation.Invoke();
+        }
+    };
     private static readonly Action<object?, CancellationToken> s_flushTokenCanceled =
         static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnFlushTokenCanceled(), state);
 
@@ -233,6 +241,11 @@ internal sealed partial class WorkerPipe
 
     private void ResetWriter()
     {
+        _flushRegistration.Dispose();
+        _flushRegistration = default;
+        _flushContinuation = default;
+        _flushPending = false;
+        _flushDone = false;
         _writerCompleted = false;
         _writerError = null;
         _flushCancelRequested = false;

@@ -63,14 +63,18 @@ internal sealed partial class WorkerPipe
     /// <summary>True while the pipe holds at least one block (for tests and diagnostics).</summary>
     internal bool HoldsBlocks => _head is not null;
 
-    /// <summary>Makes the pipe new again for a reused connection. Both ends must be completed and nothing pending.</summary>
+    /// <summary>
+    /// Makes the pipe new again for a reused connection. Both ends must be completed. A read or flush left pending by
+    /// code that never awaited it is dropped: the version moves on, so a late await of it fails instead of seeing
+    /// the next connection's bytes.
+    /// </summary>
     public void Reset()
     {
         CheckOwner("Reset");
-        if (!_readerCompleted || !_writerCompleted || _readPending || _flushPending)
+        if (!_readerCompleted || !_writerCompleted)
         {
             throw new InvalidOperationException(
-                $"The pipe was reset while in use (reader completed: {_readerCompleted}, writer completed: {_writerCompleted}, read pending: {_readPending}, flush pending: {_flushPending}); complete both ends and let pending operations finish first.");
+                $"The pipe was reset while in use (reader completed: {_readerCompleted}, writer completed: {_writerCompleted}); complete both ends first.");
         }
 
         ReleaseAll();

@@ -218,6 +218,30 @@ public sealed class WorkerPipeTests
         });
     }
 
+    [Fact]
+    public async Task A_reset_pipe_forgets_an_abandoned_read_holds_no_block_and_carries_the_next_bytes()
+    {
+        using var host = await PipeTestWorker.StartAsync();
+        await host.Run(async () =>
+        {
+            var pipe = host.NewPipe();
+            Assert.Throws<InvalidOperationException>(() => pipe.Reset()); // both ends still open
+
+            var abandoned = pipe.Reader.ReadAsync(); // never awaited
+            await pipe.Writer.WriteAsync("old"u8.ToArray());
+            await pipe.Writer.CompleteAsync();
+            await pipe.Reader.CompleteAsync();
+            pipe.Reset();
+            Assert.False(pipe.HoldsBlocks);
+            Assert.Throws<InvalidOperationException>(() => abandoned.GetAwaiter().GetResult());
+
+            await pipe.Writer.WriteAsync("new"u8.ToArray());
+            var result = await pipe.Reader.ReadAsync();
+            Assert.Equal("new", Text(result.Buffer));
+            pipe.Reader.AdvanceTo(result.Buffer.End);
+        });
+    }
+
     private static async Task<(long Read, long MismatchAt, int Reads)> ReadAndCheckAsync(PipeReader reader, Random random)
     {
         long position = 0;
