@@ -33,14 +33,15 @@ internal sealed partial class SocketConnection
 
         _outputRead = read;
         _outputReadPending = true;
-        _output.OnPendingReadCompleted(s_onOutputReadable, this);
+        _output.OnPendingReadCompleted(read, s_onOutputReadable, this);
     }
 
     private void OnOutputReadable()
     {
         if (!_worker.IsCurrentThread)
         {
-            // Defensive: the output pipe refuses flushes off the worker, so this continuation should always run here.
+            // The handler flushed from another thread (it left the worker with ConfigureAwait(false)); a worker pipe
+            // refuses that, System.IO.Pipelines' Pipe accepts it.
             _worker.Post(static state => ((SocketConnection)state!).OnOutputReadable(), this);
             return;
         }
@@ -156,7 +157,7 @@ internal sealed partial class SocketConnection
 
             _outputRead = next;
             _outputReadPending = true;
-            _output.OnPendingReadCompleted(s_onOutputReadable, this);
+            _output.OnPendingReadCompleted(next, s_onOutputReadable, this);
         }
     }
 

@@ -17,8 +17,8 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
     private readonly Worker _worker;
     private readonly ConnectionOptions _options;
-    private readonly WorkerPipe _input;
-    private readonly WorkerPipe _output;
+    private readonly ConnectionPipe _input;
+    private readonly ConnectionPipe _output;
     private readonly IdleTimer _idleTimer;
     private int _fd = -1;
     private ulong _token;
@@ -33,18 +33,38 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     private CancellationTokenSource? _inputEndedSource;
     private long _lastActivityMs;
 
-    public SocketConnection(Worker worker, ConnectionOptions options)
+    public SocketConnection(Worker worker, ConnectionOptions options, PipeOptions inputOptions, PipeOptions outputOptions)
     {
         _worker = worker;
         _options = options;
 
         // Input: the handler's continuation goes through the worker's run queue. Output: the reader is the transport;
         // its continuation only marks the connection for the end-of-turn writev, so it runs inline in the flush.
-        _input = new WorkerPipe(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false);
-        _output = new WorkerPipe(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true);
+        _input = ConnectionPipe.Create(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false, inputOptions);
+        _output = ConnectionPipe.Create(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true, outputOptions);
         _idleTimer = new IdleTimer(this);
         _onHandlerCompleted = OnHandlerCompleted;
     }
+
+    /// <summary>Input pipe settings when worker pipes are off, shared by a worker's connections: its pool, its scheduler, the backpressure limits.</summary>
+    public static PipeOptions InputPipeOptions(Worker worker, ConnectionOptions options) => new(
+        pool: worker.Pool,
+        readerScheduler: worker.Scheduler,
+        writerScheduler: worker.Scheduler,
+        pauseWriterThreshold: options.MaxInputBufferSize,
+        resumeWriterThreshold: options.MaxInputBufferSize / 2,
+        minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
+        useSynchronizationContext: false);
+
+    /// <summary>Output pipe settings when worker pipes are off; the reader (the transport) runs inline, as with worker pipes.</summary>
+    public static PipeOptions OutputPipeOptions(Worker worker, ConnectionOptions options) => new(
+        pool: worker.Pool,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: worker.Scheduler,
+        pauseWriterThreshold: options.MaxOutputBufferSize,
+        resumeWriterThreshold: options.MaxOutputBufferSize / 2,
+        minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
+        useSynchronizationContext: false);
 
     public override IDuplexPipe Transport => this;
 

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Fastsock.Engine;
 using Microsoft.Extensions.ObjectPool;
 
@@ -34,10 +35,13 @@ internal sealed class SocketConnectionPool
 
     private sealed class Policy(SocketConnectionPool owner, ConnectionOptions options) : PooledObjectPolicy<SocketConnection>
     {
+        private readonly PipeOptions _input = SocketConnection.InputPipeOptions(owner.Worker, options);
+        private readonly PipeOptions _output = SocketConnection.OutputPipeOptions(owner.Worker, options);
+
         public override SocketConnection Create()
         {
             owner._created++; // owner worker only
-            return new(owner.Worker, options);
+            return new(owner.Worker, options, _input, _output);
         }
 
         public override bool Return(SocketConnection obj) => true;
