@@ -67,6 +67,9 @@ internal sealed class ConnectionPipe
         }
 
         // Created once per pooled connection, as the transport's delegate was before worker pipes.
-        read.GetAwaiter().UnsafeOnCompleted(_legacyReadContinuation ??= () => continuation(state));
+        read.GetAwaiter().UnsafeOnCompleted(_legacyReadContinuation ??= Bind(continuation, state));
     }
+
+    // Its own method: a lambda capturing OnPendingReadCompleted's parameters would allocate a closure on every call.
+    private static Action Bind(Action<object?> continuation, object state) => () => continuation(state);
 }
