@@ -15,26 +15,17 @@ internal sealed class ConnectionPipe
     private readonly Pipe? _sharedPipe;
     private Action? _legacyReadContinuation;
 
-    private ConnectionPipe(WorkerPipe workerPipe)
-    {
-        _workerPipe = workerPipe;
-        Reader = workerPipe.Reader;
-        Writer = workerPipe.Writer;
-    }
+    private ConnectionPipe(WorkerPipe workerPipe) => _workerPipe = workerPipe;
 
-    private ConnectionPipe(Pipe sharedPipe)
-    {
-        _sharedPipe = sharedPipe;
-        Reader = sharedPipe.Reader;
-        Writer = sharedPipe.Writer;
-    }
+    private ConnectionPipe(Pipe sharedPipe) => _sharedPipe = sharedPipe;
 
     /// <summary>Read once at start-up from FASTSOCK_WORKER_PIPES ("1": worker pipes).</summary>
     public static bool WorkerPipesEnabled { get; } = Environment.GetEnvironmentVariable("FASTSOCK_WORKER_PIPES") == "1";
 
-    public PipeReader Reader { get; }
+    // Not stored: two fields fewer on every idle connection.
+    public PipeReader Reader => _workerPipe is not null ? _workerPipe.Reader : _sharedPipe!.Reader;
 
-    public PipeWriter Writer { get; }
+    public PipeWriter Writer => _workerPipe is not null ? _workerPipe.Writer : _sharedPipe!.Writer;
 
     /// <summary>
     /// A worker pipe when enabled; otherwise a Pipe over <paramref name="sharedOptions"/> (one options object per
