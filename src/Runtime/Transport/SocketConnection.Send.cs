@@ -11,7 +11,8 @@ internal sealed partial class SocketConnection
 {
     private const int MaxVectorsPerWrite = 64;
 
-    private readonly Action _onOutputReadable;
+    private static readonly Action<object?> s_onOutputReadable = static state => ((SocketConnection)state!).OnOutputReadable();
+
     private ValueTask<ReadResult> _outputRead;
     private bool _outputReadPending;
     private ReadResult _outputResult;
@@ -20,7 +21,7 @@ internal sealed partial class SocketConnection
     private bool _waitingWritable;
     private bool _sendEnded;
 
-    /// <summary>Waits for the handler's next flush. The continuation runs inline (see the output pipe's options).</summary>
+    /// <summary>Waits for the handler's next flush. The continuation runs inline, in the flush (the output pipe is built with readerRunsInline).</summary>
     private void StartOutputRead()
     {
         var read = _output.Reader.ReadAsync();
@@ -32,14 +33,15 @@ internal sealed partial class SocketConnection
 
         _outputRead = read;
         _outputReadPending = true;
-        read.GetAwaiter().UnsafeOnCompleted(_onOutputReadable);
+        _output.OnPendingReadCompleted(read, s_onOutputReadable, this);
     }
 
     private void OnOutputReadable()
     {
         if (!_worker.IsCurrentThread)
         {
-            // The handler flushed from another thread (it left the worker with ConfigureAwait(false)).
+            // The handler flushed from another thread (it left the worker with ConfigureAwait(false)); a worker pipe
+            // refuses that, System.IO.Pipelines' Pipe accepts it.
             _worker.Post(static state => ((SocketConnection)state!).OnOutputReadable(), this);
             return;
         }
@@ -155,7 +157,7 @@ internal sealed partial class SocketConnection
 
             _outputRead = next;
             _outputReadPending = true;
-            next.GetAwaiter().UnsafeOnCompleted(_onOutputReadable);
+            _output.OnPendingReadCompleted(next, s_onOutputReadable, this);
         }
     }
 

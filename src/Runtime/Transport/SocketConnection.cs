@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using Fastsock.Engine;
 using Fastsock.Native;
+using Fastsock.Transport.Pipes;
 
 namespace Fastsock.Transport;
 
@@ -16,8 +17,8 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
     private readonly Worker _worker;
     private readonly ConnectionOptions _options;
-    private readonly Pipe _input;
-    private readonly Pipe _output;
+    private readonly ConnectionPipe _input;
+    private readonly ConnectionPipe _output;
     private readonly IdleTimer _idleTimer;
     private int _fd = -1;
     private ulong _token;
@@ -36,14 +37,16 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     {
         _worker = worker;
         _options = options;
-        _input = new Pipe(inputOptions);
-        _output = new Pipe(outputOptions);
+
+        // Input: the handler's continuation goes through the worker's run queue. Output: the reader is the transport;
+        // its continuation only marks the connection for the end-of-turn writev, so it runs inline in the flush.
+        _input = ConnectionPipe.Create(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false, inputOptions);
+        _output = ConnectionPipe.Create(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true, outputOptions);
         _idleTimer = new IdleTimer(this);
-        _onOutputReadable = OnOutputReadable;
         _onHandlerCompleted = OnHandlerCompleted;
     }
 
-    /// <summary>Input pipe settings, shared by a worker's connections: its pool, its scheduler, the backpressure limits.</summary>
+    /// <summary>Input pipe settings when worker pipes are off, shared by a worker's connections: its pool, its scheduler, the backpressure limits.</summary>
     public static PipeOptions InputPipeOptions(Worker worker, ConnectionOptions options) => new(
         pool: worker.Pool,
         readerScheduler: worker.Scheduler,
@@ -53,10 +56,7 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         minimumSegmentSize: Memory.CoreMemoryPool.BlockSize,
         useSynchronizationContext: false);
 
-    /// <summary>
-    /// Output pipe settings. The reader is the transport: its continuation only marks the connection for sending at
-    /// the end of the loop turn, so it runs inline instead of taking another trip through the run queue.
-    /// </summary>
+    /// <summary>Output pipe settings when worker pipes are off; the reader (the transport) runs inline, as with worker pipes.</summary>
     public static PipeOptions OutputPipeOptions(Worker worker, ConnectionOptions options) => new(
         pool: worker.Pool,
         readerScheduler: PipeScheduler.Inline,

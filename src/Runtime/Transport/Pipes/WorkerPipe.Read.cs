@@ -1,0 +1,287 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
+
+namespace Fastsock.Transport.Pipes;
+
+/// <summary>The reader's side: reads, AdvanceTo, cancellation, completion, and the pending read's ValueTask source.</summary>
+internal sealed partial class WorkerPipe
+{
+    // Runs only for a completed read: a post that outlived a Reset (or a duplicate) finds nothing to do.
+    private static readonly Action<object?> s_runReadContinuation = static state =>
+    {
+        var pipe = (WorkerPipe)state!;
+        if (pipe._readDone)
+        {
+            pipe._readContinuation.Invoke();
+        }
+    };
+    private static readonly Action<object?, CancellationToken> s_readTokenCanceled =
+        static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnReadTokenCanceled(), state);
+
+    private PipeContinuation _readContinuation;
+    private CancellationTokenRegistration _readRegistration;
+    private Exception? _readerError;
+    private short _readVersion;
+    private bool _readerCompleted;
+    private bool _readable; // new bytes (or the writer's end) since the reader last examined everything
+    private bool _readCancelRequested;
+    private bool _readingActive; // a ReadResult is out: AdvanceTo is due
+    private bool _readPending;
+    private bool _readDone;
+    private bool _readTokenCanceled;
+
+    internal ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    {
+        CheckOwner("PipeReader.ReadAsync");
+        BeginRead();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<ReadResult>(cancellationToken);
+        }
+
+        if (_readable || _readCancelRequested)
+        {
+            return new ValueTask<ReadResult>(TakeReadResult());
+        }
+
+        _readPending = true;
+        if (cancellationToken.CanBeCanceled)
+        {
+            _readRegistration = cancellationToken.UnsafeRegister(s_readTokenCanceled, this);
+        }
+
+        return new ValueTask<ReadResult>(Reader, _readVersion);
+    }
+
+    internal bool TryRead(out ReadResult result)
+    {
+        CheckOwner("PipeReader.TryRead");
+        BeginRead();
+        if (_unconsumed > 0 || _readable || _readCancelRequested)
+        {
+            result = TakeReadResult();
+            return true;
+        }
+
+        result = default;
+        return false;
+    }
+
+    internal void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        CheckOwner("PipeReader.AdvanceTo");
+        if (!_readingActive)
+        {
+            throw new InvalidOperationException("AdvanceTo was called with no read to complete; call ReadAsync or TryRead first.");
+        }
+
+        _readingActive = false;
+        if (_head is null)
+        {
+            _readable = _writerCompleted;
+            return;
+        }
+
+        long start = _head.RunningIndex + _headIndex;
+        long end = _readEnd!.RunningIndex + _readEndIndex;
+        long consumedAt = Absolute(consumed, start);
+        long examinedAt = Absolute(examined, start);
+        if (consumedAt < start || consumedAt > end)
+        {
+            throw new ArgumentOutOfRangeException(nameof(consumed), "The consumed position is outside the last ReadResult's buffer; pass a position of that buffer.");
+        }
+
+        if (examinedAt < consumedAt)
+        {
+            throw new InvalidOperationException("The examined position is before the consumed one; examined must be at or after consumed.");
+        }
+
+        if (examinedAt >= end && !_writerCompleted)
+        {
+            _readable = false; // the next read waits for new bytes
+        }
+
+        if (consumedAt > start)
+        {
+            Consume((BlockSegment)consumed.GetObject()!, consumed.GetInteger(), consumedAt - start);
+            if (_flushPending && _unconsumed < _resumeWriterThreshold)
+            {
+                SignalWriter();
+            }
+        }
+    }
+
+    internal void CancelPendingRead()
+    {
+        if (!_worker.IsCurrentThread)
+        {
+            // The one cross-thread signal a reader takes (timeouts, shutdown): it goes through the worker's queue.
+            _worker.Post(static state => ((WorkerPipe)state!).CancelPendingRead(), this);
+            return;
+        }
+
+        _readCancelRequested = true;
+        SignalReader();
+    }
+
+    internal void CompleteReader(Exception? exception)
+    {
+        CheckOwner("PipeReader.Complete");
+        if (_readerCompleted)
+        {
+            return;
+        }
+
+        _readerCompleted = true;
+        _readerError = exception;
+        _readingActive = false;
+        DiscardForCompletedReader();
+        SignalWriter();
+    }
+
+    internal ValueTaskSourceStatus GetReadStatus(short token)
+    {
+        CheckReadToken(token);
+        if (!_readDone)
+        {
+            return ValueTaskSourceStatus.Pending;
+        }
+
+        return _readTokenCanceled ? ValueTaskSourceStatus.Canceled
+            : _writerCompleted && _writerError is not null ? ValueTaskSourceStatus.Faulted
+            : ValueTaskSourceStatus.Succeeded;
+    }
+
+    internal void OnReadCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        CheckOwner("awaiting PipeReader.ReadAsync");
+        CheckReadToken(token);
+        _readContinuation.Set(continuation, state, flags);
+        if (_readDone)
+        {
+            _worker.Post(s_runReadContinuation, this);
+        }
+    }
+
+    /// <summary>
+    /// For a transport reading its own output pipe: <paramref name="continuation"/> runs when the pending read completes,
+    /// as an await would, without a per-connection Action delegate for the awaiter.
+    /// </summary>
+    internal void OnPendingReadCompleted(Action<object?> continuation, object state) =>
+        OnReadCompleted(continuation, state, _readVersion, ValueTaskSourceOnCompletedFlags.None);
+
+    internal ReadResult GetReadResult(short token)
+    {
+        CheckReadToken(token);
+        if (!_readDone)
+        {
+            throw new InvalidOperationException("The read has not completed yet; await the ValueTask ReadAsync returned.");
+        }
+
+        _readPending = false;
+        _readDone = false;
+        _readVersion++;
+        var cancellationToken = _readRegistration.Token;
+        _readRegistration.Dispose();
+        _readRegistration = default;
+        if (_readTokenCanceled)
+        {
+            _readTokenCanceled = false;
+            throw new OperationCanceledException(cancellationToken);
+        }
+
+        return TakeReadResult();
+    }
+
+    /// <summary>Completes the pending read, if any: bytes were flushed, the writer completed, or the read was cancelled.</summary>
+    private void SignalReader()
+    {
+        if (!_readPending || _readDone)
+        {
+            return;
+        }
+
+        _readDone = true;
+        if (_readContinuation.IsSet)
+        {
+            if (_readerRunsInline)
+            {
+                _readContinuation.Invoke();
+            }
+            else
+            {
+                _worker.Post(s_runReadContinuation, this);
+            }
+        }
+    }
+
+    private void OnReadTokenCanceled()
+    {
+        if (_readPending && !_readDone && _readRegistration.Token.IsCancellationRequested)
+        {
+            _readTokenCanceled = true;
+            SignalReader();
+        }
+    }
+
+    private void BeginRead()
+    {
+        if (_readerCompleted)
+        {
+            throw new InvalidOperationException("Reading is not allowed after the reader was completed.");
+        }
+
+        if (_readPending)
+        {
+            throw new InvalidOperationException("A read is already pending on this pipe; await it before reading again.");
+        }
+
+        if (_readingActive)
+        {
+            throw new InvalidOperationException("The previous read was not advanced; call AdvanceTo before reading again.");
+        }
+    }
+
+    private ReadResult TakeReadResult()
+    {
+        bool canceled = _readCancelRequested;
+        _readCancelRequested = false;
+        if (_writerCompleted && _writerError is { } error)
+        {
+            ExceptionDispatchInfo.Throw(error);
+        }
+
+        var buffer = _head is null ? default : new ReadOnlySequence<byte>(_head, _headIndex, _readEnd!, _readEndIndex);
+        _readingActive = true;
+        return new ReadResult(buffer, canceled, _writerCompleted);
+    }
+
+    private void CheckReadToken(short token)
+    {
+        if (token != _readVersion || !_readPending)
+        {
+            throw new InvalidOperationException("This ValueTask from PipeReader.ReadAsync was already awaited; await each one once.");
+        }
+    }
+
+    private static long Absolute(SequencePosition position, long start) =>
+        position.GetObject() is BlockSegment segment ? segment.RunningIndex + position.GetInteger() : start;
+
+    private void ResetReader()
+    {
+        _readRegistration.Dispose();
+        _readRegistration = default;
+        _readContinuation = default;
+        _readPending = false;
+        _readDone = false;
+        _readerCompleted = false;
+        _readerError = null;
+        _readable = false;
+        _readCancelRequested = false;
+        _readingActive = false;
+        _readTokenCanceled = false;
+        _readVersion++;
+    }
+}
