@@ -59,7 +59,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
     public async Task A_get_whose_new_connection_is_reset_before_the_response_goes_to_the_other_server()
     {
         using var nginx = await StartOwnNginxAsync("a");
-        using var resetting = new RawBackend(async conversation =>
+        await using var resetting = new RawBackend(async conversation =>
         {
             await conversation.ReadHeadAsync();
             conversation.Socket.LingerState = new LingerOption(true, 0);
@@ -75,7 +75,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
     public async Task A_request_whose_body_was_streamed_is_never_sent_again_and_gets_502()
     {
         int bodiesSeen = 0;
-        using var resetting = new RawBackend(async conversation =>
+        await using var resetting = new RawBackend(async conversation =>
         {
             await conversation.ReadHeadAsync();
             await conversation.ReadAsync(5);
@@ -83,7 +83,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
             conversation.Socket.LingerState = new LingerOption(true, 0);
             conversation.Socket.Close();
         });
-        using var other = new RawBackend(async conversation =>
+        await using var other = new RawBackend(async conversation =>
         {
             await conversation.ReadHeadAsync();
             await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");

@@ -52,7 +52,7 @@ internal sealed partial class HttpServerConnection
 
                 HttpResponseWriter.WriteContinue(_output);
                 ContinueSent = true;
-                if ((await Flush().ConfigureAwait(false)).IsCompleted)
+                if ((await Flush().ConfigureAwait(true)).IsCompleted)
                 {
                     throw new BadHttpRequestException("The client closed the connection before sending the request body.");
                 }
@@ -76,14 +76,14 @@ internal sealed partial class HttpServerConnection
                 throw new BadHttpRequestException("The client closed the connection inside the request body.");
             }
 
-            if (OutputPending && (await Flush().ConfigureAwait(false)).IsCompleted)
+            if (OutputPending && (await Flush().ConfigureAwait(true)).IsCompleted)
             {
                 throw new BadHttpRequestException("The client closed the connection inside the request body.");
             }
 
             _exchange.PinHead(); // the read below releases the head's bytes
             Release();
-            var result = await _input.ReadAsync().ConfigureAwait(false);
+            var result = await _input.ReadAsync().ConfigureAwait(true);
             Accept(result);
             if (result.IsCanceled && !Connection.IsShutdownRequested)
             {

@@ -36,11 +36,14 @@ internal sealed partial class HttpServerConnection
     /// <summary>Set when a response was written and not yet flushed.</summary>
     public bool OutputPending { get; set; }
 
+    // Every await here keeps the worker's context (ConfigureAwait(true)): an application may complete its task on
+    // another thread (a timer, the thread pool), and the loop must come back to the worker that owns the connection's
+    // pipes instead of going on where that task completed.
     public async Task RunAsync()
     {
-        await ServeAsync().ConfigureAwait(false);
-        await _input.CompleteAsync().ConfigureAwait(false);
-        await _output.CompleteAsync().ConfigureAwait(false);
+        await ServeAsync().ConfigureAwait(true);
+        await _input.CompleteAsync().ConfigureAwait(true);
+        await _output.CompleteAsync().ConfigureAwait(true);
     }
 
     private async Task ServeAsync()
@@ -58,13 +61,13 @@ internal sealed partial class HttpServerConnection
                     break; // the peer left, or shutdown between requests; a partial request goes with it
                 }
 
-                if (OutputPending && (await Flush().ConfigureAwait(false)).IsCompleted)
+                if (OutputPending && (await Flush().ConfigureAwait(true)).IsCompleted)
                 {
                     return;
                 }
 
                 Release();
-                var result = await _input.ReadAsync().ConfigureAwait(false);
+                var result = await _input.ReadAsync().ConfigureAwait(true);
                 if (!Accept(result))
                 {
                     break;
@@ -90,7 +93,7 @@ internal sealed partial class HttpServerConnection
                 var respond = _loop.Application.ProcessRequestAsync(_exchange);
                 if (!respond.IsCompletedSuccessfully)
                 {
-                    await respond.ConfigureAwait(false);
+                    await respond.ConfigureAwait(true);
                 }
             }
             catch (BadHttpRequestException ex)
@@ -131,13 +134,13 @@ internal sealed partial class HttpServerConnection
                 }
                 else
                 {
-                    if (OutputPending && (await Flush().ConfigureAwait(false)).IsCompleted)
+                    if (OutputPending && (await Flush().ConfigureAwait(true)).IsCompleted)
                     {
                         return;
                     }
 
                     Release();
-                    open = Accept(await _input.ReadAsync().ConfigureAwait(false));
+                    open = Accept(await _input.ReadAsync().ConfigureAwait(true));
                 }
             }
 
@@ -150,7 +153,7 @@ internal sealed partial class HttpServerConnection
 
         if (OutputPending)
         {
-            await Flush().ConfigureAwait(false);
+            await Flush().ConfigureAwait(true);
         }
     }
 
