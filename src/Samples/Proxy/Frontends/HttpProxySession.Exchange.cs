@@ -67,9 +67,7 @@ internal sealed partial class HttpProxySession
         _server = server;
         try
         {
-            // The forwarder is awaited here, not in a step of its own: one suspended async level fewer per exchange.
-            var outcome = await _forwarder.ForwardAsync(_backend!, HostFor(server), replayable: reused).ConfigureAwait(false);
-            return await ConcludeAsync(server, outcome).ConfigureAwait(false);
+            return await ForwardAsync(server, reused).ConfigureAwait(false);
         }
         finally
         {
@@ -79,15 +77,15 @@ internal sealed partial class HttpProxySession
         }
     }
 
-    /// <summary>What follows a forwarded exchange (completes at once unless it replays or answers an error); false: close the client.</summary>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ConcludeAsync(ServerState server, HttpForwarderOutcome outcome)
+    private async ValueTask<bool> ForwardAsync(ServerState server, bool reused)
     {
         // A request without body on a reused connection can be sent again if the server closed that idle connection
         // just as the request went out: the forwarder says so (CanRetry), and it goes once more on a new connection.
+        var host = HostFor(server);
+        var outcome = await _forwarder.ForwardAsync(_backend!, host, replayable: reused).ConfigureAwait(false);
         if (outcome.CanRetry)
         {
-            var host = HostFor(server);
             HttpFrontend.Replaying(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name);
             DropBackend();
             try
