@@ -50,10 +50,14 @@ internal sealed class WorkQueue
     /// </summary>
     public void RunPending()
     {
-        int remote = _remote.Count;
-        while (remote-- > 0 && _remote.TryDequeue(out var item))
+        // IsEmpty first: ConcurrentQueue.Count snapshots the segments, which every turn would pay for nothing.
+        if (!_remote.IsEmpty)
         {
-            EnqueueLocal(item.Action, item.State);
+            int remote = _remote.Count;
+            while (remote-- > 0 && _remote.TryDequeue(out var item))
+            {
+                EnqueueLocal(item.Action, item.State);
+            }
         }
 
         int budget = 4096;

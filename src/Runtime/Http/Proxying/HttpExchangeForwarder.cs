@@ -150,8 +150,12 @@ public sealed partial class HttpExchangeForwarder
     /// True when <paramref name="backend"/> is a reused connection the server may have just closed: a request without
     /// body is then kept until its response starts, and a failure before that is <see cref="HttpForwarderOutcome.CanRetry"/>.
     /// </param>
-    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
-    public async ValueTask<HttpForwarderOutcome> ForwardAsync(Connection backend, ReadOnlyMemory<byte> hostIfAbsent, bool replayable)
+    /// <remarks>
+    /// Not an async method itself: a request without body and without Expect is flushed at once (the worker writes at
+    /// the end of its turn, so the flush completes synchronously) and the exchange is then the response step alone,
+    /// one async level fewer to suspend and resume per exchange.
+    /// </remarks>
+    public ValueTask<HttpForwarderOutcome> ForwardAsync(Connection backend, ReadOnlyMemory<byte> hostIfAbsent, bool replayable)
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (!_holdingRequest)
@@ -161,9 +165,10 @@ public sealed partial class HttpExchangeForwarder
 
         _backend = backend;
         replayable &= RequestIsReplayable;
+        var backendOutput = backend.Transport.Output;
 
         // 1. The head, in one pass, into the backend's output (flushed with the body, or before the response is read).
-        _requestHead.Write(_requestBuffer, Scratch, backend.Transport.Output, hostIfAbsent.Span);
+        _requestHead.Write(_requestBuffer, Scratch, backendOutput, hostIfAbsent.Span);
         if (!_headCounted)
         {
             _headCounted = true;
@@ -176,12 +181,51 @@ public sealed partial class HttpExchangeForwarder
             ReleaseRequest();
         }
 
-        var outcome = await SendRequestAsync(replayable).ConfigureAwait(false);
-        if (outcome.Error == HttpForwarderError.None)
+        if (_request.Framing != HttpBodyFraming.None || _request.ExpectContinue)
         {
-            outcome = await ReceiveResponseAsync(replayable).ConfigureAwait(false);
+            return SendThenReceiveAsync(replayable, default, flushStarted: false);
         }
 
+        // 4. Nothing but the head to send: the flush, without an async step when it completes at once.
+        ValueTask<FlushResult> flush;
+        try
+        {
+            flush = backendOutput.FlushAsync();
+            if (!flush.IsCompleted)
+            {
+                return SendThenReceiveAsync(replayable, flush, flushStarted: true);
+            }
+
+            if (flush.Result.IsCompleted)
+            {
+                return new ValueTask<HttpForwarderOutcome>(Finish(RequestNotSent(replayable, "the connection closed while sending the request")));
+            }
+        }
+        catch (IOException ex) when (!_client.ConnectionClosed.IsCancellationRequested)
+        {
+            return new ValueTask<HttpForwarderOutcome>(Finish(RequestNotSent(replayable, ex.Message)));
+        }
+
+        // 5-7.
+        return ReceiveResponseAsync(replayable);
+    }
+
+    /// <summary>The slow way of <see cref="ForwardAsync"/>: a body, a 100 Continue or a flush that waits, then the response.</summary>
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
+    private async ValueTask<HttpForwarderOutcome> SendThenReceiveAsync(bool replayable, ValueTask<FlushResult> flush, bool flushStarted)
+    {
+        var outcome = await SendRequestAsync(replayable, flush, flushStarted).ConfigureAwait(false);
+        if (outcome.Error != HttpForwarderError.None)
+        {
+            return Finish(outcome);
+        }
+
+        return await ReceiveResponseAsync(replayable).ConfigureAwait(false);
+    }
+
+    /// <summary>The end of every exchange: the request is consumed unless it may be sent again; the backend is the caller's again.</summary>
+    private HttpForwarderOutcome Finish(in HttpForwarderOutcome outcome)
+    {
         if (!outcome.CanRetry)
         {
             ReleaseRequest();
@@ -191,9 +235,15 @@ public sealed partial class HttpExchangeForwarder
         return outcome;
     }
 
-    /// <summary>3-4. The 100 Continue the client waits for, the request body, and the flush; an outcome without error: go on.</summary>
+    private static HttpForwarderOutcome RequestNotSent(bool replayable, string reason) =>
+        replayable ? HttpForwarderOutcome.Retry(reason) : HttpForwarderOutcome.Failed(HttpForwarderError.Request, 502, reason);
+
+    /// <summary>
+    /// 3-4. The 100 Continue the client waits for, the request body, and the flush (<paramref name="startedFlush"/> when
+    /// <paramref name="flushStarted"/>: a request without body whose flush had to wait); an outcome without error: go on.
+    /// </summary>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
-    private async ValueTask<HttpForwarderOutcome> SendRequestAsync(bool replayable)
+    private async ValueTask<HttpForwarderOutcome> SendRequestAsync(bool replayable, ValueTask<FlushResult> startedFlush, bool flushStarted)
     {
         var backendOutput = _backend!.Transport.Output;
         if (_request.ExpectContinue)
@@ -220,16 +270,15 @@ public sealed partial class HttpExchangeForwarder
                 }
             }
 
-            var flush = await backendOutput.FlushAsync().ConfigureAwait(true);
+            var flush = flushStarted ? await startedFlush.ConfigureAwait(true) : await backendOutput.FlushAsync().ConfigureAwait(true);
             if (flush.IsCompleted)
             {
-                const string Closed = "the connection closed while sending the request";
-                return replayable ? HttpForwarderOutcome.Retry(Closed) : HttpForwarderOutcome.Failed(HttpForwarderError.Request, 502, Closed);
+                return RequestNotSent(replayable, "the connection closed while sending the request");
             }
         }
         catch (IOException ex) when (!_client.ConnectionClosed.IsCancellationRequested)
         {
-            return replayable ? HttpForwarderOutcome.Retry(ex.Message) : HttpForwarderOutcome.Failed(HttpForwarderError.Request, 502, ex.Message);
+            return RequestNotSent(replayable, ex.Message);
         }
 
         return default;
