@@ -19,6 +19,7 @@ var steering = new Option<ListenerSteering>("--steering")
 {
     Description = "How connections reach workers: cpu (the SYN's CPU), hash (kernel flow hash) or single (one shared listener)",
     DefaultValueFactory = _ => ListenerSteering.Cpu,
+    CustomParser = ParseSteering,
 };
 var printNtupleRules = new Option<string?>("--print-ntuple-rules")
 {
@@ -43,8 +44,36 @@ root.SetAction(parse => parse.GetValue(printNtupleRules) is { } iface
     parse.GetValue(steering),
     parse.GetValue(logLevel)));
 
+// A bad option value is one line naming what to fix and exit 2, as fastsock-proxy answers: the whole help text buries it.
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"fastsock-hello: {parsed.Errors[0].Message} (--help lists the options)");
+    return 2;
+}
+
 // Fastsock handles SIGTERM/SIGINT itself (graceful drain), so the command line library must not.
-return root.Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+return parsed.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+static ListenerSteering ParseSteering(System.CommandLine.Parsing.ArgumentResult result)
+{
+    if (result.Tokens.Count == 0)
+    {
+        return ListenerSteering.Cpu;
+    }
+
+    string value = result.Tokens[^1].Value;
+    foreach (var (name, steering) in new[] { ("cpu", ListenerSteering.Cpu), ("hash", ListenerSteering.Hash), ("single", ListenerSteering.Single) })
+    {
+        if (string.Equals(name, value.Trim(), StringComparison.OrdinalIgnoreCase))
+        {
+            return steering;
+        }
+    }
+
+    result.AddError($"--steering: '{value}' is not one of cpu, hash, single");
+    return default;
+}
 
 static int PrintNtupleRules(string iface, string cores)
 {

@@ -100,14 +100,18 @@ internal static class ProxyApp
         }
 
         ListeningLines.Print(settings, server.EndPoints);
+        // The addresses bound, not the configured ones: a bind to port 0 shows the port it got.
+        int bound = 0;
         foreach (var frontend in settings.Frontends)
         {
-            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", frontend.Binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address))}");
+            var binds = server.EndPoints.Skip(bound).Take(frontend.Binds.Count);
+            bound += frontend.Binds.Count;
+            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address))}");
         }
 
         if (settings.Admin is not null)
         {
-            Console.WriteLine($"Admin on {settings.Admin}: /stats, /stats?format=json, /metrics");
+            Console.WriteLine($"Admin on {server.EndPoints[bound]}: /stats, /stats?format=json, /metrics");
         }
 
         foreach (var (worker, cpu, threadId) in server.Workers)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Fastsock.Tests.Samples;
+using Fastsock.Tests.Support;
 using Xunit.Abstractions;
 using static Fastsock.Tests.Proxy.AdminStatsTests;
 
@@ -32,7 +33,7 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
     {
         const int Clients = 500;
         const int RequestsPerClient = 40; // 20,000 requests once the peak has been seen
-        _nginx = await NginxServer.StartAsync(_nginxDir, FreePort(), "big"u8.ToArray(), workerConnections: 4096);
+        _nginx = await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(_nginxDir, port, "big"u8.ToArray(), workerConnections: 4096));
         var (web, admin) = await StartProxyWithAdminAsync(
             $$"""[ { "name": "nginx", "address": "127.0.0.1:{{_nginx.Port}}" } ]""", keepAlive: "");
         var clients = new Socket[Clients];
@@ -51,21 +52,21 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
             using var stats = await RawHttpClient.ConnectAsync(admin);
             var watch = System.Diagnostics.Stopwatch.StartNew();
             await Task.WhenAll(clients.Select(c => c.SendAsync(PostHead, SocketFlags.None)));
-            var peak = await PollAsync(stats, s => Nginx(s).GetProperty("current").GetInt64() == Clients);
+            var peak = await PollJsonAsync(stats, s => Nginx(s).GetProperty("current").GetInt64() == Clients);
             Assert.Equal(Clients, Nginx(peak).GetProperty("current").GetInt64());
             await Task.WhenAll(clients.Select(async c =>
             {
                 await c.SendAsync("x"u8.ToArray(), SocketFlags.None);
                 await ReadResponseAsync(c, new byte[4096]);
             }));
-            var first = Connections(await PollAsync(stats, s => Nginx(s).GetProperty("current").GetInt64() == 0));
+            var first = Connections(await PollJsonAsync(stats, s => Nginx(s).GetProperty("current").GetInt64() == 0));
             output.WriteLine($"peak of {Clients} requests in flight: {watch.ElapsedMilliseconds} ms; {first}");
             Assert.Equal(Clients, first.GetProperty("opened").GetInt64());
 
             watch.Restart();
             await Task.WhenAll(clients.Select(c => RunClientAsync(c, RequestsPerClient)));
             output.WriteLine($"{Clients * RequestsPerClient} keep-alive requests from {Clients} clients: {watch.ElapsedMilliseconds} ms");
-            var json = await PollAsync(stats, s => Nginx(s).GetProperty("current").GetInt64() == 0);
+            var json = await PollJsonAsync(stats, s => Nginx(s).GetProperty("current").GetInt64() == 0);
             var second = Connections(json);
             output.WriteLine($"after: {second}");
 
@@ -125,11 +126,11 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
         }));
 
         using var stats = await RawHttpClient.ConnectAsync(admin);
-        var evicted = Connections(await PollAsync(stats, s => Connections(s).GetProperty("closedIdleTimeout").GetInt64() == Concurrent));
+        var evicted = Connections(await PollJsonAsync(stats, s => Connections(s).GetProperty("closedIdleTimeout").GetInt64() == Concurrent));
         Assert.Equal(Concurrent, evicted.GetProperty("opened").GetInt64());
         Assert.Equal(Concurrent, evicted.GetProperty("closedIdleTimeout").GetInt64());
         Assert.Equal(0, evicted.GetProperty("idle").GetInt64());
-        await WaitUntilAsync(() => Volatile.Read(ref closedByProxy) == Concurrent, "the backend sees the proxy close its idle connections");
+        await Eventually.AssertAsync(() => Volatile.Read(ref closedByProxy) == Concurrent, () => "timed out waiting until the backend sees the proxy close its idle connections");
 
         using (var client = await RawHttpClient.ConnectAsync(web))
         {
@@ -137,7 +138,7 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
             Assert.Equal(200, (await client.ReadResponseAsync()).Status);
         }
 
-        var after = Connections(await PollAsync(stats, s => Connections(s).GetProperty("opened").GetInt64() == Concurrent + 1));
+        var after = Connections(await PollJsonAsync(stats, s => Connections(s).GetProperty("opened").GetInt64() == Concurrent + 1));
         Assert.Equal(Concurrent + 1, after.GetProperty("opened").GetInt64());
         Assert.Equal(0, after.GetProperty("reused").GetInt64());
         Assert.Equal(Concurrent + 1, backend.Accepted);
@@ -165,11 +166,11 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
             var response = await client.ReadResponseAsync();
             Assert.Equal(200, response.Status);
             Assert.Equal("ok", response.Body);
-            await WaitUntilAsync(() => Volatile.Read(ref closedByServer) == i, "the backend closed the connection it answered on");
+            await Eventually.AssertAsync(() => Volatile.Read(ref closedByServer) == i, () => "timed out waiting until the backend closed the connection it answered on");
         }
 
         // The last connection is found closed by the proxy's sweep, the earlier ones by the next request or the sweep.
-        var json = await PollAsync(stats, s => Connections(s).GetProperty("closed").GetInt64() == Requests);
+        var json = await PollJsonAsync(stats, s => Connections(s).GetProperty("closed").GetInt64() == Requests);
         var connections = Connections(json);
         Assert.Equal(Requests, connections.GetProperty("opened").GetInt64());
         Assert.Equal(Requests, connections.GetProperty("closed").GetInt64());
@@ -183,7 +184,7 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
     [Fact]
     public async Task Backend_connection_counters_appear_in_the_stats_json_the_html_page_and_the_metrics()
     {
-        _nginx = await NginxServer.StartAsync(_nginxDir, FreePort(), "big"u8.ToArray());
+        _nginx = await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(_nginxDir, port, "big"u8.ToArray()));
         var (web, admin) = await StartProxyWithAdminAsync(
             $$"""[ { "name": "nginx", "address": "127.0.0.1:{{_nginx.Port}}" } ]""", keepAlive: """, "keepAlive": { "maxIdlePerWorker": 1 }""");
         using (var one = await RawHttpClient.ConnectAsync(web))
@@ -199,7 +200,7 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
         }
 
         using var stats = await RawHttpClient.ConnectAsync(admin);
-        var json = await PollAsync(stats, s => Nginx(s).GetProperty("current").GetInt64() == 0);
+        var json = await PollJsonAsync(stats, s => Nginx(s).GetProperty("current").GetInt64() == 0);
         var server = Connections(json);
         long opened = server.GetProperty("opened").GetInt64();
         long reused = server.GetProperty("reused").GetInt64();
@@ -286,44 +287,15 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
         return received.Length >= end + 4 + length;
     }
 
-    /// <summary>Polls the stats JSON until <paramref name="settled"/> (30 s at most, then the last answer is returned for the asserts).</summary>
-    private static async Task<JsonElement> PollAsync(RawHttpClient admin, Func<JsonElement, bool> settled)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var response = await GetAsync(admin, "/stats?format=json");
-            var json = JsonDocument.Parse(response.Body).RootElement.Clone();
-            if (settled(json) || DateTime.UtcNow > deadline)
-            {
-                return json;
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(20);
-        }
-    }
-
     /// <summary>fastsock-proxy on one worker: an http frontend "web" to backend "b" with <paramref name="servers"/>, and an admin listener.</summary>
     private async Task<(IPEndPoint Web, IPEndPoint Admin)> StartProxyWithAdminAsync(string servers, string keepAlive)
     {
-        int port = FreePort();
-        int adminPort = FreePort();
-        await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{adminPort}}" }, "retries": 1,
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
+            { "admin": { "bind": "127.0.0.1:0" }, "retries": 1,
               "timeouts": { "server": "10s", "httpRequest": "10s", "connect": "2s" },
-              "frontends": [ { "name": "web", "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+              "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{servers}}{{keepAlive}} } ] }
             """);
-        return (new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, adminPort));
+        return (await proxy.ListeningOnAsync("frontend web"), await proxy.ListeningOnAsync("admin"));
     }
 }

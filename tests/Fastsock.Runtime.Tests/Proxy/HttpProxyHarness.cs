@@ -45,18 +45,6 @@ public abstract class HttpProxyHarness : IDisposable
         return Encoding.Latin1.GetString(received.ToArray());
     }
 
-    /// <summary>
-    /// A port number probed free and released: another process can take it before it is used. Kept only for call sites
-    /// merged from other branches; bind port 0 and read <see cref="SampleProcess.ListeningOnAsync"/>, use
-    /// <see cref="RefusingPort"/> for a dead server, <see cref="LoopbackPorts.StartPeerAsync{T}"/> for nginx.
-    /// </summary>
-    internal static int FreePort()
-    {
-        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
     /// <summary>A port that refuses connections (bound, never listened on) for as long as the test runs.</summary>
     internal int RefusingPort()
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Proxy;
 
@@ -82,23 +83,27 @@ internal sealed class NginxServer : IDisposable
         _process.Dispose();
     }
 
+    /// <remarks>
+    /// Fails at once if nginx exits, with its error log: "Address already in use" there is what
+    /// <see cref="LoopbackPorts.StartPeerAsync{T}"/> retries on.
+    /// </remarks>
     private static async Task WaitForPortAsync(int port, Process process, string dir)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
+        bool listening = await Eventually.HoldsAsync(async () =>
         {
             Assert.False(process.HasExited, $"nginx exited: {ReadLog(dir)}");
             using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
             try
             {
                 await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-                return;
+                return true;
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
+            catch (SocketException)
             {
-                await Task.Delay(50);
+                return false;
             }
-        }
+        });
+        Assert.True(listening, $"nginx did not listen on 127.0.0.1:{port}: {ReadLog(dir)}");
     }
 
     private static string ReadLog(string dir)

@@ -117,7 +117,7 @@ public sealed class ProxyWireProcessTests : IDisposable
         if (healthCheck.Length > 0)
         {
             // Several checks have run, and they probe the fast path too: the unix socket sees them arrive.
-            Assert.True(await Clients.EventuallyAsync(() => backend.ConnectionCount >= 3), $"{backend.ConnectionCount} health probes reached the unix socket");
+            Assert.True(await Eventually.HoldsAsync(() => backend.ConnectionCount >= 3), $"{backend.ConnectionCount} health probes reached the unix socket");
         }
 
         var payload = RandomBytes(50_000);

@@ -13,13 +13,12 @@ public sealed class TcpFrontendProcessTests : HttpProxyHarness
     {
         await using var a = new RawBackend(c => NameAndWaitAsync(c, "A"));
         await using var b = new RawBackend(c => NameAndWaitAsync(c, "B"));
-        int port = FreePort();
-        await StartProxyWithConfigAsync($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "tcp", "backend": "b", "acceptProxy": true } ],
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b", "acceptProxy": true } ],
               "backends": [ { "name": "b", "balance": "source",
                               "servers": [ { "address": "127.0.0.1:{{a.Port}}" }, { "address": "127.0.0.1:{{b.Port}}" } ] } ] }
             """);
-        var frontend = new IPEndPoint(IPAddress.Loopback, port);
+        var frontend = await proxy.ListeningOnAsync("frontend");
 
         // The same announced address from different ports (and a different real client each time): one server.
         var same = new HashSet<string>();
@@ -44,12 +43,11 @@ public sealed class TcpFrontendProcessTests : HttpProxyHarness
     public async Task Connections_beyond_maxconn_are_closed_without_reaching_a_server_and_logged()
     {
         await using var backend = new RawBackend(c => NameAndWaitAsync(c, "S"));
-        int port = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "frontends": [ { "name": "small", "bind": ["127.0.0.1:{{port}}"], "mode": "tcp", "backend": "b", "maxconn": 2 } ],
+            { "frontends": [ { "name": "small", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b", "maxconn": 2 } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backend.Port}}" } ] } ] }
             """);
-        var frontend = new IPEndPoint(IPAddress.Loopback, port);
+        var frontend = await proxy.ListeningOnAsync("frontend small");
         using var first = await ConnectAndReadNameAsync(frontend, "");
         using var second = await ConnectAndReadNameAsync(frontend, "");
 
@@ -65,7 +63,7 @@ public sealed class TcpFrontendProcessTests : HttpProxyHarness
 
         // The limit is on open connections: once one closes, a new one gets through.
         first.Socket.Dispose();
-        Assert.True(await Clients.EventuallyAsync(() => OpenSessionsBelowLimit(frontend)), "no connection got through after one of the two closed");
+        Assert.True(await Eventually.HoldsAsync(() => OpenSessionsBelowLimit(frontend)), "no connection got through after one of the two closed");
         Assert.Equal(3, backend.Accepted);
     }
 
@@ -84,13 +82,12 @@ public sealed class TcpFrontendProcessTests : HttpProxyHarness
             await c.Socket.SendAsync(payload, SocketFlags.None);
             c.Socket.Shutdown(SocketShutdown.Send);
         });
-        int port = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "tcp", "backend": "b" } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backend.Port}}" } ] } ] }
             """);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        await client.ConnectAsync(await proxy.ListeningOnAsync("frontend"));
         await client.SendAsync("start"u8.ToArray(), SocketFlags.None);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(15));
 

@@ -23,11 +23,10 @@ public sealed class SampleOptionsTests : IDisposable
     public async Task Hello_with_two_workers_and_cpu_steering_serves_each_connection_on_the_worker_of_the_cpu_that_sent_it()
     {
         var cores = CoreSets.FirstTwo;
-        int port = FreePort();
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{port} --cores {cores} --steering cpu");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:0 --cores {cores} --steering cpu");
+        var endPoint = await hello.ListeningOnAsync();
         await hello.WaitForLineAsync("Press Ctrl+C");
-        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
-        Assert.Equal(2, ListeningSockets(port));
+        Assert.Equal(2, ListeningSockets(endPoint.Port));
 
         foreach (int cpu in cores)
         {
@@ -43,11 +42,10 @@ public sealed class SampleOptionsTests : IDisposable
     public async Task Hello_with_hash_steering_spreads_connections_from_one_cpu_over_both_workers()
     {
         var cores = CoreSets.FirstTwo;
-        int port = FreePort();
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{port} --cores {cores} --steering hash");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:0 --cores {cores} --steering hash");
+        var endPoint = await hello.ListeningOnAsync();
         await hello.WaitForLineAsync("Press Ctrl+C");
-        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
-        Assert.Equal(2, ListeningSockets(port));
+        Assert.Equal(2, ListeningSockets(endPoint.Port));
 
         // 40 connections from one CPU all on one worker by chance: 2 in 2^40.
         await Clients.RunPinnedAsync(cores[0], () => GetPlaintext(endPoint, 40));
@@ -59,39 +57,40 @@ public sealed class SampleOptionsTests : IDisposable
     [TwoCpuFact]
     public async Task Hello_with_single_steering_holds_one_listening_socket_for_two_workers()
     {
-        int port = FreePort();
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{port} --cores {CoreSets.FirstTwo} --steering single");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:0 --cores {CoreSets.FirstTwo} --steering single");
+        var endPoint = await hello.ListeningOnAsync();
         await hello.WaitForLineAsync("Press Ctrl+C");
-        Assert.Equal(1, ListeningSockets(port));
-        Assert.Equal(["Hello, World!"], GetPlaintext(new IPEndPoint(IPAddress.Loopback, port), 1));
+        Assert.Equal(1, ListeningSockets(endPoint.Port));
+        Assert.Equal(["Hello, World!"], GetPlaintext(endPoint, 1));
     }
 
     [Fact]
-    public async Task Hello_with_an_unknown_steering_exits_naming_the_value()
+    public async Task Hello_with_an_unknown_steering_exits_2_with_one_line_naming_the_option_the_value_and_the_accepted_values()
     {
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{FreePort()} --cores {CoreSets.FirstCpu} --steering sideways");
-        Assert.NotEqual(0, await hello.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Contains("'sideways'", hello.Stderr, StringComparison.Ordinal);
-        Assert.Contains("--steering", hello.Stderr, StringComparison.Ordinal);
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:0 --cores {CoreSets.FirstCpu} --steering sideways");
+        Assert.Equal(2, await hello.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("fastsock-hello: --steering: 'sideways' is not one of cpu, hash, single (--help lists the options)", hello.Stderr.Trim());
+        Assert.DoesNotContain("Listening on", hello.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Hello_listens_and_answers_on_an_ipv6_url_in_brackets()
     {
-        int port = FreePort(IPAddress.IPv6Loopback);
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://[::1]:{port} --cores {CoreSets.FirstCpu}");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://[::1]:0 --cores {CoreSets.FirstCpu}");
+        var endPoint = await hello.ListeningOnAsync();
         await hello.WaitForLineAsync("Press Ctrl+C");
-        Assert.Contains($"Listening on http://[::1]:{port}", hello.Stdout, StringComparison.Ordinal);
-        Assert.Equal(["Hello, World!"], GetPlaintext(new IPEndPoint(IPAddress.IPv6Loopback, port), 1));
+        Assert.Equal(IPAddress.IPv6Loopback, endPoint.Address);
+        Assert.Contains($"Listening on http://[::1]:{endPoint.Port}", hello.Stdout, StringComparison.Ordinal);
+        Assert.Equal(["Hello, World!"], GetPlaintext(endPoint, 1));
     }
 
     [Fact]
     public async Task Hello_exits_0_soon_after_sigint()
     {
-        int port = FreePort();
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:{port} --cores {CoreSets.FirstCpu}");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://127.0.0.1:0 --cores {CoreSets.FirstCpu}");
+        var endPoint = await hello.ListeningOnAsync();
         await hello.WaitForLineAsync("Press Ctrl+C");
-        Assert.Equal(["Hello, World!"], GetPlaintext(new IPEndPoint(IPAddress.Loopback, port), 1));
+        Assert.Equal(["Hello, World!"], GetPlaintext(endPoint, 1));
         hello.Signal("INT");
         Assert.Equal(0, await hello.WaitForExitAsync(TimeSpan.FromSeconds(15)));
         Assert.Contains("SIGINT received", hello.Stdout, StringComparison.Ordinal);
@@ -105,13 +104,13 @@ public sealed class SampleOptionsTests : IDisposable
         using var backend = new Socket(SocketType.Stream, ProtocolType.Tcp);
         backend.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         backend.Listen(64);
-        int frontendPort = FreePort();
         var config = Path.Combine(_dir, "proxy.json");
         File.WriteAllText(config, $$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{frontendPort}}"], "mode": "tcp", "backend": "b" } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{((IPEndPoint)backend.LocalEndPoint!).Port}}" } ] } ] }
             """);
         using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {cores} --steering cpu --outbound-strategy modulo");
+        var frontend = await proxy.ListeningOnAsync("frontend");
         await proxy.WaitForLineAsync("Press Ctrl+C");
         Assert.Contains("Outbound source ports: Modulo", proxy.Stdout, StringComparison.Ordinal);
 
@@ -120,7 +119,7 @@ public sealed class SampleOptionsTests : IDisposable
             for (int i = 0; i < ConnectionsPerCpu; i++)
             {
                 // The client's CPU picks the proxy worker (cpu steering); that worker's source port reaches the backend.
-                using var client = await Clients.RunPinnedAsync(cores[worker], () => Clients.ConnectBlocking(new IPEndPoint(IPAddress.Loopback, frontendPort)));
+                using var client = await Clients.RunPinnedAsync(cores[worker], () => Clients.ConnectBlocking(frontend));
                 using var accepted = await backend.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(30));
                 ports[worker].Add(((IPEndPoint)accepted.RemoteEndPoint!).Port);
             }
@@ -135,16 +134,16 @@ public sealed class SampleOptionsTests : IDisposable
     {
         foreach (var (steering, listeners) in new[] { ("single", 1), ("hash", 2) })
         {
-            int port = FreePort();
             var config = Path.Combine(_dir, $"proxy-{steering}.json");
             File.WriteAllText(config, $$"""
-                { "steering": "cpu", "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+                { "steering": "cpu", "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
                   "backends": [ { "name": "b", "servers": [ { "address": "inproc:hello" } ] } ] }
                 """);
             using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstTwo} --steering {steering}");
+            var frontend = await proxy.ListeningOnAsync("frontend");
             await proxy.WaitForLineAsync("Press Ctrl+C");
-            Assert.Equal(listeners, ListeningSockets(port));
-            Assert.Equal(["Hello, World!"], GetPlaintext(new IPEndPoint(IPAddress.Loopback, port), 1));
+            Assert.Equal(listeners, ListeningSockets(frontend.Port));
+            Assert.Equal(["Hello, World!"], GetPlaintext(frontend, 1));
         }
     }
 
@@ -153,7 +152,7 @@ public sealed class SampleOptionsTests : IDisposable
     {
         var config = Path.Combine(_dir, "proxy.json");
         File.WriteAllText(config, $$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{FreePort()}}"], "mode": "tcp", "backend": "b" } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "inproc:hello" } ] } ] }
             """);
         using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstCpu} --outbound-strategy fastest");
@@ -166,7 +165,7 @@ public sealed class SampleOptionsTests : IDisposable
     {
         var config = Path.Combine(_dir, "proxy.json");
         File.WriteAllText(config, $$"""
-            { "frontends": [ { "bind": ["127.0.0.1:{{FreePort()}}"], "mode": "tcp", "backend": "b" } ],
+            { "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "inproc:hello" } ] } ] }
             """);
         using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstCpu} --steering sideways");
@@ -178,19 +177,20 @@ public sealed class SampleOptionsTests : IDisposable
     [Fact]
     public async Task Proxy_forwards_from_an_ipv6_frontend_to_an_ipv6_server()
     {
-        int helloPort = FreePort(IPAddress.IPv6Loopback);
-        using var hello = SampleProcess.Start(HelloDll, $"--urls http://[::1]:{helloPort} --cores {CoreSets.FirstCpu}");
+        using var hello = SampleProcess.Start(HelloDll, $"--urls http://[::1]:0 --cores {CoreSets.FirstCpu}");
+        var server = await hello.ListeningOnAsync();
         await hello.WaitForLineAsync("Press Ctrl+C");
-        int frontendPort = FreePort(IPAddress.IPv6Loopback);
         var config = Path.Combine(_dir, "proxy.json");
         File.WriteAllText(config, $$"""
-            { "frontends": [ { "bind": ["[::1]:{{frontendPort}}"], "mode": "http", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": [ { "address": "[::1]:{{helloPort}}" } ] } ] }
+            { "frontends": [ { "bind": ["[::1]:0"], "mode": "http", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "address": "{{server}}" } ] } ] }
             """);
         using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstCpu}");
+        var frontend = await proxy.ListeningOnAsync("frontend");
         await proxy.WaitForLineAsync("Press Ctrl+C");
+        Assert.Equal(IPAddress.IPv6Loopback, frontend.Address);
 
-        using var client = await RawHttpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, frontendPort));
+        using var client = await RawHttpClient.ConnectAsync(frontend);
         await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: localhost\r\n\r\n");
         Assert.Equal("Hello, World!", (await client.ReadResponseAsync()).Body);
         await client.SendAsync("GET /stats HTTP/1.1\r\nHost: localhost\r\n\r\n");
@@ -251,14 +251,5 @@ public sealed class SampleOptionsTests : IDisposable
         }
 
         return Encoding.ASCII.GetString(received.ToArray());
-    }
-
-    private static int FreePort() => FreePort(IPAddress.Loopback);
-
-    private static int FreePort(IPAddress address)
-    {
-        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(address, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 }

@@ -139,7 +139,4 @@ internal static class Clients
         await socket.SendAsync(message.AsMemory()).AsTask().WaitAsync(Timeout);
         return await ReceiveExactlyAsync(socket, message.Length);
     }
-
-    /// <summary>Kept for call sites merged from other branches: polls through <see cref="Eventually.HoldsAsync(Func{bool})"/>.</summary>
-    public static Task<bool> EventuallyAsync(Func<bool> condition) => Eventually.HoldsAsync(condition);
 }

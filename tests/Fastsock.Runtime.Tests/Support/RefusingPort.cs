@@ -13,7 +13,8 @@ internal sealed class RefusingPort : IDisposable
         // No SO_REUSEADDR: a peer that sets it could otherwise share the port with a socket that is not listening.
         _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        // The socket is dual-mode, so LocalEndPoint reads [::ffff:127.0.0.1]; name it as clients and configs write it.
+        EndPoint = new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)_socket.LocalEndPoint!).Port);
     }
 
     public IPEndPoint EndPoint { get; }

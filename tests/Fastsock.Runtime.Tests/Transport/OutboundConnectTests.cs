@@ -136,15 +136,11 @@ public sealed class OutboundConnectTests
     [Fact]
     public async Task Connect_to_a_closed_port_fails_with_ECONNREFUSED_naming_the_endpoint()
     {
-        int closedPort;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            closedPort = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
+        using var refusing = LoopbackPorts.Refusing();
+        int closedPort = refusing.Port;
 
         await using var server = await TestServers.StartAsync(TestServers.Echo);
-        var target = new IPEndPoint(IPAddress.Loopback, closedPort);
+        var target = refusing.EndPoint;
         var error = await Assert.ThrowsAsync<NativeCallException>(() => server.ConnectAsync(0, target));
         Assert.Equal(Errno.ECONNREFUSED, error.Errno);
         Assert.Contains($"connect(127.0.0.1:{closedPort})", error.Message, StringComparison.Ordinal);
