@@ -27,7 +27,7 @@ public sealed class ThreadPoolQuietTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Keep_alive_requests_proxied_to_nginx_run_almost_no_thread_pool_work_items()
     {
-        using var nginx = await NginxServer.StartAsync(_dir, HttpProxyHarness.FreePort(), "big"u8.ToArray());
+        using var nginx = await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(_dir, port, "big"u8.ToArray()));
         var address = new ServerAddress(ServerKind.Tcp, new IPEndPoint(IPAddress.Loopback, nginx.Port), null);
         await using var server = await StartProxyAsync(address, new Dictionary<string, ConnectionHandler>());
         await ThreadPoolQuietProbe.AssertQuietAsync(server.EndPoints[0], Clients, "Hello", output);

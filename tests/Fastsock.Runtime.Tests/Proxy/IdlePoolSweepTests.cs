@@ -18,16 +18,14 @@ public sealed class IdlePoolSweepTests : HttpProxyHarness
     public async Task Sweeping_an_idle_backend_connection_until_it_expires_runs_no_thread_pool_work_items()
     {
         var nginx = await StartNginxAsync();
-        int port = FreePort();
-        int adminPort = FreePort();
-        await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{adminPort}}" },
-              "frontends": [ { "name": "web", "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
+            { "admin": { "bind": "127.0.0.1:0" },
+              "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "name": "nginx", "address": "127.0.0.1:{{nginx.Port}}" } ],
                               "keepAlive": { "idleTimeout": "{{IdleTimeoutSeconds}}s" } } ] }
             """);
-        using var admin = await RawHttpClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, adminPort));
-        using (var client = await RawHttpClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)))
+        using var admin = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("admin"));
+        using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web")))
         {
             await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");
             Assert.Equal(200, (await client.ReadResponseAsync()).Status); // the backend connection goes back idle

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Proxy;
 
@@ -21,7 +22,9 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
     public async Task Refused_connects_on_live_traffic_mark_a_server_down_at_once_and_the_active_check_brings_it_back()
     {
         using var ok = await StartNginxAsync("ok");
-        int laterPort = FreePort();
+        // Refused until nginx takes the port over: held (bound, not listening) so nothing else can get it meanwhile.
+        var laterHold = LoopbackPorts.Refusing();
+        int laterPort = laterHold.Port;
         // fall 1000: the active check alone would not take it down during the test; rise 1 to come back fast.
         var (proxy, front, admin) = await StartAsync($$"""
             [ { "name": "later", "address": "127.0.0.1:{{laterPort}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ],
@@ -32,6 +35,7 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
         await proxy.WaitForLineAsync("errors in a row on live traffic");
         Assert.Equal("DOWN", (await RedispatchTests.ServerStatsAsync(admin, "later")).GetProperty("status").GetString());
 
+        laterHold.Dispose();
         using var later = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "later")).FullName, laterPort, "big"u8.ToArray());
         await proxy.WaitForLineAsync("later (127.0.0.1:" + laterPort + ") is UP after 1 good checks");
         await GetAllOkAsync(front, 10);
@@ -61,7 +65,8 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
     public async Task A_burst_of_failures_is_logged_as_at_most_one_line_per_second_that_counts_them_all()
     {
         using var ok = await StartNginxAsync("ok");
-        int refused = FreePort();
+        using var refusing = LoopbackPorts.Refusing();
+        int refused = refusing.Port;
         var (proxy, front, _) = await StartAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""");
 
         var started = DateTime.UtcNow;
@@ -82,7 +87,8 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
     public async Task Log_level_debug_still_shows_each_failed_connect()
     {
         using var ok = await StartNginxAsync("ok");
-        int refused = FreePort();
+        using var refusing = LoopbackPorts.Refusing();
+        int refused = refusing.Port;
         var (proxy, front, _) = await StartAsync(
             $$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""", arguments: "--log-level Debug");
 
@@ -117,18 +123,16 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
     }
 
     private async Task<NginxServer> StartNginxAsync(string name) =>
-        await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, FreePort(), "big"u8.ToArray());
+        await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, port, "big"u8.ToArray()));
 
     private async Task<(Fastsock.Tests.Support.SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartAsync(string serversAndMore, string arguments = "")
     {
-        int port = FreePort();
-        int admin = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{admin}}" },
-              "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+            { "admin": { "bind": "127.0.0.1:0" },
+              "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
               "timeouts": { "server": "2s", "httpRequest": "10s", "connect": "1s" }, "retries": 2 }
             """, arguments);
-        return (proxy, new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, admin));
+        return (proxy, await proxy.ListeningOnAsync("frontend"), await proxy.ListeningOnAsync("admin"));
     }
 }

@@ -26,7 +26,8 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
     public async Task Requests_to_a_refusing_server_go_to_the_other_server_and_all_get_200()
     {
         using var nginx = await StartOwnNginxAsync("a");
-        int refused = FreePort();
+        using var refusing = LoopbackPorts.Refusing();
+        int refused = refusing.Port;
         var (_, front, _) = await StartAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""");
 
         await AssertAllOkAsync(front, requests: 20);
@@ -132,21 +133,19 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
     }
 
     internal async Task<NginxServer> StartOwnNginxAsync(string name) =>
-        await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, FreePort(), "big"u8.ToArray());
+        await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, port, "big"u8.ToArray()));
 
     /// <summary>fastsock-proxy (one worker) in http mode with an admin endpoint; <paramref name="backendMore"/> is added to the backend.</summary>
     internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartAsync(
         string servers, string backendMore = "", string connectTimeout = "1s", int retries = 2, string arguments = "")
     {
-        int port = FreePort();
-        int admin = FreePort();
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:{{admin}}" },
-              "frontends": [ { "bind": ["127.0.0.1:{{port}}"], "mode": "http", "backend": "b" } ],
+            { "admin": { "bind": "127.0.0.1:0" },
+              "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": {{servers}} {{backendMore}} } ],
               "timeouts": { "server": "2s", "httpRequest": "10s", "connect": "{{connectTimeout}}" }, "retries": {{retries}} }
             """, arguments);
-        return (proxy, new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, admin));
+        return (proxy, await proxy.ListeningOnAsync("frontend"), await proxy.ListeningOnAsync("admin"));
     }
 
     internal static async Task<JsonElement> ServerStatsAsync(IPEndPoint admin, string server)
