@@ -3,7 +3,7 @@ using System.Runtime.Versioning;
 using Fastsock.Http;
 using Fastsock.Tests.Support;
 
-namespace Fastsock.Runtime.Tests.Http;
+namespace Fastsock.Tests.Http;
 
 /// <summary>The codec sits on the per-request path, which must not allocate in steady state.</summary>
 /// <remarks>

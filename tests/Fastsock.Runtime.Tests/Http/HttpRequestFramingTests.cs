@@ -1,7 +1,7 @@
 using System.Runtime.Versioning;
 using Fastsock.Http;
 
-namespace Fastsock.Runtime.Tests.Http;
+namespace Fastsock.Tests.Http;
 
 [SupportedOSPlatform("linux")]
 public sealed class HttpRequestFramingTests

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.Versioning;
 using Fastsock.Http;
 
-namespace Fastsock.Runtime.Tests.Http;
+namespace Fastsock.Tests.Http;
 
 /// <summary>A pipe may cut a head anywhere; the result must not depend on where.</summary>
 [SupportedOSPlatform("linux")]

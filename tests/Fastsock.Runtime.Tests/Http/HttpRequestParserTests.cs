@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.Versioning;
 using Fastsock.Http;
 
-namespace Fastsock.Runtime.Tests.Http;
+namespace Fastsock.Tests.Http;
 
 [SupportedOSPlatform("linux")]
 public sealed class HttpRequestParserTests

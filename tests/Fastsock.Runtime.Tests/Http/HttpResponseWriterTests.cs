@@ -4,7 +4,7 @@ using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using Fastsock.Http;
 
-namespace Fastsock.Runtime.Tests.Http;
+namespace Fastsock.Tests.Http;
 
 [SupportedOSPlatform("linux")]
 public sealed partial class HttpResponseWriterTests

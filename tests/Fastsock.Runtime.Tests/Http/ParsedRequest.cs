@@ -3,7 +3,7 @@ using System.Runtime.Versioning;
 using System.Text;
 using Fastsock.Http;
 
-namespace Fastsock.Runtime.Tests.Http;
+namespace Fastsock.Tests.Http;
 
 /// <summary>A copy of everything a parse produced, so results of different inputs can be compared as values.</summary>
 [SupportedOSPlatform("linux")]

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.Versioning;
 using System.Text;
 
-namespace Fastsock.Runtime.Tests.Http;
+namespace Fastsock.Tests.Http;
 
 /// <summary>Builds inputs the way a pipe delivers them: possibly split across many segments.</summary>
 [SupportedOSPlatform("linux")]

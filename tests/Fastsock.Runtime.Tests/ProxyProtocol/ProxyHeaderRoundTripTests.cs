@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Net;
 using System.Runtime.Versioning;
 using Fastsock.Http.ProxyProtocol;
-using Fastsock.Runtime.Tests.Http;
+using Fastsock.Tests.Http;
 
-namespace Fastsock.Runtime.Tests.ProxyProtocol;
+namespace Fastsock.Tests.ProxyProtocol;
 
 /// <summary>What the writer produces, the parser reads back as the same endpoints.</summary>
 [SupportedOSPlatform("linux")]

@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Runtime.Versioning;
 using Fastsock.Http.ProxyProtocol;
-using Fastsock.Runtime.Tests.Http;
-using static Fastsock.Runtime.Tests.ProxyProtocol.ProxyV2Bytes;
+using Fastsock.Tests.Http;
+using static Fastsock.Tests.ProxyProtocol.ProxyV2Bytes;
 
-namespace Fastsock.Runtime.Tests.ProxyProtocol;
+namespace Fastsock.Tests.ProxyProtocol;
 
 /// <summary>TCP may deliver the header a byte at a time; the result must not depend on where it was cut.</summary>
 [SupportedOSPlatform("linux")]

@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Net;
 using System.Runtime.Versioning;
 using Fastsock.Http.ProxyProtocol;
-using Fastsock.Runtime.Tests.Http;
+using Fastsock.Tests.Http;
 
-namespace Fastsock.Runtime.Tests.ProxyProtocol;
+namespace Fastsock.Tests.ProxyProtocol;
 
 [SupportedOSPlatform("linux")]
 public sealed class ProxyHeaderV1Tests

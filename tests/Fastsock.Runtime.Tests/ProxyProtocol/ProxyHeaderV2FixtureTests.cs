@@ -3,7 +3,7 @@ using System.Net;
 using System.Runtime.Versioning;
 using Fastsock.Http.ProxyProtocol;
 
-namespace Fastsock.Runtime.Tests.ProxyProtocol;
+namespace Fastsock.Tests.ProxyProtocol;
 
 /// <summary>
 /// Whole v2 headers written out byte by byte from haproxy's proxy-protocol.txt (section 2.2), so neither the parser

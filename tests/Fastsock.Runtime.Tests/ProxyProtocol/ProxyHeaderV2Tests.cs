@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Net;
 using System.Runtime.Versioning;
 using Fastsock.Http.ProxyProtocol;
-using static Fastsock.Runtime.Tests.ProxyProtocol.ProxyV2Bytes;
+using static Fastsock.Tests.ProxyProtocol.ProxyV2Bytes;
 
-namespace Fastsock.Runtime.Tests.ProxyProtocol;
+namespace Fastsock.Tests.ProxyProtocol;
 
 [SupportedOSPlatform("linux")]
 public sealed class ProxyHeaderV2Tests

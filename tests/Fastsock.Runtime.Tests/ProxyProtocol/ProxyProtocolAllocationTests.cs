@@ -2,11 +2,11 @@ using System.Buffers;
 using System.Net;
 using System.Runtime.Versioning;
 using Fastsock.Http.ProxyProtocol;
-using Fastsock.Runtime.Tests.Http;
+using Fastsock.Tests.Http;
 using Fastsock.Tests.Support;
-using static Fastsock.Runtime.Tests.ProxyProtocol.ProxyV2Bytes;
+using static Fastsock.Tests.ProxyProtocol.ProxyV2Bytes;
 
-namespace Fastsock.Runtime.Tests.ProxyProtocol;
+namespace Fastsock.Tests.ProxyProtocol;
 
 /// <summary>A PROXY header is parsed and written once per connection: neither may allocate.</summary>
 /// <remarks>Warm-up and up to three windows, as in <see cref="HttpAllocationTests"/>: tiering can allocate once, a leak allocates every time.</remarks>

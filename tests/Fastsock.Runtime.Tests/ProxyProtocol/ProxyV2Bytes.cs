@@ -1,4 +1,4 @@
-namespace Fastsock.Runtime.Tests.ProxyProtocol;
+namespace Fastsock.Tests.ProxyProtocol;
 
 /// <summary>Builds binary (v2) headers byte by byte, independently of the writer under test.</summary>
 internal static class ProxyV2Bytes

@@ -9,7 +9,7 @@ using Fastsock.Locality;
 using Fastsock.Tests.Support;
 using Fastsock.Transport;
 
-namespace Fastsock.Runtime.Tests.Http.Forwarding;
+namespace Fastsock.Tests.Http.Forwarding;
 
 /// <summary>
 /// A minimal proxy around <see cref="HttpExchangeForwarder"/> on a real worker: loopback client in, a loopback backend

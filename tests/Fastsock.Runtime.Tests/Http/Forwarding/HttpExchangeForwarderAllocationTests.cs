@@ -7,7 +7,7 @@ using Fastsock.Tests.Support;
 using Fastsock.Transport;
 using Xunit.Abstractions;
 
-namespace Fastsock.Runtime.Tests.Http.Forwarding;
+namespace Fastsock.Tests.Http.Forwarding;
 
 /// <summary>
 /// Keep-alive exchanges through a bare <see cref="HttpExchangeForwarder"/> to the in-process Hello app (an in-memory

@@ -1,7 +1,7 @@
 using Fastsock.Http.Proxying;
 using Fastsock.Transport;
 
-namespace Fastsock.Runtime.Tests.Http.Forwarding;
+namespace Fastsock.Tests.Http.Forwarding;
 
 /// <summary>Bodies through <see cref="HttpExchangeForwarder"/>, both ways, by each framing, cut across reads.</summary>
 /// <remarks>

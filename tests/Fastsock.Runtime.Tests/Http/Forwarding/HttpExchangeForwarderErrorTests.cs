@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Fastsock.Http.Proxying;
 
-namespace Fastsock.Runtime.Tests.Http.Forwarding;
+namespace Fastsock.Tests.Http.Forwarding;
 
 /// <summary>How an exchange through <see cref="HttpExchangeForwarder"/> ends when a side fails: the outcome, and what each connection sees.</summary>
 public sealed class HttpExchangeForwarderErrorTests

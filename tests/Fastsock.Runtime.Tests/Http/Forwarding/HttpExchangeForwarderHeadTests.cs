@@ -1,6 +1,6 @@
 using Fastsock.Http.Proxying;
 
-namespace Fastsock.Runtime.Tests.Http.Forwarding;
+namespace Fastsock.Tests.Http.Forwarding;
 
 /// <summary>Heads through <see cref="HttpExchangeForwarder"/>: the fields kept and added, interim responses, bodiless responses, target forms.</summary>
 public sealed class HttpExchangeForwarderHeadTests

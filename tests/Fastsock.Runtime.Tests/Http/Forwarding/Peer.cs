@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using Fastsock.Tests.Support;
 
-namespace Fastsock.Runtime.Tests.Http.Forwarding;
+namespace Fastsock.Tests.Http.Forwarding;
 
 /// <summary>One end of a loopback connection scripted by a test (a client, or a backend), read and written as Latin-1 text.</summary>
 internal sealed class Peer(Socket socket) : IDisposable

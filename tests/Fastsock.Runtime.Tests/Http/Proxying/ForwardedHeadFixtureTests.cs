@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.Versioning;
 using Fastsock.Http.Proxying;
 
-namespace Fastsock.Runtime.Tests.Http.Proxying;
+namespace Fastsock.Tests.Http.Proxying;
 
 [SupportedOSPlatform("linux")]
 /// <summary>

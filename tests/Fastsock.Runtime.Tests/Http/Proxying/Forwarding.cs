@@ -4,7 +4,7 @@ using System.Runtime.Versioning;
 using Fastsock.Http;
 using Fastsock.Http.Proxying;
 
-namespace Fastsock.Runtime.Tests.Http.Proxying;
+namespace Fastsock.Tests.Http.Proxying;
 
 /// <summary>Runs the forwarding of a whole head the way a proxy does, and returns what reached the next hop.</summary>
 [SupportedOSPlatform("linux")]

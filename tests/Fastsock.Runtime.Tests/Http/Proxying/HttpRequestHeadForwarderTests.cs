@@ -4,7 +4,7 @@ using System.Runtime.Versioning;
 using Fastsock.Http;
 using Fastsock.Http.Proxying;
 
-namespace Fastsock.Runtime.Tests.Http.Proxying;
+namespace Fastsock.Tests.Http.Proxying;
 
 /// <summary>The one-parse head forwarding, both ways; the shared cases run through <see cref="Forwarding.Request(string, string)"/>.</summary>
 [SupportedOSPlatform("linux")]

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.Versioning;
 using Fastsock.Http;
 
-namespace Fastsock.Runtime.Tests.Http.Proxying;
+namespace Fastsock.Tests.Http.Proxying;
 
 /// <summary>A backend's response may arrive cut anywhere; the result must not depend on where.</summary>
 [SupportedOSPlatform("linux")]

@@ -4,7 +4,7 @@ using System.Text;
 using Fastsock.Http;
 using Fastsock.Http.Proxying;
 
-namespace Fastsock.Runtime.Tests.Http.Proxying;
+namespace Fastsock.Tests.Http.Proxying;
 
 /// <summary>A copy of everything a response parse produced, so results of different inputs compare as values.</summary>
 [SupportedOSPlatform("linux")]

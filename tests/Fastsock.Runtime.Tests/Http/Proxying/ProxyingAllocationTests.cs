@@ -4,7 +4,7 @@ using Fastsock.Http;
 using Fastsock.Http.Proxying;
 using Fastsock.Tests.Support;
 
-namespace Fastsock.Runtime.Tests.Http.Proxying;
+namespace Fastsock.Tests.Http.Proxying;
 
 /// <summary>Forwarding runs per request: the one-parse head forwarding, both ways, must not allocate.</summary>
 /// <remarks>Warm-up and up to three windows, as in <see cref="HttpAllocationTests"/>: tiering can allocate once, a leak allocates every time.</remarks>
