@@ -4,10 +4,10 @@ using Fastsock.Engine;
 namespace Fastsock.Transport.Pipes;
 
 /// <summary>
-/// One direction of a socket connection: a <see cref="WorkerPipe"/> when <see cref="WorkerPipesEnabled"/> is set
-/// (FASTSOCK_WORKER_PIPES=1), else System.IO.Pipelines' <see cref="Pipe"/>. The switch stays off by default until every
-/// handler of the runtime keeps its pipe calls on the worker: the worker pipe refuses other threads, while Pipe
-/// (thread-safe, with a lock per call) accepts them.
+/// One direction of a socket connection: a <see cref="WorkerPipe"/> (the default: no lock, no block held while idle),
+/// or System.IO.Pipelines' <see cref="Pipe"/> when FASTSOCK_WORKER_PIPES=0. The worker pipe refuses calls from other
+/// threads with an error that says so; Pipe (thread-safe, a lock per call) accepts them, which is the way back for a
+/// handler that cannot keep its pipe calls on the worker yet.
 /// </summary>
 internal sealed class ConnectionPipe
 {
@@ -19,8 +19,8 @@ internal sealed class ConnectionPipe
 
     private ConnectionPipe(Pipe sharedPipe) => _sharedPipe = sharedPipe;
 
-    /// <summary>Read once at start-up from FASTSOCK_WORKER_PIPES ("1": worker pipes).</summary>
-    public static bool WorkerPipesEnabled { get; } = Environment.GetEnvironmentVariable("FASTSOCK_WORKER_PIPES") == "1";
+    /// <summary>Read once at start-up from FASTSOCK_WORKER_PIPES: worker pipes unless it is "0".</summary>
+    public static bool WorkerPipesEnabled { get; } = Environment.GetEnvironmentVariable("FASTSOCK_WORKER_PIPES") != "0";
 
     // Not stored: two fields fewer on every idle connection.
     public PipeReader Reader => _workerPipe is not null ? _workerPipe.Reader : _sharedPipe!.Reader;
