@@ -228,7 +228,7 @@ public sealed class BackendConnectionReuseTests(ITestOutputHelper output) : Http
         Assert.Equal(1, metrics[$"fastsock_proxy_server_connections_idle{{{Labels}}}"]);
         Assert.Equal(1, metrics[$"fastsock_proxy_server_connections_open{{{Labels}}}"]);
         Assert.Equal(opened, metrics["fastsock_proxy_backend_connections_opened_total{backend=\"b\"}"]);
-        Assert.Equal(reused, metrics["fastsock_proxy_worker_connections_reused_total{worker=\"0\",cpu=\"0\"}"]);
+        Assert.Equal(reused, metrics[$"fastsock_proxy_worker_connections_reused_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\"}}"]);
     }
 
     private static JsonElement Nginx(JsonElement stats) => Server(stats, "b", "nginx");

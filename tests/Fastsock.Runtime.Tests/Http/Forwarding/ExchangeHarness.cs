@@ -38,7 +38,7 @@ internal sealed class ExchangeHarness : IAsyncDisposable
     public static async Task<ExchangeHarness> StartAsync(HttpForwarderOptions? options = null, bool replayable = false)
     {
         var harness = new ExchangeHarness(options ?? new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, SpliceThreshold = 1L << 30 }, replayable);
-        harness._server = await TestServers.StartAsync(harness.HandleAsync, o => o.Cores = CpuSet.Of(0));
+        harness._server = await TestServers.StartAsync(harness.HandleAsync, o => o.Cores = CoreSets.First);
         return harness;
     }
 

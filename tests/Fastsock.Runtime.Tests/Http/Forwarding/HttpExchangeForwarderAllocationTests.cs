@@ -21,7 +21,7 @@ public sealed class HttpExchangeForwarderAllocationTests(ITestOutputHelper outpu
         FastsockServer? server = null;
         var hello = new HelloApp(() => server!.GetStats());
         var options = new HttpForwarderOptions();
-        server = await TestServers.StartAsync(client => ProxyAsync(client, hello, options), o => o.Cores = CpuSet.Of(0));
+        server = await TestServers.StartAsync(client => ProxyAsync(client, hello, options), o => o.Cores = CoreSets.First);
         await using (server)
         {
             await KeepAliveAllocationProbe.AssertAllocatesNothingAsync(server.EndPoints[0], batch: 1, output);

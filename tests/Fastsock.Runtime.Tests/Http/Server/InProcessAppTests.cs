@@ -1,3 +1,4 @@
+using Fastsock.Tests.Support;
 using System.Net;
 using Fastsock.Hosting;
 using Fastsock.Http.Server;
@@ -19,7 +20,7 @@ public sealed class InProcessAppTests
         var builder = FastsockServer.CreateBuilder()
             .Configure(o =>
             {
-                o.Cores = CpuSet.Of(0);
+                o.Cores = CoreSets.First;
                 o.ShutdownTimeout = TimeSpan.FromSeconds(5);
             })
             .AddInProcessApp("loop", new HttpServerLoop(new LoopTestApp()).HandleAsync);
