@@ -14,8 +14,8 @@ internal sealed unsafe partial class Worker : IDisposable
     private const int MaxEventsPerWait = 512;
     private const ulong WakeupToken = ulong.MaxValue;
 
-    private readonly int _epollFd;
-    private readonly int _eventFd;
+    private int _epollFd;
+    private int _eventFd;
     private readonly EpollSlotTable _slots = new();
     private readonly WorkQueue _queue;
     private readonly ILogger _logger;
@@ -187,8 +187,20 @@ internal sealed unsafe partial class Worker : IDisposable
             _thread.Join();
         }
 
-        FileCalls.Close(_eventFd);
-        FileCalls.Close(_epollFd);
+        // -1 once closed: a second Dispose, or a Post (Wake) that comes after it, must not reach whatever the
+        // process opened under these numbers since.
+        int eventFd = Interlocked.Exchange(ref _eventFd, -1);
+        int epollFd = Interlocked.Exchange(ref _epollFd, -1);
+        if (eventFd >= 0)
+        {
+            FileCalls.Close(eventFd);
+        }
+
+        if (epollFd >= 0)
+        {
+            FileCalls.Close(epollFd);
+        }
+
         Pool.Dispose();
         Pipes.Dispose();
     }

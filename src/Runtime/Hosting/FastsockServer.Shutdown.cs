@@ -124,24 +124,28 @@ public sealed partial class FastsockServer
         _metrics?.Dispose();
         _metrics = null;
 
+        // Claim the workers and groups before closing anything: DisposeAsync during a StopAsync still in flight
+        // (state 2, so it does not wait for it) runs this too, and closing the same epoll, eventfd, listener and
+        // pipe fds twice closes whatever the process reopened under those numbers meanwhile (the runtime's own
+        // thread-start pipe once: "ResumeThread failed with error 6").
+        var workers = Interlocked.Exchange(ref _workers, []);
+        var groups = Interlocked.Exchange(ref _groups, []);
+
         // A start that failed half-way (a port in use, a bad CPU) leaves nulls where it stopped filling the arrays.
-        foreach (var worker in _workers)
+        foreach (var worker in workers)
         {
             worker?.Stop();
         }
 
-        await Task.WhenAll(_workers.Select(w => w is not null && w.Started.IsCompleted ? w.Exited : Task.CompletedTask)).ConfigureAwait(false);
-        foreach (var group in _groups)
+        await Task.WhenAll(workers.Select(w => w is not null && w.Started.IsCompleted ? w.Exited : Task.CompletedTask)).ConfigureAwait(false);
+        foreach (var group in groups)
         {
             group?.Dispose();
         }
 
-        foreach (var worker in _workers)
+        foreach (var worker in workers)
         {
             worker?.Dispose();
         }
-
-        _groups = [];
-        _workers = [];
     }
 }

@@ -85,9 +85,11 @@ internal sealed partial class OutboundConnection : Connection, IDuplexPipe, IEpo
     /// <summary>Waits for the connect on <paramref name="fd"/> (connect returned EINPROGRESS). Worker thread only.</summary>
     public void WaitForConnect(int fd, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        _fd = fd;
         var worker = _connector.Worker;
         _token = worker.Register(fd, this, EpollCalls.EPOLLOUT | EpollCalls.EPOLLET);
+
+        // Only once registered: when Register throws, the connector closes fd, and this must not hold its number.
+        _fd = fd;
         worker.Timers.Schedule(_timer, worker.NowMs, (long)timeout.TotalMilliseconds);
         if (cancellationToken.CanBeCanceled)
         {
