@@ -197,7 +197,7 @@ internal sealed partial class SocketConnection
             nint written;
             do
             {
-                written = FileCalls.Writev(_fd, vectors, count);
+                written = count == 1 && !s_rw ? SocketCalls.Send(_fd, vectors[0].Base, (nint)vectors[0].Length, SocketCalls.MSG_NOSIGNAL) : FileCalls.Writev(_fd, vectors, count);
             }
             while (written < 0 && Errno.Last == Errno.EINTR);
 
