@@ -22,8 +22,6 @@ internal sealed partial class SocketConnection
     /// with edge-triggered epoll any later data raises a new event, so there is no extra read to see EAGAIN
     /// (nginx does the same). Once EPOLLRDHUP was seen, reading goes on until the FIN (read returns 0).
     /// </summary>
-    internal static readonly bool s_rw = Environment.GetEnvironmentVariable("FASTSOCK_RW") == "1";
-
     private unsafe void Receive()
     {
         if (_receiveEnded || _inputFlushPending || _closed || _splicer is not null)
@@ -40,7 +38,8 @@ internal sealed partial class SocketConnection
             nint count;
             using (var pin = memory.Pin())
             {
-                count = s_rw ? FileCalls.Read(_fd, (byte*)pin.Pointer, memory.Length) : SocketCalls.Receive(_fd, (byte*)pin.Pointer, memory.Length, 0);
+                // recv, not read: the socket call skips the VFS layer (perf/floors/syscall_variants.c: ~0.5 µs less per call here).
+                count = SocketCalls.Receive(_fd, (byte*)pin.Pointer, memory.Length, 0);
             }
 
             if (count > 0)
@@ -83,7 +82,7 @@ internal sealed partial class SocketConnection
             }
 
             AccountReceived(received);
-            Fail(new ConnectionResetException($"read: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
+            Fail(new ConnectionResetException($"recv: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
             return;
         }
 

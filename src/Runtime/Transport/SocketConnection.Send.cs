@@ -161,7 +161,7 @@ internal sealed partial class SocketConnection
         }
     }
 
-    /// <summary>One writev over up to 64 segments, repeated while the kernel takes everything; -1 after a failure.</summary>
+    /// <summary>One send (one segment) or writev (up to 64), repeated while the kernel takes everything; -1 after a failure.</summary>
     private unsafe long Write(in ReadOnlySequence<byte> buffer)
     {
         IoVector* vectors = stackalloc IoVector[MaxVectorsPerWrite];
@@ -197,7 +197,10 @@ internal sealed partial class SocketConnection
             nint written;
             do
             {
-                written = count == 1 && !s_rw ? SocketCalls.Send(_fd, vectors[0].Base, (nint)vectors[0].Length, SocketCalls.MSG_NOSIGNAL) : FileCalls.Writev(_fd, vectors, count);
+                // One buffer (most responses and request heads): send, which skips the VFS layer and the iovec import.
+                written = count == 1
+                    ? SocketCalls.Send(_fd, vectors[0].Base, (nint)vectors[0].Length, SocketCalls.MSG_NOSIGNAL)
+                    : FileCalls.Writev(_fd, vectors, count);
             }
             while (written < 0 && Errno.Last == Errno.EINTR);
 
@@ -215,7 +218,7 @@ internal sealed partial class SocketConnection
                     return total;
                 }
 
-                Fail(new ConnectionResetException($"writev: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
+                Fail(new ConnectionResetException($"{(count == 1 ? "send" : "writev")}: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
                 return -1;
             }
 
