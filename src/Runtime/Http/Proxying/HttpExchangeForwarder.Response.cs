@@ -55,9 +55,13 @@ public sealed partial class HttpExchangeForwarder
 
                         if (result.IsCanceled && timedOut)
                         {
+                            // Nothing at all came back: a request still held may go elsewhere if the caller allows it.
+                            bool nothing = replayable && first && result.Buffer.IsEmpty;
                             input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                            return Finish(HttpForwarderOutcome.Failed(
-                                HttpForwarderError.RequestTimedOut, 504, $"no response within {_options.ResponseTimeout.TotalMilliseconds} ms"));
+                            string late = $"no response within {_options.ResponseTimeout.TotalMilliseconds} ms";
+                            return Finish(nothing
+                                ? HttpForwarderOutcome.Retry(HttpForwarderError.RequestTimedOut, 504, late)
+                                : HttpForwarderOutcome.Failed(HttpForwarderError.RequestTimedOut, 504, late));
                         }
                     }
                 }

@@ -149,7 +149,8 @@ internal static class ConfigValidator
             for (int i = 0; i < list.Count; i++)
             {
                 retryOn |= check.OneOf(
-                    $"{key}.retryOn[{i}]", list[i], ("conn-failure", RetryOn.ConnFailure), ("empty-response", RetryOn.EmptyResponse), ("none", RetryOn.None));
+                    $"{key}.retryOn[{i}]", list[i], ("conn-failure", RetryOn.ConnFailure), ("empty-response", RetryOn.EmptyResponse),
+                    ("response-timeout", RetryOn.ResponseTimeout), ("buffered-body", RetryOn.BufferedBody), ("none", RetryOn.None));
             }
         }
 

@@ -86,7 +86,7 @@ internal sealed class BackendConfig
     /// <summary>A failed connect goes to another server (true, the default) or tries the same one again.</summary>
     public bool? Redispatch { get; set; }
 
-    /// <summary>What a request may be sent again for: conn-failure, empty-response, none (HAProxy's retry-on).</summary>
+    /// <summary>What a request may be sent again for: conn-failure, empty-response, response-timeout, buffered-body, none (HAProxy's retry-on).</summary>
     public List<string>? RetryOn { get; set; }
 
     public ObserveConfig? Observe { get; set; }

@@ -82,8 +82,14 @@ internal enum RetryOn
     /// <summary>The connect failed (refused, unreachable, timed out): nothing was sent, any request may go again.</summary>
     ConnFailure = 1,
 
-    /// <summary>The connection died before any response byte: an idempotent request without body goes again.</summary>
+    /// <summary>The connection died before any response byte: an idempotent request without body (or with its body in hand) goes again.</summary>
     EmptyResponse = 2,
+
+    /// <summary>No response byte within the server timeout: an idempotent request goes again (HAProxy's response-timeout).</summary>
+    ResponseTimeout = 4,
+
+    /// <summary>With empty-response or response-timeout: also a request of any method whose whole body (if any) arrived with its head.</summary>
+    BufferedBody = 8,
 }
 
 /// <param name="Redispatch">A failed attempt goes to another server the balancer picks, not the same one again.</param>
