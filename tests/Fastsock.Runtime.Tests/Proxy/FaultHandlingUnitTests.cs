@@ -106,6 +106,12 @@ public sealed class FaultHandlingUnitTests : IDisposable
 
         File.WriteAllText(path, """
             { "frontends": [ { "bind": [ "127.0.0.1:8080" ], "backend": "app" } ],
+              "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:9000" } ], "retryOn": [ "response-timeout", "buffered-body" ] } ] }
+            """);
+        Assert.Equal(RetryOn.ResponseTimeout | RetryOn.BufferedBody, ConfigLoader.Load(path).Backends[0].Faults.RetryOn);
+
+        File.WriteAllText(path, """
+            { "frontends": [ { "bind": [ "127.0.0.1:8080" ], "backend": "app" } ],
               "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:9000" } ], "retryOn": [ "conn-failure", "sometimes" ] } ] }
             """);
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
