@@ -157,7 +157,8 @@ internal static class ConfigValidator
         bool markDown = check.OneOf($"{key}.observe.onError", backend.Observe?.OnError ?? "mark-down", ("mark-down", true), ("none", false));
         int errorLimit = check.Range($"{key}.observe.errorLimit", backend.Observe?.ErrorLimit ?? FaultSettings.Default.ErrorLimit, 1, 1000);
         var slowStart = backend.SlowStart is null ? TimeSpan.Zero : check.Duration($"{key}.slowStart", backend.SlowStart, "0s");
-        return new FaultSettings(backend.Redispatch ?? true, retryOn, markDown, errorLimit, slowStart);
+        int retryBodyLimit = check.Range($"{key}.retryBodyLimit", backend.RetryBodyLimit ?? FaultSettings.Default.RetryBodyLimit, 0, 1 << 20);
+        return new FaultSettings(backend.Redispatch ?? true, retryOn, markDown, errorLimit, slowStart, retryBodyLimit);
     }
 
     private sealed class Checker(string source)

@@ -89,6 +89,9 @@ internal sealed class BackendConfig
     /// <summary>What a request may be sent again for: conn-failure, empty-response, response-timeout, buffered-body, none (HAProxy's retry-on).</summary>
     public List<string>? RetryOn { get; set; }
 
+    /// <summary>The largest request body, in bytes, that can be sent again (when it arrived with its head); 0: only requests without body.</summary>
+    public int? RetryBodyLimit { get; set; }
+
     public ObserveConfig? Observe { get; set; }
 
     /// <summary>How long a server that comes back UP takes to reach its full weight; absent: at once.</summary>

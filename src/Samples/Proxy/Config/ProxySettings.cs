@@ -95,7 +95,8 @@ internal enum RetryOn
 /// <param name="Redispatch">A failed attempt goes to another server the balancer picks, not the same one again.</param>
 /// <param name="MarkDownOnError">Passive health: <paramref name="ErrorLimit"/> errors in a row on live traffic mark the server DOWN.</param>
 /// <param name="SlowStart">A server back UP ramps its weight from 1 to full over this time; zero: full at once.</param>
-internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool MarkDownOnError, int ErrorLimit, TimeSpan SlowStart)
+/// <param name="RetryBodyLimit">The largest Content-Length body (bytes) kept in hand so that its request can go again.</param>
+internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool MarkDownOnError, int ErrorLimit, TimeSpan SlowStart, int RetryBodyLimit = 16 * 1024)
 {
     public static FaultSettings Default { get; } = new(true, RetryOn.ConnFailure | RetryOn.EmptyResponse, true, 3, TimeSpan.Zero);
 }
