@@ -64,7 +64,7 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
             await conversation.ReadHeadAsync();
             await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
         });
-        var (_, front, _) = await StartAsync(
+        var (_, front, admin) = await StartAsync(
             $$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}" }, { "name": "other", "address": "127.0.0.1:{{other.Port}}" } ]""", RetryBufferedBodies);
 
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -78,6 +78,8 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
         Assert.Equal(["hello"], resetBodies);
         Assert.Equal(1, resetting.Accepted);
         Assert.Equal(0, other.Accepted);
+        var failures = (await RedispatchTests.ServerStatsAsync(admin, "rst")).GetProperty("failures");
+        Assert.Equal((1, 0, 0), (failures.GetProperty("reset").GetInt64(), failures.GetProperty("badResponse").GetInt64(), failures.GetProperty("redispatches").GetInt64()));
     }
 
     [Fact]

@@ -150,6 +150,23 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
         Assert.Contains(">redispatches</th>", page, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_bad_response_head_is_answered_502_and_counted_as_a_bad_response_not_a_reset()
+    {
+        await using var garbage = new RawBackend(async conversation =>
+        {
+            await conversation.ReadHeadAsync();
+            await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc");
+        });
+        var (_, front, admin) = await StartAsync($$"""[ { "name": "bad", "address": "127.0.0.1:{{garbage.Port}}" } ]""");
+
+        var response = await ExchangeUntilCloseAsync(front, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 502", response, StringComparison.Ordinal);
+        var bad = await ServerStatsAsync(admin, "bad");
+        Assert.Equal((1, 0), (Failures(bad, "badResponse"), Failures(bad, "reset")));
+    }
+
     private static long Failures(JsonElement server, string counter) => server.GetProperty("failures").GetProperty(counter).GetInt64();
 
     private static async Task AssertAllOkAsync(IPEndPoint proxy, int requests)

@@ -67,7 +67,10 @@ public sealed partial class HttpExchangeForwarder
                 }
                 catch (IOException ex)
                 {
-                    return Finish(replayable && first ? HttpForwarderOutcome.Retry(ex.Message) : HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ex.Message));
+                    // On the first read nothing came back: the connection died under the request, not inside a head.
+                    return Finish(!first ? HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ex.Message)
+                        : replayable ? HttpForwarderOutcome.Retry(ex.Message)
+                        : HttpForwarderOutcome.Failed(HttpForwarderError.Request, 502, ex.Message));
                 }
 
                 if (_clientLeft)
@@ -94,7 +97,8 @@ public sealed partial class HttpExchangeForwarder
 
                     if (result.IsCompleted)
                     {
-                        return Finish(HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ClosedBeforeHead));
+                        var ended = first && buffer.IsEmpty ? HttpForwarderError.Request : HttpForwarderError.ResponseHeaders;
+                        return Finish(HttpForwarderOutcome.Failed(ended, 502, ClosedBeforeHead));
                     }
 
                     continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted

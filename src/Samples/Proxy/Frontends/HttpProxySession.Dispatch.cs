@@ -11,7 +11,7 @@ namespace Fastsock.Samples.Proxy.Frontends;
 // holds whole goes again (no body, or its body in hand); a streamed body never does.
 internal sealed partial class HttpProxySession
 {
-    /// <summary>Safe to send twice (RFC 9110 §9.2.2) among those worth retrying; the forwarder adds "and has no body".</summary>
+    /// <summary>Safe to send twice (RFC 9110 §9.2.2) among those worth retrying; the forwarder adds "and is held whole".</summary>
     private static bool IsIdempotent(RequestMethod method) =>
         method is RequestMethod.Get or RequestMethod.Head or RequestMethod.Options;
 

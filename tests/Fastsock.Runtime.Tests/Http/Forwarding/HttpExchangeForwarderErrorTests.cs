@@ -239,7 +239,7 @@ public sealed class HttpExchangeForwarderErrorTests
         backend.Socket.Shutdown(SocketShutdown.Both);
 
         var outcome = await harness.NextOutcomeAsync();
-        Assert.Equal((HttpForwarderError.ResponseHeaders, false, 502), (outcome.Error, outcome.CanRetry, outcome.AnswerStatus));
+        Assert.Equal((HttpForwarderError.Request, false, 502), (outcome.Error, outcome.CanRetry, outcome.AnswerStatus));
     }
 
     [Fact]
@@ -255,7 +255,7 @@ public sealed class HttpExchangeForwarderErrorTests
         backend.Socket.Shutdown(SocketShutdown.Both);
 
         var outcome = await harness.NextOutcomeAsync();
-        Assert.Equal((HttpForwarderError.ResponseHeaders, false, 502), (outcome.Error, outcome.CanRetry, outcome.AnswerStatus));
+        Assert.Equal((HttpForwarderError.Request, false, 502), (outcome.Error, outcome.CanRetry, outcome.AnswerStatus));
     }
 
     [Fact]
