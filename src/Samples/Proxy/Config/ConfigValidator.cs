@@ -149,14 +149,16 @@ internal static class ConfigValidator
             for (int i = 0; i < list.Count; i++)
             {
                 retryOn |= check.OneOf(
-                    $"{key}.retryOn[{i}]", list[i], ("conn-failure", RetryOn.ConnFailure), ("empty-response", RetryOn.EmptyResponse), ("none", RetryOn.None));
+                    $"{key}.retryOn[{i}]", list[i], ("conn-failure", RetryOn.ConnFailure), ("empty-response", RetryOn.EmptyResponse),
+                    ("response-timeout", RetryOn.ResponseTimeout), ("buffered-body", RetryOn.BufferedBody), ("none", RetryOn.None));
             }
         }
 
         bool markDown = check.OneOf($"{key}.observe.onError", backend.Observe?.OnError ?? "mark-down", ("mark-down", true), ("none", false));
         int errorLimit = check.Range($"{key}.observe.errorLimit", backend.Observe?.ErrorLimit ?? FaultSettings.Default.ErrorLimit, 1, 1000);
         var slowStart = backend.SlowStart is null ? TimeSpan.Zero : check.Duration($"{key}.slowStart", backend.SlowStart, "0s");
-        return new FaultSettings(backend.Redispatch ?? true, retryOn, markDown, errorLimit, slowStart);
+        int retryBodyLimit = check.Range($"{key}.retryBodyLimit", backend.RetryBodyLimit ?? FaultSettings.Default.RetryBodyLimit, 0, 1 << 20);
+        return new FaultSettings(backend.Redispatch ?? true, retryOn, markDown, errorLimit, slowStart, retryBodyLimit);
     }
 
     private sealed class Checker(string source)

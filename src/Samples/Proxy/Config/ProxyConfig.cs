@@ -86,8 +86,11 @@ internal sealed class BackendConfig
     /// <summary>A failed connect goes to another server (true, the default) or tries the same one again.</summary>
     public bool? Redispatch { get; set; }
 
-    /// <summary>What a request may be sent again for: conn-failure, empty-response, none (HAProxy's retry-on).</summary>
+    /// <summary>What a request may be sent again for: conn-failure, empty-response, response-timeout, buffered-body, none (HAProxy's retry-on).</summary>
     public List<string>? RetryOn { get; set; }
+
+    /// <summary>The largest request body, in bytes, that can be sent again (when it arrived with its head); 0: only requests without body.</summary>
+    public int? RetryBodyLimit { get; set; }
 
     public ObserveConfig? Observe { get; set; }
 

@@ -82,14 +82,21 @@ internal enum RetryOn
     /// <summary>The connect failed (refused, unreachable, timed out): nothing was sent, any request may go again.</summary>
     ConnFailure = 1,
 
-    /// <summary>The connection died before any response byte: an idempotent request without body goes again.</summary>
+    /// <summary>The connection died before any response byte: an idempotent request without body (or with its body in hand) goes again.</summary>
     EmptyResponse = 2,
+
+    /// <summary>No response byte within the server timeout: an idempotent request goes again (HAProxy's response-timeout).</summary>
+    ResponseTimeout = 4,
+
+    /// <summary>With empty-response or response-timeout: also a request of any method whose whole body (if any) arrived with its head.</summary>
+    BufferedBody = 8,
 }
 
 /// <param name="Redispatch">A failed attempt goes to another server the balancer picks, not the same one again.</param>
 /// <param name="MarkDownOnError">Passive health: <paramref name="ErrorLimit"/> errors in a row on live traffic mark the server DOWN.</param>
 /// <param name="SlowStart">A server back UP ramps its weight from 1 to full over this time; zero: full at once.</param>
-internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool MarkDownOnError, int ErrorLimit, TimeSpan SlowStart)
+/// <param name="RetryBodyLimit">The largest Content-Length body (bytes) kept in hand so that its request can go again.</param>
+internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool MarkDownOnError, int ErrorLimit, TimeSpan SlowStart, int RetryBodyLimit = 16 * 1024)
 {
     public static FaultSettings Default { get; } = new(true, RetryOn.ConnFailure | RetryOn.EmptyResponse, true, 3, TimeSpan.Zero);
 }

@@ -46,6 +46,8 @@ internal static class PrometheusText
 
         ConnectionMetrics(text, "server", servers.Select(s => (s.Labels, s.Server.Totals)));
         ConnectionMetrics(text, "backend", report.Backends.Select(b => (Labels(("backend", b.Name)), b.Totals)));
+        FailureMetrics(text, "server", servers.Select(s => (s.Labels, s.Server.Totals)));
+        FailureMetrics(text, "backend", report.Backends.Select(b => (Labels(("backend", b.Name)), b.Totals)));
         var workers = report.Workers.Select(w => (Labels: WorkerLabels(w), Worker: w)).ToList();
         ConnectionMetrics(text, "worker", workers.Select(w => (w.Labels, w.Worker.Totals)));
         foreach (var column in StatsReport.SessionColumns)
@@ -105,6 +107,18 @@ internal static class PrometheusText
         foreach (var group in StatsReport.ConnectionColumns.Where(c => c.Metric is not null).GroupBy(c => c.Metric!))
         {
             Metric(text, $"fastsock_proxy_{kind}_{group.Key}", $"{title}: {group.First().Help}", group.First().IsCounter,
+                list.SelectMany(r => group.Select(c => (WithLabel(r.Labels, c.Label), c.Of(r.Totals)))));
+        }
+    }
+
+    /// <summary>Failures by reason (one metric labelled by reason), redispatches and passive mark-downs of servers or backends.</summary>
+    private static void FailureMetrics(StringBuilder text, string kind, IEnumerable<(string Labels, SessionTotals Totals)> rows)
+    {
+        var list = rows.ToList();
+        string title = $"{char.ToUpperInvariant(kind[0])}{kind[1..]}";
+        foreach (var group in StatsReport.FailureColumns.GroupBy(c => c.Metric))
+        {
+            Metric(text, $"fastsock_proxy_{kind}_{group.Key}", $"{title}: {group.First().Help}", true,
                 list.SelectMany(r => group.Select(c => (WithLabel(r.Labels, c.Label), c.Of(r.Totals)))));
         }
     }

@@ -1,4 +1,5 @@
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Health;
 
 namespace Fastsock.Samples.Proxy.Stats;
 
@@ -118,6 +119,9 @@ internal readonly record struct SessionTotals(
     /// <summary>Connections to servers opened, reused and closed (a frontend's or worker's: summed over its servers).</summary>
     public BackendConnectionTotals Connections { get; init; }
 
+    /// <summary>Failures by reason, redispatches and passive mark-downs (servers and backends only; kept per server, see <see cref="FailureLog"/>).</summary>
+    public FailureTotals Failures { get; init; }
+
     public static SessionTotals Read(ref SessionCounters c, ref HttpCounters http) => new(
         Volatile.Read(ref c.Sessions), Volatile.Read(ref c.Current), Volatile.Read(ref c.BytesIn), Volatile.Read(ref c.BytesOut),
         Volatile.Read(ref c.ConnectErrors), Volatile.Read(ref c.Retries), Volatile.Read(ref c.NoServer), Volatile.Read(ref c.InProcess))
@@ -133,5 +137,6 @@ internal readonly record struct SessionTotals(
     {
         Http = a.Http + b.Http,
         Connections = a.Connections + b.Connections,
+        Failures = a.Failures + b.Failures,
     };
 }
