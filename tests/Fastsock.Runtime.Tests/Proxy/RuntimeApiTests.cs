@@ -139,4 +139,29 @@ public sealed class RuntimeApiTests : IDisposable
             Assert.Equal((10, 30), (shifted["a"], shifted["b"]));
         }
     }
+
+    [Fact]
+    public async Task The_runtime_api_refuses_a_peer_that_is_not_loopback_and_changes_nothing()
+    {
+        var address = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => i.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(u => u.Address)
+            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a));
+        Assert.True(address is not null, "this test needs a non-loopback IPv4 address on the host (any interface that is up)");
+        await using var a = new TaggedBackend("a");
+        await using var b = new TaggedBackend("b");
+        var proxy = await _proxies.StartAsync(
+            Config($"{ServerJson(a)}, {ServerJson(b)}").Replace("\"admin\": { \"bind\": \"127.0.0.1:0\" }", "\"admin\": { \"bind\": \"0.0.0.0:0\" }", StringComparison.Ordinal),
+            CoreSets.FirstText);
+        int adminPort = (await proxy.ListeningOnAsync("admin")).Port;
+        using var remote = await RawHttpClient.ConnectAsync(new System.Net.IPEndPoint(address!, adminPort));
+
+        var refused = await PostAsync(remote, "/servers/app/a/state?value=maint");
+
+        Assert.Equal(403, refused.Status);
+        Assert.Contains("admin.remoteApi", refused.Body, StringComparison.Ordinal);
+        Assert.Equal("ready", Server(await StatsAsync(remote), "app", "a").GetProperty("admin").GetString()); // the stats stay readable
+        using var local = await RawHttpClient.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, adminPort));
+        Assert.Equal(200, (await PostAsync(local, "/servers/app/a/state?value=maint")).Status);
+    }
 }
