@@ -193,4 +193,21 @@ public sealed class ConfigReloadTests : IDisposable
         Assert.Contains($"{ConfigPath}: backends[0].servers[0].weight:", invalid.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, a.Accepted); // checked, not started
     }
+
+    [Fact]
+    public async Task A_reload_that_changes_a_restart_only_key_says_so_in_one_line_and_applies_the_rest()
+    {
+        await using var a = new TaggedBackend("a");
+        await using var b = new TaggedBackend("b");
+        var proxy = await StartAsync(Config(ServerJson(a)), CoreSets.FirstText);
+        using var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web"));
+        Assert.Equal(4, (await TallyAsync(client, 4))["a"]);
+
+        var withHashSteering = Config($"{ServerJson(a)}, {ServerJson(b)}").Replace("\"admin\":", "\"steering\": \"hash\", \"admin\":", StringComparison.Ordinal);
+        await ReloadAsync(proxy, withHashSteering);
+
+        Assert.Contains("Reload: steering changed but need a restart or a takeover to apply", proxy.Stdout, StringComparison.Ordinal);
+        var both = await TallyAsync(client, 4);
+        Assert.Equal((2, 2), (both["a"], both["b"]));
+    }
 }
