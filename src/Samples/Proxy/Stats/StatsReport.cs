@@ -141,9 +141,9 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
                 s.Settings.Name, s.Settings.Address.ToString(), s.Weight, s.IsUp,
                 settings.HealthCheck is not null && s.Settings.Address.Kind != Config.ServerKind.InProc,
                 snapshot.Server(settings.Name, s.Index))).ToList();
-            servers = [.. servers.Select(row => row with { Admin = pool.Find(row.Name)?.AdminState.ToString().ToLowerInvariant() ?? "ready" })];
             var total = servers.Aggregate(default(SessionTotals), (sum, s) => sum + s.Totals);
             total += snapshot.Frontends.Where(f => f.Backend == settings.Name).Aggregate(default(SessionTotals), (sum, f) => sum + NoServerOnly(f.Totals));
+            servers = [.. servers.Select(row => row with { Admin = pool.Find(row.Name)?.AdminState.ToString().ToLowerInvariant() ?? "ready" })];
             backends.Add(new BackendRow(settings.Name, settings.Balance.ToString().ToLowerInvariant(), total, servers));
         }
 
