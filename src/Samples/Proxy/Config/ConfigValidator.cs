@@ -65,7 +65,10 @@ internal static class ConfigValidator
             frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy));
         }
 
-        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose);
+        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose)
+        {
+            AdminRemoteApi = config.Admin?.RemoteApi ?? false,
+        };
     }
 
     private static BackendSettings Backend(Checker check, string key, BackendConfig backend, int index, List<BackendSettings> previous)
@@ -81,6 +84,11 @@ internal static class ConfigValidator
         if (backend.Servers.Count == 0)
         {
             throw check.Error($"{key}.servers", "empty: give at least one server, e.g. { \"address\": \"127.0.0.1:9000\" }");
+        }
+
+        if (backend.Servers.Count > Routing.BackendPool.MaxServers)
+        {
+            throw check.Error($"{key}.servers", $"{backend.Servers.Count} servers; a backend holds at most {Routing.BackendPool.MaxServers}: split it into several backends");
         }
 
         var servers = new List<ServerSettings>();
