@@ -30,6 +30,9 @@ internal sealed partial class BackendDiscovery
 
     public string Name => _backend.Name;
 
+    /// <summary>Each DNS name of the backend, in config order.</summary>
+    public IReadOnlyList<DnsServerWatch> Watches => _watches;
+
     /// <summary>The server set last handed to the pool (the fixed servers until a name first resolves).</summary>
     public IReadOnlyList<ServerSettings> Servers => Volatile.Read(ref _published);
 
