@@ -57,7 +57,7 @@ internal static class ProxyApp
                     }
                 }
 
-                health.Start(pool.Settings, pool.Servers);
+                health.Follow(pool);
             }
 
             var forwarding = settings.Forwarding switch
