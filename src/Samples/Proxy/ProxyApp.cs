@@ -2,6 +2,7 @@ using Fastsock.Hosting;
 using Fastsock.Locality;
 using Fastsock.Native;
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Discovery;
 using Fastsock.Samples.Proxy.Frontends;
 using Fastsock.Samples.Proxy.Health;
 using Fastsock.Samples.Proxy.Routing;
@@ -27,6 +28,7 @@ internal static class ProxyApp
 
         FastsockServer? server = null;
         var health = new HealthChecker(logger);
+        DnsDiscovery? discovery = null;
         try
         {
             var cores = settings.Cores ?? CpuSet.Allowed();
@@ -59,6 +61,10 @@ internal static class ProxyApp
 
                 health.Follow(pool);
             }
+
+            // dns: and srv: servers: resolved once before traffic, then again every resolveInterval, off the workers.
+            discovery = DnsDiscovery.Create(settings, b => servers => pools[b.Name].ApplyServers(servers), logger);
+            discovery?.StartAsync().GetAwaiter().GetResult();
 
             var forwarding = settings.Forwarding switch
             {
@@ -95,6 +101,7 @@ internal static class ProxyApp
         catch (Exception ex) when (ex is ConfigException or FormatException or ArgumentException or NativeCallException or InvalidOperationException)
         {
             Console.Error.WriteLine($"fastsock-proxy: {ex.Message}");
+            discovery?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             health.DisposeAsync().AsTask().GetAwaiter().GetResult();
             return 2;
         }
@@ -106,7 +113,7 @@ internal static class ProxyApp
         {
             var binds = server.EndPoints.Skip(bound).Take(frontend.Binds.Count);
             bound += frontend.Binds.Count;
-            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address))}");
+            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address.ToString()).Concat(frontend.Backend.Discovered.Select(d => d.Query.ToString())))}");
         }
 
         if (settings.Admin is not null)
@@ -121,6 +128,7 @@ internal static class ProxyApp
 
         Console.WriteLine($"Config: {source}. Press Ctrl+C to stop.");
         server.WaitForShutdownAsync().GetAwaiter().GetResult();
+        discovery?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         health.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
     }

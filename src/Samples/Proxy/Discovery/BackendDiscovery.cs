@@ -113,8 +113,18 @@ internal sealed partial class BackendDiscovery
             }
 
             // Under the lock: two answers arriving together reach the pool in the order they were combined.
+            try
+            {
+                _apply(servers);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // More servers than the backend holds: the pool kept its set; the next change of an answer tries again.
+                NotApplied(_logger, Name, servers.Count, ex.Message);
+                return;
+            }
+
             Volatile.Write(ref _published, servers);
-            _apply(servers);
         }
     }
 
@@ -124,6 +134,9 @@ internal sealed partial class BackendDiscovery
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Backend {Backend}: resolving {Query} failed: {Reason}; keeping its last {Count} servers, asking again every {Interval} (logged once until it answers)")]
     private static partial void ResolutionFailing(ILogger logger, string backend, DnsServerQuery query, string reason, int count, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Backend {Backend}: the {Count} servers DNS gave were not applied, the previous set stays: {Reason}")]
+    private static partial void NotApplied(ILogger logger, string backend, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Backend}: {Query} answers again after {Failures} failed resolutions")]
     private static partial void ResolutionBack(ILogger logger, string backend, DnsServerQuery query, int failures);
