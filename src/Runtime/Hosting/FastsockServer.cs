@@ -64,7 +64,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
         try
         {
             _workers = new Worker[cores.Count];
-            var pools = new SocketConnectionPool[cores.Count];
+            var pools = _pools = new SocketConnectionPool[cores.Count];
             for (int i = 0; i < cores.Count; i++)
             {
                 _workers[i] = new Worker(i, cores[i], logger);

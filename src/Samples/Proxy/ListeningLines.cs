@@ -17,10 +17,9 @@ internal static class ListeningLines
         int next = 0;
         foreach (var frontend in settings.Frontends)
         {
-            string scheme = frontend.Mode == ProxyMode.Http ? "http" : "tcp";
             for (int i = 0; i < frontend.Binds.Count; i++)
             {
-                Console.WriteLine($"Frontend {frontend.Name} listening on {scheme}://{bound[next++]}");
+                Frontend(frontend, bound[next++]);
             }
         }
 
@@ -29,4 +28,8 @@ internal static class ListeningLines
             Console.WriteLine($"Admin listening on http://{bound[next]}");
         }
     }
+
+    /// <summary>The line of one frontend bind (also printed when a reload adds one).</summary>
+    public static void Frontend(FrontendSettings frontend, IPEndPoint bound) =>
+        Console.WriteLine($"Frontend {frontend.Name} listening on {(frontend.Mode == ProxyMode.Http ? "http" : "tcp")}://{bound}");
 }

@@ -18,19 +18,14 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
     private readonly Lock _gate = new();
     private readonly List<(IReadOnlyList<ServerSettings> Servers, long At)> _applied = [];
     private DnsmasqServer _dns = null!;
-    private DnsDiscovery? _discovery;
 
     public async Task InitializeAsync() => _dns = await DnsmasqServer.StartAsync(_dir, [("127.0.0.2", "web.test"), ("127.0.0.3", "web.test")]);
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync()
     {
-        if (_discovery is not null)
-        {
-            await _discovery.DisposeAsync();
-        }
-
         _dns.Dispose();
         Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
     }
 
     private IReadOnlyList<ServerSettings> LastApplied
@@ -58,34 +53,38 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
     private static string[] Addresses(IReadOnlyList<ServerSettings> servers) => [.. servers.Select(s => s.Address.ToString())];
 
     /// <summary>The resolver for one backend ("app") with <paramref name="fixedServers"/> and one DNS server per address, every <see cref="Interval"/>.</summary>
-    private async Task<BackendDiscovery> StartAsync(IReadOnlyList<ServerSettings> fixedServers, params string[] dnsAddresses)
+    private async Task<DnsDiscovery> StartAsync(IReadOnlyList<ServerSettings> fixedServers, params string[] dnsAddresses)
+    {
+        var discovery = new DnsDiscovery(Settings(fixedServers, 2, dnsAddresses), _ => servers =>
+        {
+            lock (_gate)
+            {
+                _applied.Add((servers, Stopwatch.GetTimestamp()));
+            }
+        }, _log);
+        await discovery.StartAsync();
+        return discovery;
+    }
+
+    private ProxySettings Settings(IReadOnlyList<ServerSettings> fixedServers, int weight, params string[] dnsAddresses)
     {
         var templates = dnsAddresses.Select((a, i) => new DnsServerTemplate(
             $"d{i}",
             a.StartsWith("srv:", StringComparison.Ordinal)
                 ? new DnsServerQuery(DnsQueryKind.Service, a[4..], 0)
                 : new DnsServerQuery(DnsQueryKind.Address, a[4..a.LastIndexOf(':')], int.Parse(a[(a.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture)),
-            Weight: 2,
+            weight,
             ProxyHeaderMode.None,
             Interval)).ToList();
         var backend = new BackendSettings("app", BalanceAlgorithm.RoundRobin, fixedServers, null, -1, TimeSpan.FromSeconds(30), null, templates);
-        var settings = new ProxySettings(null, Fastsock.Locality.ListenerSteering.Cpu, "auto", default, null!, 0, null, [], [backend],
+        return new ProxySettings(null, Fastsock.Locality.ListenerSteering.Cpu, "auto", default, null!, 0, null, [], [backend],
             Resolvers: new ResolverSettings([_dns.EndPoint], TimeSpan.FromMilliseconds(300), 0));
-        _discovery = DnsDiscovery.Create(settings, _ => servers =>
-        {
-            lock (_gate)
-            {
-                _applied.Add((servers, Stopwatch.GetTimestamp()));
-            }
-        }, _log)!;
-        await _discovery.StartAsync();
-        return _discovery.Backends[0];
     }
 
     [Fact]
     public async Task A_records_become_servers_on_the_port_named_after_the_config_server_and_their_address()
     {
-        await StartAsync([], "dns:web.test:8080");
+        await using var discovery = await StartAsync([], "dns:web.test:8080");
 
         Assert.Equal(["127.0.0.2:8080", "127.0.0.3:8080"], Addresses(LastApplied));
         Assert.Equal(["d0@127.0.0.2:8080", "d0@127.0.0.3:8080"], LastApplied.Select(s => s.Name));
@@ -99,7 +98,7 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
         await _dns.SetHostsAsync([("127.0.0.2", "web.test"), ("::1", "web.test")]);
         var fixedServer = new ServerSettings("fixed", new ServerAddress(ServerKind.Tcp, IPEndPoint.Parse("127.0.0.9:1"), null), 1, ProxyHeaderMode.None);
 
-        await StartAsync([fixedServer], "dns:web.test:80");
+        await using var discovery = await StartAsync([fixedServer], "dns:web.test:80");
 
         Assert.Equal(["127.0.0.9:1", "127.0.0.2:80", "[::1]:80"], Addresses(LastApplied));
     }
@@ -110,7 +109,7 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
         await _dns.SetHostsAsync([("127.0.0.2", "a.test"), ("127.0.0.3", "b.test"), ("127.0.0.4", "backup.test")]);
         await _dns.SetSrvRecordsAsync(["_http._tcp.svc.test,a.test,8081,0,10", "_http._tcp.svc.test,b.test,8082,0,0", "_http._tcp.svc.test,backup.test,8083,1,50"]);
 
-        await StartAsync([], "srv:_http._tcp.svc.test");
+        await using var discovery = await StartAsync([], "srv:_http._tcp.svc.test");
 
         Assert.Equal(["127.0.0.2:8081", "127.0.0.3:8082"], Addresses(LastApplied));
         Assert.Equal([10, 1], LastApplied.Select(s => s.Weight)); // SRV weight 0 means "rarely", not "never"
@@ -122,7 +121,7 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
         // An SRV target outside the hosts file gets no additional record; its CNAME-free address comes from a query of its own.
         await _dns.SetSrvRecordsAsync(["_db._tcp.svc.test,web.test,5432,0,1"]);
 
-        await StartAsync([], "srv:_db._tcp.svc.test");
+        await using var discovery = await StartAsync([], "srv:_db._tcp.svc.test");
 
         Assert.Equal(["127.0.0.2:5432", "127.0.0.3:5432"], Addresses(LastApplied));
     }
@@ -130,7 +129,8 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
     [Fact]
     public async Task Records_added_removed_and_changed_are_followed_within_one_interval()
     {
-        var backend = await StartAsync([], "dns:web.test:8080");
+        await using var discovery = await StartAsync([], "dns:web.test:8080");
+        var backend = discovery.Backends[0];
         Assert.Equal(["127.0.0.2:8080", "127.0.0.3:8080"], Addresses(LastApplied));
 
         // Added, then removed, then changed: each new set is published at the next resolution after dnsmasq serves it.
@@ -168,7 +168,7 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
     [Fact]
     public async Task A_name_whose_records_are_all_removed_leaves_no_servers_from_it()
     {
-        await StartAsync([], "dns:web.test:8080");
+        await using var discovery = await StartAsync([], "dns:web.test:8080");
 
         await _dns.SetHostsAsync([]);
 
@@ -179,7 +179,8 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
     [Fact]
     public async Task A_dns_outage_keeps_the_last_good_servers_and_logs_one_line_per_failure_streak()
     {
-        var backend = await StartAsync([], "dns:web.test:8080");
+        await using var discovery = await StartAsync([], "dns:web.test:8080");
+        var backend = discovery.Backends[0];
         var good = LastApplied;
         int applied = AppliedCount;
 
@@ -208,12 +209,38 @@ public sealed class DnsDiscoveryTests : IAsyncLifetime
     public async Task A_name_that_fails_at_start_starts_with_no_servers_and_is_asked_again()
     {
         _dns.Stop();
-        var backend = await StartAsync([], "dns:web.test:8080");
+        await using var discovery = await StartAsync([], "dns:web.test:8080");
+        var backend = discovery.Backends[0];
         Assert.Equal(0, AppliedCount);
         Assert.Equal(1, backend.Watches[0].FailuresInARow);
 
         await _dns.RestartAsync();
 
         await Eventually.AssertAsync(() => LastApplied.Count == 2, () => $"applied: {string.Join(", ", Addresses(LastApplied))}; log: {_log}");
+    }
+
+    [Fact]
+    public async Task A_config_reload_keeps_the_answers_of_names_still_configured_with_their_new_settings()
+    {
+        await using var discovery = await StartAsync([], "dns:web.test:8080");
+        var fixedServer = new ServerSettings("fixed", new ServerAddress(ServerKind.Tcp, IPEndPoint.Parse("127.0.0.9:1"), null), 1, ProxyHeaderMode.None);
+        var next = Settings([fixedServer], 5, "dns:web.test:8080", "dns:other.test:81");
+        BackendSettings? applied = null;
+
+        await discovery.ReloadAsync(next, withDnsServers =>
+        {
+            applied = withDnsServers(next.Backends[0]);
+            return Task.FromResult(0);
+        });
+
+        // At once, without asking again: the fixed server, then d0's last answer with its new weight; d1 has none yet.
+        Assert.Equal(["127.0.0.9:1", "127.0.0.2:8080", "127.0.0.3:8080"], Addresses(applied!.Servers));
+        Assert.Equal([1, 5, 5], applied.Servers.Select(s => s.Weight));
+
+        // The names of the new settings are resolved, and followed.
+        await _dns.SetHostsAsync([("127.0.0.4", "web.test"), ("127.0.0.5", "other.test")]);
+        await Eventually.AssertAsync(
+            () => Addresses(LastApplied).SequenceEqual(["127.0.0.9:1", "127.0.0.4:8080", "127.0.0.5:81"]),
+            () => $"applied {string.Join(", ", Addresses(LastApplied))}; log: {_log}");
     }
 }

@@ -97,7 +97,31 @@ public sealed class DnsServersProxyTests : IAsyncLifetime
         Assert.Equal(5, servers[0].GetProperty("weight").GetInt32());
     }
 
-    private async Task<SampleProcess> StartProxyAsync(string cores, string? address = null)
+    [Fact]
+    public async Task A_config_reload_keeps_the_resolved_servers_and_dns_changes_are_followed_after_it()
+    {
+        using var proxy = await StartProxyAsync(CoreSets.FirstText);
+        var frontend = await proxy.ListeningOnAsync("frontend web");
+        var admin = await proxy.ListeningOnAsync("admin");
+        await AssertServersAsync(admin, "127.0.0.2", "127.0.0.3");
+
+        // A fixed server added by a reload joins the resolved ones; none of those is dropped, even for a moment.
+        await WriteConfigAsync(null, $$""", { "name": "fixed", "address": "127.0.0.5:{{_backends.Port}}" }""");
+        proxy.Signal("HUP");
+        await proxy.WaitForLineAsync("Reloaded");
+        var reloaded = proxy.Stdout.Split('\n').Single(l => l.Contains("Reloaded", StringComparison.Ordinal));
+        Assert.Contains("+server app/fixed", reloaded, StringComparison.Ordinal);
+        Assert.DoesNotContain("-server", reloaded, StringComparison.Ordinal);
+        Assert.Equal(["127.0.0.2", "127.0.0.3", "127.0.0.5"], StatsServers(admin).Select(s => s.GetProperty("address").GetString()!.Split(':')[0]).Order());
+        await AssertReachedAsync(frontend, "127.0.0.2", "127.0.0.3", "127.0.0.5");
+
+        // The name is still followed after the reload.
+        await _dns.SetHostsAsync([("127.0.0.4", "web.test")]);
+        await AssertServersAsync(admin, "127.0.0.4", "127.0.0.5");
+        await AssertOnlyAsync(frontend, "127.0.0.4", "127.0.0.5");
+    }
+
+    private async Task<string> WriteConfigAsync(string? address, string moreServers = "")
     {
         var path = Path.Combine(_dir, "proxy.json");
         await File.WriteAllTextAsync(path, $$"""
@@ -105,8 +129,14 @@ public sealed class DnsServersProxyTests : IAsyncLifetime
               "admin": { "bind": "127.0.0.1:0" },
               "resolvers": {{_dns.ResolversJson}},
               "backends": [ { "name": "app", "resolveInterval": "{{Interval}}",
-                              "servers": [ { "name": "web", "address": "{{address ?? $"dns:web.test:{_backends.Port}"}}" } ] } ] }
+                              "servers": [ { "name": "web", "address": "{{address ?? $"dns:web.test:{_backends.Port}"}}" }{{moreServers}} ] } ] }
             """);
+        return path;
+    }
+
+    private async Task<SampleProcess> StartProxyAsync(string cores, string? address = null)
+    {
+        var path = await WriteConfigAsync(address);
         var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {cores}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
         return proxy;
@@ -124,7 +154,9 @@ public sealed class DnsServersProxyTests : IAsyncLifetime
                 return servers.Select(s => s.GetProperty("address").GetString()!).Order().SequenceEqual(expected);
             },
             () => $"stats list {string.Join(", ", servers.Select(s => s.GetProperty("address").GetString()))}, expected {string.Join(", ", expected)}");
-        Assert.All(servers, s => Assert.Equal($"web@{s.GetProperty("address").GetString()}", s.GetProperty("name").GetString()));
+        Assert.All(servers, s => Assert.Equal(
+            s.GetProperty("address").GetString()!.StartsWith("127.0.0.5:", StringComparison.Ordinal) && s.GetProperty("name").GetString() == "fixed" ? "fixed" : $"web@{s.GetProperty("address").GetString()}",
+            s.GetProperty("name").GetString()));
         Assert.All(servers, s => Assert.Equal("UP", s.GetProperty("status").GetString()));
         return servers;
     }

@@ -45,7 +45,7 @@ public sealed class ResolvConfTests : IDisposable
         var settings = new ProxySettings(null, Fastsock.Locality.ListenerSteering.Cpu, "auto", default, null!, 0, null, [], [backend]);
         var empty = Write("search example.test\n");
 
-        var ex = Assert.Throws<InvalidOperationException>(() => DnsDiscovery.Create(settings, _ => _ => { }, new RecordingLogger(), empty));
+        var ex = Assert.Throws<InvalidOperationException>(() => new DnsDiscovery(settings, _ => _ => { }, new RecordingLogger(), empty));
 
         Assert.Contains($"{empty} names none; add one to the config", ex.Message, StringComparison.Ordinal);
     }
@@ -56,6 +56,6 @@ public sealed class ResolvConfTests : IDisposable
         var backend = new BackendSettings("app", BalanceAlgorithm.RoundRobin, [], null, -1, TimeSpan.FromSeconds(30));
         var settings = new ProxySettings(null, Fastsock.Locality.ListenerSteering.Cpu, "auto", default, null!, 0, null, [], [backend]);
 
-        Assert.Null(DnsDiscovery.Create(settings, _ => _ => { }, new RecordingLogger()));
+        Assert.Empty(new DnsDiscovery(settings, _ => _ => { }, new RecordingLogger(), Path.Combine(_dir, "absent")).Backends);
     }
 }

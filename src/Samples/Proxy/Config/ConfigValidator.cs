@@ -66,7 +66,10 @@ internal static partial class ConfigValidator
         }
 
         var resolvers = Resolvers(check, config.Resolvers);
-        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, resolvers);
+        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, resolvers)
+        {
+            AdminRemoteApi = config.Admin?.RemoteApi ?? false,
+        };
     }
 
     private static BackendSettings Backend(Checker check, string key, BackendConfig backend, int index, List<BackendSettings> previous)
@@ -82,6 +85,11 @@ internal static partial class ConfigValidator
         if (backend.Servers.Count == 0)
         {
             throw check.Error($"{key}.servers", "empty: give at least one server, e.g. { \"address\": \"127.0.0.1:9000\" }");
+        }
+
+        if (backend.Servers.Count > Routing.BackendPool.MaxServers)
+        {
+            throw check.Error($"{key}.servers", $"{backend.Servers.Count} servers; a backend holds at most {Routing.BackendPool.MaxServers}: split it into several backends");
         }
 
         var servers = new List<ServerSettings>();

@@ -57,6 +57,9 @@ internal sealed class HttpConfig
 internal sealed class AdminConfig
 {
     public string? Bind { get; set; }
+
+    /// <summary>Let peers other than loopback change servers through the runtime API (stats pages are open to all who reach the bind).</summary>
+    public bool? RemoteApi { get; set; }
 }
 
 internal sealed class FrontendConfig

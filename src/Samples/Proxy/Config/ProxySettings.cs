@@ -118,6 +118,9 @@ internal sealed record ProxySettings(
 {
     /// <summary>http mode: bodies of known length from this size on are spliced (forwarding auto or splice).</summary>
     public const int DefaultSpliceThreshold = 64 * 1024;
+
+    /// <summary>The admin endpoint's runtime API (POST) answers peers other than loopback too (<c>admin.remoteApi</c>).</summary>
+    public bool AdminRemoteApi { get; init; }
 }
 
 /// <summary>A config problem: which file, which key, what is wrong. The proxy prints it on one line and exits with 2.</summary>

@@ -18,14 +18,15 @@ internal sealed partial class BackendDiscovery
     private readonly Lock _publishing = new();
     private IReadOnlyList<ServerSettings> _published;
 
-    public BackendDiscovery(BackendSettings backend, DnsLookup lookup, Action<IReadOnlyList<ServerSettings>> apply, ILogger logger)
+    /// <param name="previous">The discovery of the same backend before a config reload: names still configured keep their last answers.</param>
+    public BackendDiscovery(BackendSettings backend, DnsLookup lookup, Action<IReadOnlyList<ServerSettings>> apply, ILogger logger, BackendDiscovery? previous = null)
     {
         _backend = backend;
         _lookup = lookup;
         _apply = apply;
         _logger = logger;
-        _watches = [.. backend.Discovered.Select(t => new DnsServerWatch(t))];
-        _published = backend.Servers;
+        _watches = [.. backend.Discovered.Select(t => new DnsServerWatch(t, previous?._watches.FirstOrDefault(w => w.Template.Name == t.Name)))];
+        _published = Combine();
     }
 
     public string Name => _backend.Name;
@@ -36,17 +37,26 @@ internal sealed partial class BackendDiscovery
     /// <summary>The server set last handed to the pool (the fixed servers until a name first resolves).</summary>
     public IReadOnlyList<ServerSettings> Servers => Volatile.Read(ref _published);
 
+    /// <summary>The backend's settings with the servers in force: what a config reload applies to the pool.</summary>
+    public BackendSettings Settings => _backend with { Servers = Servers };
+
     /// <summary>Resolves every name once, together (at start, before traffic).</summary>
     public Task ResolveAllAsync(CancellationToken cancel) => Task.WhenAll(_watches.Select(w => ResolveAsync(w, cancel)));
 
-    /// <summary>Resolves each name again every its interval until <paramref name="cancel"/>.</summary>
-    public Task RunAsync(CancellationToken cancel) => Task.WhenAll(_watches.Select(w => Task.Run(() => WatchAsync(w, cancel), CancellationToken.None)));
+    /// <summary>Resolves each name again every its interval until <paramref name="cancel"/>; at once first when <paramref name="resolveFirst"/>.</summary>
+    public Task RunAsync(bool resolveFirst, CancellationToken cancel) =>
+        Task.WhenAll(_watches.Select(w => Task.Run(() => WatchAsync(w, resolveFirst, cancel), CancellationToken.None)));
 
-    private async Task WatchAsync(DnsServerWatch watch, CancellationToken cancel)
+    private async Task WatchAsync(DnsServerWatch watch, bool resolveFirst, CancellationToken cancel)
     {
         using var timer = new PeriodicTimer(watch.Template.ResolveInterval);
         try
         {
+            if (resolveFirst)
+            {
+                await ResolveAsync(watch, cancel).ConfigureAwait(false);
+            }
+
             while (await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false))
             {
                 await ResolveAsync(watch, cancel).ConfigureAwait(false);
@@ -101,12 +111,7 @@ internal sealed partial class BackendDiscovery
     {
         lock (_publishing)
         {
-            var servers = new List<ServerSettings>(_backend.Servers);
-            foreach (var watch in _watches)
-            {
-                servers.AddRange(watch.Servers);
-            }
-
+            var servers = Combine();
             if (servers.SequenceEqual(_published))
             {
                 return;
@@ -126,6 +131,18 @@ internal sealed partial class BackendDiscovery
 
             Volatile.Write(ref _published, servers);
         }
+    }
+
+    /// <summary>The fixed servers, then each name's, in config order.</summary>
+    private List<ServerSettings> Combine()
+    {
+        var servers = new List<ServerSettings>(_backend.Servers);
+        foreach (var watch in _watches)
+        {
+            servers.AddRange(watch.Servers);
+        }
+
+        return servers;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Backend}: {Query} resolved to {Count} servers: {Addresses}")]

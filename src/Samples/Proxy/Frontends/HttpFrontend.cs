@@ -15,7 +15,7 @@ namespace Fastsock.Samples.Proxy.Frontends;
 /// </summary>
 internal sealed partial class HttpFrontend
 {
-    private readonly int _maxConnPerWorker;
+    private int _maxConnPerWorker;
     private readonly WorkerSessions[] _workers;
     private readonly BackendConnectionPool?[] _pools;
     private readonly ServerState?[] _poolServers; // whose connections each pool holds: a slot may change hands on a reload
@@ -42,15 +42,16 @@ internal sealed partial class HttpFrontend
     /// <summary>How often a worker with idle backend connections looks at them when no request does.</summary>
     private static TimeSpan SweepInterval => TimeSpan.FromSeconds(1);
 
-    public FrontendSettings Settings { get; }
+    /// <summary>Replaced whole by a reload (<see cref="Reconfigure"/>); sessions read it per request.</summary>
+    public FrontendSettings Settings { get; private set; }
 
     public BackendPool Backend { get; }
 
     public ServerConnector Connector { get; }
 
-    public TimeoutSettings Timeouts { get; }
+    public TimeoutSettings Timeouts { get; private set; }
 
-    public int Retries { get; }
+    public int Retries { get; private set; }
 
     public ILogger Logger { get; }
 
@@ -71,6 +72,18 @@ internal sealed partial class HttpFrontend
 
     /// <summary>Where sessions, requests, responses, bytes and errors are counted (the admin endpoint reads them); null: not counted.</summary>
     public FrontendCounters? Counters { get; init; }
+
+    /// <summary>
+    /// A reload changed this frontend's settings but not its mode or backend: new requests use the new ones, and
+    /// the keep-alive pools (which belong to this object) stay. Each value is one reference or int write.
+    /// </summary>
+    public void Reconfigure(FrontendSettings settings, TimeoutSettings timeouts, int retries)
+    {
+        Settings = settings;
+        Timeouts = timeouts;
+        Retries = retries;
+        _maxConnPerWorker = Math.Max(1, settings.MaxConn / _workers.Length);
+    }
 
     public async Task HandleAsync(Connection client)
     {

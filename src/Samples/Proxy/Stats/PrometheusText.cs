@@ -32,6 +32,8 @@ internal static class PrometheusText
         Metric(text, "fastsock_proxy_server_up", "Server: 1 when up (health checks pass or none), 0 when down.", false,
             servers.Select(s => (s.Labels, s.Server.Up ? 1L : 0L)));
         Metric(text, "fastsock_proxy_server_weight", "Server: balancing weight.", false, servers.Select(s => (s.Labels, (long)s.Server.Weight)));
+        Metric(text, "fastsock_proxy_server_admin_state", "Server: 1 for the state the runtime API set (ready, drain, maint).", false,
+            servers.SelectMany(s => AdminStates.Select(state => (WithLabel(s.Labels, ("state", state)), s.Server.Admin == state ? 1L : 0L))));
         foreach (var column in StatsReport.SessionColumns.Where(c => c.Key != "noServer")) // a refused session has no server
         {
             Metric(text, $"fastsock_proxy_server_{column.Metric}", $"Server: {column.Help}", column.IsCounter,
@@ -110,6 +112,8 @@ internal static class PrometheusText
     }
 
     /// <summary><paramref name="labels"/> (already <c>{…}</c>) with one more label appended.</summary>
+    private static readonly string[] AdminStates = ["ready", "drain", "maint"];
+
     private static string WithLabel(string labels, (string Name, string Value)? extra) =>
         extra is { } label ? string.Concat(labels.AsSpan(0, labels.Length - 1), ",", Labels(label).AsSpan(1)) : labels;
 

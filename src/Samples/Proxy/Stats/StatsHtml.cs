@@ -44,7 +44,8 @@ internal static class StatsHtml
                 html.Append("<tr>");
                 Name(html, s.Name);
                 Name(html, s.Address);
-                html.Append("<td class=\"").Append(s.Status).Append("\">").Append(s.Status).Append(s.Checked ? "" : " (no check)").Append("</td>");
+                html.Append("<td class=\"").Append(s.Status).Append("\">").Append(s.Status).Append(s.Checked ? "" : " (no check)")
+                    .Append(s.Admin == "ready" ? "" : $" {s.Admin.ToUpperInvariant()}").Append("</td>");
                 Cell(html, s.Weight);
                 SessionCells(html, s.Totals);
                 html.Append("</tr>");

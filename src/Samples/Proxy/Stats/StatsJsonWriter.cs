@@ -40,6 +40,7 @@ internal static class StatsJsonWriter
                     json.WriteString("address", s.Address);
                     json.WriteString("status", s.Status);
                     json.WriteBoolean("checked", s.Checked);
+                    json.WriteString("admin", s.Admin);
                     json.WriteNumber("weight", s.Weight);
                     WriteTotals(json, s.Totals);
                     json.WriteEndObject();

@@ -8,6 +8,9 @@ internal sealed record FrontendRow(string Name, string Mode, string Backend, Ses
 internal sealed record ServerRow(string Name, string Address, int Weight, bool Up, bool Checked, SessionTotals Totals)
 {
     public string Status => Up ? "UP" : "DOWN";
+
+    /// <summary>What the runtime API set: ready, drain or maint.</summary>
+    public string Admin { get; init; } = "ready";
 }
 
 internal sealed record BackendRow(string Name, string Balance, SessionTotals Totals, IReadOnlyList<ServerRow> Servers)
@@ -137,7 +140,7 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
             var servers = pool.Servers.Select(s => new ServerRow(
                 s.Settings.Name, s.Settings.Address.ToString(), s.Weight, s.IsUp,
                 pool.Settings.HealthCheck is not null && s.Settings.Address.Kind != Config.ServerKind.InProc,
-                snapshot.Server(settings.Name, s.Index))).ToList();
+                snapshot.Server(settings.Name, s.Index)) { Admin = s.AdminState.ToString().ToLowerInvariant() }).ToList();
             var total = servers.Aggregate(default(SessionTotals), (sum, s) => sum + s.Totals);
             total += snapshot.Frontends.Where(f => f.Backend == settings.Name).Aggregate(default(SessionTotals), (sum, f) => sum + NoServerOnly(f.Totals));
             backends.Add(new BackendRow(settings.Name, settings.Balance.ToString().ToLowerInvariant(), total, servers));
