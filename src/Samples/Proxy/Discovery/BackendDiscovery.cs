@@ -88,7 +88,7 @@ internal sealed partial class BackendDiscovery
         {
             if (watch.Fail())
             {
-                ResolutionFailing(_logger, Name, watch.Template.Query, answer.Failure!, watch.Servers.Count, watch.Template.ResolveInterval);
+                ResolutionFailing(_logger, Name, watch.Template.Query, answer.Failure!, watch.Servers.Count, watch.Template.ResolveInterval.TotalSeconds);
             }
 
             return;
@@ -149,8 +149,8 @@ internal sealed partial class BackendDiscovery
     private static partial void Resolved(ILogger logger, string backend, DnsServerQuery query, int count, IReadOnlyList<System.Net.IPEndPoint> addresses);
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Backend {Backend}: resolving {Query} failed: {Reason}; keeping its last {Count} servers, asking again every {Interval} (logged once until it answers)")]
-    private static partial void ResolutionFailing(ILogger logger, string backend, DnsServerQuery query, string reason, int count, TimeSpan interval);
+        Message = "Backend {Backend}: resolving {Query} failed: {Reason}; keeping its last {Count} servers, asking again every {IntervalSeconds} s (logged once until it answers)")]
+    private static partial void ResolutionFailing(ILogger logger, string backend, DnsServerQuery query, string reason, int count, double intervalSeconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Backend {Backend}: the {Count} servers DNS gave were not applied, the previous set stays: {Reason}")]
     private static partial void NotApplied(ILogger logger, string backend, int count, string reason);
