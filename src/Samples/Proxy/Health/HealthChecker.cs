@@ -35,6 +35,19 @@ internal sealed partial class HealthChecker : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops checking the servers of <paramref name="pool"/> and following its set (a reload removed the backend).</summary>
+    public void Unfollow(BackendPool pool)
+    {
+        pool.Changed -= OnChanged;
+        lock (_checks)
+        {
+            foreach (var server in pool.Servers)
+            {
+                StopCheck(server);
+            }
+        }
+    }
+
     /// <summary>Checks <paramref name="servers"/> of <paramref name="backend"/> (a fixed set: tests and tools).</summary>
     public void Start(BackendSettings backend, IReadOnlyList<ServerState> servers)
     {

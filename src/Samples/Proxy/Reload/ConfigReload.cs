@@ -179,6 +179,17 @@ internal sealed partial class ConfigReload : IDisposable
         _live.Connector.ConnectTimeout = next.Timeouts.Connect;
         _live.Counters.Apply(next);
 
+        foreach (var (name, pool) in _live.Pools)
+        {
+            if (!next.Backends.Any(b => b.Name == name))
+            {
+                // Sessions of removed frontends may still use it: its servers stay as they are, unchecked.
+                _live.Pools.TryRemove(name, out _);
+                _live.Health.Unfollow(pool);
+                done.Add($"-backend {name}");
+            }
+        }
+
         // Removed frontends and binds first: a port may move from one frontend to another.
         foreach (var frontend in _live.Frontends.ToList())
         {
