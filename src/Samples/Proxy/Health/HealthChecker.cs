@@ -22,6 +22,18 @@ internal sealed partial class HealthChecker : IAsyncDisposable
 
     public HealthChecker(ILogger logger) => _logger = logger;
 
+    /// <summary>Servers being checked now (tests see the checker follow a set).</summary>
+    internal int Checking
+    {
+        get
+        {
+            lock (_checks)
+            {
+                return _running.Count;
+            }
+        }
+    }
+
     /// <summary>Checks the servers of <paramref name="pool"/> now and follows its set: added servers get a check, removed ones lose theirs.</summary>
     public void Follow(BackendPool pool)
     {
@@ -115,7 +127,16 @@ internal sealed partial class HealthChecker : IAsyncDisposable
         using var timer = new PeriodicTimer(check.Interval);
         do
         {
-            var failure = await ProbeServerAsync(server.Settings, check, stop).ConfigureAwait(false);
+            string? failure;
+            try
+            {
+                failure = await ProbeServerAsync(server.Settings, check, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return; // stopped mid-probe: the server was removed, or the proxy is stopping
+            }
+
             if (stop.IsCancellationRequested)
             {
                 return;

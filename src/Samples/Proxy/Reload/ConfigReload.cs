@@ -12,7 +12,7 @@ namespace Fastsock.Samples.Proxy.Reload;
 /// keeps serving the config it has. Backends take their new servers and settings (<see cref="BackendPool.Apply"/>:
 /// kept servers keep their health and pooled connections), frontends are swapped for new connections, added ones
 /// bind with the server's steering, removed ones stop accepting while their connections finish. What only a restart
-/// can change (<see cref="RestartOnlyKeys"/>) is logged and left as it runs. One reload at a time, off the workers.
+/// can change (<see cref="RestartOnlySettings"/>) is logged and left as it runs. One reload at a time, off the workers.
 /// </summary>
 internal sealed partial class ConfigReload : IDisposable
 {
@@ -64,7 +64,7 @@ internal sealed partial class ConfigReload : IDisposable
                 return false;
             }
 
-            var restartOnly = RestartOnlyKeys(_live.Settings, next);
+            var restartOnly = RestartOnlySettings.ChangedKeys(_live.Settings, next);
             if (restartOnly.Count > 0)
             {
                 NeedsRestart(_logger, string.Join(", ", restartOnly));
@@ -72,7 +72,7 @@ internal sealed partial class ConfigReload : IDisposable
 
             try
             {
-                var kept = KeepRestartOnly(_live.Settings, next);
+                var kept = RestartOnlySettings.KeepRunning(_live.Settings, next);
                 // DNS resolution pauses while the config applies; backends keep the servers their names resolved to.
                 var summary = await _live.Dns.ReloadAsync(kept, withDnsServers => ApplyAsync(kept, withDnsServers)).ConfigureAwait(false);
                 Reloaded(_logger, _source, summary);
@@ -89,71 +89,6 @@ internal sealed partial class ConfigReload : IDisposable
             _oneAtATime.Release();
         }
     }
-
-    /// <summary>Keys whose new value needs a restart (or a takeover): the workers, sockets or runtime options they shape exist once.</summary>
-    public static List<string> RestartOnlyKeys(ProxySettings running, ProxySettings next)
-    {
-        var keys = new List<string>();
-        if (running.Cores?.ToString() != next.Cores?.ToString())
-        {
-            keys.Add("cores");
-        }
-
-        if (running.Steering != next.Steering)
-        {
-            keys.Add("steering");
-        }
-
-        if (running.Forwarding != next.Forwarding)
-        {
-            keys.Add("forwarding");
-        }
-
-        if (running.OutboundStrategy != next.OutboundStrategy)
-        {
-            keys.Add("outbound.strategy");
-        }
-
-        if (!Equals(running.Admin, next.Admin))
-        {
-            keys.Add("admin.bind");
-        }
-
-        if (running.AdminRemoteApi != next.AdminRemoteApi)
-        {
-            keys.Add("admin.remoteApi");
-        }
-
-        if (running.Timeouts.Client != next.Timeouts.Client)
-        {
-            keys.Add("timeouts.client");
-        }
-
-        if (running.HttpSpliceThreshold != next.HttpSpliceThreshold)
-        {
-            keys.Add("http.spliceThreshold");
-        }
-
-        if (running.HttpAbortOnClose != next.HttpAbortOnClose)
-        {
-            keys.Add("http.abortOnClose");
-        }
-
-        return keys;
-    }
-
-    private static ProxySettings KeepRestartOnly(ProxySettings running, ProxySettings next) => next with
-    {
-        Cores = running.Cores,
-        Steering = running.Steering,
-        Forwarding = running.Forwarding,
-        OutboundStrategy = running.OutboundStrategy,
-        Admin = running.Admin,
-        AdminRemoteApi = running.AdminRemoteApi,
-        Timeouts = next.Timeouts with { Client = running.Timeouts.Client },
-        HttpSpliceThreshold = running.HttpSpliceThreshold,
-        HttpAbortOnClose = running.HttpAbortOnClose,
-    };
 
     private async Task<string> ApplyAsync(ProxySettings next, Func<BackendSettings, BackendSettings> withDnsServers)
     {

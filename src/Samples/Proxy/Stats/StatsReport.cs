@@ -139,10 +139,11 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
             var pool = pools[settings.Name];
             var servers = pool.Servers.Select(s => new ServerRow(
                 s.Settings.Name, s.Settings.Address.ToString(), s.Weight, s.IsUp,
-                pool.Settings.HealthCheck is not null && s.Settings.Address.Kind != Config.ServerKind.InProc,
-                snapshot.Server(settings.Name, s.Index)) { Admin = s.AdminState.ToString().ToLowerInvariant() }).ToList();
+                settings.HealthCheck is not null && s.Settings.Address.Kind != Config.ServerKind.InProc,
+                snapshot.Server(settings.Name, s.Index))).ToList();
             var total = servers.Aggregate(default(SessionTotals), (sum, s) => sum + s.Totals);
             total += snapshot.Frontends.Where(f => f.Backend == settings.Name).Aggregate(default(SessionTotals), (sum, f) => sum + NoServerOnly(f.Totals));
+            servers = [.. servers.Select(row => row with { Admin = pool.Find(row.Name)?.AdminState.ToString().ToLowerInvariant() ?? "ready" })];
             backends.Add(new BackendRow(settings.Name, settings.Balance.ToString().ToLowerInvariant(), total, servers));
         }
 
