@@ -48,6 +48,7 @@ internal static class ProxyApp
             var apps = builder.InProcessApps.Handlers;
             var connector = new ServerConnector(apps, settings.Timeouts.Connect);
             live = new LiveConfig(settings, source, cores.Count, connector, health, logger);
+            live.Dns.StartAsync().GetAwaiter().GetResult(); // dns: and srv: servers resolved once before traffic
             foreach (var (bind, handler) in live.Bindings())
             {
                 builder.Listen(bind, handler);
@@ -64,6 +65,7 @@ internal static class ProxyApp
         catch (Exception ex) when (ex is ConfigException or FormatException or ArgumentException or NativeCallException or InvalidOperationException)
         {
             Console.Error.WriteLine($"fastsock-proxy: {ex.Message}");
+            live?.Dns.DisposeAsync().AsTask().GetAwaiter().GetResult();
             health.DisposeAsync().AsTask().GetAwaiter().GetResult();
             return 2;
         }
@@ -75,7 +77,7 @@ internal static class ProxyApp
         {
             var binds = server.EndPoints.Skip(bound).Take(frontend.Binds.Count);
             bound += frontend.Binds.Count;
-            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address))}");
+            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address.ToString()).Concat(frontend.Backend.Discovered.Select(d => d.Query.ToString())))}");
         }
 
         if (settings.Admin is not null)
@@ -93,6 +95,7 @@ internal static class ProxyApp
         reload.ListenForSighup();
         Console.WriteLine($"Config: {source}. Press Ctrl+C to stop, kill -HUP {Environment.ProcessId} to reload.");
         server.WaitForShutdownAsync().GetAwaiter().GetResult();
+        live.Dns.DisposeAsync().AsTask().GetAwaiter().GetResult();
         health.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
     }

@@ -9,7 +9,7 @@ namespace Fastsock.Samples.Proxy.Config;
 /// Turns what the user wrote into <see cref="ProxySettings"/>, filling HAProxy-like defaults, and stops at the first
 /// problem with the file, the key (<c>backends[1].servers[0].address</c>) and what to write instead.
 /// </summary>
-internal static class ConfigValidator
+internal static partial class ConfigValidator
 {
     public static ProxySettings Validate(ProxyConfig config, string source)
     {
@@ -65,7 +65,8 @@ internal static class ConfigValidator
             frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy));
         }
 
-        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose)
+        var resolvers = Resolvers(check, config.Resolvers);
+        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, resolvers)
         {
             AdminRemoteApi = config.Admin?.RemoteApi ?? false,
         };
@@ -92,16 +93,25 @@ internal static class ConfigValidator
         }
 
         var servers = new List<ServerSettings>();
+        var discovered = new List<DnsServerTemplate>();
+        var resolveInterval = ResolveInterval(check, $"{key}.resolveInterval", backend.ResolveInterval);
         for (int i = 0; i < backend.Servers.Count; i++)
         {
             var server = backend.Servers[i];
             var serverKey = $"{key}.servers[{i}]";
             var serverName = server.Name ?? $"server{i}";
-            if (servers.Exists(s => s.Name == serverName))
+            if (servers.Exists(s => s.Name == serverName) || discovered.Exists(s => s.Name == serverName))
             {
                 throw check.Error($"{serverKey}.name", $"'{serverName}' is used twice in backend '{name}'");
             }
 
+            if (DnsServerQuery.IsDnsAddress(server.Address))
+            {
+                discovered.Add(DnsServer(check, serverKey, server, serverName, resolveInterval));
+                continue;
+            }
+
+            RejectResolveInterval(check, $"{serverKey}.resolveInterval", server.ResolveInterval, "its address is not a dns: or srv: name");
             var address = check.ServerAddress($"{serverKey}.address", server.Address);
             int weight = check.Range($"{serverKey}.weight", server.Weight ?? 1, 0, 256);
             var sendProxy = check.OneOf($"{serverKey}.sendProxy", server.SendProxy ?? "none", ("none", ProxyHeaderMode.None), ("v1", ProxyHeaderMode.V1), ("v2", ProxyHeaderMode.V2));
@@ -109,7 +119,12 @@ internal static class ConfigValidator
             servers.Add(new ServerSettings(serverName, address, weight, sendProxy, fastPath));
         }
 
-        if (servers.TrueForAll(s => s.Weight == 0))
+        if (discovered.Count == 0)
+        {
+            RejectResolveInterval(check, $"{key}.resolveInterval", backend.ResolveInterval, "no server of this backend has a dns: or srv: address");
+        }
+
+        if (servers.TrueForAll(s => s.Weight == 0) && discovered.TrueForAll(d => d.Weight == 0))
         {
             throw check.Error($"{key}.servers", "every server has weight 0, so none would get traffic; give one a weight of 1 or more");
         }
@@ -145,7 +160,7 @@ internal static class ConfigValidator
         }
 
         var keepAliveIdle = check.Duration($"{key}.keepAlive.idleTimeout", backend.KeepAlive.IdleTimeout, "30s");
-        return new BackendSettings(name, balance, servers, health, maxIdle, keepAliveIdle, Faults(check, key, backend));
+        return new BackendSettings(name, balance, servers, health, maxIdle, keepAliveIdle, Faults(check, key, backend), discovered.Count == 0 ? null : discovered);
     }
 
     private static FaultSettings Faults(Checker check, string key, BackendConfig backend)
@@ -222,7 +237,7 @@ internal static class ConfigValidator
         {
             if (string.IsNullOrWhiteSpace(text))
             {
-                throw Error(key, "missing: write host:port (an IP address), unix:/path or inproc:NAME");
+                throw Error(key, "missing: write host:port (an IP address), unix:/path, inproc:NAME, dns:NAME:PORT or srv:_service._proto.NAME");
             }
 
             if (text.StartsWith("unix:", StringComparison.Ordinal))

@@ -24,6 +24,9 @@ internal sealed class ProxyConfig
     public List<FrontendConfig> Frontends { get; set; } = [];
 
     public List<BackendConfig> Backends { get; set; } = [];
+
+    /// <summary>The nameservers asked for <c>dns:</c> and <c>srv:</c> server addresses; absent: those of /etc/resolv.conf.</summary>
+    public ResolversConfig? Resolvers { get; set; }
 }
 
 internal sealed class OutboundConfig
@@ -99,6 +102,9 @@ internal sealed class BackendConfig
 
     /// <summary>How long a server that comes back UP takes to reach its full weight; absent: at once.</summary>
     public string? SlowStart { get; set; }
+
+    /// <summary>How often the backend's <c>dns:</c>/<c>srv:</c> servers are resolved again (a server may set its own).</summary>
+    public string? ResolveInterval { get; set; }
 }
 
 /// <summary>Passive health: errors seen on live traffic (HAProxy's observe layer4 + on-error).</summary>
@@ -122,6 +128,9 @@ internal sealed class ServerConfig
     public string? SendProxy { get; set; }
 
     public string? LocalFastPath { get; set; }
+
+    /// <summary>For a <c>dns:</c>/<c>srv:</c> address: how often it is resolved again (overrides the backend's).</summary>
+    public string? ResolveInterval { get; set; }
 }
 
 internal sealed class HealthCheckConfig

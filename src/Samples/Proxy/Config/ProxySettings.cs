@@ -67,10 +67,14 @@ internal sealed record BackendSettings(
     HealthCheckSettings? HealthCheck,
     int MaxIdlePerWorker,
     TimeSpan KeepAliveIdle,
-    FaultSettings? FaultHandling = null)
+    FaultSettings? FaultHandling = null,
+    IReadOnlyList<DnsServerTemplate>? DnsServers = null)
 {
     /// <summary>What the backend does when a server fails (redispatch, retry-on, passive health, slow start).</summary>
     public FaultSettings Faults => FaultHandling ?? FaultSettings.Default;
+
+    /// <summary>Servers written as <c>dns:</c>/<c>srv:</c> names: resolved at run time, in addition to <see cref="Servers"/>.</summary>
+    public IReadOnlyList<DnsServerTemplate> Discovered => DnsServers ?? [];
 }
 
 /// <summary>What may be sent again after a failure (HAProxy's retry-on); always within <c>retries</c>.</summary>
@@ -116,7 +120,8 @@ internal sealed record ProxySettings(
     IReadOnlyList<FrontendSettings> Frontends,
     IReadOnlyList<BackendSettings> Backends,
     int HttpSpliceThreshold = ProxySettings.DefaultSpliceThreshold,
-    bool HttpAbortOnClose = true)
+    bool HttpAbortOnClose = true,
+    ResolverSettings? Resolvers = null)
 {
     /// <summary>http mode: bodies of known length from this size on are spliced (forwarding auto or splice).</summary>
     public const int DefaultSpliceThreshold = 64 * 1024;

@@ -72,7 +72,9 @@ internal sealed partial class ConfigReload : IDisposable
 
             try
             {
-                var summary = await ApplyAsync(RestartOnlySettings.KeepRunning(_live.Settings, next)).ConfigureAwait(false);
+                var kept = RestartOnlySettings.KeepRunning(_live.Settings, next);
+                // DNS resolution pauses while the config applies; backends keep the servers their names resolved to.
+                var summary = await _live.Dns.ReloadAsync(kept, withDnsServers => ApplyAsync(kept, withDnsServers)).ConfigureAwait(false);
                 Reloaded(_logger, _source, summary);
                 return true;
             }
@@ -88,11 +90,12 @@ internal sealed partial class ConfigReload : IDisposable
         }
     }
 
-    private async Task<string> ApplyAsync(ProxySettings next)
+    private async Task<string> ApplyAsync(ProxySettings next, Func<BackendSettings, BackendSettings> withDnsServers)
     {
         var done = new List<string>();
-        foreach (var backend in next.Backends)
+        foreach (var configured in next.Backends)
         {
+            var backend = withDnsServers(configured);
             if (_live.Pools.TryGetValue(backend.Name, out var pool))
             {
                 var change = pool.Apply(backend);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Fastsock.Hosting;
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Discovery;
 using Fastsock.Samples.Proxy.Frontends;
 using Fastsock.Samples.Proxy.Health;
 using Fastsock.Samples.Proxy.Routing;
@@ -48,6 +49,8 @@ internal sealed class LiveConfig
             health.Follow(pool);
         }
 
+        // Off the workers: dns: and srv: servers reach the pools through ApplyServers (ProxyApp starts it).
+        Dns = new DnsDiscovery(settings, b => servers => Pools[b.Name].ApplyServers(servers), logger);
         Counters = new ProxyCounters(settings, workerCount);
         foreach (var frontend in settings.Frontends)
         {
@@ -63,6 +66,9 @@ internal sealed class LiveConfig
     public ConcurrentDictionary<string, BackendPool> Pools { get; } = new();
 
     public ProxyCounters Counters { get; }
+
+    /// <summary>Resolves the <c>dns:</c>/<c>srv:</c> servers of the backends.</summary>
+    public DnsDiscovery Dns { get; }
 
     public ServerConnector Connector { get; }
 
