@@ -65,7 +65,8 @@ internal static class ConfigValidator
             frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy));
         }
 
-        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose);
+        var adminSocket = config.Admin?.Socket is { } socket ? Takeover.AdminSocket.Validate(source, "admin.socket", socket) : null;
+        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, adminSocket);
     }
 
     private static BackendSettings Backend(Checker check, string key, BackendConfig backend, int index, List<BackendSettings> previous)

@@ -54,6 +54,9 @@ internal sealed class HttpConfig
 internal sealed class AdminConfig
 {
     public string? Bind { get; set; }
+
+    /// <summary>Unix socket path where the running proxy offers its listeners to <c>--takeover</c>.</summary>
+    public string? Socket { get; set; }
 }
 
 internal sealed class FrontendConfig

@@ -109,7 +109,8 @@ internal sealed record ProxySettings(
     IReadOnlyList<FrontendSettings> Frontends,
     IReadOnlyList<BackendSettings> Backends,
     int HttpSpliceThreshold = ProxySettings.DefaultSpliceThreshold,
-    bool HttpAbortOnClose = true)
+    bool HttpAbortOnClose = true,
+    string? AdminSocket = null)
 {
     /// <summary>http mode: bodies of known length from this size on are spliced (forwarding auto or splice).</summary>
     public const int DefaultSpliceThreshold = 64 * 1024;
