@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Fastsock.Hosting;
 using Fastsock.Locality;
+using Fastsock.Native;
 using Fastsock.Tests.Support;
 using Fastsock.Transport;
 
@@ -137,6 +138,30 @@ public sealed class ListenerHandoverTests : IDisposable
     }
 
     [Fact]
+    public async Task A_socket_file_left_by_a_killed_server_is_replaced_and_one_a_live_server_offers_on_is_refused()
+    {
+        // A process killed with SIGKILL leaves its socket file behind, bound to nothing. (Raw calls: a .NET Socket
+        // removes the file when disposed.)
+        BindAndClose(_path);
+
+        Assert.True(File.Exists(_path));
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
+        {
+            o.Cores = CoreSets.First;
+            o.Handover.OfferPath = _path;
+        });
+
+        var second = await Assert.ThrowsAsync<ListenerHandoverException>(() => TestServers.StartAsync(TestServers.Echo, o =>
+        {
+            o.Cores = CoreSets.First;
+            o.Handover.OfferPath = _path;
+        }));
+        Assert.Equal($"hand-over socket {_path}: a running server already offers its listeners there; take them over (--takeover {_path}) or choose another path", second.Message);
+        Assert.False(server.HandedOver.IsCompleted);
+        await AssertEchoesAsync(server.EndPoints[0]);
+    }
+
+    [Fact]
     public async Task A_keep_alive_request_sent_after_the_hand_over_is_answered_by_the_old_server_and_not_reset()
     {
         // The old server's client is between two requests when the successor takes over: it is told the server is
@@ -206,6 +231,19 @@ public sealed class ListenerHandoverTests : IDisposable
 
         await input.CompleteAsync();
         await connection.Transport.Output.CompleteAsync();
+    }
+
+    private static unsafe void BindAndClose(string path)
+    {
+        var address = UnixSocketAddress.From(new UnixDomainSocketEndPoint(path));
+        int fd = SocketCalls.Socket(SocketCalls.AF_UNIX, DescriptorPassingCalls.SOCK_SEQPACKET | SocketCalls.SOCK_CLOEXEC, 0);
+        Assert.True(fd >= 0);
+        fixed (byte* pointer = address.Bytes)
+        {
+            Assert.Equal(0, SocketCalls.Bind(fd, pointer, address.Length));
+        }
+
+        FileCalls.Close(fd);
     }
 
     private static async Task AssertEchoesAsync(IPEndPoint endPoint)
