@@ -118,14 +118,38 @@ public sealed class ProxyTakeoverTests : IDisposable
     [Fact]
     public async Task Killing_the_old_process_after_the_takeover_loses_no_listener()
     {
-        var config = Config();
+        // A request the backend never answers keeps the old process draining, so the kill lands while it still
+        // holds its copies of the listening sockets.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async conversation =>
+        {
+            while (true)
+            {
+                var head = await conversation.ReadHeadAsync();
+                if (head.StartsWith("GET /hold", StringComparison.Ordinal))
+                {
+                    held.TrySetResult();
+                    await release.Task;
+                    return;
+                }
+
+                await conversation.Socket.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"u8.ToArray());
+            }
+        });
+        var config = Config($"127.0.0.1:{backend.Port}");
         using var old = await StartAsync($"--config {config} --cores {CoreSets.FirstText}");
         var web = await old.ListeningOnAsync("frontend web");
+        using var holding = await RawHttpClient.ConnectAsync(web);
+        await holding.SendAsync("GET /hold HTTP/1.1\r\nHost: test\r\n\r\n");
+        await held.Task.WaitAsync(Clients.Timeout);
+
         using var successor = await StartAsync($"--config {config} --cores {CoreSets.FirstText} --takeover {Socket}");
         await old.WaitForLineAsync("Handed");
-
         old.Signal("KILL");
         await old.WaitForExitAsync(ExitTimeout);
+        release.SetResult();
+
         for (int i = 0; i < 50; i++)
         {
             using var client = await RawHttpClient.ConnectAsync(web);
