@@ -55,6 +55,35 @@ public sealed class ListenerHandoverTests : IDisposable
         Assert.Equal(0, successor.GetStats().Sum(s => s.RemoteConnections));
     }
 
+    [Theory]
+    [InlineData(ListenerSteering.Hash)]
+    [InlineData(ListenerSteering.Single)]
+    public async Task A_successor_takes_over_hash_and_single_listeners_in_the_same_shape(ListenerSteering steering)
+    {
+        var allowed = CpuSet.Allowed();
+        var cores = allowed.Count >= 2 ? CoreSets.FirstTwo : CoreSets.First;
+        await using var old = await TestServers.StartAsync(Report(OldServer), o =>
+        {
+            o.Cores = cores;
+            o.Steering = steering;
+            o.Handover.OfferPath = _path;
+        });
+        int[] orderBefore = old.ListenerGroups[0].WorkerBySlot;
+
+        await using var successor = await TestServers.StartAsync(Report(Successor), o =>
+        {
+            o.Cores = cores;
+            o.Steering = steering;
+            o.Handover.TakeOverFrom = _path;
+        });
+
+        await old.HandedOver.WaitAsync(Clients.Timeout);
+        Assert.Equal(old.EndPoints, successor.EndPoints);
+        Assert.Equal(orderBefore, successor.ListenerGroups[0].WorkerBySlot);
+        var seen = await Clients.RunPinnedAsync(cores[0], () => Probe(successor.EndPoints[0], ConnectionsPerCpu));
+        Assert.All(seen, s => Assert.Equal(Successor, s.Server));
+    }
+
     [TwoCpuFact]
     public async Task A_successor_with_another_worker_count_is_refused_and_the_running_server_keeps_serving_and_offering()
     {

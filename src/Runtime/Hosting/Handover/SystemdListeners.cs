@@ -42,14 +42,16 @@ internal static class SystemdListeners
                 throw new ListenerHandoverException($"LISTEN_FDS: fd {fd} is not a listening socket; pass only ListenStream= sockets to this server");
             }
 
+            IPEndPoint? address = null;
             try
             {
-                bound[i] = ListenSocket.LocalEndPoint(fd);
+                address = ListenSocket.LocalEndPoint(fd); // null for an AF_UNIX socket
             }
-            catch (Exception ex) when (ex is NativeCallException or NullReferenceException)
+            catch (NativeCallException)
             {
-                throw new ListenerHandoverException($"LISTEN_FDS: fd {fd} is not a TCP socket bound to an IP address; pass only ListenStream=ADDRESS:PORT sockets to this server", ex);
             }
+
+            bound[i] = address ?? throw new ListenerHandoverException($"LISTEN_FDS: fd {fd} is not a TCP socket bound to an IP address; pass only ListenStream=ADDRESS:PORT sockets to this server");
         }
 
         var used = new bool[count];
