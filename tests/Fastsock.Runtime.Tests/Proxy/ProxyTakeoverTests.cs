@@ -199,37 +199,35 @@ public sealed class ProxyTakeoverTests : IDisposable
 
     private const int ConnectionsPerCpu = 30;
 
-    /// <summary>Connects from a thread pinned to each CPU, then reads each worker's passive locality from the admin JSON.</summary>
+    /// <summary>
+    /// Connects from a thread pinned to each CPU, then reads each worker's passive locality from the admin JSON. The
+    /// admin reads are connections too: they come from the first CPU, so with steering they are local as well.
+    /// </summary>
     private static async Task<Dictionary<int, (long Local, long Remote)>> LocalityAsync(IPEndPoint admin, IPEndPoint web, string cores)
     {
         var cpus = Fastsock.Locality.CpuSet.Parse(cores);
-        var before = await ReadLocalityAsync(admin);
+        var before = await ReadLocalityAsync(admin, cpus[0]);
         foreach (int cpu in cpus)
         {
             await Clients.RunPinnedAsync(cpu, () =>
             {
                 for (int i = 0; i < ConnectionsPerCpu; i++)
                 {
-                    using var socket = Clients.ConnectBlocking(web);
-                    socket.Send("GET /plaintext HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"u8);
-                    var buffer = new byte[4096];
-                    while (socket.Receive(buffer) > 0)
-                    {
-                    }
+                    Get(web, "/plaintext");
                 }
 
                 return 0;
             });
         }
 
-        var after = await ReadLocalityAsync(admin);
+        var after = await ReadLocalityAsync(admin, cpus[0]);
         return after.ToDictionary(p => p.Key, p => (p.Value.Local - before.GetValueOrDefault(p.Key).Local, p.Value.Remote - before.GetValueOrDefault(p.Key).Remote));
     }
 
-    private static async Task<Dictionary<int, (long Local, long Remote)>> ReadLocalityAsync(IPEndPoint admin)
+    private static async Task<Dictionary<int, (long Local, long Remote)>> ReadLocalityAsync(IPEndPoint admin, int cpu)
     {
-        using var http = new HttpClient { Timeout = Clients.Timeout };
-        using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://{admin}/stats?format=json")));
+        var body = await Clients.RunPinnedAsync(cpu, () => Get(admin, "/stats?format=json"));
+        using var json = JsonDocument.Parse(body);
         var result = new Dictionary<int, (long, long)>();
         foreach (var worker in json.RootElement.GetProperty("workers").EnumerateArray())
         {
@@ -238,6 +236,25 @@ public sealed class ProxyTakeoverTests : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>A blocking HTTP/1.0 GET from the calling thread (the response ends with the close); returns the body.</summary>
+    private static string Get(IPEndPoint endPoint, string target)
+    {
+        using var socket = Clients.ConnectBlocking(endPoint);
+        socket.Send(System.Text.Encoding.ASCII.GetBytes($"GET {target} HTTP/1.0\r\nHost: test\r\n\r\n"));
+        var received = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        int n;
+        while ((n = socket.Receive(buffer)) > 0)
+        {
+            received.Write(buffer, 0, n);
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(received.ToArray());
+        int body = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(text.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) && body > 0, $"GET {target}: {text}");
+        return text[(body + 4)..];
     }
 
     private static string OneLine(string stderr)
