@@ -26,6 +26,9 @@ public sealed class FastsockServerOptions
     /// <summary>Outbound connections: source-port strategy, port range, connect timeout (see <see cref="FastsockConnector"/>).</summary>
     public OutboundOptions Outbound { get; } = new();
 
+    /// <summary>Handing listening sockets to a successor process, taking them from one, or from systemd.</summary>
+    public ListenerHandoverOptions Handover { get; } = new();
+
     internal CpuSet ResolveCores()
     {
         var cores = Cores ?? CpuSet.Allowed();
@@ -57,5 +60,6 @@ public sealed class FastsockServerOptions
 
         Connection.Validate();
         Outbound.Validate();
+        Handover.Validate();
     }
 }

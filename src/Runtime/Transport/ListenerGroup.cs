@@ -103,6 +103,95 @@ internal sealed class ListenerGroup : IDisposable
     }
 
     /// <summary>
+    /// Takes over listening sockets another process opened (<paramref name="fdsBySlot"/>, in the kernel's group order,
+    /// <paramref name="workerBySlot"/>[i] the worker serving slot i) instead of binding: the group, its order and its
+    /// queued connections stay as they are, and the steering program is rebuilt for this process's CPUs. Workers with
+    /// no socket yet get new ones that join the group after the inherited ones. One socket and no slots: the single
+    /// shared listener. The group owns every fd it is given, also when this throws.
+    /// </summary>
+    public static ListenerGroup Adopt(IPEndPoint requested, ListenerSteering steering, IReadOnlyList<int> fdsBySlot, IReadOnlyList<int> workerBySlot, int backlog, bool noDelay, IReadOnlyList<SocketConnectionPool> pools, ConnectionHandler handler)
+    {
+        var group = new ListenerGroup(requested, steering, pools.Count);
+        try
+        {
+            if (steering == ListenerSteering.Single)
+            {
+                group._sharedFd = fdsBySlot[0];
+                ListenSocket.Adopt(group._sharedFd, requested, incomingCpu: -1, backlog, noDelay);
+                group.BoundEndPoint = ListenSocket.LocalEndPoint(group._sharedFd);
+                foreach (var pool in pools)
+                {
+                    group._byWorker[pool.Worker.Index] = new LocalListener(group, group._sharedFd, shared: true, pool, handler);
+                }
+
+                return group;
+            }
+
+            // Owned first (so a failure below closes them all), prepared second.
+            for (int slot = 0; slot < fdsBySlot.Count; slot++)
+            {
+                var pool = pools[workerBySlot[slot]];
+                var listener = new LocalListener(group, fdsBySlot[slot], shared: false, pool, handler);
+                group._bySlot.Add(listener);
+                group._byWorker[pool.Worker.Index] = listener;
+            }
+
+            group.BoundEndPoint = ListenSocket.LocalEndPoint(fdsBySlot[0]);
+            foreach (var listener in group._bySlot)
+            {
+                int incomingCpu = steering == ListenerSteering.Cpu ? listener.Worker.Cpu : -1;
+                ListenSocket.Adopt(listener.Fd, group.BoundEndPoint, incomingCpu, backlog, noDelay);
+            }
+
+            foreach (var pool in pools)
+            {
+                if (group._byWorker[pool.Worker.Index] is null)
+                {
+                    int incomingCpu = steering == ListenerSteering.Cpu ? pool.Worker.Cpu : -1;
+                    int fd = ListenSocket.Open(group.BoundEndPoint, reusePort: true, incomingCpu, backlog, noDelay);
+                    var listener = new LocalListener(group, fd, shared: false, pool, handler);
+                    group._bySlot.Add(listener);
+                    group._byWorker[pool.Worker.Index] = listener;
+                }
+            }
+
+            if (steering == ListenerSteering.Cpu)
+            {
+                group.AttachSteering();
+            }
+
+            return group;
+        }
+        catch
+        {
+            group.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The group's sockets in the kernel's order with the worker of each, or the one shared listener and no slots.</summary>
+    internal (int[] Fds, int[] WorkerBySlot) SnapshotSlots()
+    {
+        lock (_membership)
+        {
+            if (_sharedFd >= 0)
+            {
+                return ([_sharedFd], []);
+            }
+
+            var fds = new int[_bySlot.Count];
+            var workers = new int[_bySlot.Count];
+            for (int i = 0; i < fds.Length; i++)
+            {
+                fds[i] = _bySlot[i].Fd;
+                workers[i] = _bySlot[i].Worker.Index;
+            }
+
+            return (fds, workers);
+        }
+    }
+
+    /// <summary>
     /// A listener is closing (worker thread). The kernel fills the freed group index with the last socket; mirror
     /// that and re-attach the program, or the CPU of the moved listener would be steered to a wrong index.
     /// </summary>

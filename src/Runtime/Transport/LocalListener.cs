@@ -118,6 +118,27 @@ internal sealed unsafe class LocalListener : IEpollHandler
         }
     }
 
+    /// <summary>
+    /// Stops accepting on this worker after a hand-over (worker thread): the socket now belongs to the successor too, so
+    /// it leaves this worker's epoll explicitly (closing our fd would not remove it while the successor holds one) and
+    /// stays in its reuseport group, with its queue, untouched. The group closes our fd when the server tears down.
+    /// </summary>
+    public void Release()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        Worker.Timers.Cancel(_resume);
+        if (_registered)
+        {
+            Worker.Deregister(Fd, _token);
+            _registered = false;
+        }
+    }
+
     private void Pause()
     {
         Worker.Deregister(Fd, _token);

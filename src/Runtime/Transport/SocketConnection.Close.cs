@@ -186,6 +186,7 @@ internal sealed partial class SocketConnection
         _closedSource = null;
         _inputEndedSource = null;
         _shutdownRequested = false;
+        _shutdownReadCancelled = false;
         _receiveEnded = false;
         _peerFinished = false;
         _sendEnded = false;

@@ -29,6 +29,7 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     private ConnectionHandler? _handler;
     private bool _isOutbound;
     private bool _shutdownRequested;
+    private bool _shutdownReadCancelled;
     private CancellationTokenSource? _closedSource;
     private CancellationTokenSource? _inputEndedSource;
     private long _lastActivityMs;
@@ -194,13 +195,26 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     /// <summary>Graceful shutdown: the handler's pending read completes as cancelled. Worker thread only.</summary>
     public void RequestShutdown()
     {
-        if (_closed || _shutdownRequested)
+        if (_closed || _shutdownReadCancelled)
         {
             return;
         }
 
         _shutdownRequested = true;
+        _shutdownReadCancelled = true;
         _input.Reader.CancelPendingRead();
+    }
+
+    /// <summary>
+    /// The first half of a drain after a listener hand-over: <see cref="IsShutdownRequested"/> turns true (the next
+    /// response closes the connection) but a read waiting for the next request is left to complete.
+    /// </summary>
+    public void AnnounceShutdown()
+    {
+        if (!_closed)
+        {
+            _shutdownRequested = true;
+        }
     }
 
     public override void Abort()

@@ -9,12 +9,13 @@ var cores = new Option<string?>("--cores") { Description = "CPUs to run one work
 var steering = new Option<string?>("--steering") { Description = "cpu, hash or single (overrides the config)" };
 var forwarding = new Option<string?>("--forwarding") { Description = "auto, copy or splice (overrides the config)" };
 var outbound = new Option<string?>("--outbound-strategy") { Description = "Source ports of backend connections: kernel, modulo or rss (overrides the config)" };
+var takeover = new Option<string?>("--takeover") { Description = "Take the listening sockets of the proxy running with admin.socket PATH instead of binding; it drains and exits" };
 var logLevel = new Option<LogLevel>("--log-level") { Description = "Minimum log level", DefaultValueFactory = _ => LogLevel.Information };
 var check = new Option<bool>("--check") { Description = "Check the config and exit: 0 when valid, 2 with the reason when not (as haproxy -c)" };
 
 var root = new RootCommand("fastsock-proxy: an HAProxy-like proxy on the Fastsock per-core runtime.")
 {
-    config, cores, steering, forwarding, outbound, logLevel, check,
+    config, cores, steering, forwarding, outbound, logLevel, check, takeover,
 };
 root.SetAction(parse =>
 {
@@ -48,7 +49,7 @@ root.SetAction(parse =>
         return ConfigCheck.Run(settings, source);
     }
 
-    return ProxyApp.Run(settings, source, parse.GetValue(logLevel), new ReloadSource(path, Overrides));
+    return ProxyApp.Run(settings, source, parse.GetValue(logLevel), new ReloadSource(path, Overrides), parse.GetValue(takeover));
 });
 
 // The runtime handles SIGTERM/SIGINT itself (graceful drain), so the command line library must not.

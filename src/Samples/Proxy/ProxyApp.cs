@@ -15,7 +15,7 @@ namespace Fastsock.Samples.Proxy;
 /// <summary>Builds the runtime from the checked settings, starts health checks and frontends, runs until SIGTERM/Ctrl+C.</summary>
 internal static class ProxyApp
 {
-    public static int Run(ProxySettings settings, string source, LogLevel logLevel, ReloadSource? reloadFrom = null)
+    public static int Run(ProxySettings settings, string source, LogLevel logLevel, ReloadSource? reloadFrom = null, string? takeoverPath = null)
     {
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(logLevel)
@@ -42,6 +42,7 @@ internal static class ProxyApp
                     options.Outbound.Strategy = settings.OutboundStrategy;
                     options.Outbound.ConnectTimeout = settings.Timeouts.Connect;
                     options.Connection.IdleTimeout = settings.Timeouts.Client;
+                    Takeover.AdminSocket.Configure(options.Handover, settings, takeoverPath);
                 });
 
             builder.AddInProcessApp(DemoHelloApp.Name, new DemoHelloApp().HandleAsync);

@@ -269,7 +269,7 @@ public sealed partial class HttpExchangeForwarder
                 break;
         }
 
-        bool clientKeepAlive = _request.KeepAlive && !closeAfter;
+        bool clientKeepAlive = _request.KeepAlive && !closeAfter && !_client.IsShutdownRequested; // a draining server says so
         if (!clientKeepAlive)
         {
             HttpForwardingWriter.WriteConnectionClose(_output);

@@ -66,7 +66,8 @@ internal static partial class ConfigValidator
         }
 
         var resolvers = Resolvers(check, config.Resolvers);
-        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, resolvers)
+        var adminSocket = config.Admin?.Socket is { } socket ? Takeover.AdminSocket.Validate(source, "admin.socket", socket) : null;
+        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, resolvers, adminSocket)
         {
             AdminRemoteApi = config.Admin?.RemoteApi ?? false,
         };

@@ -60,6 +60,9 @@ internal sealed class AdminConfig
 
     /// <summary>Let peers other than loopback change servers through the runtime API (stats pages are open to all who reach the bind).</summary>
     public bool? RemoteApi { get; set; }
+
+    /// <summary>Unix socket path where the running proxy offers its listeners to <c>--takeover</c>.</summary>
+    public string? Socket { get; set; }
 }
 
 internal sealed class FrontendConfig

@@ -121,7 +121,8 @@ internal sealed record ProxySettings(
     IReadOnlyList<BackendSettings> Backends,
     int HttpSpliceThreshold = ProxySettings.DefaultSpliceThreshold,
     bool HttpAbortOnClose = true,
-    ResolverSettings? Resolvers = null)
+    ResolverSettings? Resolvers = null,
+    string? AdminSocket = null)
 {
     /// <summary>http mode: bodies of known length from this size on are spliced (forwarding auto or splice).</summary>
     public const int DefaultSpliceThreshold = 64 * 1024;

@@ -43,6 +43,11 @@ internal static class RestartOnlySettings
             keys.Add("admin.remoteApi");
         }
 
+        if (running.AdminSocket != next.AdminSocket)
+        {
+            keys.Add("admin.socket");
+        }
+
         if (running.Timeouts.Client != next.Timeouts.Client)
         {
             keys.Add("timeouts.client");
@@ -70,6 +75,7 @@ internal static class RestartOnlySettings
         OutboundStrategy = running.OutboundStrategy,
         Admin = running.Admin,
         AdminRemoteApi = running.AdminRemoteApi,
+        AdminSocket = running.AdminSocket,
         Timeouts = next.Timeouts with { Client = running.Timeouts.Client },
         HttpSpliceThreshold = running.HttpSpliceThreshold,
         HttpAbortOnClose = running.HttpAbortOnClose,
