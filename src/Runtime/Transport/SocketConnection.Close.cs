@@ -7,8 +7,12 @@ internal sealed partial class SocketConnection
 {
     private static readonly Action<object?> s_cancelClosed = static state => ((CancellationTokenSource)state!).Cancel();
 
-    private readonly Action _onHandlerCompleted;
+    private static readonly Action<object?> s_checkHandlerEnded = static state => ((SocketConnection)state!).CheckHandlerEnded();
+
+    private Action? _onHandlerCompleted; // created when a handler's task is first watched; kept with the pooled object
     private Task? _handlerTask;
+    private bool _startingHandler;
+    private bool _handlerSignalsEnd;
     private bool _handlerDone;
     private bool _closed;
     private bool _idleClosing;
@@ -18,15 +22,19 @@ internal sealed partial class SocketConnection
     private void RunHandler()
     {
         Task task;
+        _startingHandler = true;
         try
         {
             task = _handler!(this);
         }
         catch (Exception ex)
         {
+            _startingHandler = false;
             OnHandlerFinished(ex);
             return;
         }
+
+        _startingHandler = false;
 
         if (task.IsCompleted)
         {
@@ -35,11 +43,59 @@ internal sealed partial class SocketConnection
         }
 
         _handlerTask = task;
+        if (_handlerSignalsEnd)
+        {
+            return; // HandlerEnding looks at the task: an idle connection holds no continuation on it
+        }
 
+        WatchHandler(task);
+    }
+
+    private void WatchHandler(Task task)
+    {
         // Capture the worker's SynchronizationContext: the TPL then runs the continuation inline when the task
         // completes on this worker. With ConfigureAwait(false) it would refuse to inline under a custom context
         // and hop through the thread pool instead, once per connection.
-        task.GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted);
+        task.GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted ??= OnHandlerCompleted);
+    }
+
+    internal override void ExpectHandlerEndSignal()
+    {
+        if (_startingHandler)
+        {
+            _handlerSignalsEnd = true;
+        }
+    }
+
+    internal override void HandlerEnding()
+    {
+        if (!_handlerSignalsEnd)
+        {
+            return;
+        }
+
+        // The handler's task completes right after this call returns (its method is returning): look at it on the
+        // next run-queue turn. A task that is still running then (a user's handler wrapped around the loop) is
+        // watched as any other.
+        _handlerSignalsEnd = false;
+        _worker.Post(s_checkHandlerEnded, this);
+    }
+
+    private void CheckHandlerEnded()
+    {
+        if (_handlerTask is not { } task)
+        {
+            return;
+        }
+
+        if (!task.IsCompleted)
+        {
+            WatchHandler(task);
+            return;
+        }
+
+        _handlerTask = null;
+        OnHandlerFinished(task.Exception?.InnerException);
     }
 
     private void OnHandlerCompleted()
@@ -180,6 +236,7 @@ internal sealed partial class SocketConnection
         _input.Reset();
         _output.Reset();
         _handler = null;
+        _handlerSignalsEnd = false;
         _remoteEndPoint = null;
         _localEndPoint = null;
         _remoteAddress = default;

@@ -43,7 +43,6 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         _input = ConnectionPipe.Create(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false, inputOptions);
         _output = ConnectionPipe.Create(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true, outputOptions);
         _idleTimer = new IdleTimer(this);
-        _onHandlerCompleted = OnHandlerCompleted;
     }
 
     /// <summary>Input pipe settings when worker pipes are off, shared by a worker's connections: its pool, its scheduler, the backpressure limits.</summary>

@@ -21,8 +21,6 @@ internal sealed partial class WorkerPipe
         static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnReadTokenCanceled(), state);
 
     private PipeContinuation _readContinuation;
-    private CancellationTokenRegistration _readRegistration;
-    private Exception? _readerError;
     private short _readVersion;
     private bool _readerCompleted;
     private bool _readable; // new bytes (or the writer's end) since the reader last examined everything
@@ -32,7 +30,7 @@ internal sealed partial class WorkerPipe
     private bool _readDone;
     private bool _readTokenCanceled;
 
-    internal ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         CheckOwner("PipeReader.ReadAsync");
         BeginRead();
@@ -49,13 +47,13 @@ internal sealed partial class WorkerPipe
         _readPending = true;
         if (cancellationToken.CanBeCanceled)
         {
-            _readRegistration = cancellationToken.UnsafeRegister(s_readTokenCanceled, this);
+            Rare.ReadRegistration = cancellationToken.UnsafeRegister(s_readTokenCanceled, this);
         }
 
-        return new ValueTask<ReadResult>(Reader, _readVersion);
+        return new ValueTask<ReadResult>(this, _readVersion);
     }
 
-    internal bool TryRead(out ReadResult result)
+    public override bool TryRead(out ReadResult result)
     {
         CheckOwner("PipeReader.TryRead");
         BeginRead();
@@ -69,7 +67,9 @@ internal sealed partial class WorkerPipe
         return false;
     }
 
-    internal void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         CheckOwner("PipeReader.AdvanceTo");
         if (!_readingActive)
@@ -113,7 +113,7 @@ internal sealed partial class WorkerPipe
         }
     }
 
-    internal void CancelPendingRead()
+    public override void CancelPendingRead()
     {
         if (!_worker.IsCurrentThread)
         {
@@ -126,6 +126,8 @@ internal sealed partial class WorkerPipe
         SignalReader();
     }
 
+    public override void Complete(Exception? exception = null) => CompleteReader(exception);
+
     internal void CompleteReader(Exception? exception)
     {
         CheckOwner("PipeReader.Complete");
@@ -135,7 +137,10 @@ internal sealed partial class WorkerPipe
         }
 
         _readerCompleted = true;
-        _readerError = exception;
+        if (exception is not null)
+        {
+            Rare.ReaderError = exception;
+        }
         _readingActive = false;
         DiscardForCompletedReader();
         SignalWriter();
@@ -150,7 +155,7 @@ internal sealed partial class WorkerPipe
         }
 
         return _readTokenCanceled ? ValueTaskSourceStatus.Canceled
-            : _writerCompleted && _writerError is not null ? ValueTaskSourceStatus.Faulted
+            : _writerCompleted && _rare?.WriterError is not null ? ValueTaskSourceStatus.Faulted
             : ValueTaskSourceStatus.Succeeded;
     }
 
@@ -183,9 +188,7 @@ internal sealed partial class WorkerPipe
         _readPending = false;
         _readDone = false;
         _readVersion++;
-        var cancellationToken = _readRegistration.Token;
-        _readRegistration.Dispose();
-        _readRegistration = default;
+        var cancellationToken = _rare is { } rare ? rare.EndRead() : default;
         if (_readTokenCanceled)
         {
             _readTokenCanceled = false;
@@ -219,7 +222,7 @@ internal sealed partial class WorkerPipe
 
     private void OnReadTokenCanceled()
     {
-        if (_readPending && !_readDone && _readRegistration.Token.IsCancellationRequested)
+        if (_readPending && !_readDone && _rare is { } rare && rare.ReadRegistration.Token.IsCancellationRequested)
         {
             _readTokenCanceled = true;
             SignalReader();
@@ -248,7 +251,7 @@ internal sealed partial class WorkerPipe
     {
         bool canceled = _readCancelRequested;
         _readCancelRequested = false;
-        if (_writerCompleted && _writerError is { } error)
+        if (_writerCompleted && _rare?.WriterError is { } error)
         {
             ExceptionDispatchInfo.Throw(error);
         }
@@ -266,18 +269,23 @@ internal sealed partial class WorkerPipe
         }
     }
 
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => GetReadStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        OnReadCompleted(continuation, state, token, flags);
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => GetReadResult(token);
+
     private static long Absolute(SequencePosition position, long start) =>
         position.GetObject() is BlockSegment segment ? segment.RunningIndex + position.GetInteger() : start;
 
     private void ResetReader()
     {
-        _readRegistration.Dispose();
-        _readRegistration = default;
+        _rare?.ResetReader();
         _readContinuation = default;
         _readPending = false;
         _readDone = false;
         _readerCompleted = false;
-        _readerError = null;
         _readable = false;
         _readCancelRequested = false;
         _readingActive = false;

@@ -20,8 +20,6 @@ internal sealed partial class WorkerPipe
         static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnFlushTokenCanceled(), state);
 
     private PipeContinuation _flushContinuation;
-    private CancellationTokenRegistration _flushRegistration;
-    private Exception? _writerError;
     private short _flushVersion;
     private bool _writerCompleted;
     private bool _flushCancelRequested;
@@ -103,7 +101,7 @@ internal sealed partial class WorkerPipe
             _flushPending = true;
             if (cancellationToken.CanBeCanceled)
             {
-                _flushRegistration = cancellationToken.UnsafeRegister(s_flushTokenCanceled, this);
+                Rare.FlushRegistration = cancellationToken.UnsafeRegister(s_flushTokenCanceled, this);
             }
 
             return new ValueTask<FlushResult>(Writer, _flushVersion);
@@ -134,7 +132,10 @@ internal sealed partial class WorkerPipe
 
         Commit(); // bytes advanced but not flushed still reach the reader, before the end
         _writerCompleted = true;
-        _writerError = exception;
+        if (exception is not null)
+        {
+            Rare.WriterError = exception;
+        }
         if (_readerCompleted)
         {
             DiscardForCompletedReader();
@@ -154,7 +155,7 @@ internal sealed partial class WorkerPipe
         }
 
         return _flushTokenCanceled ? ValueTaskSourceStatus.Canceled
-            : _readerCompleted && _readerError is not null ? ValueTaskSourceStatus.Faulted
+            : _readerCompleted && _rare?.ReaderError is not null ? ValueTaskSourceStatus.Faulted
             : ValueTaskSourceStatus.Succeeded;
     }
 
@@ -180,9 +181,7 @@ internal sealed partial class WorkerPipe
         _flushPending = false;
         _flushDone = false;
         _flushVersion++;
-        var cancellationToken = _flushRegistration.Token;
-        _flushRegistration.Dispose();
-        _flushRegistration = default;
+        var cancellationToken = _rare is { } rare ? rare.EndFlush() : default;
         if (_flushTokenCanceled)
         {
             _flushTokenCanceled = false;
@@ -209,7 +208,7 @@ internal sealed partial class WorkerPipe
 
     private void OnFlushTokenCanceled()
     {
-        if (_flushPending && !_flushDone && _flushRegistration.Token.IsCancellationRequested)
+        if (_flushPending && !_flushDone && _rare is { } rare && rare.FlushRegistration.Token.IsCancellationRequested)
         {
             _flushTokenCanceled = true;
             SignalWriter();
@@ -220,7 +219,7 @@ internal sealed partial class WorkerPipe
     {
         bool canceled = _flushCancelRequested;
         _flushCancelRequested = false;
-        if (_readerCompleted && _readerError is { } error)
+        if (_readerCompleted && _rare?.ReaderError is { } error)
         {
             ExceptionDispatchInfo.Throw(error);
         }
@@ -241,13 +240,11 @@ internal sealed partial class WorkerPipe
 
     private void ResetWriter()
     {
-        _flushRegistration.Dispose();
-        _flushRegistration = default;
+        _rare?.ResetWriter();
         _flushContinuation = default;
         _flushPending = false;
         _flushDone = false;
         _writerCompleted = false;
-        _writerError = null;
         _flushCancelRequested = false;
         _flushTokenCanceled = false;
         _flushVersion++;

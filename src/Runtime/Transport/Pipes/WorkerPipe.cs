@@ -1,4 +1,6 @@
+using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Pipes;
@@ -12,9 +14,12 @@ namespace Fastsock.Transport.Pipes;
 /// its run queue, or inline for a reader that is the transport itself. Any other thread is refused with an
 /// <see cref="InvalidOperationException"/>, except <c>CancelPendingRead</c>/<c>CancelPendingFlush</c>, which are
 /// posted to the worker.
+/// The pipe is its own <see cref="PipeReader"/> (and the source of its pending read): an idle connection's two pipes
+/// cost two objects and two small writer ends, not six. State only needed once a cancellation token or an error is
+/// involved lives in a side object made on first use (<see cref="PipeRareState"/>).
 /// Split by concern: buffers here, the reader's side in WorkerPipe.Read.cs, the writer's in WorkerPipe.Write.cs.
 /// </summary>
-internal sealed partial class WorkerPipe
+internal sealed partial class WorkerPipe : PipeReader, IValueTaskSource<ReadResult>
 {
     private readonly Worker _worker;
     private readonly long _pauseWriterThreshold;
@@ -49,13 +54,17 @@ internal sealed partial class WorkerPipe
         _pauseWriterThreshold = pauseWriterThreshold;
         _resumeWriterThreshold = resumeWriterThreshold;
         _readerRunsInline = readerRunsInline;
-        Reader = new WorkerPipeReader(this);
         Writer = new WorkerPipeWriter(this);
     }
 
-    public WorkerPipeReader Reader { get; }
+    /// <summary>The reading end: the pipe itself.</summary>
+    public PipeReader Reader => this;
 
     public WorkerPipeWriter Writer { get; }
+
+    private PipeRareState? _rare;
+
+    private PipeRareState Rare => _rare ??= new PipeRareState();
 
     /// <summary>Bytes in the pipe, flushed or not (for tests and diagnostics).</summary>
     internal long BufferedBytes => _unconsumed + _unflushed;
