@@ -19,6 +19,11 @@ internal sealed partial class SocketConnection
 
     internal SocketConnectionPool? Pool { get; set; }
 
+    /// <summary>Links in the pool's list of live connections, which its idle sweep walks (no timer object per connection).</summary>
+    internal SocketConnection? LiveNext { get; set; }
+
+    internal SocketConnection? LivePrevious { get; set; }
+
     private void RunHandler()
     {
         Task task;
@@ -162,7 +167,7 @@ internal sealed partial class SocketConnection
     private unsafe void CloseNow(bool abort, Exception? error)
     {
         _closed = true;
-        _worker.Timers.Cancel(_idleTimer);
+        Pool?.Untrack(this);
         ClearReadDeadline();
         if (_fd >= 0)
         {
@@ -210,12 +215,12 @@ internal sealed partial class SocketConnection
             }
         }
 
-        if (_closedSource is { } source)
+        if (_rare?.ClosedSource is { } source)
         {
             _worker.Post(s_cancelClosed, source);
         }
 
-        if (_inputEndedSource is { } inputEnded)
+        if (_rare?.InputEndedSource is { } inputEnded)
         {
             _worker.Post(s_cancelClosed, inputEnded);
         }
@@ -237,11 +242,8 @@ internal sealed partial class SocketConnection
         _output.Reset();
         _handler = null;
         _handlerSignalsEnd = false;
-        _remoteEndPoint = null;
-        _localEndPoint = null;
-        _remoteAddress = default;
-        _closedSource = null;
-        _inputEndedSource = null;
+        _rare?.Reset();
+        _remoteHead = 0;
         _shutdownRequested = false;
         _receiveEnded = false;
         _peerFinished = false;
@@ -259,7 +261,8 @@ internal sealed partial class SocketConnection
         pool.Return(this);
     }
 
-    private void OnIdleTimerExpired()
+    /// <summary>Called by the pool's idle sweep: activity only stamps a time, this looks at it.</summary>
+    internal void CheckIdle(long nowMs)
     {
         if (_closed)
         {
@@ -267,10 +270,8 @@ internal sealed partial class SocketConnection
         }
 
         long timeoutMs = (long)_options.IdleTimeout.TotalMilliseconds;
-        long idleMs = _worker.NowMs - _lastActivityMs;
-        if (idleMs < timeoutMs)
+        if (nowMs - _lastActivityMs < timeoutMs)
         {
-            _worker.Timers.Schedule(_idleTimer, _worker.NowMs, timeoutMs - idleMs);
             return;
         }
 
@@ -284,10 +285,9 @@ internal sealed partial class SocketConnection
 
         // First expiry: end the input as if the peer had closed, and give the handler one more period to finish.
         _idleClosing = true;
-        _lastActivityMs = _worker.NowMs;
+        _lastActivityMs = nowMs;
         ConnectionLog.IdleTimeout(_worker.Logger, _worker.Index, (int)_options.IdleTimeout.TotalSeconds);
         EndReceive(null);
-        _worker.Timers.Schedule(_idleTimer, _worker.NowMs, timeoutMs);
     }
 }
 

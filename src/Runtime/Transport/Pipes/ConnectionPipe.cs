@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using Fastsock.Engine;
 
 namespace Fastsock.Transport.Pipes;
 
@@ -21,15 +20,16 @@ internal readonly struct ConnectionPipe
 
     public PipeReader Reader => _pipe as WorkerPipe ?? ((SharedPipe)_pipe).Pipe.Reader;
 
-    public PipeWriter Writer => _pipe is WorkerPipe workerPipe ? workerPipe.Writer : ((SharedPipe)_pipe).Pipe.Writer;
+    /// <summary>The writing end; converts to the <see cref="PipeWriter"/> a handler is given.</summary>
+    public ConnectionPipeWriter Writer => new(_pipe as WorkerPipe, (_pipe as SharedPipe)?.Pipe);
 
     /// <summary>
-    /// A worker pipe when enabled; otherwise a Pipe over <paramref name="sharedOptions"/> (one options object per
-    /// worker and direction, so pooled connections do not each carry one).
+    /// A worker pipe over <paramref name="settings"/> when enabled; otherwise a Pipe over <paramref name="sharedOptions"/>
+    /// (both one object per worker and direction, so pooled connections do not each carry one).
     /// </summary>
-    public static ConnectionPipe Create(Worker worker, long pauseWriterThreshold, long resumeWriterThreshold, bool readerRunsInline, PipeOptions sharedOptions) =>
+    public static ConnectionPipe Create(WorkerPipeSettings settings, PipeOptions sharedOptions) =>
         WorkerPipesEnabled
-            ? new ConnectionPipe(new WorkerPipe(worker, pauseWriterThreshold, resumeWriterThreshold, readerRunsInline))
+            ? new ConnectionPipe(new WorkerPipe(settings))
             : new ConnectionPipe(new SharedPipe(new Pipe(sharedOptions)));
 
     public void Reset()
@@ -55,17 +55,61 @@ internal readonly struct ConnectionPipe
 
         // Created once per pooled connection, as the transport's delegate was before worker pipes.
         var shared = (SharedPipe)_pipe;
+        shared.PendingRead = read;
         read.GetAwaiter().UnsafeOnCompleted(shared.ReadContinuation ??= Bind(continuation, state));
+    }
+
+    /// <summary>The read <see cref="OnPendingReadCompleted"/> waited for, to take its result.</summary>
+    public ValueTask<ReadResult> TakePendingRead()
+    {
+        if (_pipe is WorkerPipe workerPipe)
+        {
+            return workerPipe.PendingRead;
+        }
+
+        var shared = (SharedPipe)_pipe;
+        var read = shared.PendingRead;
+        shared.PendingRead = default;
+        return read;
+    }
+
+    /// <summary>Runs <paramref name="continuation"/> when the transport's pending <paramref name="flush"/> completes.</summary>
+    public void OnPendingFlushCompleted(in ValueTask<FlushResult> flush, Action continuation)
+    {
+        if (_pipe is SharedPipe shared)
+        {
+            shared.PendingFlush = flush;
+        }
+
+        flush.GetAwaiter().UnsafeOnCompleted(continuation);
+    }
+
+    /// <summary>The flush <see cref="OnPendingFlushCompleted"/> waited for, to take its result.</summary>
+    public ValueTask<FlushResult> TakePendingFlush()
+    {
+        if (_pipe is WorkerPipe workerPipe)
+        {
+            return workerPipe.PendingFlush;
+        }
+
+        var shared = (SharedPipe)_pipe;
+        var flush = shared.PendingFlush;
+        shared.PendingFlush = default;
+        return flush;
     }
 
     // Its own method: a lambda capturing OnPendingReadCompleted's parameters would allocate a closure on every call.
     private static Action Bind(Action<object?> continuation, object state) => () => continuation(state);
 
-    /// <summary>The fallback pipe and the transport's cached continuation for it.</summary>
+    /// <summary>The fallback pipe, the transport's cached continuation for it and the operations it waits on.</summary>
     private sealed class SharedPipe(Pipe pipe)
     {
         public Pipe Pipe { get; } = pipe;
 
         public Action? ReadContinuation { get; set; }
+
+        public ValueTask<ReadResult> PendingRead { get; set; }
+
+        public ValueTask<FlushResult> PendingFlush { get; set; }
     }
 }

@@ -18,7 +18,7 @@ internal sealed partial class WorkerPipe
         }
     };
     private static readonly Action<object?, CancellationToken> s_readTokenCanceled =
-        static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnReadTokenCanceled(), state);
+        static (state, _) => ((WorkerPipe)state!)._settings.Worker.Post(static s => ((WorkerPipe)s!).OnReadTokenCanceled(), state);
 
     private PipeContinuation _readContinuation;
     private short _readVersion;
@@ -106,7 +106,7 @@ internal sealed partial class WorkerPipe
         if (consumedAt > start)
         {
             Consume((BlockSegment)consumed.GetObject()!, consumed.GetInteger(), consumedAt - start);
-            if (_flushPending && _unconsumed < _resumeWriterThreshold)
+            if (_flushPending && _unconsumed < _settings.ResumeWriterThreshold)
             {
                 SignalWriter();
             }
@@ -115,10 +115,10 @@ internal sealed partial class WorkerPipe
 
     public override void CancelPendingRead()
     {
-        if (!_worker.IsCurrentThread)
+        if (!_settings.Worker.IsCurrentThread)
         {
             // The one cross-thread signal a reader takes (timeouts, shutdown): it goes through the worker's queue.
-            _worker.Post(static state => ((WorkerPipe)state!).CancelPendingRead(), this);
+            _settings.Worker.Post(static state => ((WorkerPipe)state!).CancelPendingRead(), this);
             return;
         }
 
@@ -166,7 +166,7 @@ internal sealed partial class WorkerPipe
         _readContinuation.Set(continuation, state, flags);
         if (_readDone)
         {
-            _worker.Post(s_runReadContinuation, this);
+            _settings.Worker.Post(s_runReadContinuation, this);
         }
     }
 
@@ -176,6 +176,9 @@ internal sealed partial class WorkerPipe
     /// </summary>
     internal void OnPendingReadCompleted(Action<object?> continuation, object state) =>
         OnReadCompleted(continuation, state, _readVersion, ValueTaskSourceOnCompletedFlags.None);
+
+    /// <summary>The pending read's ValueTask again, for a transport that keeps no copy of it while it waits.</summary>
+    internal ValueTask<ReadResult> PendingRead => new(this, _readVersion);
 
     internal ReadResult GetReadResult(short token)
     {
@@ -209,13 +212,13 @@ internal sealed partial class WorkerPipe
         _readDone = true;
         if (_readContinuation.IsSet)
         {
-            if (_readerRunsInline)
+            if (_settings.ReaderRunsInline)
             {
                 _readContinuation.Invoke();
             }
             else
             {
-                _worker.Post(s_runReadContinuation, this);
+                _settings.Worker.Post(s_runReadContinuation, this);
             }
         }
     }

@@ -17,7 +17,7 @@ internal sealed partial class WorkerPipe
         }
     };
     private static readonly Action<object?, CancellationToken> s_flushTokenCanceled =
-        static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnFlushTokenCanceled(), state);
+        static (state, _) => ((WorkerPipe)state!)._settings.Worker.Post(static s => ((WorkerPipe)s!).OnFlushTokenCanceled(), state);
 
     private PipeContinuation _flushContinuation;
     private short _flushVersion;
@@ -96,7 +96,7 @@ internal sealed partial class WorkerPipe
         {
             DiscardForCompletedReader();
         }
-        else if (!_flushCancelRequested && _pauseWriterThreshold > 0 && _unconsumed >= _pauseWriterThreshold)
+        else if (!_flushCancelRequested && _settings.PauseWriterThreshold > 0 && _unconsumed >= _settings.PauseWriterThreshold)
         {
             _flushPending = true;
             if (cancellationToken.CanBeCanceled)
@@ -112,9 +112,9 @@ internal sealed partial class WorkerPipe
 
     internal void CancelPendingFlush()
     {
-        if (!_worker.IsCurrentThread)
+        if (!_settings.Worker.IsCurrentThread)
         {
-            _worker.Post(static state => ((WorkerPipe)state!).CancelPendingFlush(), this);
+            _settings.Worker.Post(static state => ((WorkerPipe)state!).CancelPendingFlush(), this);
             return;
         }
 
@@ -146,6 +146,9 @@ internal sealed partial class WorkerPipe
         SignalReader();
     }
 
+    /// <summary>The pending flush's ValueTask again, for a transport that keeps no copy of it while it waits.</summary>
+    internal ValueTask<FlushResult> PendingFlush => new(Writer, _flushVersion);
+
     internal ValueTaskSourceStatus GetFlushStatus(short token)
     {
         CheckFlushToken(token);
@@ -166,7 +169,7 @@ internal sealed partial class WorkerPipe
         _flushContinuation.Set(continuation, state, flags);
         if (_flushDone)
         {
-            _worker.Post(s_runFlushContinuation, this);
+            _settings.Worker.Post(s_runFlushContinuation, this);
         }
     }
 
@@ -202,7 +205,7 @@ internal sealed partial class WorkerPipe
         _flushDone = true;
         if (_flushContinuation.IsSet)
         {
-            _worker.Post(s_runFlushContinuation, this);
+            _settings.Worker.Post(s_runFlushContinuation, this);
         }
     }
 
