@@ -79,10 +79,15 @@ internal sealed partial class SocketConnection
             return;
         }
 
+        _handlerSignalsEnd = false;
+        if (_startingHandler)
+        {
+            return; // it ended before it first suspended: RunHandler finds its task completed, or watches it
+        }
+
         // The handler's task completes right after this call returns (its method is returning): look at it on the
         // next run-queue turn. A task that is still running then (a user's handler wrapped around the loop) is
-        // watched as any other.
-        _handlerSignalsEnd = false;
+        // watched as any other. Nothing releases the connection meanwhile: only that look ends the handler.
         _worker.Post(s_checkHandlerEnded, this);
     }
 
