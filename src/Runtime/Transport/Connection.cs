@@ -69,6 +69,21 @@ public abstract class Connection
 
     /// <summary>The worker whose timer wheel times reads on this connection.</summary>
     private protected virtual Engine.Worker? DeadlineWorker => null;
+
+    /// <summary>
+    /// Called by a handler of the runtime's own (the HTTP server loop) while the connection's handler is being
+    /// started: it promises to call <see cref="HandlerEnding"/> when it ends, so the transport need not keep a
+    /// continuation on the handler's task for the whole life of the connection (one delegate and one continuation
+    /// object per idle connection). Called at any other time, it does nothing.
+    /// </summary>
+    internal virtual void ExpectHandlerEndSignal()
+    {
+    }
+
+    /// <summary>The handler that promised it (<see cref="ExpectHandlerEndSignal"/>) is returning: look at its task.</summary>
+    internal virtual void HandlerEnding()
+    {
+    }
 }
 
 /// <summary>Application code for one connection. The connection closes when the returned task completes.</summary>

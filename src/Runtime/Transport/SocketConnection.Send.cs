@@ -13,8 +13,7 @@ internal sealed partial class SocketConnection
 
     private static readonly Action<object?> s_onOutputReadable = static state => ((SocketConnection)state!).OnOutputReadable();
 
-    private ValueTask<ReadResult> _outputRead;
-    private bool _outputReadPending;
+    private bool _outputReadPending; // the pipe keeps the pending read itself: no ValueTask copy here while idle
     private ReadResult _outputResult;
     private bool _hasOutput;
     private bool _flushQueued;
@@ -31,7 +30,6 @@ internal sealed partial class SocketConnection
             return;
         }
 
-        _outputRead = read;
         _outputReadPending = true;
         _output.OnPendingReadCompleted(read, s_onOutputReadable, this);
     }
@@ -47,8 +45,7 @@ internal sealed partial class SocketConnection
         }
 
         _outputReadPending = false;
-        TakeOutput(_outputRead);
-        _outputRead = default;
+        TakeOutput(_output.TakePendingRead());
     }
 
     private void TakeOutput(ValueTask<ReadResult> read)
@@ -155,7 +152,6 @@ internal sealed partial class SocketConnection
                 continue;
             }
 
-            _outputRead = next;
             _outputReadPending = true;
             _output.OnPendingReadCompleted(next, s_onOutputReadable, this);
         }
