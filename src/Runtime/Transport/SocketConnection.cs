@@ -40,8 +40,8 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
         // Input: the handler's continuation goes through the worker's run queue. Output: the reader is the transport;
         // its continuation only marks the connection for the end-of-turn writev, so it runs inline in the flush.
-        _input = ConnectionPipe.Create(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false, inputOptions);
-        _output = ConnectionPipe.Create(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true, outputOptions);
+        _input = ConnectionPipe.Create(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false, inputOptions, options.ThreadSafePipes);
+        _output = ConnectionPipe.Create(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true, outputOptions, options.ThreadSafePipes);
         _idleTimer = new IdleTimer(this);
         _onHandlerCompleted = OnHandlerCompleted;
     }

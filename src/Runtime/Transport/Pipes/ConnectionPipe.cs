@@ -29,10 +29,10 @@ internal sealed class ConnectionPipe
 
     /// <summary>
     /// A worker pipe when enabled; otherwise a Pipe over <paramref name="sharedOptions"/> (one options object per
-    /// worker and direction, so pooled connections do not each carry one).
+    /// worker and direction, so pooled connections do not each carry one). <paramref name="threadSafe"/> asks for the Pipe.
     /// </summary>
-    public static ConnectionPipe Create(Worker worker, long pauseWriterThreshold, long resumeWriterThreshold, bool readerRunsInline, PipeOptions sharedOptions) =>
-        WorkerPipesEnabled
+    public static ConnectionPipe Create(Worker worker, long pauseWriterThreshold, long resumeWriterThreshold, bool readerRunsInline, PipeOptions sharedOptions, bool threadSafe = false) =>
+        WorkerPipesEnabled && !threadSafe
             ? new ConnectionPipe(new WorkerPipe(worker, pauseWriterThreshold, resumeWriterThreshold, readerRunsInline))
             : new ConnectionPipe(new Pipe(sharedOptions));
 
