@@ -1,0 +1,110 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Fastsock.AspNetCore;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+
+namespace Fastsock.Samples.AspNetCore;
+
+/// <summary>
+/// Counts requests whose endpoint ran on the CPU that accepted their connection: on Fastsock the serving worker's CPU
+/// (the reuseport program picked it from the SYN's CPU), on Kestrel's sockets the connection's SO_INCOMING_CPU, compared
+/// with sched_getcpu() when the request reaches the app. One padded slot per CPU, so cores do not share counters.
+/// </summary>
+internal sealed partial class LocalityCounters
+{
+    private const int SolSocket = 1;
+    private const int SoIncomingCpu = 49;
+    private static readonly object s_incomingCpuKey = new();
+
+    private readonly Slot[] _slots = new Slot[Math.Max(Environment.ProcessorCount, 1) * 2];
+
+    public void Count(HttpContext context, SampleTransport transport)
+    {
+        int cpu = sched_getcpu();
+        int accepting = transport == SampleTransport.Fastsock
+            ? context.Features.Get<IFastsockConnectionFeature>()?.Cpu ?? -1
+            : IncomingCpu(context);
+        var slot = _slots[(uint)cpu % (uint)_slots.Length];
+        Interlocked.Increment(ref slot.Requests);
+        if (cpu == accepting)
+        {
+            Interlocked.Increment(ref slot.OnAcceptingCpu);
+        }
+    }
+
+    public LocalityStats Snapshot()
+    {
+        long requests = 0;
+        long local = 0;
+        foreach (var slot in _slots)
+        {
+            if (slot is not null)
+            {
+                requests += Volatile.Read(ref slot.Requests);
+                local += Volatile.Read(ref slot.OnAcceptingCpu);
+            }
+        }
+
+        return new LocalityStats(requests, local, requests == 0 ? 0 : (double)local / requests);
+    }
+
+    /// <summary>SO_INCOMING_CPU of a sockets-transport connection, read once and kept in the connection's items.</summary>
+    private static int IncomingCpu(HttpContext context)
+    {
+        var items = context.Features.Get<IConnectionItemsFeature>()?.Items;
+        if (items is not null && items.TryGetValue(s_incomingCpuKey, out var known))
+        {
+            return (int)known!;
+        }
+
+        int cpu = -1;
+        if (context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            Span<byte> value = stackalloc byte[sizeof(int)];
+            try
+            {
+                if (socket.GetRawSocketOption(SolSocket, SoIncomingCpu, value) == sizeof(int))
+                {
+                    cpu = BitConverter.ToInt32(value);
+                }
+            }
+            catch (SocketException)
+            {
+                cpu = -1;
+            }
+        }
+
+        if (items is not null)
+        {
+            items[s_incomingCpuKey] = cpu;
+        }
+
+        return cpu;
+    }
+
+    [LibraryImport("libc")]
+    private static partial int sched_getcpu();
+
+    public LocalityCounters()
+    {
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            _slots[i] = new Slot();
+        }
+    }
+
+    /// <summary>One CPU's counters, on its own cache lines.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private sealed class Slot
+    {
+        [FieldOffset(0)]
+        public long Requests;
+
+        [FieldOffset(8)]
+        public long OnAcceptingCpu;
+    }
+}
+
+/// <summary>What /stats answers.</summary>
+internal sealed record LocalityStats(long Requests, long OnAcceptingCpu, double Fraction);
