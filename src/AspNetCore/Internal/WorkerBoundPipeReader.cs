@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Sources;
 using Fastsock.Engine;
 
@@ -15,18 +16,26 @@ namespace Fastsock.AspNetCore.Internal;
 /// <remarks>
 /// The hop completes through <see cref="IValueTaskSource{TResult}"/>, not a Task: the TPL does not run a
 /// ConfigureAwait(false) continuation inline on a thread with a custom SynchronizationContext (the worker's), it
-/// queues it to the thread pool, which would undo the hop at once. One source per connection, reused for every hop.
+/// queues it to the thread pool, which would undo the hop at once. For the same reason this is not
+/// ManualResetValueTaskSourceCore: a continuation registered after the result is in (the worker was quicker than
+/// the caller's await) goes to the thread pool there; here it is posted to the worker. One source per connection,
+/// reused for every hop; Kestrel has one read pending at a time.
 /// </remarks>
 internal sealed class WorkerBoundPipeReader : PipeReader, IValueTaskSource<ReadResult>
 {
     private static readonly Action<object?> s_startOnWorker = static state => ((WorkerBoundPipeReader)state!).StartOnWorker();
+    private static readonly Action<object?> s_completed = static _ => { };
 
     private readonly PipeReader _inner;
     private readonly Worker _worker;
     private readonly Action _onInnerCompleted;
-    private ManualResetValueTaskSourceCore<ReadResult> _hop;
     private CancellationToken _hopCancellation;
     private ValueTask<ReadResult> _innerRead;
+    private short _version;
+    private Action<object?>? _continuation;
+    private object? _continuationState;
+    private ReadResult _result;
+    private ExceptionDispatchInfo? _error;
 
     public WorkerBoundPipeReader(PipeReader inner, Worker worker)
     {
@@ -42,10 +51,14 @@ internal sealed class WorkerBoundPipeReader : PipeReader, IValueTaskSource<ReadR
             return _inner.ReadAsync(cancellationToken);
         }
 
-        _hop.Reset();
+        _version++;
+        _result = default;
+        _error = null;
+        _continuationState = null;
         _hopCancellation = cancellationToken;
+        Volatile.Write(ref _continuation, null);
         _worker.Post(s_startOnWorker, this);
-        return new ValueTask<ReadResult>(this, _hop.Version);
+        return new ValueTask<ReadResult>(this, _version);
     }
 
     public override bool TryRead(out ReadResult result) => _inner.TryRead(out result);
@@ -60,12 +73,47 @@ internal sealed class WorkerBoundPipeReader : PipeReader, IValueTaskSource<ReadR
 
     public override ValueTask CompleteAsync(Exception? exception = null) => _inner.CompleteAsync(exception);
 
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _hop.GetResult(token);
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
+    {
+        CheckToken(token);
+        _error?.Throw();
+        return _result;
+    }
 
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _hop.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token)
+    {
+        CheckToken(token);
 
-    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _hop.OnCompleted(continuation, state, token, flags);
+        // Off the worker a finished read still says Pending: the caller's await then registers its continuation,
+        // which OnCompleted posts to the worker, instead of going on synchronously on the thread pool.
+        if (!_worker.IsCurrentThread || !ReferenceEquals(Volatile.Read(ref _continuation), s_completed))
+        {
+            return ValueTaskSourceStatus.Pending;
+        }
+
+        return _error is null ? ValueTaskSourceStatus.Succeeded
+            : _error.SourceException is OperationCanceledException ? ValueTaskSourceStatus.Canceled
+            : ValueTaskSourceStatus.Faulted;
+    }
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        CheckToken(token);
+        _continuationState = state;
+        if (Interlocked.CompareExchange(ref _continuation, continuation, null) is not null)
+        {
+            // Already completed: run it on the worker (the caller's own thread would be the thread pool).
+            _worker.Post(continuation, state);
+        }
+    }
+
+    private void CheckToken(short token)
+    {
+        if (token != _version)
+        {
+            throw new InvalidOperationException("This read was already awaited; a pipe read's ValueTask can be awaited once.");
+        }
+    }
 
     private void StartOnWorker()
     {
@@ -75,7 +123,7 @@ internal sealed class WorkerBoundPipeReader : PipeReader, IValueTaskSource<ReadR
         }
         catch (Exception ex)
         {
-            _hop.SetException(ex);
+            Finish(default, ExceptionDispatchInfo.Capture(ex));
             return;
         }
 
@@ -93,17 +141,25 @@ internal sealed class WorkerBoundPipeReader : PipeReader, IValueTaskSource<ReadR
     {
         var read = _innerRead;
         _innerRead = default;
-        ReadResult result;
         try
         {
-            result = read.GetAwaiter().GetResult();
+            Finish(read.GetAwaiter().GetResult(), null);
         }
         catch (Exception ex)
         {
-            _hop.SetException(ex);
-            return;
+            Finish(default, ExceptionDispatchInfo.Capture(ex));
         }
+    }
 
-        _hop.SetResult(result);
+    /// <summary>Worker thread: records the outcome and runs a waiting continuation inline, here on the worker.</summary>
+    private void Finish(ReadResult result, ExceptionDispatchInfo? error)
+    {
+        _result = result;
+        _error = error;
+        var waiting = Interlocked.CompareExchange(ref _continuation, s_completed, null);
+        if (waiting is not null)
+        {
+            waiting(_continuationState);
+        }
     }
 }
