@@ -73,6 +73,20 @@ public sealed class ShutdownAndBindingTests
         }
     }
 
+    [Fact]
+    public async Task Localhost_is_served_on_the_ipv4_loopback_and_the_ipv6_one_when_there_is_one()
+    {
+        // Kestrel refuses port 0 for localhost: take a probed port, again on a fresh one if another process took it.
+        await using var app = await LoopbackPorts.StartPeerAsync(port => TestApp.StartAsync(a => a.MapGet("/", () => "local"), url: $"http://localhost:{port}"));
+        int bound = app.BaseUri.Port;
+        using var client = new HttpClient { Timeout = Clients.Timeout };
+        Assert.Equal("local", await client.GetStringAsync($"http://127.0.0.1:{bound}/"));
+        if (HasIpv6Loopback())
+        {
+            Assert.Equal("local", await client.GetStringAsync($"http://[::1]:{bound}/"));
+        }
+    }
+
     [Ipv6Fact]
     public async Task An_ipv6_loopback_address_is_served()
     {

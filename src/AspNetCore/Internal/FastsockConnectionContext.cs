@@ -38,7 +38,7 @@ internal sealed partial class FastsockConnectionContext : ConnectionContext, IDu
     private int _disposed;
 
     /// <summary>Worker thread only: reads the runtime connection's state while it is certainly this connection's.</summary>
-    public FastsockConnectionContext(Connection connection, Worker worker, WorkerConnectionIds ids)
+    public FastsockConnectionContext(Connection connection, Worker worker, WorkerConnectionIds ids, EndPoint listenEndPoint)
     {
         _connection = connection;
         _worker = worker;
@@ -49,7 +49,7 @@ internal sealed partial class FastsockConnectionContext : ConnectionContext, IDu
         // also tells a late Abort whether the pooled connection object still serves this connection.
         _runtimeClosed = connection.ConnectionClosed;
         _connectionClosed = _runtimeClosed;
-        _localEndPoint = connection.LocalEndPoint;
+        _localEndPoint = connection.LocalEndPoint ?? listenEndPoint; // a unix socket's peer has no IP address
         _remoteEndPoint = connection.RemoteEndPoint;
         _input = new WorkerBoundPipeReader(connection.Transport.Input, worker);
         _output = connection.Transport.Output;

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Threading.Channels;
 using Fastsock.Transport;
 using Microsoft.AspNetCore.Connections;
@@ -18,6 +19,7 @@ internal sealed class FastsockConnectionListener : IConnectionListener
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly Fastsock.Transport.ConnectionHandler _onConnection;
     private int _unbound;
+    private string? _socketFile;
 
     private FastsockConnectionListener(WorkerSet workers, EndPoint endPoint)
     {
@@ -28,19 +30,33 @@ internal sealed class FastsockConnectionListener : IConnectionListener
 
     public EndPoint EndPoint { get; private set; }
 
-    /// <summary>Binds <paramref name="endPoint"/> on every worker; port 0 resolves to one port all workers share.</summary>
-    public static async Task<FastsockConnectionListener> BindAsync(IPEndPoint endPoint, WorkerSet workers, FastsockTransportOptions options)
+    /// <summary>
+    /// Binds <paramref name="endPoint"/> on every worker; port 0 resolves to one port all workers share. A unix socket
+    /// is one listening socket the workers share (no reuseport steering exists for AF_UNIX).
+    /// </summary>
+    public static async Task<FastsockConnectionListener> BindAsync(EndPoint endPoint, WorkerSet workers, FastsockTransportOptions options)
     {
         var listener = new FastsockConnectionListener(workers, endPoint);
         try
         {
-            var group = listener.Open(endPoint, options);
-            listener.EndPoint = group.BoundEndPoint;
-            if (endPoint.Address.Equals(IPAddress.IPv6Any))
+            if (endPoint is UnixDomainSocketEndPoint unix)
             {
-                // Kestrel's "*" and "[::]" mean both families (its sockets transport sets DualMode). The runtime binds
-                // IPv6 sockets V6ONLY, so IPv4 gets its own group on the same port.
-                listener.Open(new IPEndPoint(IPAddress.Any, group.BoundEndPoint.Port), options);
+                listener._groups.Add(BindErrors.Translate(
+                    endPoint,
+                    () => ListenerGroup.OpenUnix(unix, options.ListenBacklog, workers.Pools, listener._onConnection)));
+                listener._socketFile = SocketFile(unix);
+            }
+            else
+            {
+                var ip = (IPEndPoint)endPoint;
+                var group = listener.Open(ip, options);
+                listener.EndPoint = group.BoundEndPoint;
+                if (ip.Address.Equals(IPAddress.IPv6Any))
+                {
+                    // Kestrel's "*" and "[::]" mean both families (its sockets transport sets DualMode). The runtime
+                    // binds IPv6 sockets V6ONLY, so IPv4 gets its own group on the same port.
+                    listener.Open(new IPEndPoint(IPAddress.Any, group.BoundEndPoint.Port), options);
+                }
             }
 
             await workers.OnEachWorkerAsync(worker =>
@@ -53,15 +69,18 @@ internal sealed class FastsockConnectionListener : IConnectionListener
         }
         catch
         {
-            foreach (var group in listener._groups)
-            {
-                group.Dispose();
-            }
-
+            listener.CloseSockets();
             throw;
         }
 
         return listener;
+    }
+
+    /// <summary>The file a path-named unix socket created (an abstract one, <c>@name</c>, has none).</summary>
+    private static string? SocketFile(UnixDomainSocketEndPoint endPoint)
+    {
+        var path = endPoint.ToString();
+        return path.Length > 0 && path[0] != '@' ? path : null;
     }
 
     private ListenerGroup Open(IPEndPoint endPoint, FastsockTransportOptions options)
@@ -103,10 +122,7 @@ internal sealed class FastsockConnectionListener : IConnectionListener
             }
         }).WaitAsync(cancellationToken).ConfigureAwait(false);
 
-        foreach (var group in _groups)
-        {
-            group.Dispose();
-        }
+        CloseSockets();
 
         // Kestrel's accept loop still takes what was queued, then sees null.
         _accepted.Writer.TryComplete();
@@ -124,10 +140,24 @@ internal sealed class FastsockConnectionListener : IConnectionListener
         }
     }
 
+    private void CloseSockets()
+    {
+        foreach (var group in _groups)
+        {
+            group.Dispose();
+        }
+
+        if (Interlocked.Exchange(ref _socketFile, null) is { } file)
+        {
+            // Ours since the bind made it; left behind, it would fail the next bind with "address in use".
+            File.Delete(file);
+        }
+    }
+
     /// <summary>Runs on the accepting worker for each new connection; the task ends when Kestrel disposed it.</summary>
     private Task OnConnection(Fastsock.Transport.Connection connection)
     {
-        var context = new FastsockConnectionContext(connection, _workers[connection.WorkerIndex], _workers.IdsFor(connection.WorkerIndex));
+        var context = new FastsockConnectionContext(connection, _workers[connection.WorkerIndex], _workers.IdsFor(connection.WorkerIndex), EndPoint);
         if (!_accepted.Writer.TryWrite(context))
         {
             connection.Abort(); // unbound meanwhile

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,11 +7,12 @@ using Microsoft.Extensions.Options;
 namespace Fastsock.AspNetCore.Internal;
 
 /// <summary>
-/// Kestrel's transport: binds IP endpoints on Fastsock's workers (started by the first bind, stopped when the host
-/// disposes this factory, after Kestrel has stopped). Other endpoint kinds are left to the next transport.
+/// Kestrel's transport: binds IP and unix-socket endpoints on Fastsock's workers (started by the first bind, stopped
+/// when the host disposes this factory, after Kestrel has stopped). Other kinds (named pipes, file handles) are left
+/// to the next transport Kestrel has.
 /// </summary>
 internal sealed class FastsockTransportFactory(IOptions<FastsockTransportOptions> options, ILoggerFactory loggerFactory)
-    : IConnectionListenerFactory, IConnectionListenerFactorySelector, IAsyncDisposable
+    : IConnectionListenerFactory, IConnectionListenerFactorySelector, IAsyncDisposable, IDisposable
 {
     private readonly FastsockTransportOptions _options = options.Value;
     private readonly ILogger _logger = loggerFactory.CreateLogger("Fastsock.AspNetCore");
@@ -18,17 +20,17 @@ internal sealed class FastsockTransportFactory(IOptions<FastsockTransportOptions
     private WorkerSet? _workers;
     private bool _disposed;
 
-    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
+    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint or UnixDomainSocketEndPoint;
 
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        if (endpoint is not IPEndPoint ip)
+        if (!CanBind(endpoint))
         {
-            throw new NotSupportedException($"Fastsock serves IP endpoints; {endpoint} ({endpoint.GetType().Name}) is not one: use an http://address:port URL.");
+            throw new NotSupportedException($"Fastsock serves IP and unix-socket endpoints; {endpoint} ({endpoint.GetType().Name}) is neither: use an http://address:port URL or ListenUnixSocket.");
         }
 
         var workers = await WorkersAsync(cancellationToken).ConfigureAwait(false);
-        var listener = await FastsockConnectionListener.BindAsync(ip, workers, _options).ConfigureAwait(false);
+        var listener = await FastsockConnectionListener.BindAsync(endpoint, workers, _options).ConfigureAwait(false);
         TransportLog.Bound(_logger, listener.EndPoint, workers.Workers.Count, _options.Steering);
         return listener;
     }
@@ -46,6 +48,9 @@ internal sealed class FastsockTransportFactory(IOptions<FastsockTransportOptions
             _starting.Release();
         }
     }
+
+    /// <summary>For a host disposed synchronously (the container refuses an IAsyncDisposable-only singleton then).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {

@@ -63,7 +63,12 @@ internal static class SampleApp
         app.UseWebSockets();
         app.Use((context, next) =>
         {
-            locality.Count(context, transport);
+            // /stats is the observer: reading it must not move the figures it reports.
+            if (!context.Request.Path.StartsWithSegments("/stats", StringComparison.Ordinal))
+            {
+                locality.Count(context, transport);
+            }
+
             return next(context);
         });
 
