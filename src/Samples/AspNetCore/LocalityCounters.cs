@@ -7,9 +7,10 @@ using Microsoft.AspNetCore.Http;
 namespace Fastsock.Samples.AspNetCore;
 
 /// <summary>
-/// Counts requests whose endpoint ran on the CPU that accepted their connection: on Fastsock the serving worker's CPU
-/// (the reuseport program picked it from the SYN's CPU), on Kestrel's sockets the connection's SO_INCOMING_CPU, compared
-/// with sched_getcpu() when the request reaches the app. One padded slot per CPU, so cores do not share counters.
+/// Where requests ran, against sched_getcpu() when the request reaches the app: on the CPU that accepted the connection
+/// (Fastsock: the serving worker's CPU, which the reuseport program picked from the SYN's CPU; Kestrel's sockets
+/// transport accepts on its accept loop, whose CPU is not known, so it has none), and on the CPU that processed the
+/// connection's packets (SO_INCOMING_CPU, both transports). One padded slot per CPU, so cores do not share counters.
 /// </summary>
 internal sealed partial class LocalityCounters
 {
@@ -22,31 +23,44 @@ internal sealed partial class LocalityCounters
     public void Count(HttpContext context, SampleTransport transport)
     {
         int cpu = sched_getcpu();
-        int accepting = transport == SampleTransport.Fastsock
-            ? context.Features.Get<IFastsockConnectionFeature>()?.Cpu ?? -1
-            : IncomingCpu(context);
+        int accepting = -1;
+        int incoming;
+        if (transport == SampleTransport.Fastsock && context.Features.Get<IFastsockConnectionFeature>() is { } feature)
+        {
+            accepting = feature.Cpu;
+            incoming = feature.IncomingCpu;
+        }
+        else
+        {
+            incoming = IncomingCpu(context);
+        }
+
         var slot = _slots[(uint)cpu % (uint)_slots.Length];
         Interlocked.Increment(ref slot.Requests);
         if (cpu == accepting)
         {
             Interlocked.Increment(ref slot.OnAcceptingCpu);
         }
+
+        if (cpu == incoming)
+        {
+            Interlocked.Increment(ref slot.OnIncomingCpu);
+        }
     }
 
     public LocalityStats Snapshot()
     {
         long requests = 0;
-        long local = 0;
+        long accepting = 0;
+        long incoming = 0;
         foreach (var slot in _slots)
         {
-            if (slot is not null)
-            {
-                requests += Volatile.Read(ref slot.Requests);
-                local += Volatile.Read(ref slot.OnAcceptingCpu);
-            }
+            requests += Volatile.Read(ref slot.Requests);
+            accepting += Volatile.Read(ref slot.OnAcceptingCpu);
+            incoming += Volatile.Read(ref slot.OnIncomingCpu);
         }
 
-        return new LocalityStats(requests, local, requests == 0 ? 0 : (double)local / requests);
+        return new LocalityStats(requests, accepting, incoming, requests == 0 ? 0 : (double)accepting / requests);
     }
 
     /// <summary>SO_INCOMING_CPU of a sockets-transport connection, read once and kept in the connection's items.</summary>
@@ -103,8 +117,11 @@ internal sealed partial class LocalityCounters
 
         [FieldOffset(8)]
         public long OnAcceptingCpu;
+
+        [FieldOffset(16)]
+        public long OnIncomingCpu;
     }
 }
 
 /// <summary>What /stats answers.</summary>
-internal sealed record LocalityStats(long Requests, long OnAcceptingCpu, double Fraction);
+internal sealed record LocalityStats(long Requests, long OnAcceptingCpu, long OnIncomingCpu, double Fraction);
