@@ -20,6 +20,7 @@ internal sealed partial class FastsockConnectionContext : ConnectionContext, IDu
     private static readonly Action<object?> s_abortOnWorker = static state => ((FastsockConnectionContext)state!).AbortOnWorker();
     private static readonly Action<object?> s_releaseOnWorker = static state => ((FastsockConnectionContext)state!)._handlerDone.TrySetResult();
     private static readonly Action<object?> s_closed = static state => ((TaskCompletionSource)state!).TrySetResult();
+    private static readonly Action<object?> s_cancel = static state => ((CancellationTokenSource)state!).Cancel();
 
     private readonly Connection _connection;
     private readonly Worker _worker;
@@ -29,6 +30,7 @@ internal sealed partial class FastsockConnectionContext : ConnectionContext, IDu
     private readonly WorkerBoundPipeReader _input;
     private readonly PipeWriter _output;
     private readonly TaskCompletionSource _handlerDone = new();
+    private readonly CancellationTokenSource _closedForKestrel = new();
     private IDuplexPipe _transport;
     private string? _connectionId;
     private IDictionary<object, object?>? _items;
@@ -48,10 +50,13 @@ internal sealed partial class FastsockConnectionContext : ConnectionContext, IDu
         // The runtime creates this token source lazily and unsynchronized: create it here, on the worker. Its identity
         // also tells a late Abort whether the pooled connection object still serves this connection.
         _runtimeClosed = connection.ConnectionClosed;
-        _connectionClosed = _runtimeClosed;
+
+        // Kestrel's own token: cancelled when the runtime's is, or earlier, by the input when a read meets a reset.
+        _runtimeClosed.UnsafeRegister(s_cancel, _closedForKestrel);
+        _connectionClosed = _closedForKestrel.Token;
         _localEndPoint = connection.LocalEndPoint ?? listenEndPoint; // a unix socket's peer has no IP address
         _remoteEndPoint = connection.RemoteEndPoint;
-        _input = new WorkerBoundPipeReader(connection.Transport.Input, worker);
+        _input = new WorkerBoundPipeReader(connection.Transport.Input, worker, _closedForKestrel);
         _output = connection.Transport.Output;
         _transport = this;
     }

@@ -28,6 +28,7 @@ internal sealed class WorkerBoundPipeReader : PipeReader, IValueTaskSource<ReadR
 
     private readonly PipeReader _inner;
     private readonly Worker _worker;
+    private readonly CancellationTokenSource _connectionClosed;
     private readonly Action _onInnerCompleted;
     private CancellationToken _hopCancellation;
     private ValueTask<ReadResult> _innerRead;
@@ -37,31 +38,51 @@ internal sealed class WorkerBoundPipeReader : PipeReader, IValueTaskSource<ReadR
     private ReadResult _result;
     private ExceptionDispatchInfo? _error;
 
-    public WorkerBoundPipeReader(PipeReader inner, Worker worker)
+    /// <param name="inner">The runtime connection's input.</param>
+    /// <param name="worker">The connection's worker.</param>
+    /// <param name="connectionClosed">Kestrel's ConnectionClosed: cancelled before a read reports a reset or an abort.</param>
+    public WorkerBoundPipeReader(PipeReader inner, Worker worker, CancellationTokenSource connectionClosed)
     {
         _inner = inner;
         _worker = worker;
+        _connectionClosed = connectionClosed;
         _onInnerCompleted = OnInnerCompleted;
     }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        if (_worker.IsCurrentThread)
+        if (!_worker.IsCurrentThread)
         {
-            return _inner.ReadAsync(cancellationToken);
+            Begin();
+            _hopCancellation = cancellationToken;
+            _worker.Post(s_startOnWorker, this);
+            return new ValueTask<ReadResult>(this, _version);
         }
 
-        _version++;
-        _result = default;
-        _error = null;
-        _continuationState = null;
-        _hopCancellation = cancellationToken;
-        Volatile.Write(ref _continuation, null);
-        _worker.Post(s_startOnWorker, this);
+        var read = _inner.ReadAsync(cancellationToken);
+        if (read.IsCompletedSuccessfully)
+        {
+            return read;
+        }
+
+        // Pending or failed: complete through this source too, so a reset reaches Kestrel as Kestrel names it, after
+        // Kestrel has been told the connection closed (as its sockets transport does), not before.
+        Begin();
+        Await(read);
         return new ValueTask<ReadResult>(this, _version);
     }
 
-    public override bool TryRead(out ReadResult result) => _inner.TryRead(out result);
+    public override bool TryRead(out ReadResult result)
+    {
+        try
+        {
+            return _inner.TryRead(out result);
+        }
+        catch (Exception ex) when (ForKestrel(ex) is { } named && !ReferenceEquals(named, ex))
+        {
+            throw named;
+        }
+    }
 
     public override void AdvanceTo(SequencePosition consumed) => _inner.AdvanceTo(consumed);
 
@@ -115,51 +136,91 @@ internal sealed class WorkerBoundPipeReader : PipeReader, IValueTaskSource<ReadR
         }
     }
 
+    private void Begin()
+    {
+        _version++;
+        _result = default;
+        _error = null;
+        _continuationState = null;
+        Volatile.Write(ref _continuation, null);
+    }
+
     private void StartOnWorker()
     {
+        ValueTask<ReadResult> read;
         try
         {
-            _innerRead = _inner.ReadAsync(_hopCancellation);
+            read = _inner.ReadAsync(_hopCancellation);
         }
         catch (Exception ex)
         {
-            Finish(default, ExceptionDispatchInfo.Capture(ex));
+            Finish(default, ex);
             return;
         }
 
-        if (_innerRead.IsCompleted)
+        Await(read);
+    }
+
+    private void Await(ValueTask<ReadResult> read)
+    {
+        _innerRead = read;
+        if (read.IsCompleted)
         {
             OnInnerCompleted();
             return;
         }
 
         // The pipe's reader scheduler is the worker: this callback, and the caller's continuation inside it, run there.
-        _innerRead.GetAwaiter().UnsafeOnCompleted(_onInnerCompleted);
+        read.GetAwaiter().UnsafeOnCompleted(_onInnerCompleted);
     }
 
     private void OnInnerCompleted()
     {
         var read = _innerRead;
         _innerRead = default;
+        ReadResult result;
         try
         {
-            Finish(read.GetAwaiter().GetResult(), null);
+            result = read.GetAwaiter().GetResult();
         }
         catch (Exception ex)
         {
-            Finish(default, ExceptionDispatchInfo.Capture(ex));
+            Finish(default, ex);
+            return;
         }
+
+        Finish(result, null);
     }
 
     /// <summary>Worker thread: records the outcome and runs a waiting continuation inline, here on the worker.</summary>
-    private void Finish(ReadResult result, ExceptionDispatchInfo? error)
+    private void Finish(ReadResult result, Exception? error)
     {
         _result = result;
-        _error = error;
+        if (error is not null)
+        {
+            var named = ForKestrel(error);
+            if (!ReferenceEquals(named, error))
+            {
+                // The peer reset or the runtime aborted: Kestrel learns the connection closed first (it then aborts the
+                // request instead of trying to drain a body that will never come).
+                _connectionClosed.Cancel();
+            }
+
+            _error = ExceptionDispatchInfo.Capture(named);
+        }
+
         var waiting = Interlocked.CompareExchange(ref _continuation, s_completed, null);
         if (waiting is not null)
         {
             waiting(_continuationState);
         }
     }
+
+    /// <summary>The runtime's reset and abort as Kestrel's own types, which Kestrel treats as a closed connection.</summary>
+    private static Exception ForKestrel(Exception error) => error switch
+    {
+        Fastsock.Transport.ConnectionResetException reset => new Microsoft.AspNetCore.Connections.ConnectionResetException(reset.Message, reset),
+        Fastsock.Transport.ConnectionAbortedException aborted => new Microsoft.AspNetCore.Connections.ConnectionAbortedException(aborted.Message, aborted),
+        _ => error,
+    };
 }
