@@ -15,6 +15,8 @@ internal sealed class FastsockConnectionListener : IConnectionListener
 {
     private readonly WorkerSet _workers;
     private readonly List<ListenerGroup> _groups = [];
+    // Every worker writes here and Kestrel's one accept loop reads: a lock shared across cores, once per connection
+    // (never per request), where Kestrel itself funnels each endpoint's connections through that one loop.
     private readonly Channel<FastsockConnectionContext> _accepted = Channel.CreateUnbounded<FastsockConnectionContext>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly Fastsock.Transport.ConnectionHandler _onConnection;
