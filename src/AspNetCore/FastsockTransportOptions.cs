@@ -9,6 +9,7 @@ namespace Fastsock.AspNetCore;
 /// </summary>
 public sealed class FastsockTransportOptions
 {
+    /// <summary>The defaults: every allowed CPU, CPU steering, a 4096 backlog, a 1 hour transport idle limit.</summary>
     public FastsockTransportOptions()
     {
         // Kestrel times out what HTTP needs timed; the transport's idle limit is only a net for peers that vanished
