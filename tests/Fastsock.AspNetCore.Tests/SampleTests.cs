@@ -44,4 +44,14 @@ public sealed class SampleTests
         Assert.Equal(2, await sample.WaitForExitAsync(Clients.Timeout));
         Assert.Contains("carrier-pigeon", sample.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_cpu_outside_the_affinity_mask_is_one_line_and_exit_code_2()
+    {
+        int outside = Fastsock.Locality.CpuSet.Allowed()[^1] + 100;
+        using var sample = SampleProcess.Start(SampleDll, $"--cores {outside} --urls http://127.0.0.1:0");
+        Assert.Equal(2, await sample.WaitForExitAsync(Clients.Timeout));
+        Assert.Contains($"CPU {outside} is not in this process's affinity mask", sample.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", sample.Stderr, StringComparison.Ordinal); // no stack trace
+    }
 }

@@ -15,10 +15,10 @@ var urls = new Option<string[]>("--urls")
     AllowMultipleArgumentsPerToken = true,
     DefaultValueFactory = _ => ["http://127.0.0.1:8080"],
 };
-var cores = new Option<string>("--cores")
+var cores = new Option<CpuSet?>("--cores")
 {
     Description = "fastsock: CPUs to run one worker each on: all, 0-3 or 0,2,5 (default: the process's affinity mask)",
-    DefaultValueFactory = _ => "all",
+    CustomParser = ParseCores,
 };
 var steering = new Option<string>("--steering")
 {
@@ -40,7 +40,7 @@ root.SetAction((parse, cancellation) => SampleApp.RunAsync(
     new SampleSettings(
         parse.GetValue(transport) == "sockets" ? SampleTransport.Sockets : SampleTransport.Fastsock,
         parse.GetValue(urls)!,
-        parse.GetValue(cores) is "all" or null ? null : CpuSet.Parse(parse.GetValue(cores)!),
+        parse.GetValue(cores),
         parse.GetValue(steering) switch { "hash" => ListenerSteering.Hash, "single" => ListenerSteering.Single, _ => ListenerSteering.Cpu },
         parse.GetValue(logLevel)),
     cancellation));
@@ -55,3 +55,34 @@ if (parsed.Errors.Count > 0)
 
 // The host handles SIGTERM/SIGINT itself (graceful drain), so the command line library must not.
 return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+// Checked here, so a bad set is one line and exit 2 rather than a failed host start with a stack trace.
+static CpuSet? ParseCores(System.CommandLine.Parsing.ArgumentResult result)
+{
+    string text = result.Tokens.Count == 0 ? "all" : result.Tokens[^1].Value.Trim();
+    if (text.Equals("all", StringComparison.OrdinalIgnoreCase))
+    {
+        return null;
+    }
+
+    try
+    {
+        var set = CpuSet.Parse(text);
+        var allowed = CpuSet.Allowed();
+        foreach (int cpu in set)
+        {
+            if (!allowed.Contains(cpu))
+            {
+                result.AddError($"--cores: CPU {cpu} is not in this process's affinity mask ({allowed}); pick CPUs from it or widen the mask (taskset -c)");
+                return null;
+            }
+        }
+
+        return set;
+    }
+    catch (FormatException ex)
+    {
+        result.AddError($"--cores: {ex.Message}");
+        return null;
+    }
+}
