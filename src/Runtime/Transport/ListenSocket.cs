@@ -37,6 +37,43 @@ internal static unsafe class ListenSocket
         }
     }
 
+    /// <summary>An AF_UNIX listening socket on <paramref name="endPoint"/> (a path, or <c>@name</c> for an abstract one).</summary>
+    public static int OpenUnix(UnixDomainSocketEndPoint endPoint, int backlog)
+    {
+        var address = UnixSocketAddress.From(endPoint);
+        int fd = SocketCalls.Socket(SocketCalls.AF_UNIX, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_CLOEXEC | SocketCalls.SOCK_NONBLOCK, 0);
+        if (fd < 0)
+        {
+            throw Errno.Exception($"socket(unix:{address})");
+        }
+
+        try
+        {
+            fixed (byte* pointer = address.Bytes)
+            {
+                if (SocketCalls.Bind(fd, pointer, address.Length) != 0)
+                {
+                    int errno = Errno.Last;
+                    throw new NativeCallException($"bind(unix:{address})", errno, errno == Errno.EADDRINUSE
+                        ? "The socket file exists: stop the process that listens on it, or delete the file if none does."
+                        : null);
+                }
+            }
+
+            if (SocketCalls.Listen(fd, backlog) != 0)
+            {
+                throw Errno.Exception($"listen(unix:{address})");
+            }
+
+            return fd;
+        }
+        catch
+        {
+            FileCalls.Close(fd);
+            throw;
+        }
+    }
+
     /// <summary>
     /// Prepares a listening socket received from another process (a takeover or systemd) for this worker: non-blocking,
     /// the worker's CPU, this server's backlog. It stays in its reuseport group: nothing here unbinds it.

@@ -18,6 +18,7 @@ internal sealed class ListenerGroup : IDisposable
     private readonly List<LocalListener> _bySlot = [];
     private readonly LocalListener?[] _byWorker;
     private int _sharedFd = -1;
+    private EndPoint? _listenEndPoint;
 
     private ListenerGroup(IPEndPoint requested, ListenerSteering steering, int workerCount)
     {
@@ -189,6 +190,29 @@ internal sealed class ListenerGroup : IDisposable
 
             return (fds, workers);
         }
+    }
+
+    /// <summary>
+    /// An AF_UNIX endpoint: one listening socket shared by every worker (EPOLLEXCLUSIVE wakes one per connection), as in
+    /// <see cref="ListenerSteering.Single"/> mode; unix sockets have no reuseport group and no CPU to steer by.
+    /// </summary>
+    public static ListenerGroup OpenUnix(UnixDomainSocketEndPoint endPoint, int backlog, IReadOnlyList<SocketConnectionPool> pools, ConnectionHandler handler)
+    {
+        var group = new ListenerGroup(new IPEndPoint(IPAddress.None, 0), ListenerSteering.Single, pools.Count) { ListenEndPoint = endPoint };
+        group._sharedFd = ListenSocket.OpenUnix(endPoint, backlog);
+        foreach (var pool in pools)
+        {
+            group._byWorker[pool.Worker.Index] = new LocalListener(group, group._sharedFd, shared: true, pool, handler);
+        }
+
+        return group;
+    }
+
+    /// <summary>What the group listens on, for logs: <see cref="BoundEndPoint"/>, or the unix socket's path.</summary>
+    public EndPoint ListenEndPoint
+    {
+        get => _listenEndPoint ?? BoundEndPoint;
+        private init => _listenEndPoint = value;
     }
 
     /// <summary>

@@ -36,8 +36,8 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         _worker = worker;
         _options = options;
 
-        _input = ConnectionPipe.Create(pipes.Input, pipes.InputOptions);
-        _output = ConnectionPipe.Create(pipes.Output, pipes.OutputOptions);
+        _input = ConnectionPipe.Create(pipes.Input, pipes.InputOptions, options.ThreadSafePipes);
+        _output = ConnectionPipe.Create(pipes.Output, pipes.OutputOptions, options.ThreadSafePipes);
     }
 
     /// <summary>What the pipes of a worker's connections share, one object per worker and direction.</summary>

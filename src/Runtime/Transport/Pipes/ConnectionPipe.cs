@@ -25,10 +25,11 @@ internal readonly struct ConnectionPipe
 
     /// <summary>
     /// A worker pipe over <paramref name="settings"/> when enabled; otherwise a Pipe over <paramref name="sharedOptions"/>
-    /// (both one object per worker and direction, so pooled connections do not each carry one).
+    /// (both one object per worker and direction, so pooled connections do not each carry one). <paramref name="threadSafe"/>
+    /// asks for the Pipe (a connection other threads touch, as Kestrel's).
     /// </summary>
-    public static ConnectionPipe Create(WorkerPipeSettings settings, PipeOptions sharedOptions) =>
-        WorkerPipesEnabled
+    public static ConnectionPipe Create(WorkerPipeSettings settings, PipeOptions sharedOptions, bool threadSafe = false) =>
+        WorkerPipesEnabled && !threadSafe
             ? new ConnectionPipe(new WorkerPipe(settings))
             : new ConnectionPipe(new SharedPipe(new Pipe(sharedOptions)));
 
