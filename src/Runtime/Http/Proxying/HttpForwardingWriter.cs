@@ -7,7 +7,7 @@ namespace Fastsock.Http.Proxying;
 /// Arguments are validated like <see cref="HttpResponseWriter"/>'s, so data from a peer can never split a message;
 /// violations throw, because passing unvalidated bytes here is a bug in the caller.
 /// </remarks>
-public static class HttpForwardingWriter
+internal static class HttpForwardingWriter
 {
     /// <summary>"METHOD target HTTP/1.1\r\n": the backend is always spoken to in HTTP/1.1.</summary>
     /// <param name="method">The method token as received (<see cref="HttpRequestHead.MethodBytes"/>).</param>

@@ -29,7 +29,7 @@ namespace Fastsock.Http.Proxying;
 /// forwarder.Write(input, scratch, backendOutput, hostIfAbsent);       // the same input, still unconsumed
 /// </code>
 /// </remarks>
-public sealed class HttpRequestHeadForwarder
+internal sealed class HttpRequestHeadForwarder
 {
     // What Write may add beyond the head's own bytes (besides one byte per field and the Host fallback): ", client"
     // appended (42), "X-Forwarded-For: client\r\n" (58), "X-Forwarded-Proto: http\r\n" (25), "Host: \r\n" (8),
