@@ -10,6 +10,7 @@ namespace Fastsock.Http.Proxying;
 internal static class HttpForwardingWriter
 {
     /// <summary>"METHOD target HTTP/1.1\r\n": the backend is always spoken to in HTTP/1.1.</summary>
+    /// <param name="writer">The backend connection's output.</param>
     /// <param name="method">The method token as received (<see cref="HttpRequestHead.MethodBytes"/>).</param>
     /// <param name="target">
     /// The request target, usually <see cref="HttpRequestHead.Target"/>; a gateway turns an absolute-form target into

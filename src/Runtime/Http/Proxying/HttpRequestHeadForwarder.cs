@@ -162,6 +162,8 @@ internal sealed class HttpRequestHeadForwarder
     /// </summary>
     /// <param name="buffer">The same bytes <see cref="TryParse"/> saw, still unconsumed (they may have gained more at the end).</param>
     /// <param name="scratch">As for the parser; used only when the head spans segments.</param>
+    /// <param name="output">The backend connection's output.</param>
+    /// <param name="hostIfAbsent">The Host value to send when the request had none; empty: localhost.</param>
     public void Write(in ReadOnlySequence<byte> buffer, Span<byte> scratch, IBufferWriter<byte> output, ReadOnlySpan<byte> hostIfAbsent = default)
     {
         ArgumentNullException.ThrowIfNull(output);
