@@ -33,9 +33,13 @@ step() { printf '== %s\n' "$*"; }
 # 1. Pack every package (each src/NAME/ project) from a copy of what they are built from.
 step "pack $version into $out/feed"
 mkdir -p "$out/src"
-cp "$repo"/Directory.Build.props "$repo"/Directory.Packages.props "$out/"
-[[ -f "$repo/LICENSE" ]] && cp "$repo/LICENSE" "$out/"
-cp "$repo/src/Directory.Build.props" "$out/src/"
+# The build files the packages inherit (Directory.*.props/targets, global.json, nuget.config), at the root and in src/.
+for file in "$repo"/Directory.* "$repo"/global.json "$repo"/[Nn]u[Gg]et.[Cc]onfig "$repo"/LICENSE; do
+  if [[ -f "$file" ]]; then cp "$file" "$out/"; fi
+done
+for file in "$repo"/src/Directory.*; do
+  if [[ -f "$file" ]]; then cp "$file" "$out/src/"; fi
+done
 packages=()
 for dir in "$repo"/src/*/; do
   name=$(basename "$dir")

@@ -85,14 +85,19 @@ public sealed class PackageConsumerTests
         }
     }
 
-    /// <summary>What packing the runtime reads: the shared build files, the license and src/Runtime, without build outputs.</summary>
+    /// <summary>What building the runtime reads: the Directory.* build files (root and src/), the license and src/Runtime, without build outputs.</summary>
     private static void CopyPackageSources(string repo, string to)
     {
         Directory.CreateDirectory(Path.Combine(to, "src"));
-        foreach (string file in new[] { "Directory.Build.props", "Directory.Packages.props", "LICENSE", "src/Directory.Build.props" })
+        foreach (string folder in new[] { "", "src" })
         {
-            File.Copy(Path.Combine(repo, file), Path.Combine(to, file));
+            foreach (string file in Directory.EnumerateFiles(Path.Combine(repo, folder), "Directory.*"))
+            {
+                File.Copy(file, Path.Combine(to, folder, Path.GetFileName(file)));
+            }
         }
+
+        File.Copy(Path.Combine(repo, "LICENSE"), Path.Combine(to, "LICENSE"));
 
         BuildProcess.CopySources(Path.Combine(repo, "src", "Runtime"), Path.Combine(to, "src", "Runtime"));
     }
