@@ -31,6 +31,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Fastsock.Hosting.FastsockServer");
     }
 
+    /// <summary>Starts configuring a server: options, logging, endpoints and their handlers.</summary>
     public static FastsockServerBuilder CreateBuilder() => new();
 
     /// <summary>The bound endpoints, in the order they were configured (port 0 resolved).</summary>
@@ -180,6 +181,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
         return stats;
     }
 
+    /// <summary>Stops the server gracefully if it runs (see <see cref="StopAsync"/>), then releases its workers and sockets.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Volatile.Read(ref _state) == 1)

@@ -21,6 +21,7 @@ public sealed class FastsockServerOptions
     /// <summary>Idle connection objects each worker keeps for reuse. Default 4096.</summary>
     public int PooledConnectionsPerWorker { get; set; } = 4096;
 
+    /// <summary>Accepted connections: input and output buffer limits, TCP_NODELAY, idle timeout.</summary>
     public ConnectionOptions Connection { get; } = new();
 
     /// <summary>Outbound connections: source-port strategy, port range, connect timeout (see <see cref="FastsockConnector"/>).</summary>

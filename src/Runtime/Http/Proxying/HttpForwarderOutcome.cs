@@ -15,6 +15,7 @@ public readonly struct HttpForwarderOutcome
         Reason = reason;
     }
 
+    /// <summary>Which step failed; <see cref="HttpForwarderError.None"/> when the exchange completed.</summary>
     public HttpForwarderError Error { get; }
 
     /// <summary>The final status the backend answered and the client was sent; 0 when none was.</summary>
@@ -56,6 +57,7 @@ public readonly struct HttpForwarderOutcome
     internal static HttpForwarderOutcome Failed(HttpForwarderError error, int answerStatus, string? reason) =>
         new(error, 0, answerStatus, false, false, canRetry: false, reason);
 
+    /// <summary>The outcome in one line, for logs.</summary>
     public override string ToString() =>
         Error == HttpForwarderError.None ? $"{StatusCode}, keep-alive {ClientKeepAlive}" : $"{Error} ({Reason}), answer {AnswerStatus}";
 }

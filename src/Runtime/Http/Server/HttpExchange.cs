@@ -69,6 +69,7 @@ public sealed partial class HttpExchange
     /// <summary>The connection the request arrived on.</summary>
     public Connection Connection => _owner.Connection;
 
+    /// <summary>The request method; <see cref="RequestMethod.Custom"/> for a token the parser does not know.</summary>
     public RequestMethod Method => _method;
 
     /// <summary>The method token as sent (for <see cref="RequestMethod.Custom"/>).</summary>
@@ -86,6 +87,7 @@ public sealed partial class HttpExchange
     /// <summary>What follows the first '?', without it; empty when there is none.</summary>
     public ReadOnlySpan<byte> Query => _queryStart < 0 ? default : _head.Span.Slice(_queryStart, _queryLength);
 
+    /// <summary>Whether the target has a '?' (an empty <see cref="Query"/> may still be present).</summary>
     public bool HasQuery => _queryStart >= 0;
 
     /// <summary>
@@ -94,13 +96,16 @@ public sealed partial class HttpExchange
     /// </summary>
     public ReadOnlySpan<byte> Host => _hostStart < 0 ? default : _head.Span.Slice(_hostStart, _hostLength);
 
+    /// <summary>The HTTP version of the request.</summary>
     public HttpVersion Version => _version;
 
     /// <summary>The announced body length, or -1 when there is none or it is chunked.</summary>
     public long ContentLength => _contentLength;
 
+    /// <summary>Whether the request body is sent with chunked transfer coding.</summary>
     public bool IsChunked => _isChunked;
 
+    /// <summary>Whether the request has a body to read with <see cref="ReadBodyAsync"/>.</summary>
     public bool HasBody => _isChunked || _contentLength > 0;
 
     /// <summary>The value of the first field called <paramref name="name"/> (case-insensitive), OWS trimmed.</summary>
