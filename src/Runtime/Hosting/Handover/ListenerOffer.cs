@@ -36,8 +36,12 @@ internal sealed unsafe class ListenerOffer : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = "fastsock-handover" };
     }
 
+    /// <summary>Listens on <paramref name="path"/> (mode 0600) for a successor and serves one hand-over on its own thread.</summary>
+    /// <param name="path">The unix socket path to offer the listeners on.</param>
     /// <param name="describe">The listening sockets now, in group order (called on this offer's thread).</param>
     /// <param name="release">Stops every worker accepting on them and returns once they have.</param>
+    /// <param name="timeout">How long one exchange with a successor may take.</param>
+    /// <param name="logger">Where the hand-over is logged.</param>
     public static ListenerOffer Start(string path, Func<(ListenerSetDescription, int[])> describe, Action release, TimeSpan timeout, ILogger logger)
     {
         RemoveStale(path);
