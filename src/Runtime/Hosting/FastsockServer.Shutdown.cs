@@ -115,36 +115,7 @@ public sealed partial class FastsockServer
     }
 
     /// <summary>Runs <paramref name="action"/> on every worker's own thread and waits for all of them.</summary>
-    private Task OnEachWorkerAsync(Action<Worker> action)
-    {
-        var tasks = new Task[_workers.Length];
-        for (int i = 0; i < _workers.Length; i++)
-        {
-            var worker = _workers[i];
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            tasks[i] = done.Task;
-            if (worker.Exited.IsCompleted)
-            {
-                done.TrySetResult();
-                continue;
-            }
-
-            worker.Post(_ =>
-            {
-                try
-                {
-                    action(worker);
-                    done.TrySetResult();
-                }
-                catch (Exception ex)
-                {
-                    done.TrySetException(ex);
-                }
-            }, null);
-        }
-
-        return Task.WhenAll(tasks);
-    }
+    private Task OnEachWorkerAsync(Action<Worker> action) => WorkerFanOut.OnEachAsync(_workers, action);
 
     private async Task TearDownAsync()
     {
