@@ -17,7 +17,13 @@ internal static class ListeningLines
         int next = 0;
         foreach (var frontend in settings.Frontends)
         {
-            string scheme = frontend.Mode == ProxyMode.Http ? "http" : "tcp";
+            string scheme = (frontend.Mode, frontend.Tls) switch
+            {
+                (ProxyMode.Http, null) => "http",
+                (ProxyMode.Http, _) => "https",
+                (_, null) => "tcp",
+                _ => "tls",
+            };
             for (int i = 0; i < frontend.Binds.Count; i++)
             {
                 Console.WriteLine($"Frontend {frontend.Name} listening on {scheme}://{bound[next++]}");

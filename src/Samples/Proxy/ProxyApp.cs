@@ -6,6 +6,7 @@ using Fastsock.Samples.Proxy.Frontends;
 using Fastsock.Samples.Proxy.Health;
 using Fastsock.Samples.Proxy.Routing;
 using Fastsock.Samples.Proxy.Stats;
+using Fastsock.Samples.Proxy.Tls;
 using Fastsock.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -78,6 +79,11 @@ internal static class ProxyApp
                         AbortOnClose = settings.HttpAbortOnClose,
                     }.HandleAsync
                     : new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger) { Counters = counters.For(frontend) }.HandleAsync;
+                if (frontend.Tls is { } tls)
+                {
+                    handler = FrontendTls.Wrap(tls, handler);
+                }
+
                 foreach (var bind in frontend.Binds)
                 {
                     builder.Listen(bind, handler);
