@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Fastsock.Engine;
 
 namespace Fastsock.Transport.Tls;
 
@@ -8,8 +9,16 @@ namespace Fastsock.Transport.Tls;
 /// Reads and writes complete where the pipes complete, on the connection's worker, so the TLS record work that follows
 /// them runs there too. The pipes stay owned by the connection: disposing this stream completes nothing.
 /// </summary>
-internal sealed class ConnectionPipeStream(IDuplexPipe pipe) : Stream
+/// <remarks>
+/// SslStream's server handshake resumes one of its own internal awaits on the thread pool (seen on .NET 10: the read of
+/// the client's second flight arrives from a pool thread), and a connection's pipes may only be used on their worker.
+/// A call that arrives off the worker is posted back to it first; calls on the worker, the usual case, go straight on.
+/// </remarks>
+internal sealed class ConnectionPipeStream(IDuplexPipe pipe, Worker worker) : Stream
 {
+    /// <summary>Calls that arrived off the worker and were posted back to it.</summary>
+    public long HopsToWorker { get; private set; }
+
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
@@ -20,7 +29,40 @@ internal sealed class ConnectionPipeStream(IDuplexPipe pipe) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        worker.IsCurrentThread ? ReadOnWorkerAsync(buffer, cancellationToken) : ReadAfterHopAsync(buffer, cancellationToken);
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        worker.IsCurrentThread ? WriteOnWorkerAsync(buffer, cancellationToken) : WriteAfterHopAsync(buffer, cancellationToken);
+
+    public override Task FlushAsync(CancellationToken cancellationToken) =>
+        worker.IsCurrentThread ? FlushOnWorkerAsync(cancellationToken) : FlushAfterHopAsync(cancellationToken);
+
+    private async ValueTask<int> ReadAfterHopAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await HopToWorker();
+        return await ReadOnWorkerAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask WriteAfterHopAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await HopToWorker();
+        await WriteOnWorkerAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task FlushAfterHopAsync(CancellationToken cancellationToken)
+    {
+        await HopToWorker();
+        await FlushOnWorkerAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private WorkerHop HopToWorker()
+    {
+        HopsToWorker++;
+        return new WorkerHop(worker);
+    }
+
+    private async ValueTask<int> ReadOnWorkerAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var result = await pipe.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
         var data = result.Buffer;
@@ -36,7 +78,7 @@ internal sealed class ConnectionPipeStream(IDuplexPipe pipe) : Stream
         return count;
     }
 
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    private ValueTask WriteOnWorkerAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         var flush = pipe.Output.WriteAsync(buffer, cancellationToken);
         return flush.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitFlush(flush);
@@ -50,7 +92,7 @@ internal sealed class ConnectionPipeStream(IDuplexPipe pipe) : Stream
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override async Task FlushAsync(CancellationToken cancellationToken) => await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+    private async Task FlushOnWorkerAsync(CancellationToken cancellationToken) => await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
     // SslStream is only driven asynchronously here; a blocking call would stall the worker's whole loop.
     public override void Flush() => throw new NotSupportedException("Blocking I/O on a worker is not supported; use FlushAsync.");

@@ -28,13 +28,17 @@ public static class TlsLayer
 
     private static async Task RunAsync(Connection connection, TlsCertificateSelector selector, TimeSpan timeout, TlsStats stats, ConnectionHandler handler)
     {
-        var worker = ConnectionForwarder.CurrentWorker();
+        var worker = ConnectionForwarder.CurrentWorker()
+            ?? throw new InvalidOperationException("A TLS layer runs on a Fastsock worker; pass TlsLayer.Server(...) to FastsockServerBuilder.Listen.");
         var deadline = new HandshakeDeadline(connection);
         deadline.Arm(worker, timeout);
-        var ssl = new SslStream(new ConnectionPipeStream(connection.Transport), leaveInnerStreamOpen: false);
+        var ssl = new SslStream(new ConnectionPipeStream(connection.Transport, worker), leaveInnerStreamOpen: false);
         try
         {
             var failure = await HandshakeAsync(connection, ssl, selector).ConfigureAwait(true);
+
+            // The handler and the connection's timers belong to the worker, wherever SslStream's last await resumed.
+            await new WorkerHop(worker);
             deadline.Disarm();
             if (failure is { } reason)
             {
@@ -107,13 +111,8 @@ public static class TlsLayer
     {
         public bool Expired { get; private set; }
 
-        public void Arm(Worker? worker, TimeSpan timeout)
+        public void Arm(Worker worker, TimeSpan timeout)
         {
-            if (worker is null)
-            {
-                throw new InvalidOperationException("A TLS layer runs on a Fastsock worker; pass TlsLayer.Server(...) to FastsockServerBuilder.Listen.");
-            }
-
             worker.Timers.Schedule(this, worker.NowMs, (long)timeout.TotalMilliseconds);
         }
 

@@ -41,7 +41,7 @@ internal static class CertificateFiles
         X509Certificate2 certificate;
         try
         {
-            certificate = X509Certificate2.CreateFromPemFile(certPath);
+            certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certPath));
         }
         catch (CryptographicException ex)
         {
