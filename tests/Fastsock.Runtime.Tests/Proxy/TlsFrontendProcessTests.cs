@@ -90,11 +90,11 @@ public sealed class TlsFrontendProcessTests : HttpProxyHarness
         var proxy = await StartHttpsProxyAsync(pems, backend.Port);
 
         var (exit, stdout, stderr) = await RunAsync("openssl",
-            $"s_client -connect 127.0.0.1:{proxy.Port} -servername {serverName} -alpn http/1.1 -brief");
+            $"s_client -connect 127.0.0.1:{proxy.Port} -servername {serverName} -alpn http/1.1");
         Assert.True(exit == 0, $"openssl exited {exit}: {stdout} {stderr}");
         var output = stdout + stderr;
-        Assert.Contains($"CN = {expectedCommonName}", output, StringComparison.Ordinal);
-        Assert.Contains("http/1.1", output, StringComparison.Ordinal);
+        Assert.Contains($"subject=CN = {expectedCommonName}", output, StringComparison.Ordinal);
+        Assert.Contains("ALPN protocol: http/1.1", output, StringComparison.Ordinal);
     }
 
     [Fact]

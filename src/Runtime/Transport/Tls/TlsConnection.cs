@@ -14,15 +14,15 @@ internal sealed class TlsConnection : Connection, IDuplexPipe, ITlsConnectionFea
 {
     private readonly Connection _inner;
     private readonly SslStream _ssl;
-    private readonly Worker? _worker;
+    private readonly Worker _worker;
 
-    public TlsConnection(Connection inner, SslStream ssl, Worker? worker)
+    public TlsConnection(Connection inner, SslStream ssl, Worker worker)
     {
         _inner = inner;
         _ssl = ssl;
         _worker = worker;
-        Input = PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
-        Output = PipeWriter.Create(ssl, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
+        Input = new WorkerBoundReader(PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true)), worker);
+        Output = new WorkerBoundWriter(PipeWriter.Create(ssl, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)), worker);
     }
 
     public override IDuplexPipe Transport => this;

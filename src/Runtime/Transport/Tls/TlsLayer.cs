@@ -54,6 +54,7 @@ public static class TlsLayer
             }
             finally
             {
+                await new WorkerHop(worker);
                 await tls.CloseAsync().ConfigureAwait(true);
             }
         }
@@ -61,6 +62,7 @@ public static class TlsLayer
         {
             deadline.Disarm();
             await ssl.DisposeAsync().ConfigureAwait(true);
+            await new WorkerHop(worker);
         }
     }
 
