@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Tls;
@@ -10,12 +12,32 @@ namespace Fastsock.Transport.Tls;
 /// them runs there too. The pipes stay owned by the connection: disposing this stream completes nothing.
 /// </summary>
 /// <remarks>
-/// SslStream's server handshake resumes one of its own internal awaits on the thread pool (seen on .NET 10: the read of
-/// the client's second flight arrives from a pool thread), and a connection's pipes may only be used on their worker.
-/// A call that arrives off the worker is posted back to it first; calls on the worker, the usual case, go straight on.
+/// SslStream awaits its own Task-returning methods with ConfigureAwait(false). A Task continuation is not run inline
+/// on a thread whose SynchronizationContext is not the default one (the worker's is not): it is queued to the thread
+/// pool, and SslStream then goes on there. So a read or flush that completes later is signalled with no context set
+/// for the span of the signal: SslStream's continuations then run inline on the worker. A call that still arrives off
+/// the worker is posted back to it (<see cref="HopsToWorker"/> counts them) because the pipes may only be used there.
 /// </remarks>
-internal sealed class ConnectionPipeStream(IDuplexPipe pipe, Worker worker) : Stream
+internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IValueTaskSource
 {
+    private readonly IDuplexPipe _pipe;
+    private readonly Worker _worker;
+    private readonly Action _onRead;
+    private readonly Action _onFlush;
+    private ManualResetValueTaskSourceCore<int> _read;
+    private ManualResetValueTaskSourceCore<bool> _write;
+    private ValueTaskAwaiter<ReadResult> _pendingRead;
+    private ValueTaskAwaiter<FlushResult> _pendingFlush;
+    private Memory<byte> _readBuffer;
+
+    public ConnectionPipeStream(IDuplexPipe pipe, Worker worker)
+    {
+        _pipe = pipe;
+        _worker = worker;
+        _onRead = OnReadCompleted;
+        _onFlush = OnFlushCompleted;
+    }
+
     /// <summary>Calls that arrived off the worker and were posted back to it.</summary>
     public long HopsToWorker { get; private set; }
 
@@ -29,70 +51,176 @@ internal sealed class ConnectionPipeStream(IDuplexPipe pipe, Worker worker) : St
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        worker.IsCurrentThread ? ReadOnWorkerAsync(buffer, cancellationToken) : ReadAfterHopAsync(buffer, cancellationToken);
-
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        worker.IsCurrentThread ? WriteOnWorkerAsync(buffer, cancellationToken) : WriteAfterHopAsync(buffer, cancellationToken);
-
-    public override Task FlushAsync(CancellationToken cancellationToken) =>
-        worker.IsCurrentThread ? FlushOnWorkerAsync(cancellationToken) : FlushAfterHopAsync(cancellationToken);
-
-    private async ValueTask<int> ReadAfterHopAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        await HopToWorker();
-        return await ReadOnWorkerAsync(buffer, cancellationToken).ConfigureAwait(false);
+        if (!_worker.IsCurrentThread)
+        {
+            return ReadAfterHopAsync(buffer, cancellationToken);
+        }
+
+        return ReadOnWorker(_pipe.Input.ReadAsync(cancellationToken), buffer);
     }
 
-    private async ValueTask WriteAfterHopAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    private ValueTask<int> ReadOnWorker(ValueTask<ReadResult> read, Memory<byte> buffer)
     {
-        await HopToWorker();
-        await WriteOnWorkerAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var pending = read.GetAwaiter();
+        if (pending.IsCompleted)
+        {
+            return new ValueTask<int>(CopyOut(pending.GetResult(), buffer));
+        }
+
+        _read.Reset();
+        _readBuffer = buffer;
+        _pendingRead = pending;
+        _pendingRead.UnsafeOnCompleted(_onRead);
+        return new ValueTask<int>(this, _read.Version);
     }
 
-    private async Task FlushAfterHopAsync(CancellationToken cancellationToken)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        await HopToWorker();
-        await FlushOnWorkerAsync(cancellationToken).ConfigureAwait(false);
+        if (!_worker.IsCurrentThread)
+        {
+            return WriteAfterHopAsync(buffer, cancellationToken);
+        }
+
+        return AwaitFlush(_pipe.Output.WriteAsync(buffer, cancellationToken));
     }
 
-    private WorkerHop HopToWorker()
+    public override Task FlushAsync(CancellationToken cancellationToken)
     {
-        HopsToWorker++;
-        return new WorkerHop(worker);
+        if (!_worker.IsCurrentThread)
+        {
+            return FlushAfterHopAsync(cancellationToken);
+        }
+
+        var flush = AwaitFlush(_pipe.Output.FlushAsync(cancellationToken));
+        return flush.IsCompletedSuccessfully ? Task.CompletedTask : flush.AsTask();
     }
 
-    private async ValueTask<int> ReadOnWorkerAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    private ValueTask AwaitFlush(ValueTask<FlushResult> flush)
     {
-        var result = await pipe.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var pending = flush.GetAwaiter();
+        if (pending.IsCompleted)
+        {
+            pending.GetResult();
+            return ValueTask.CompletedTask;
+        }
+
+        _write.Reset();
+        _pendingFlush = pending;
+        _pendingFlush.UnsafeOnCompleted(_onFlush);
+        return new ValueTask(this, _write.Version);
+    }
+
+    private void OnReadCompleted()
+    {
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            int count;
+            try
+            {
+                count = CopyOut(_pendingRead.GetResult(), _readBuffer);
+            }
+            catch (Exception ex)
+            {
+                _readBuffer = default;
+                _read.SetException(ex);
+                return;
+            }
+
+            _readBuffer = default;
+            _read.SetResult(count);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    private void OnFlushCompleted()
+    {
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            try
+            {
+                _pendingFlush.GetResult();
+            }
+            catch (Exception ex)
+            {
+                _write.SetException(ex);
+                return;
+            }
+
+            _write.SetResult(true);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    private int CopyOut(ReadResult result, Memory<byte> buffer)
+    {
         var data = result.Buffer;
         if (result.IsCanceled)
         {
-            pipe.Input.AdvanceTo(data.Start);
+            _pipe.Input.AdvanceTo(data.Start);
             throw new OperationCanceledException("The connection's read was cancelled (shutdown or deadline).");
         }
 
         int count = (int)Math.Min(data.Length, buffer.Length);
         data.Slice(0, count).CopyTo(buffer.Span);
-        pipe.Input.AdvanceTo(data.GetPosition(count));
+        _pipe.Input.AdvanceTo(data.GetPosition(count));
         return count;
     }
 
-    private ValueTask WriteOnWorkerAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    private async ValueTask<int> ReadAfterHopAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        var flush = pipe.Output.WriteAsync(buffer, cancellationToken);
-        return flush.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitFlush(flush);
-
-        static async ValueTask AwaitFlush(ValueTask<FlushResult> flush) => await flush.ConfigureAwait(false);
+        await HopToWorker();
+        return await ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
+
+    private async ValueTask WriteAfterHopAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await HopToWorker();
+        await WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task FlushAfterHopAsync(CancellationToken cancellationToken)
+    {
+        await HopToWorker();
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private WorkerHop HopToWorker()
+    {
+        HopsToWorker++;
+        return new WorkerHop(_worker);
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _read.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _read.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _read.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource.GetResult(short token) => _write.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _write.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _write.OnCompleted(continuation, state, token, flags);
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    private async Task FlushOnWorkerAsync(CancellationToken cancellationToken) => await pipe.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
     // SslStream is only driven asynchronously here; a blocking call would stall the worker's whole loop.
     public override void Flush() => throw new NotSupportedException("Blocking I/O on a worker is not supported; use FlushAsync.");

@@ -32,7 +32,8 @@ public static class TlsLayer
             ?? throw new InvalidOperationException("A TLS layer runs on a Fastsock worker; pass TlsLayer.Server(...) to FastsockServerBuilder.Listen.");
         var deadline = new HandshakeDeadline(connection);
         deadline.Arm(worker, timeout);
-        var ssl = new SslStream(new ConnectionPipeStream(connection.Transport, worker), leaveInnerStreamOpen: false);
+        var ciphertext = new ConnectionPipeStream(connection.Transport, worker);
+        var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: false);
         try
         {
             var failure = await HandshakeAsync(connection, ssl, selector).ConfigureAwait(true);
@@ -63,6 +64,7 @@ public static class TlsLayer
             deadline.Disarm();
             await ssl.DisposeAsync().ConfigureAwait(true);
             await new WorkerHop(worker);
+            stats.Closed(connection.WorkerIndex, ciphertext.HopsToWorker);
         }
     }
 

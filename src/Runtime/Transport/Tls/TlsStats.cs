@@ -29,7 +29,22 @@ public sealed class TlsStats
             total.Failures[(int)TlsFailureReason.Timeout],
             total.Failures[(int)TlsFailureReason.NotTls],
             total.Failures[(int)TlsFailureReason.HandshakeError],
-            total.Failures[(int)TlsFailureReason.PeerClosed]);
+            total.Failures[(int)TlsFailureReason.PeerClosed])
+        {
+            HopsToWorker = total.Hops,
+            Closed = total.Closed,
+        };
+    }
+
+    /// <summary>A connection under the layer has ended; <paramref name="hops"/> of its stream calls came from off the worker.</summary>
+    internal void Closed(int worker, long hops)
+    {
+        var counters = For(worker);
+        Interlocked.Increment(ref counters.Closed);
+        if (hops > 0)
+        {
+            Interlocked.Add(ref counters.Hops, hops);
+        }
     }
 
     internal void Succeeded(int worker, SslProtocols protocol, SslApplicationProtocol alpn)
@@ -83,6 +98,8 @@ public sealed class TlsStats
         public long Tls12;
         public long Tls13;
         public long Http11;
+        public long Hops;
+        public long Closed;
         public readonly long[] Failures = new long[4];
 
         public void AddTo(TlsWorkerCounters total)
@@ -91,6 +108,8 @@ public sealed class TlsStats
             total.Tls12 += Interlocked.Read(ref Tls12);
             total.Tls13 += Interlocked.Read(ref Tls13);
             total.Http11 += Interlocked.Read(ref Http11);
+            total.Hops += Interlocked.Read(ref Hops);
+            total.Closed += Interlocked.Read(ref Closed);
             for (int i = 0; i < Failures.Length; i++)
             {
                 total.Failures[i] += Interlocked.Read(ref Failures[i]);
@@ -111,4 +130,13 @@ public sealed class TlsStats
 public sealed record TlsStatsSnapshot(long Handshakes, long Tls12, long Tls13, long Http11, long Timeouts, long NotTls, long HandshakeErrors, long PeerClosed)
 {
     public long Failures => Timeouts + NotTls + HandshakeErrors + PeerClosed;
+
+    /// <summary>
+    /// TLS stream calls that arrived off the connection's worker and were posted back to it (closed connections
+    /// only). Zero when SslStream stays on the worker, as it should; a rising count means work left the core.
+    /// </summary>
+    public long HopsToWorker { get; init; }
+
+    /// <summary>Connections that have ended under the layer, whether or not their handshake completed.</summary>
+    public long Closed { get; init; }
 }

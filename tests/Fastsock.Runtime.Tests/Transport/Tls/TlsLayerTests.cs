@@ -73,6 +73,10 @@ public sealed class TlsLayerTests
         Assert.Equal(0, Volatile.Read(ref offWorker));
         var stats = options.Stats.Snapshot();
         Assert.Equal((2, 1, 1, 2, 0), (stats.Handshakes, stats.Tls12, stats.Tls13, stats.Http11, stats.Failures));
+
+        // SslStream's own continuations ran on the worker too: none of its pipe calls had to be posted back.
+        Assert.True(await Eventually.HoldsAsync(() => options.Stats.Snapshot().Closed == 2), $"the two TLS connections did not close: {options.Stats.Snapshot()}");
+        Assert.Equal(0, options.Stats.Snapshot().HopsToWorker);
     }
 
     [Theory]
