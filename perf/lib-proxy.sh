@@ -18,6 +18,17 @@ build_proxy() {
         { tail -n 20 "$WORK_DIR/proxy-build.log" >&2; die "dotnet build -c Release src/Samples/Proxy failed"; }
 }
 
+# build_proxy_aot: fastsock-proxy published as Native AOT (what `dotnet publish` ships) into WORK_DIR/proxy-aot, once
+# per build of the JIT dll (re-published when that is newer). Sets PROXY_AOT_BIN.
+PROXY_AOT_BIN="$WORK_DIR/proxy-aot/fastsock-proxy"
+build_proxy_aot() {
+    [[ -x "$PROXY_AOT_BIN" && "$PROXY_AOT_BIN" -nt "$PROXY_DLL" ]] && return 0
+    log "publishing fastsock-proxy as Native AOT"
+    run_waited dotnet publish "$REPO_ROOT/src/Samples/Proxy" -c Release -r linux-x64 -p:PublishAot=true -o "$WORK_DIR/proxy-aot" \
+        -nologo -v q >"$WORK_DIR/proxy-aot-publish.log" 2>&1 ||
+        { tail -n 20 "$WORK_DIR/proxy-aot-publish.log" >&2; die "dotnet publish -p:PublishAot=true src/Samples/Proxy failed"; }
+}
+
 # worker_connections counts client and upstream connections: a proxy at N clients needs 2N (NGINX_WORKER_CONNECTIONS,
 # kept below the fd limit by the caller).
 _nginx_common() { echo "pid $1/nginx.pid; error_log $1/error.log warn; events { worker_connections ${NGINX_WORKER_CONNECTIONS:-4096}; }"; }
@@ -111,7 +122,7 @@ CONF
 }
 
 # start_proxy NAME: the proxy under test pinned to SERVER_CPU (one worker / thread) on PROXY_PORT.
-#   http mode: fastsock-proxy, haproxy-http, nginx-proxy, proxy-floor (perf/floors/proxy_floor.c: a relay, no parsing)
+#   http mode: fastsock-proxy (JIT), fastsock-proxy-aot (Native AOT, as published), haproxy-http, nginx-proxy, proxy-floor (perf/floors/proxy_floor.c: a relay, no parsing)
 #   tcp mode:  fastsock-copy, fastsock-splice, haproxy, haproxy-splice (to the backend over TCP)
 #   fast path: inproc (Hello inside the proxy), unix (the backend's unix socket), tcp (its TCP port)
 # Sets PROXY_PID and PROXY_CMD (the exact command line).
@@ -124,6 +135,10 @@ start_proxy() {
     local -a cmd
     case "$name" in
         fastsock-proxy) _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
+        fastsock-proxy-aot)
+            build_proxy_aot
+            _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"
+            cmd=(taskset -c "$SERVER_CPU" "$PROXY_AOT_BIN" --config "$PROXY_WORK/$name.json" --cores "$SERVER_CPU" --log-level Warning) ;;
         haproxy-http) _haproxy_cfg "$name" http ""; cmd=("${hap[@]}") ;;
         nginx-proxy) _nginx_proxy_conf; cmd=(taskset -c "$SERVER_CPU" nginx -p "$PROXY_WORK/px" -c "$PROXY_WORK/px/nginx.conf") ;;
         proxy-floor) build_floors; cmd=(taskset -c "$SERVER_CPU" "$PROXY_FLOOR" "$PROXY_PORT" "$BACKEND_PORT") ;;

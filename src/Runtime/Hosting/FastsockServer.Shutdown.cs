@@ -16,8 +16,17 @@ public sealed partial class FastsockServer
             return;
         }
 
+        // A hand-over under way finishes first; none starts from here on.
+        _offer?.Dispose();
         long open = Active();
         ServerLog.Stopping(_logger, open, (int)_options.ShutdownTimeout.TotalMilliseconds);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.ShutdownTimeout);
+        if (HandedOver.IsCompleted)
+        {
+            await KeepAliveGraceAsync(timeout.Token).ConfigureAwait(false);
+        }
+
         await OnEachWorkerAsync(static worker =>
         {
             foreach (var handler in worker.SnapshotHandlers())
@@ -37,8 +46,6 @@ public sealed partial class FastsockServer
             }
         }).ConfigureAwait(false);
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.ShutdownTimeout);
         bool drained = await WaitForNoConnectionsAsync(timeout.Token).ConfigureAwait(false);
         if (!drained)
         {
@@ -57,6 +64,26 @@ public sealed partial class FastsockServer
 
         await TearDownAsync().ConfigureAwait(false);
         ServerLog.Stopped(_logger);
+    }
+
+    /// <summary>
+    /// After a hand-over the clients of this server keep sending on their keep-alive connections. Closing one that is
+    /// idle races with a request already on its way (the client sees a reset); so first every connection is told the
+    /// server is stopping (its next response says <c>Connection: close</c>) while its reads continue, and only the
+    /// connections still open after <see cref="ListenerHandoverOptions.KeepAliveGrace"/> get the usual shutdown.
+    /// </summary>
+    private async Task KeepAliveGraceAsync(CancellationToken token)
+    {
+        await OnEachWorkerAsync(static worker =>
+        {
+            foreach (var handler in worker.SnapshotHandlers())
+            {
+                (handler as SocketConnection)?.AnnounceShutdown();
+            }
+        }).ConfigureAwait(false);
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(token);
+        grace.CancelAfter(_options.Handover.KeepAliveGrace);
+        await WaitForNoConnectionsAsync(grace.Token).ConfigureAwait(false);
     }
 
     private long Active()
@@ -123,6 +150,7 @@ public sealed partial class FastsockServer
     {
         _metrics?.Dispose();
         _metrics = null;
+        Interlocked.Exchange(ref _offer, null)?.Dispose();
 
         // Claim the workers and groups before closing anything: DisposeAsync during a StopAsync still in flight
         // (state 2, so it does not wait for it) runs this too, and closing the same epoll, eventfd, listener and

@@ -31,6 +31,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Fastsock.Hosting.FastsockServer");
     }
 
+    /// <summary>Starts configuring a server: options, logging, endpoints and their handlers.</summary>
     public static FastsockServerBuilder CreateBuilder() => new();
 
     /// <summary>The bound endpoints, in the order they were configured (port 0 resolved).</summary>
@@ -61,10 +62,11 @@ public sealed partial class FastsockServer : IAsyncDisposable
         _options.Validate();
         var cores = _options.ResolveCores();
         var logger = _loggerFactory.CreateLogger("Fastsock.Worker");
+        Handover.InheritedGroup?[]? inherited = null;
         try
         {
             _workers = new Worker[cores.Count];
-            var pools = new SocketConnectionPool[cores.Count];
+            var pools = _pools = new SocketConnectionPool[cores.Count];
             for (int i = 0; i < cores.Count; i++)
             {
                 _workers[i] = new Worker(i, cores[i], logger);
@@ -73,10 +75,11 @@ public sealed partial class FastsockServer : IAsyncDisposable
 
             _connectors = WorkerConnector.CreateAll(_workers, pools, _options.Outbound, _loggerFactory.CreateLogger("Fastsock.Outbound"));
 
+            inherited = TakeInheritedListeners(cores.Count);
             _groups = new ListenerGroup[_bindings.Length];
             for (int i = 0; i < _bindings.Length; i++)
             {
-                _groups[i] = ListenerGroup.Open(_bindings[i].EndPoint, _options.Steering, _options.ListenBacklog, _options.Connection.NoDelay, pools, _bindings[i].Handler);
+                _groups[i] = OpenGroup(i, inherited, pools);
                 foreach (var worker in _workers)
                 {
                     _groups[i].ListenerFor(worker.Index)!.Register();
@@ -89,9 +92,11 @@ public sealed partial class FastsockServer : IAsyncDisposable
             }
 
             await Task.WhenAll(_workers.Select(w => w.Started)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            CompleteHandoverStart();
         }
-        catch
+        catch (Exception ex)
         {
+            AbandonTakeover(ex, inherited);
             await TearDownAsync().ConfigureAwait(false);
             throw;
         }
@@ -112,7 +117,10 @@ public sealed partial class FastsockServer : IAsyncDisposable
         await WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>For a started server: waits for SIGTERM, SIGINT, SIGQUIT or <paramref name="cancellationToken"/>, then stops gracefully.</summary>
+    /// <summary>
+    /// For a started server: waits for SIGTERM, SIGINT, SIGQUIT, <paramref name="cancellationToken"/> or the hand-over of
+    /// its listeners to a successor (<see cref="HandedOver"/>), then stops gracefully.
+    /// </summary>
     public async Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
     {
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -128,7 +136,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
         using (PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal))
         using (cancellationToken.Register(() => stop.TrySetResult()))
         {
-            await stop.Task.ConfigureAwait(false);
+            await Task.WhenAny(stop.Task, HandedOver).ConfigureAwait(false);
         }
 
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -173,6 +181,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
         return stats;
     }
 
+    /// <summary>Stops the server gracefully if it runs (see <see cref="StopAsync"/>), then releases its workers and sockets.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Volatile.Read(ref _state) == 1)

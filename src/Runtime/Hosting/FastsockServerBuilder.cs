@@ -16,6 +16,7 @@ public sealed class FastsockServerBuilder
     {
     }
 
+    /// <summary>The options the server is built with; change them before <see cref="Build"/>.</summary>
     public FastsockServerOptions Options { get; } = new();
 
     /// <summary>Apps reachable by name in this process (<c>inproc:NAME</c>), through in-memory connections.</summary>
@@ -28,6 +29,7 @@ public sealed class FastsockServerBuilder
         return this;
     }
 
+    /// <summary>Changes <see cref="Options"/> in one place (e.g. from configuration).</summary>
     public FastsockServerBuilder Configure(Action<FastsockServerOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
@@ -35,6 +37,7 @@ public sealed class FastsockServerBuilder
         return this;
     }
 
+    /// <summary>Where the server logs (default: nowhere).</summary>
     public FastsockServerBuilder UseLoggerFactory(ILoggerFactory loggerFactory)
     {
         _loggerFactory = loggerFactory ?? throw new ArgumentNullException(nameof(loggerFactory));
@@ -56,6 +59,7 @@ public sealed class FastsockServerBuilder
     /// </summary>
     public FastsockServerBuilder Listen(string url, ConnectionHandler handler) => Listen(ParseUrl(url), handler);
 
+    /// <summary>Creates the server; it opens nothing until <see cref="FastsockServer.StartAsync"/>.</summary>
     public FastsockServer Build()
     {
         if (_bindings.Count == 0)

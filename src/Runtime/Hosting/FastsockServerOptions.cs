@@ -21,10 +21,14 @@ public sealed class FastsockServerOptions
     /// <summary>Idle connection objects each worker keeps for reuse. Default 4096.</summary>
     public int PooledConnectionsPerWorker { get; set; } = 4096;
 
+    /// <summary>Accepted connections: input and output buffer limits, TCP_NODELAY, idle timeout.</summary>
     public ConnectionOptions Connection { get; } = new();
 
     /// <summary>Outbound connections: source-port strategy, port range, connect timeout (see <see cref="FastsockConnector"/>).</summary>
     public OutboundOptions Outbound { get; } = new();
+
+    /// <summary>Handing listening sockets to a successor process, taking them from one, or from systemd.</summary>
+    public ListenerHandoverOptions Handover { get; } = new();
 
     internal CpuSet ResolveCores()
     {
@@ -57,5 +61,6 @@ public sealed class FastsockServerOptions
 
         Connection.Validate();
         Outbound.Validate();
+        Handover.Validate();
     }
 }

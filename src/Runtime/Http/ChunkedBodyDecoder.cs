@@ -12,7 +12,7 @@ namespace Fastsock.Http;
 /// characters and skipped; trailer fields follow the header rules and are skipped. Every malformation is 400,
 /// except a trailer section over <see cref="HttpParserLimits.MaxHeaderBytes"/> or the field count, which is 431.
 /// </remarks>
-public sealed class ChunkedBodyDecoder
+internal sealed class ChunkedBodyDecoder
 {
     private readonly HttpParserLimits _limits;
     private ChunkedDecoderState _state;

@@ -1,7 +1,7 @@
 namespace Fastsock.Http;
 
 /// <summary>Outcome of one <see cref="ChunkedBodyDecoder.Decode"/> call.</summary>
-public enum ChunkedBodyStatus : byte
+internal enum ChunkedBodyStatus : byte
 {
     /// <summary>All input was consumed and the body is not finished; read more and call again with the rest.</summary>
     NeedMoreData,

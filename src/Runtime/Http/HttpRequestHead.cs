@@ -5,7 +5,7 @@ namespace Fastsock.Http;
 /// The spans point into the parsed buffer (or into the caller's scratch when the head spanned segments),
 /// so they are valid until the caller advances the reader past <see cref="Consumed"/> or reuses the scratch.
 /// </remarks>
-public ref struct HttpRequestHead
+internal ref struct HttpRequestHead
 {
     internal ReadOnlySpan<byte> _methodBytes;
     internal ReadOnlySpan<byte> _target;

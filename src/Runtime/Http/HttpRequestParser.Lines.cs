@@ -1,7 +1,7 @@
 namespace Fastsock.Http;
 
 /// <summary>The line-by-line walk over a head (RFC 9112 §3 and §5).</summary>
-public sealed partial class HttpRequestParser
+internal sealed partial class HttpRequestParser
 {
     /// <summary>
     /// Parses <paramref name="data"/> from <paramref name="start"/>. When <paramref name="complete"/> is false the data

@@ -20,7 +20,7 @@ namespace Fastsock.Http;
 /// The request target must be visible ASCII (0x21-0x7E); raw UTF-8 in paths is rejected.
 /// </para>
 /// </remarks>
-public sealed partial class HttpRequestParser
+internal sealed partial class HttpRequestParser
 {
     private readonly HttpParserLimits _limits;
 

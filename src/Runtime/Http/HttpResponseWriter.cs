@@ -32,6 +32,8 @@ public static class HttpResponseWriter
     public static ReadOnlySpan<byte> ReasonPhrase(int statusCode) => HttpStatusLines.Reason(statusCode);
 
     /// <summary>A complete response: status line, Server, Date, Content-Type, Content-Length, Connection when closing, body.</summary>
+    /// <param name="writer">Where the response goes (a connection's output).</param>
+    /// <param name="statusCode">The response status.</param>
     /// <param name="contentType">Sent when not empty.</param>
     /// <param name="body">Must be empty for 1xx, 204 and 304, which carry neither body nor Content-Length.</param>
     /// <param name="keepAlive">False adds "Connection: close"; the caller then closes after flushing.</param>

@@ -7,7 +7,7 @@ namespace Fastsock.Http;
 /// the head's bytes do, while spans would not survive the await. Implement it on a struct and pass it by <c>ref</c>, as
 /// with <see cref="IHttpHeaderSink"/>.
 /// </remarks>
-public interface IHttpFieldLineSink
+internal interface IHttpFieldLineSink
 {
     /// <summary>One field line of a complete head.</summary>
     /// <param name="line">The line without its CRLF; the name is <c>line[..nameLength]</c>, followed by ':'.</param>

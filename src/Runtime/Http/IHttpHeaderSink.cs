@@ -7,7 +7,7 @@ namespace Fastsock.Http;
 /// The spans are valid only during the call unless the caller keeps the parsed buffer (or scratch) alive.
 /// When the parse ends in an error, the sink may already have seen the fields that preceded it.
 /// </remarks>
-public interface IHttpHeaderSink
+internal interface IHttpHeaderSink
 {
     /// <summary>One field line: <paramref name="name"/> is a validated token, <paramref name="value"/> has its OWS trimmed.</summary>
     void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value);

@@ -1,7 +1,7 @@
 namespace Fastsock.Http;
 
 /// <summary>A sink for callers that need only the request line and the framing summary.</summary>
-public struct NoopHttpHeaderSink : IHttpHeaderSink, IHttpFieldLineSink
+internal struct NoopHttpHeaderSink : IHttpHeaderSink, IHttpFieldLineSink
 {
     /// <inheritdoc/>
     public readonly void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)

@@ -7,14 +7,24 @@ namespace Fastsock.Http;
 /// </remarks>
 public enum RequestMethod : byte
 {
+    /// <summary>GET.</summary>
     Get,
+    /// <summary>HEAD: answered like GET, without the body.</summary>
     Head,
+    /// <summary>POST.</summary>
     Post,
+    /// <summary>PUT.</summary>
     Put,
+    /// <summary>DELETE.</summary>
     Delete,
+    /// <summary>OPTIONS.</summary>
     Options,
+    /// <summary>PATCH.</summary>
     Patch,
+    /// <summary>TRACE.</summary>
     Trace,
+    /// <summary>CONNECT: the target is an authority (host:port), not a path.</summary>
     Connect,
+    /// <summary>Any other method token; read its bytes where the API offers them (e.g. <c>HttpExchange.MethodBytes</c>).</summary>
     Custom,
 }

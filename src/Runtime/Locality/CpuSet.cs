@@ -14,8 +14,10 @@ public sealed class CpuSet : IReadOnlyList<int>
 
     private CpuSet(int[] cpus) => _cpus = cpus;
 
+    /// <summary>How many CPUs the set holds.</summary>
     public int Count => _cpus.Length;
 
+    /// <summary>The <paramref name="index"/>-th CPU in ascending order.</summary>
     public int this[int index] => _cpus[index];
 
     /// <summary>The CPUs this process may run on (its affinity mask, as set by taskset or cgroups).</summary>
@@ -89,6 +91,7 @@ public sealed class CpuSet : IReadOnlyList<int>
         }
     }
 
+    /// <summary>Whether <paramref name="cpu"/> is in the set.</summary>
     public bool Contains(int cpu) => Array.BinarySearch(_cpus, cpu) >= 0;
 
     /// <summary>The compact form, e.g. <c>0-3,8</c>.</summary>
@@ -118,6 +121,7 @@ public sealed class CpuSet : IReadOnlyList<int>
         return text.ToString();
     }
 
+    /// <summary>The CPUs in ascending order.</summary>
     public IEnumerator<int> GetEnumerator() => ((IEnumerable<int>)_cpus).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

@@ -5,6 +5,7 @@ namespace Fastsock.Native;
 /// </summary>
 public sealed class NativeCallException : IOException
 {
+    /// <summary>A failure of <paramref name="call"/> with <paramref name="errno"/>; <paramref name="hint"/> says what to do, when there is something.</summary>
     public NativeCallException(string call, int errno, string? hint = null)
         : base(Format(call, errno, hint))
     {

@@ -19,6 +19,15 @@ internal static unsafe partial class SocketCalls
     [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
     public static partial int Connect(int fd, byte* address, int addressLength);
 
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Receive(int fd, byte* buffer, nint count, int flags);
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, byte* buffer, nint count, int flags);
+
+    /// <summary>No SIGPIPE on a peer that has gone: the error comes back as EPIPE.</summary>
+    public const int MSG_NOSIGNAL = 0x4000;
+
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
 

@@ -9,11 +9,18 @@ namespace Fastsock.Transport;
 /// </summary>
 public abstract class Connection
 {
+    /// <summary>Only the runtime makes connections: its transports hold what the members promise (a worker, its timer wheel).</summary>
+    private protected Connection()
+    {
+    }
+
     /// <summary>The input (what the peer sent) and output (what to send) pipes.</summary>
     public abstract IDuplexPipe Transport { get; }
 
+    /// <summary>The local address of the socket; null for an in-memory connection.</summary>
     public abstract EndPoint? LocalEndPoint { get; }
 
+    /// <summary>The peer's address; null for an in-memory connection.</summary>
     public abstract EndPoint? RemoteEndPoint { get; }
 
     /// <summary>Index of the worker that owns this connection.</summary>
@@ -69,6 +76,21 @@ public abstract class Connection
 
     /// <summary>The worker whose timer wheel times reads on this connection.</summary>
     private protected virtual Engine.Worker? DeadlineWorker => null;
+
+    /// <summary>
+    /// Called by a handler of the runtime's own (the HTTP server loop) while the connection's handler is being
+    /// started: it promises to call <see cref="HandlerEnding"/> when it ends, so the transport need not keep a
+    /// continuation on the handler's task for the whole life of the connection (one delegate and one continuation
+    /// object per idle connection). Called at any other time, it does nothing.
+    /// </summary>
+    internal virtual void ExpectHandlerEndSignal()
+    {
+    }
+
+    /// <summary>The handler that promised it (<see cref="ExpectHandlerEndSignal"/>) is returning: look at its task.</summary>
+    internal virtual void HandlerEnding()
+    {
+    }
 }
 
 /// <summary>Application code for one connection. The connection closes when the returned task completes.</summary>
@@ -77,16 +99,19 @@ public delegate Task ConnectionHandler(Connection connection);
 /// <summary>The connection was aborted locally (Abort, shutdown timeout, handler failure).</summary>
 public sealed class ConnectionAbortedException : OperationCanceledException
 {
+    /// <summary>An abort with the default message.</summary>
     public ConnectionAbortedException()
         : base("The connection was aborted.")
     {
     }
 
+    /// <summary>An abort that <paramref name="message"/> explains.</summary>
     public ConnectionAbortedException(string message)
         : base(message)
     {
     }
 
+    /// <summary>An abort that <paramref name="message"/> explains, caused by <paramref name="innerException"/>.</summary>
     public ConnectionAbortedException(string message, Exception innerException)
         : base(message, innerException)
     {
@@ -96,16 +121,19 @@ public sealed class ConnectionAbortedException : OperationCanceledException
 /// <summary>The peer reset the connection, or the network failed it.</summary>
 public sealed class ConnectionResetException : IOException
 {
+    /// <summary>A reset with the default message.</summary>
     public ConnectionResetException()
         : base("The connection was reset by the peer.")
     {
     }
 
+    /// <summary>A reset that <paramref name="message"/> explains.</summary>
     public ConnectionResetException(string message)
         : base(message)
     {
     }
 
+    /// <summary>A reset that <paramref name="message"/> explains, caused by <paramref name="innerException"/>.</summary>
     public ConnectionResetException(string message, Exception innerException)
         : base(message, innerException)
     {

@@ -18,6 +18,12 @@ public sealed class ConnectionOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// System.IO.Pipelines' thread-safe <c>Pipe</c> instead of worker pipes, for connections whose pipes other code may
+    /// touch from other threads (Kestrel's heartbeat, app code after ConfigureAwait(false)). Still scheduled on the worker.
+    /// </summary>
+    internal bool ThreadSafePipes { get; set; }
+
     internal void Validate()
     {
         if (MaxInputBufferSize < 4096)

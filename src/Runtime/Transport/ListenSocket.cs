@@ -37,6 +37,73 @@ internal static unsafe class ListenSocket
         }
     }
 
+    /// <summary>An AF_UNIX listening socket on <paramref name="endPoint"/> (a path, or <c>@name</c> for an abstract one).</summary>
+    public static int OpenUnix(UnixDomainSocketEndPoint endPoint, int backlog)
+    {
+        var address = UnixSocketAddress.From(endPoint);
+        int fd = SocketCalls.Socket(SocketCalls.AF_UNIX, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_CLOEXEC | SocketCalls.SOCK_NONBLOCK, 0);
+        if (fd < 0)
+        {
+            throw Errno.Exception($"socket(unix:{address})");
+        }
+
+        try
+        {
+            fixed (byte* pointer = address.Bytes)
+            {
+                if (SocketCalls.Bind(fd, pointer, address.Length) != 0)
+                {
+                    int errno = Errno.Last;
+                    throw new NativeCallException($"bind(unix:{address})", errno, errno == Errno.EADDRINUSE
+                        ? "The socket file exists: stop the process that listens on it, or delete the file if none does."
+                        : null);
+                }
+            }
+
+            if (SocketCalls.Listen(fd, backlog) != 0)
+            {
+                throw Errno.Exception($"listen(unix:{address})");
+            }
+
+            return fd;
+        }
+        catch
+        {
+            FileCalls.Close(fd);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Prepares a listening socket received from another process (a takeover or systemd) for this worker: non-blocking,
+    /// the worker's CPU, this server's backlog. It stays in its reuseport group: nothing here unbinds it.
+    /// </summary>
+    public static void Adopt(int fd, IPEndPoint endPoint, int incomingCpu, int backlog, bool noDelay)
+    {
+        int flags = PathCalls.Control(fd, PathCalls.F_GETFL, 0);
+        if (flags < 0 || PathCalls.Control(fd, PathCalls.F_SETFL, flags | PathCalls.O_NONBLOCK) < 0)
+        {
+            throw Errno.Exception($"fcntl(O_NONBLOCK, inherited {endPoint})");
+        }
+
+        PathCalls.Control(fd, PathCalls.F_SETFD, PathCalls.FD_CLOEXEC);
+        if (noDelay)
+        {
+            SocketCalls.SetInt(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, $"TCP_NODELAY, inherited {endPoint}");
+        }
+
+        if (incomingCpu >= 0)
+        {
+            SocketCalls.SetInt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_INCOMING_CPU, incomingCpu, $"SO_INCOMING_CPU, inherited {endPoint}");
+        }
+
+        // listen() on a listening socket only changes its backlog; its queue and group membership stay.
+        if (SocketCalls.Listen(fd, backlog) != 0)
+        {
+            throw Errno.Exception($"listen(inherited {endPoint})");
+        }
+    }
+
     /// <summary>
     /// A reuseport bind succeeds on a port that another reuseport socket of the same user holds, silently sharing
     /// its traffic. A plain bind first tells "port in use" apart.

@@ -18,6 +18,7 @@ internal sealed class ListenerGroup : IDisposable
     private readonly List<LocalListener> _bySlot = [];
     private readonly LocalListener?[] _byWorker;
     private int _sharedFd = -1;
+    private EndPoint? _listenEndPoint;
 
     private ListenerGroup(IPEndPoint requested, ListenerSteering steering, int workerCount)
     {
@@ -100,6 +101,118 @@ internal sealed class ListenerGroup : IDisposable
             group.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Takes over listening sockets another process opened (<paramref name="fdsBySlot"/>, in the kernel's group order,
+    /// <paramref name="workerBySlot"/>[i] the worker serving slot i) instead of binding: the group, its order and its
+    /// queued connections stay as they are, and the steering program is rebuilt for this process's CPUs. Workers with
+    /// no socket yet get new ones that join the group after the inherited ones. One socket and no slots: the single
+    /// shared listener. The group owns every fd it is given, also when this throws.
+    /// </summary>
+    public static ListenerGroup Adopt(IPEndPoint requested, ListenerSteering steering, IReadOnlyList<int> fdsBySlot, IReadOnlyList<int> workerBySlot, int backlog, bool noDelay, IReadOnlyList<SocketConnectionPool> pools, ConnectionHandler handler)
+    {
+        var group = new ListenerGroup(requested, steering, pools.Count);
+        try
+        {
+            if (steering == ListenerSteering.Single)
+            {
+                group._sharedFd = fdsBySlot[0];
+                ListenSocket.Adopt(group._sharedFd, requested, incomingCpu: -1, backlog, noDelay);
+                group.BoundEndPoint = ListenSocket.LocalEndPoint(group._sharedFd);
+                foreach (var pool in pools)
+                {
+                    group._byWorker[pool.Worker.Index] = new LocalListener(group, group._sharedFd, shared: true, pool, handler);
+                }
+
+                return group;
+            }
+
+            // Owned first (so a failure below closes them all), prepared second.
+            for (int slot = 0; slot < fdsBySlot.Count; slot++)
+            {
+                var pool = pools[workerBySlot[slot]];
+                var listener = new LocalListener(group, fdsBySlot[slot], shared: false, pool, handler);
+                group._bySlot.Add(listener);
+                group._byWorker[pool.Worker.Index] = listener;
+            }
+
+            group.BoundEndPoint = ListenSocket.LocalEndPoint(fdsBySlot[0]);
+            foreach (var listener in group._bySlot)
+            {
+                int incomingCpu = steering == ListenerSteering.Cpu ? listener.Worker.Cpu : -1;
+                ListenSocket.Adopt(listener.Fd, group.BoundEndPoint, incomingCpu, backlog, noDelay);
+            }
+
+            foreach (var pool in pools)
+            {
+                if (group._byWorker[pool.Worker.Index] is null)
+                {
+                    int incomingCpu = steering == ListenerSteering.Cpu ? pool.Worker.Cpu : -1;
+                    int fd = ListenSocket.Open(group.BoundEndPoint, reusePort: true, incomingCpu, backlog, noDelay);
+                    var listener = new LocalListener(group, fd, shared: false, pool, handler);
+                    group._bySlot.Add(listener);
+                    group._byWorker[pool.Worker.Index] = listener;
+                }
+            }
+
+            if (steering == ListenerSteering.Cpu)
+            {
+                group.AttachSteering();
+            }
+
+            return group;
+        }
+        catch
+        {
+            group.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The group's sockets in the kernel's order with the worker of each, or the one shared listener and no slots.</summary>
+    internal (int[] Fds, int[] WorkerBySlot) SnapshotSlots()
+    {
+        lock (_membership)
+        {
+            if (_sharedFd >= 0)
+            {
+                return ([_sharedFd], []);
+            }
+
+            var fds = new int[_bySlot.Count];
+            var workers = new int[_bySlot.Count];
+            for (int i = 0; i < fds.Length; i++)
+            {
+                fds[i] = _bySlot[i].Fd;
+                workers[i] = _bySlot[i].Worker.Index;
+            }
+
+            return (fds, workers);
+        }
+    }
+
+    /// <summary>
+    /// An AF_UNIX endpoint: one listening socket shared by every worker (EPOLLEXCLUSIVE wakes one per connection), as in
+    /// <see cref="ListenerSteering.Single"/> mode; unix sockets have no reuseport group and no CPU to steer by.
+    /// </summary>
+    public static ListenerGroup OpenUnix(UnixDomainSocketEndPoint endPoint, int backlog, IReadOnlyList<SocketConnectionPool> pools, ConnectionHandler handler)
+    {
+        var group = new ListenerGroup(new IPEndPoint(IPAddress.None, 0), ListenerSteering.Single, pools.Count) { ListenEndPoint = endPoint };
+        group._sharedFd = ListenSocket.OpenUnix(endPoint, backlog);
+        foreach (var pool in pools)
+        {
+            group._byWorker[pool.Worker.Index] = new LocalListener(group, group._sharedFd, shared: true, pool, handler);
+        }
+
+        return group;
+    }
+
+    /// <summary>What the group listens on, for logs: <see cref="BoundEndPoint"/>, or the unix socket's path.</summary>
+    public EndPoint ListenEndPoint
+    {
+        get => _listenEndPoint ?? BoundEndPoint;
+        private init => _listenEndPoint = value;
     }
 
     /// <summary>

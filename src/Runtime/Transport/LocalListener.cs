@@ -78,11 +78,11 @@ internal sealed unsafe class LocalListener : IEpollHandler
                     continue;
                 case Errno.EMFILE or 23 /* ENFILE */ or Errno.ENOBUFS or Errno.ENOMEM:
                     // Out of fds or memory: stop polling this listener for a moment instead of spinning on it.
-                    ListenerLog.AcceptPaused(worker.Logger, worker.Index, _group.BoundEndPoint, errno, PauseAfterResourceErrorMs);
+                    ListenerLog.AcceptPaused(worker.Logger, worker.Index, _group.ListenEndPoint, errno, PauseAfterResourceErrorMs);
                     Pause();
                     return;
                 default:
-                    ListenerLog.AcceptFailed(worker.Logger, worker.Index, _group.BoundEndPoint, errno);
+                    ListenerLog.AcceptFailed(worker.Logger, worker.Index, _group.ListenEndPoint, errno);
                     return;
             }
         }
@@ -118,6 +118,27 @@ internal sealed unsafe class LocalListener : IEpollHandler
         }
     }
 
+    /// <summary>
+    /// Stops accepting on this worker after a hand-over (worker thread): the socket now belongs to the successor too, so
+    /// it leaves this worker's epoll explicitly (closing our fd would not remove it while the successor holds one) and
+    /// stays in its reuseport group, with its queue, untouched. The group closes our fd when the server tears down.
+    /// </summary>
+    public void Release()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        Worker.Timers.Cancel(_resume);
+        if (_registered)
+        {
+            Worker.Deregister(Fd, _token);
+            _registered = false;
+        }
+    }
+
     private void Pause()
     {
         Worker.Deregister(Fd, _token);
@@ -140,8 +161,8 @@ internal sealed unsafe class LocalListener : IEpollHandler
 internal static partial class ListenerLog
 {
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Worker {Worker} stops accepting on {EndPoint} for {Milliseconds} ms: accept4 failed with errno {Error}; raise the fd limit (ulimit -n) or free memory")]
-    public static partial void AcceptPaused(ILogger logger, int worker, System.Net.IPEndPoint endPoint, int error, int milliseconds);
+    public static partial void AcceptPaused(ILogger logger, int worker, System.Net.EndPoint endPoint, int error, int milliseconds);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Worker {Worker} accept4 on {EndPoint} failed with errno {Error}")]
-    public static partial void AcceptFailed(ILogger logger, int worker, System.Net.IPEndPoint endPoint, int error);
+    public static partial void AcceptFailed(ILogger logger, int worker, System.Net.EndPoint endPoint, int error);
 }

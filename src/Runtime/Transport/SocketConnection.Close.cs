@@ -7,26 +7,39 @@ internal sealed partial class SocketConnection
 {
     private static readonly Action<object?> s_cancelClosed = static state => ((CancellationTokenSource)state!).Cancel();
 
-    private readonly Action _onHandlerCompleted;
+    private static readonly Action<object?> s_checkHandlerEnded = static state => ((SocketConnection)state!).CheckHandlerEnded();
+
+    private Action? _onHandlerCompleted; // created when a handler's task is first watched; kept with the pooled object
     private Task? _handlerTask;
+    private bool _startingHandler;
+    private bool _handlerSignalsEnd;
     private bool _handlerDone;
     private bool _closed;
     private bool _idleClosing;
 
     internal SocketConnectionPool? Pool { get; set; }
 
+    /// <summary>Links in the pool's list of live connections, which its idle sweep walks (no timer object per connection).</summary>
+    internal SocketConnection? LiveNext { get; set; }
+
+    internal SocketConnection? LivePrevious { get; set; }
+
     private void RunHandler()
     {
         Task task;
+        _startingHandler = true;
         try
         {
             task = _handler!(this);
         }
         catch (Exception ex)
         {
+            _startingHandler = false;
             OnHandlerFinished(ex);
             return;
         }
+
+        _startingHandler = false;
 
         if (task.IsCompleted)
         {
@@ -35,11 +48,64 @@ internal sealed partial class SocketConnection
         }
 
         _handlerTask = task;
+        if (_handlerSignalsEnd)
+        {
+            return; // HandlerEnding looks at the task: an idle connection holds no continuation on it
+        }
 
+        WatchHandler(task);
+    }
+
+    private void WatchHandler(Task task)
+    {
         // Capture the worker's SynchronizationContext: the TPL then runs the continuation inline when the task
         // completes on this worker. With ConfigureAwait(false) it would refuse to inline under a custom context
         // and hop through the thread pool instead, once per connection.
-        task.GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted);
+        task.GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted ??= OnHandlerCompleted);
+    }
+
+    internal override void ExpectHandlerEndSignal()
+    {
+        if (_startingHandler)
+        {
+            _handlerSignalsEnd = true;
+        }
+    }
+
+    internal override void HandlerEnding()
+    {
+        if (!_handlerSignalsEnd)
+        {
+            return;
+        }
+
+        _handlerSignalsEnd = false;
+        if (_startingHandler)
+        {
+            return; // it ended before it first suspended: RunHandler finds its task completed, or watches it
+        }
+
+        // The handler's task completes right after this call returns (its method is returning): look at it on the
+        // next run-queue turn. A task that is still running then (a user's handler wrapped around the loop) is
+        // watched as any other. Nothing releases the connection meanwhile: only that look ends the handler.
+        _worker.Post(s_checkHandlerEnded, this);
+    }
+
+    private void CheckHandlerEnded()
+    {
+        if (_handlerTask is not { } task)
+        {
+            return;
+        }
+
+        if (!task.IsCompleted)
+        {
+            WatchHandler(task);
+            return;
+        }
+
+        _handlerTask = null;
+        OnHandlerFinished(task.Exception?.InnerException);
     }
 
     private void OnHandlerCompleted()
@@ -106,7 +172,7 @@ internal sealed partial class SocketConnection
     private unsafe void CloseNow(bool abort, Exception? error)
     {
         _closed = true;
-        _worker.Timers.Cancel(_idleTimer);
+        Pool?.Untrack(this);
         ClearReadDeadline();
         if (_fd >= 0)
         {
@@ -154,12 +220,12 @@ internal sealed partial class SocketConnection
             }
         }
 
-        if (_closedSource is { } source)
+        if (_rare?.ClosedSource is { } source)
         {
             _worker.Post(s_cancelClosed, source);
         }
 
-        if (_inputEndedSource is { } inputEnded)
+        if (_rare?.InputEndedSource is { } inputEnded)
         {
             _worker.Post(s_cancelClosed, inputEnded);
         }
@@ -180,12 +246,11 @@ internal sealed partial class SocketConnection
         _input.Reset();
         _output.Reset();
         _handler = null;
-        _remoteEndPoint = null;
-        _localEndPoint = null;
-        _remoteAddress = default;
-        _closedSource = null;
-        _inputEndedSource = null;
+        _handlerSignalsEnd = false;
+        _rare?.Reset();
+        _remoteHead = 0;
         _shutdownRequested = false;
+        _shutdownReadCancelled = false;
         _receiveEnded = false;
         _peerFinished = false;
         _sendEnded = false;
@@ -202,7 +267,8 @@ internal sealed partial class SocketConnection
         pool.Return(this);
     }
 
-    private void OnIdleTimerExpired()
+    /// <summary>Called by the pool's idle sweep: activity only stamps a time, this looks at it.</summary>
+    internal void CheckIdle(long nowMs)
     {
         if (_closed)
         {
@@ -210,10 +276,8 @@ internal sealed partial class SocketConnection
         }
 
         long timeoutMs = (long)_options.IdleTimeout.TotalMilliseconds;
-        long idleMs = _worker.NowMs - _lastActivityMs;
-        if (idleMs < timeoutMs)
+        if (nowMs - _lastActivityMs < timeoutMs)
         {
-            _worker.Timers.Schedule(_idleTimer, _worker.NowMs, timeoutMs - idleMs);
             return;
         }
 
@@ -227,10 +291,9 @@ internal sealed partial class SocketConnection
 
         // First expiry: end the input as if the peer had closed, and give the handler one more period to finish.
         _idleClosing = true;
-        _lastActivityMs = _worker.NowMs;
+        _lastActivityMs = nowMs;
         ConnectionLog.IdleTimeout(_worker.Logger, _worker.Index, (int)_options.IdleTimeout.TotalSeconds);
         EndReceive(null);
-        _worker.Timers.Schedule(_idleTimer, _worker.NowMs, timeoutMs);
     }
 }
 

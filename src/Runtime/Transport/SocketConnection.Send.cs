@@ -13,8 +13,7 @@ internal sealed partial class SocketConnection
 
     private static readonly Action<object?> s_onOutputReadable = static state => ((SocketConnection)state!).OnOutputReadable();
 
-    private ValueTask<ReadResult> _outputRead;
-    private bool _outputReadPending;
+    private bool _outputReadPending; // the pipe keeps the pending read itself: no ValueTask copy here while idle
     private ReadResult _outputResult;
     private bool _hasOutput;
     private bool _flushQueued;
@@ -31,7 +30,6 @@ internal sealed partial class SocketConnection
             return;
         }
 
-        _outputRead = read;
         _outputReadPending = true;
         _output.OnPendingReadCompleted(read, s_onOutputReadable, this);
     }
@@ -47,8 +45,7 @@ internal sealed partial class SocketConnection
         }
 
         _outputReadPending = false;
-        TakeOutput(_outputRead);
-        _outputRead = default;
+        TakeOutput(_output.TakePendingRead());
     }
 
     private void TakeOutput(ValueTask<ReadResult> read)
@@ -155,13 +152,12 @@ internal sealed partial class SocketConnection
                 continue;
             }
 
-            _outputRead = next;
             _outputReadPending = true;
             _output.OnPendingReadCompleted(next, s_onOutputReadable, this);
         }
     }
 
-    /// <summary>One writev over up to 64 segments, repeated while the kernel takes everything; -1 after a failure.</summary>
+    /// <summary>One send (one segment) or writev (up to 64), repeated while the kernel takes everything; -1 after a failure.</summary>
     private unsafe long Write(in ReadOnlySequence<byte> buffer)
     {
         IoVector* vectors = stackalloc IoVector[MaxVectorsPerWrite];
@@ -197,7 +193,10 @@ internal sealed partial class SocketConnection
             nint written;
             do
             {
-                written = FileCalls.Writev(_fd, vectors, count);
+                // One buffer (most responses and request heads): send, which skips the VFS layer and the iovec import.
+                written = count == 1
+                    ? SocketCalls.Send(_fd, vectors[0].Base, (nint)vectors[0].Length, SocketCalls.MSG_NOSIGNAL)
+                    : FileCalls.Writev(_fd, vectors, count);
             }
             while (written < 0 && Errno.Last == Errno.EINTR);
 
@@ -215,7 +214,7 @@ internal sealed partial class SocketConnection
                     return total;
                 }
 
-                Fail(new ConnectionResetException($"writev: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
+                Fail(new ConnectionResetException($"{(count == 1 ? "send" : "writev")}: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
                 return -1;
             }
 

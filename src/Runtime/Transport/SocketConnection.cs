@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.InteropServices;
 using Fastsock.Engine;
 using Fastsock.Native;
 using Fastsock.Transport.Pipes;
@@ -19,31 +20,38 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     private readonly ConnectionOptions _options;
     private readonly ConnectionPipe _input;
     private readonly ConnectionPipe _output;
-    private readonly IdleTimer _idleTimer;
     private int _fd = -1;
     private ulong _token;
     private bool _registered;
-    private RawSocketAddress _remoteAddress;
-    private IPEndPoint? _remoteEndPoint;
-    private IPEndPoint? _localEndPoint;
+    private ulong _remoteHead; // the peer address's first 8 bytes: family, port and, for IPv4, the whole address
     private ConnectionHandler? _handler;
     private bool _isOutbound;
     private bool _shutdownRequested;
-    private CancellationTokenSource? _closedSource;
-    private CancellationTokenSource? _inputEndedSource;
+    private bool _shutdownReadCancelled;
+    private SocketConnectionRareState? _rare; // made on first use: most connections never need any of it
     private long _lastActivityMs;
 
-    public SocketConnection(Worker worker, ConnectionOptions options, PipeOptions inputOptions, PipeOptions outputOptions)
+    public SocketConnection(Worker worker, ConnectionOptions options, SharedPipeSettings pipes)
     {
         _worker = worker;
         _options = options;
 
+        _input = ConnectionPipe.Create(pipes.Input, pipes.InputOptions, options.ThreadSafePipes);
+        _output = ConnectionPipe.Create(pipes.Output, pipes.OutputOptions, options.ThreadSafePipes);
+    }
+
+    /// <summary>What the pipes of a worker's connections share, one object per worker and direction.</summary>
+    internal sealed class SharedPipeSettings(Worker worker, ConnectionOptions options)
+    {
         // Input: the handler's continuation goes through the worker's run queue. Output: the reader is the transport;
         // its continuation only marks the connection for the end-of-turn writev, so it runs inline in the flush.
-        _input = ConnectionPipe.Create(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false, inputOptions);
-        _output = ConnectionPipe.Create(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true, outputOptions);
-        _idleTimer = new IdleTimer(this);
-        _onHandlerCompleted = OnHandlerCompleted;
+        public WorkerPipeSettings Input { get; } = new(worker, options.MaxInputBufferSize, options.MaxInputBufferSize / 2, readerRunsInline: false);
+
+        public WorkerPipeSettings Output { get; } = new(worker, options.MaxOutputBufferSize, options.MaxOutputBufferSize / 2, readerRunsInline: true);
+
+        public PipeOptions InputOptions { get; } = InputPipeOptions(worker, options);
+
+        public PipeOptions OutputOptions { get; } = OutputPipeOptions(worker, options);
     }
 
     /// <summary>Input pipe settings when worker pipes are off, shared by a worker's connections: its pool, its scheduler, the backpressure limits.</summary>
@@ -70,11 +78,11 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
 
     PipeReader IDuplexPipe.Input => _input.Reader;
 
-    PipeWriter IDuplexPipe.Output => _output.Writer;
+    PipeWriter IDuplexPipe.Output => _output.Writer.AsPipeWriter();
 
-    public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= _remoteAddress.ToEndPoint();
+    public override EndPoint? RemoteEndPoint => Rare.RemoteEndPoint ??= RemoteAddress().ToEndPoint();
 
-    public override EndPoint? LocalEndPoint => _localEndPoint ??= ReadLocalEndPoint();
+    public override EndPoint? LocalEndPoint => Rare.LocalEndPoint ??= ReadLocalEndPoint();
 
     public override int WorkerIndex => _worker.Index;
 
@@ -91,13 +99,13 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         get
         {
             // Created on first use, like ConnectionClosed's.
-            _inputEndedSource ??= new CancellationTokenSource();
+            var source = Rare.InputEndedSource ??= new CancellationTokenSource();
             if (_receiveEnded || _closed)
             {
-                _inputEndedSource.Cancel();
+                source.Cancel();
             }
 
-            return _inputEndedSource.Token;
+            return source.Token;
         }
     }
 
@@ -106,18 +114,23 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         get
         {
             // Created on first use: most handlers never ask, and then a connection costs no token source.
-            _closedSource ??= new CancellationTokenSource();
+            var source = Rare.ClosedSource ??= new CancellationTokenSource();
             if (_closed)
             {
-                _closedSource.Cancel();
+                source.Cancel();
             }
 
-            return _closedSource.Token;
+            return source.Token;
         }
     }
 
+    private SocketConnectionRareState Rare => _rare ??= new SocketConnectionRareState();
+
     /// <summary>An AF_UNIX connection (its remote address is not an IP one): no TCP options, no locality to measure.</summary>
-    private bool IsLocalSocket => _remoteAddress.Family is not (SocketCalls.AF_INET or SocketCalls.AF_INET6);
+    private bool IsLocalSocket => RemoteFamily is not (SocketCalls.AF_INET or SocketCalls.AF_INET6);
+
+    // sockaddr's family is in host order (little-endian on the platforms .NET runs Linux on).
+    private int RemoteFamily => (ushort)_remoteHead;
 
     /// <summary>The fd, for tests and diagnostics.</summary>
     internal int Fd => _fd;
@@ -128,7 +141,7 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     public void Start(int fd, in RawSocketAddress remote, ConnectionHandler handler, bool outbound)
     {
         _fd = fd;
-        _remoteAddress = remote;
+        KeepRemoteAddress(remote);
         _handler = handler;
         _isOutbound = outbound;
         _lastActivityMs = _worker.NowMs;
@@ -161,7 +174,7 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
             return;
         }
 
-        _worker.Timers.Schedule(_idleTimer, _worker.NowMs, (long)_options.IdleTimeout.TotalMilliseconds);
+        Pool?.Track(this); // the idle timeout: the pool's sweep looks at _lastActivityMs
         StartOutputRead();
         RunHandler();
     }
@@ -194,13 +207,26 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
     /// <summary>Graceful shutdown: the handler's pending read completes as cancelled. Worker thread only.</summary>
     public void RequestShutdown()
     {
-        if (_closed || _shutdownRequested)
+        if (_closed || _shutdownReadCancelled)
         {
             return;
         }
 
         _shutdownRequested = true;
+        _shutdownReadCancelled = true;
         _input.Reader.CancelPendingRead();
+    }
+
+    /// <summary>
+    /// The first half of a drain after a listener hand-over: <see cref="IsShutdownRequested"/> turns true (the next
+    /// response closes the connection) but a read waiting for the next request is left to complete.
+    /// </summary>
+    public void AnnounceShutdown()
+    {
+        if (!_closed)
+        {
+            _shutdownRequested = true;
+        }
     }
 
     public override void Abort()
@@ -217,6 +243,33 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
             CloseNow(abort: true, new ConnectionAbortedException());
             TryRelease();
         }
+    }
+
+    /// <summary>
+    /// An IPv4 peer fits in 8 bytes kept inline; an IPv6 (or AF_UNIX) one is kept whole in the rare state, so a
+    /// connection does not carry 28 bytes for an address that is rarely asked for.
+    /// </summary>
+    private void KeepRemoteAddress(in RawSocketAddress remote)
+    {
+        ReadOnlySpan<byte> bytes = remote;
+        _remoteHead = MemoryMarshal.Read<ulong>(bytes);
+        if (RemoteFamily != SocketCalls.AF_INET)
+        {
+            Rare.RemoteAddress = remote;
+        }
+    }
+
+    private RawSocketAddress RemoteAddress()
+    {
+        if (RemoteFamily != SocketCalls.AF_INET)
+        {
+            return _rare is null ? default : _rare.RemoteAddress;
+        }
+
+        var address = default(RawSocketAddress);
+        Span<byte> bytes = address;
+        MemoryMarshal.Write(bytes, in _remoteHead);
+        return address;
     }
 
     private IPEndPoint? ReadLocalEndPoint()
@@ -241,11 +294,5 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         }
 
         return address.ToEndPoint();
-    }
-
-    /// <summary>Lazy idle check: activity only stamps a time; the timer looks at it when it fires.</summary>
-    private sealed class IdleTimer(SocketConnection connection) : TimerEntry
-    {
-        public override void OnExpired() => connection.OnIdleTimerExpired();
     }
 }

@@ -1,22 +1,24 @@
-using System.IO.Pipelines;
 using Fastsock.Engine;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Fastsock.Transport;
 
 /// <summary>
-/// A worker's reusable connection objects (with their pipes and timers), so accepting a connection allocates
-/// nothing once the pool is warm. Used by the owning worker only.
+/// A worker's reusable connection objects (with their pipes), so accepting a connection allocates nothing once the
+/// pool is warm; and the idle timeout of the connections it lent (<see cref="IdleSweep"/>). Used by the owning worker only.
 /// </summary>
 internal sealed class SocketConnectionPool
 {
     private readonly ObjectPool<SocketConnection> _pool;
+    private readonly IdleSweep _sweep;
+    private SocketConnection? _live; // started connections, linked through SocketConnection.LiveNext/LivePrevious
     private long _created;
 
     public SocketConnectionPool(Worker worker, ConnectionOptions options, int maximumRetained = 4096)
     {
         Worker = worker;
         _pool = new DefaultObjectPool<SocketConnection>(new Policy(this, options), maximumRetained);
+        _sweep = new IdleSweep(this, (long)options.IdleTimeout.TotalMilliseconds);
     }
 
     public Worker Worker { get; }
@@ -33,17 +35,85 @@ internal sealed class SocketConnectionPool
 
     public void Return(SocketConnection connection) => _pool.Return(connection);
 
+    /// <summary>A started connection joins the idle sweep. Worker thread only.</summary>
+    public void Track(SocketConnection connection)
+    {
+        connection.LivePrevious = null;
+        connection.LiveNext = _live;
+        if (_live is not null)
+        {
+            _live.LivePrevious = connection;
+        }
+
+        _live = connection;
+        if (!_sweep.IsScheduled)
+        {
+            Worker.Timers.Schedule(_sweep, Worker.NowMs, _sweep.PeriodMs);
+        }
+    }
+
+    /// <summary>A closed connection leaves the idle sweep (nothing happens if it never joined). Worker thread only.</summary>
+    public void Untrack(SocketConnection connection)
+    {
+        if (connection.LivePrevious is { } previous)
+        {
+            previous.LiveNext = connection.LiveNext;
+        }
+        else if (_live == connection)
+        {
+            _live = connection.LiveNext;
+        }
+        else
+        {
+            return; // not tracked
+        }
+
+        if (connection.LiveNext is { } next)
+        {
+            next.LivePrevious = connection.LivePrevious;
+        }
+
+        connection.LiveNext = null;
+        connection.LivePrevious = null;
+    }
+
     private sealed class Policy(SocketConnectionPool owner, ConnectionOptions options) : PooledObjectPolicy<SocketConnection>
     {
-        private readonly PipeOptions _input = SocketConnection.InputPipeOptions(owner.Worker, options);
-        private readonly PipeOptions _output = SocketConnection.OutputPipeOptions(owner.Worker, options);
+        private readonly SocketConnection.SharedPipeSettings _pipes = new(owner.Worker, options);
 
         public override SocketConnection Create()
         {
             owner._created++; // owner worker only
-            return new(owner.Worker, options, _input, _output);
+            return new(owner.Worker, options, _pipes);
         }
 
         public override bool Return(SocketConnection obj) => true;
+    }
+
+    /// <summary>
+    /// One timer per worker for the idle timeout of all its connections, instead of a timer object in each: every
+    /// period it looks at each live connection's last activity (a time stamp that activity writes, nothing more). The
+    /// period is an eighth of the timeout, between one wheel tick and one second, so a connection is closed at most
+    /// that much after its timeout; a sweep costs a few nanoseconds per open connection.
+    /// </summary>
+    private sealed class IdleSweep(SocketConnectionPool owner, long timeoutMs) : TimerEntry
+    {
+        public long PeriodMs { get; } = Math.Clamp(timeoutMs / 8, TimerWheel.TickMilliseconds, 1000);
+
+        public override void OnExpired()
+        {
+            long now = owner.Worker.NowMs;
+            for (var connection = owner._live; connection is not null;)
+            {
+                var next = connection.LiveNext; // CheckIdle may close the connection, which unlinks it
+                connection.CheckIdle(now);
+                connection = next;
+            }
+
+            if (owner._live is not null)
+            {
+                owner.Worker.Timers.Schedule(this, now, PeriodMs);
+            }
+        }
     }
 }

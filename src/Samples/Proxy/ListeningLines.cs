@@ -17,16 +17,9 @@ internal static class ListeningLines
         int next = 0;
         foreach (var frontend in settings.Frontends)
         {
-            string scheme = (frontend.Mode, frontend.Tls) switch
-            {
-                (ProxyMode.Http, null) => "http",
-                (ProxyMode.Http, _) => "https",
-                (_, null) => "tcp",
-                _ => "tls",
-            };
             for (int i = 0; i < frontend.Binds.Count; i++)
             {
-                Console.WriteLine($"Frontend {frontend.Name} listening on {scheme}://{bound[next++]}");
+                Frontend(frontend, bound[next++]);
             }
         }
 
@@ -35,4 +28,16 @@ internal static class ListeningLines
             Console.WriteLine($"Admin listening on http://{bound[next]}");
         }
     }
+
+    /// <summary>The line of one frontend bind (also printed when a reload adds one).</summary>
+    public static void Frontend(FrontendSettings frontend, IPEndPoint bound) =>
+        Console.WriteLine($"Frontend {frontend.Name} listening on {Scheme(frontend)}://{bound}");
+
+    private static string Scheme(FrontendSettings frontend) => (frontend.Mode, frontend.Tls) switch
+    {
+        (ProxyMode.Http, null) => "http",
+        (ProxyMode.Http, _) => "https",
+        (_, null) => "tcp",
+        _ => "tls",
+    };
 }

@@ -4,9 +4,9 @@ using Fastsock.Native;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Frontends;
 using Fastsock.Samples.Proxy.Health;
+using Fastsock.Samples.Proxy.Reload;
 using Fastsock.Samples.Proxy.Routing;
 using Fastsock.Samples.Proxy.Stats;
-using Fastsock.Samples.Proxy.Tls;
 using Fastsock.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -15,7 +15,7 @@ namespace Fastsock.Samples.Proxy;
 /// <summary>Builds the runtime from the checked settings, starts health checks and frontends, runs until SIGTERM/Ctrl+C.</summary>
 internal static class ProxyApp
 {
-    public static int Run(ProxySettings settings, string source, LogLevel logLevel)
+    public static int Run(ProxySettings settings, string source, LogLevel logLevel, ReloadSource? reloadFrom = null, string? takeoverPath = null)
     {
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(logLevel)
@@ -27,6 +27,7 @@ internal static class ProxyApp
         var logger = loggerFactory.CreateLogger("Fastsock.Proxy");
 
         FastsockServer? server = null;
+        LiveConfig? live = null;
         var health = new HealthChecker(logger);
         try
         {
@@ -41,58 +42,22 @@ internal static class ProxyApp
                     options.Outbound.Strategy = settings.OutboundStrategy;
                     options.Outbound.ConnectTimeout = settings.Timeouts.Connect;
                     options.Connection.IdleTimeout = settings.Timeouts.Client;
+                    Takeover.AdminSocket.Configure(options.Handover, settings, takeoverPath);
                 });
 
             builder.AddInProcessApp(DemoHelloApp.Name, new DemoHelloApp().HandleAsync);
             var apps = builder.InProcessApps.Handlers;
             var connector = new ServerConnector(apps, settings.Timeouts.Connect);
-            var pools = settings.Backends.ToDictionary(b => b.Name, b => new BackendPool(b, cores.Count, logger));
-            foreach (var (backend, pool) in pools)
+            live = new LiveConfig(settings, source, cores.Count, connector, health, logger);
+            live.Dns.StartAsync().GetAwaiter().GetResult(); // dns: and srv: servers resolved once before traffic
+            foreach (var (bind, handler) in live.Bindings())
             {
-                foreach (var (server1, index) in pool.Servers.Select((s, i) => (s, i)))
-                {
-                    if (server1.Settings.Address.Kind == ServerKind.InProc && !apps.ContainsKey(server1.Settings.Address.Path!))
-                    {
-                        throw new ConfigException(source, $"backends[{settings.Backends.ToList().FindIndex(b => b.Name == backend)}].servers[{index}].address",
-                            $"no in-process app named '{server1.Settings.Address.Path}'; known: {string.Join(", ", apps.Keys)}");
-                    }
-                }
-
-                health.Start(pool.Settings, pool.Servers);
-            }
-
-            var forwarding = settings.Forwarding switch
-            {
-                "copy" => ForwardingMode.Copy,
-                "splice" => ForwardingMode.Splice,
-                _ => ForwardingMode.Auto,
-            };
-            var counters = new ProxyCounters(settings, cores.Count);
-            foreach (var frontend in settings.Frontends)
-            {
-                ConnectionHandler handler = frontend.Mode == ProxyMode.Http
-                    ? new HttpFrontend(frontend, pools[frontend.Backend.Name], connector, settings.Timeouts, settings.Retries, cores.Count, logger)
-                    {
-                        Counters = counters.For(frontend),
-                        Forwarding = forwarding,
-                        SpliceThreshold = settings.HttpSpliceThreshold,
-                        AbortOnClose = settings.HttpAbortOnClose,
-                    }.HandleAsync
-                    : new TcpFrontend(frontend, pools[frontend.Backend.Name], connector, forwarding, settings.Retries, cores.Count, logger) { Counters = counters.For(frontend) }.HandleAsync;
-                if (frontend.Tls is { } tls)
-                {
-                    handler = FrontendTls.Wrap(tls, handler);
-                }
-
-                foreach (var bind in frontend.Binds)
-                {
-                    builder.Listen(bind, handler);
-                }
+                builder.Listen(bind, handler);
             }
 
             if (settings.Admin is { } adminBind)
             {
-                builder.Listen(adminBind, new AdminEndpoint(counters, pools, () => server!.GetStats()).HandleAsync);
+                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi }.HandleAsync);
             }
 
             server = builder.Build();
@@ -101,6 +66,7 @@ internal static class ProxyApp
         catch (Exception ex) when (ex is ConfigException or FormatException or ArgumentException or NativeCallException or InvalidOperationException)
         {
             Console.Error.WriteLine($"fastsock-proxy: {ex.Message}");
+            live?.Dns.DisposeAsync().AsTask().GetAwaiter().GetResult();
             health.DisposeAsync().AsTask().GetAwaiter().GetResult();
             return 2;
         }
@@ -112,7 +78,7 @@ internal static class ProxyApp
         {
             var binds = server.EndPoints.Skip(bound).Take(frontend.Binds.Count);
             bound += frontend.Binds.Count;
-            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address))}");
+            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address.ToString()).Concat(frontend.Backend.Discovered.Select(d => d.Query.ToString())))}");
         }
 
         if (settings.Admin is not null)
@@ -125,8 +91,12 @@ internal static class ProxyApp
             Console.WriteLine($"Worker {worker} -> CPU {cpu} (thread fastsock-w{worker}, tid {threadId})");
         }
 
-        Console.WriteLine($"Config: {source}. Press Ctrl+C to stop.");
+        live!.Started(server.EndPoints);
+        using var reload = new ConfigReload(live, server, reloadFrom?.Path, source, reloadFrom?.Overrides ?? (_ => { }), logger);
+        reload.ListenForSighup();
+        Console.WriteLine($"Config: {source}. Press Ctrl+C to stop, kill -HUP {Environment.ProcessId} to reload.");
         server.WaitForShutdownAsync().GetAwaiter().GetResult();
+        live.Dns.DisposeAsync().AsTask().GetAwaiter().GetResult();
         health.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
     }

@@ -106,6 +106,13 @@ public sealed class FaultHandlingUnitTests : IDisposable
 
         File.WriteAllText(path, """
             { "frontends": [ { "bind": [ "127.0.0.1:8080" ], "backend": "app" } ],
+              "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:9000" } ], "retryOn": [ "response-timeout", "buffered-body" ], "retryBodyLimit": 4096 } ] }
+            """);
+        var bodies = ConfigLoader.Load(path).Backends[0].Faults;
+        Assert.Equal((RetryOn.ResponseTimeout | RetryOn.BufferedBody, 4096), (bodies.RetryOn, bodies.RetryBodyLimit));
+
+        File.WriteAllText(path, """
+            { "frontends": [ { "bind": [ "127.0.0.1:8080" ], "backend": "app" } ],
               "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:9000" } ], "retryOn": [ "conn-failure", "sometimes" ] } ] }
             """);
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));

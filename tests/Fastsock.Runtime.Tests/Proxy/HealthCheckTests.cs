@@ -49,6 +49,44 @@ public sealed class HealthCheckTests
     }
 
     [Fact]
+    public async Task The_checker_follows_a_backends_set_checking_added_servers_and_no_longer_the_removed_ones()
+    {
+        var first = new TcpListener(IPAddress.Loopback, 0);
+        var second = new TcpListener(IPAddress.Loopback, 0);
+        first.Start();
+        second.Start();
+        try
+        {
+            ServerSettings On(string name, TcpListener listener) =>
+                new(name, new ServerAddress(ServerKind.Tcp, (IPEndPoint)listener.LocalEndpoint, null), 1, ProxyHeaderMode.None);
+            var backend = new BackendSettings("app", BalanceAlgorithm.RoundRobin, [On("s0", first)], Check(HealthCheckType.Tcp), 0, TimeSpan.FromSeconds(1));
+            var pool = new Fastsock.Samples.Proxy.Routing.BackendPool(backend, workerCount: 1);
+            await using var checker = new HealthChecker(NullLogger.Instance);
+            checker.Follow(pool);
+            using (await first.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(30)))
+            {
+            }
+
+            pool.ApplyServers([On("s0", first), On("s1", second)]);
+            using (await second.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(30)))
+            {
+            }
+
+            Assert.Equal(2, checker.Checking);
+            pool.ApplyServers([On("s1", second)]);
+            Assert.Equal(1, checker.Checking);
+            using (await second.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(30)))
+            {
+            }
+        }
+        finally
+        {
+            first.Stop();
+            second.Stop();
+        }
+    }
+
+    [Fact]
     public async Task Http_check_wants_the_expected_status()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -57,7 +95,8 @@ public sealed class HealthCheckTests
         using var stop = new CancellationTokenSource();
         var serve = Task.Run(async () =>
         {
-            while (!stop.IsCancellationRequested)
+            // Ends only by the cancelled accept (or receive): a loop condition could let it end quietly first.
+            while (true)
             {
                 using var client = await listener.AcceptSocketAsync(stop.Token);
                 var buffer = new byte[1024];

@@ -1,3 +1,4 @@
+using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
 
@@ -41,11 +42,11 @@ public sealed class LocalFastPathTests : IDisposable
     [Fact]
     public void The_fallback_host_of_a_server_is_its_address_as_ascii_bytes_made_once()
     {
-        var route = new ServerRoute(new ServerSettings("s", new ServerAddress(ServerKind.Tcp, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 9000), null), 1, ProxyHeaderMode.None));
+        var route = new ServerRoute(new ServerState(new ServerSettings("s", new ServerAddress(ServerKind.Tcp, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 9000), null), 1, ProxyHeaderMode.None), 0));
         Assert.Equal("127.0.0.1:9000"u8.ToArray(), route.FallbackHost);
         Assert.Same(route.FallbackHost, route.FallbackHost);
         Assert.Null(route.LocalFastPath);
-        var inProcess = new ServerRoute(new ServerSettings("h", new ServerAddress(ServerKind.InProc, null, "hello"), 1, ProxyHeaderMode.None));
+        var inProcess = new ServerRoute(new ServerState(new ServerSettings("h", new ServerAddress(ServerKind.InProc, null, "hello"), 1, ProxyHeaderMode.None), 0));
         Assert.Equal("localhost"u8.ToArray(), inProcess.FallbackHost);
     }
 }

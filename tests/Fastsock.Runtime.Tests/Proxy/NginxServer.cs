@@ -72,6 +72,14 @@ internal sealed class NginxServer : IDisposable
     public string[] LoggedConnections() =>
         [.. File.ReadAllLines(AccessLog).Where(l => l.Length > 0).Select(l => l.Split(' ')[0])];
 
+    /// <summary>Sends nginx a real signal through kill(1): STOP hangs it (its sockets stay open, nothing answers), CONT resumes it.</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", $"-{name} {_process.Id}");
+        Assert.True(kill.WaitForExit(10_000), "kill did not return");
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited)

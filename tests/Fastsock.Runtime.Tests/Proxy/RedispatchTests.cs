@@ -100,6 +100,75 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
         Assert.Equal(0, other.Accepted);
     }
 
+    [Fact]
+    public async Task Failures_are_counted_per_server_by_reason_with_their_redispatches_in_the_stats_the_page_and_the_metrics()
+    {
+        using var nginx = await StartOwnNginxAsync("a");
+        using var refusing = LoopbackPorts.Refusing();
+        await using var resetting = new RawBackend(async conversation =>
+        {
+            await conversation.ReadHeadAsync();
+            conversation.Socket.LingerState = new LingerOption(true, 0);
+            conversation.Socket.Close(); // RST
+        });
+        var (_, front, admin) = await StartAsync($$"""
+            [ { "name": "gone", "address": "127.0.0.1:{{refusing.Port}}", "weight": 10 },
+              { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}", "weight": 10 },
+              { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]
+            """);
+
+        await AssertAllOkAsync(front, requests: 12);
+
+        var gone = await ServerStatsAsync(admin, "gone");
+        long refused = Failures(gone, "connectRefused");
+        Assert.True(refused >= 1, "the refusing server was never tried");
+        Assert.Equal(gone.GetProperty("connectErrors").GetInt64(), refused);
+        Assert.Equal(refused, Failures(gone, "redispatches"));
+        Assert.Equal(0, Failures(gone, "reset"));
+        var rst = await ServerStatsAsync(admin, "rst");
+        long resets = Failures(rst, "reset");
+        Assert.Equal(resetting.Accepted, resets);
+        Assert.True(resets >= 1, "the resetting server was never tried");
+        Assert.Equal(resets, Failures(rst, "redispatches"));
+        Assert.Equal(0, Failures(rst, "connectRefused"));
+        var ok = await ServerStatsAsync(admin, "ok");
+        foreach (var counter in ok.GetProperty("failures").EnumerateObject())
+        {
+            Assert.True(counter.Value.GetInt64() == 0, $"the healthy server counted {counter.Name} {counter.Value}");
+        }
+
+        using var client = await RawHttpClient.ConnectAsync(admin);
+        string metrics = (await AdminStatsTests.GetAsync(client, "/metrics")).Body;
+        Assert.Contains($"fastsock_proxy_server_failures_total{{backend=\"b\",server=\"gone\",reason=\"connect_refused\"}} {refused}\n", metrics, StringComparison.Ordinal);
+        Assert.Contains($"fastsock_proxy_server_failures_total{{backend=\"b\",server=\"rst\",reason=\"reset\"}} {resets}\n", metrics, StringComparison.Ordinal);
+        Assert.Contains($"fastsock_proxy_server_redispatches_total{{backend=\"b\",server=\"rst\"}} {resets}\n", metrics, StringComparison.Ordinal);
+        Assert.Contains($"fastsock_proxy_backend_failures_total{{backend=\"b\",reason=\"connect_refused\"}} {refused}\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("fastsock_proxy_server_passive_mark_downs_total{backend=\"b\",server=\"gone\"} 0\n", metrics, StringComparison.Ordinal);
+        using var pageClient = await RawHttpClient.ConnectAsync(admin);
+        string page = (await AdminStatsTests.GetAsync(pageClient, "/stats")).Body;
+        Assert.Contains(">connectRefused</th>", page, StringComparison.Ordinal);
+        Assert.Contains(">redispatches</th>", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_response_head_is_answered_502_and_counted_as_a_bad_response_not_a_reset()
+    {
+        await using var garbage = new RawBackend(async conversation =>
+        {
+            await conversation.ReadHeadAsync();
+            await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc");
+        });
+        var (_, front, admin) = await StartAsync($$"""[ { "name": "bad", "address": "127.0.0.1:{{garbage.Port}}" } ]""");
+
+        var response = await ExchangeUntilCloseAsync(front, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 502", response, StringComparison.Ordinal);
+        var bad = await ServerStatsAsync(admin, "bad");
+        Assert.Equal((1, 0), (Failures(bad, "badResponse"), Failures(bad, "reset")));
+    }
+
+    private static long Failures(JsonElement server, string counter) => server.GetProperty("failures").GetProperty(counter).GetInt64();
+
     private static async Task AssertAllOkAsync(IPEndPoint proxy, int requests)
     {
         using var client = await RawHttpClient.ConnectAsync(proxy);

@@ -41,12 +41,20 @@ internal sealed class SampleProcess : IDisposable
     public static SampleProcess Start(string dll, string arguments)
     {
         Assert.True(File.Exists(dll), $"{dll} is missing: build the solution first.");
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", $"\"{dll}\" {arguments}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        return Start(new ProcessStartInfo(DotnetHost, $"\"{dll}\" {arguments}"));
+    }
+
+    /// <summary>The dotnet host that runs the tests (and so the samples).</summary>
+    public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+
+    /// <summary>Any program (a launcher that execs a sample, say) with its arguments as given, its output captured the same way.</summary>
+    public static SampleProcess StartProgram(string program, IEnumerable<string> arguments) => Start(new ProcessStartInfo(program, arguments));
+
+    private static SampleProcess Start(ProcessStartInfo info)
+    {
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         var process = new Process { StartInfo = info };
         var sample = new SampleProcess(process);
         process.OutputDataReceived += (_, e) => sample.Append(sample._stdout, e.Data);
@@ -123,6 +131,10 @@ internal sealed class SampleProcess : IDisposable
 
         return null;
     }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     /// <summary>A real signal through kill(1): Process.Kill sends SIGKILL, which tests nothing.</summary>
     public void Signal(string name)

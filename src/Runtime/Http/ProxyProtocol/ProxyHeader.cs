@@ -40,10 +40,13 @@ public readonly struct ProxyHeader
     /// <summary>1 for the text format, 2 for the binary one; 0 when the parse did not complete.</summary>
     public int Version { get; }
 
+    /// <summary>Whether the connection is relayed for a client (<see cref="ProxyCommand.Proxy"/>) or opened by the proxy itself (health checks).</summary>
     public ProxyCommand Command { get; }
 
+    /// <summary>The family of the addresses carried; unspecified when none are.</summary>
     public ProxyAddressFamily Family { get; }
 
+    /// <summary>The protocol of the relayed connection (stream or datagram).</summary>
     public ProxyTransport Transport { get; }
 
     /// <summary>Bytes the header took on the wire, CRLF or TLVs included.</summary>
@@ -56,8 +59,10 @@ public readonly struct ProxyHeader
     public bool HasAddresses =>
         Command == ProxyCommand.Proxy && Family is ProxyAddressFamily.InterNetwork or ProxyAddressFamily.InterNetworkV6;
 
+    /// <summary>The client's port; 0 without <see cref="HasAddresses"/>.</summary>
     public ushort SourcePort { get; }
 
+    /// <summary>The port the client connected to on the proxy; 0 without <see cref="HasAddresses"/>.</summary>
     public ushort DestinationPort { get; }
 
     /// <summary>The client's address in network order: 4 or 16 bytes, empty without <see cref="HasAddresses"/>.</summary>

@@ -1,7 +1,7 @@
 namespace Fastsock.Http.Proxying;
 
 /// <summary>How the body of a backend response is delimited (RFC 9112 §6.3).</summary>
-public enum HttpBodyFraming : byte
+internal enum HttpBodyFraming : byte
 {
     /// <summary>No body: 1xx, 204, 304, a response to HEAD, or a 2xx to CONNECT.</summary>
     None,

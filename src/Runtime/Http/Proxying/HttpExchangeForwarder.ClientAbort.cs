@@ -22,8 +22,8 @@ public sealed partial class HttpExchangeForwarder
     {
         if (_holdingRequest)
         {
-            // The request is kept for a replay: its read is still open, and bytes after its head are a pipelined request.
-            if (_requestBuffer.Slice(_request.Consumed).Length != 0)
+            // The request is kept for a replay: its read is still open, and bytes after it are a pipelined request.
+            if (_requestBuffer.Slice(HeldEnd).Length != 0)
             {
                 return;
             }

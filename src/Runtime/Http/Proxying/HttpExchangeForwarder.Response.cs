@@ -55,15 +55,22 @@ public sealed partial class HttpExchangeForwarder
 
                         if (result.IsCanceled && timedOut)
                         {
+                            // Nothing at all came back: a request still held may go elsewhere if the caller allows it.
+                            bool nothing = replayable && first && result.Buffer.IsEmpty;
                             input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                            return Finish(HttpForwarderOutcome.Failed(
-                                HttpForwarderError.RequestTimedOut, 504, $"no response within {_options.ResponseTimeout.TotalMilliseconds} ms"));
+                            string late = $"no response within {_options.ResponseTimeout.TotalMilliseconds} ms";
+                            return Finish(nothing
+                                ? HttpForwarderOutcome.Retry(HttpForwarderError.RequestTimedOut, 504, late)
+                                : HttpForwarderOutcome.Failed(HttpForwarderError.RequestTimedOut, 504, late));
                         }
                     }
                 }
                 catch (IOException ex)
                 {
-                    return Finish(replayable && first ? HttpForwarderOutcome.Retry(ex.Message) : HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ex.Message));
+                    // On the first read nothing came back: the connection died under the request, not inside a head.
+                    return Finish(!first ? HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ex.Message)
+                        : replayable ? HttpForwarderOutcome.Retry(ex.Message)
+                        : HttpForwarderOutcome.Failed(HttpForwarderError.Request, 502, ex.Message));
                 }
 
                 if (_clientLeft)
@@ -90,7 +97,8 @@ public sealed partial class HttpExchangeForwarder
 
                     if (result.IsCompleted)
                     {
-                        return Finish(HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ClosedBeforeHead));
+                        var ended = first && buffer.IsEmpty ? HttpForwarderError.Request : HttpForwarderError.ResponseHeaders;
+                        return Finish(HttpForwarderOutcome.Failed(ended, 502, ClosedBeforeHead));
                     }
 
                     continue; // also after a read cancelled by a graceful shutdown: the response in flight is still wanted
@@ -261,7 +269,7 @@ public sealed partial class HttpExchangeForwarder
                 break;
         }
 
-        bool clientKeepAlive = _request.KeepAlive && !closeAfter;
+        bool clientKeepAlive = _request.KeepAlive && !closeAfter && !_client.IsShutdownRequested; // a draining server says so
         if (!clientKeepAlive)
         {
             HttpForwardingWriter.WriteConnectionClose(_output);

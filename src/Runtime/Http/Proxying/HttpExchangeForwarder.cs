@@ -57,6 +57,12 @@ public sealed partial class HttpExchangeForwarder
     private ReadOnlySequence<byte> _requestBuffer;
     private bool _holdingRequest;
     private bool _headCounted;
+
+    // A Content-Length body already whole in the held read (up to MaxReplayBody): it is copied from there, so that it
+    // can be copied again to another connection; the held read then ends after it.
+    private bool _bodyInHand;
+    private bool _bodyFromHand;
+    private SequencePosition _messageEnd;
     private Connection? _backend;
     private long _bytesFromClient;
     private long _bytesFromBackend;
@@ -83,8 +89,12 @@ public sealed partial class HttpExchangeForwarder
     /// <summary>Whether the request last parsed names its host (a Host field or an absolute-form target).</summary>
     public bool RequestHasHost => _requestHead.HasHost;
 
-    /// <summary>Whether the request last parsed has no body, so that it can be sent again if a backend fails before answering.</summary>
-    public bool RequestIsReplayable => _request.Framing == HttpBodyFraming.None;
+    /// <summary>
+    /// Whether the request last parsed can be sent again if a backend fails before answering: it has no body, or its
+    /// whole Content-Length body (up to <see cref="HttpForwarderOptions.MaxReplayBody"/>, without Expect) arrived with
+    /// its head, so nothing of it has to be read from the client after the first attempt.
+    /// </summary>
+    public bool RequestIsReplayable => _request.Framing == HttpBodyFraming.None || _bodyInHand;
 
     /// <summary>Bytes of the current request read from the client: head and body as received (spliced ones included).</summary>
     public long BytesFromClient => _bytesFromClient;
@@ -125,6 +135,10 @@ public sealed partial class HttpExchangeForwarder
             _requestBuffer = buffer;
             _holdingRequest = true;
             _headCounted = false;
+            _bodyFromHand = false;
+            _bodyInHand = framing == HttpBodyFraming.ContentLength && !_request.ExpectContinue && head.ContentLength <= _options.MaxReplayBody
+                && buffer.Slice(head.Consumed).Length >= head.ContentLength;
+            _messageEnd = _bodyInHand ? buffer.GetPosition(head.ContentLength, head.Consumed) : head.Consumed;
             _bytesFromClient = 0;
             _bytesFromBackend = 0;
         }
@@ -138,17 +152,22 @@ public sealed partial class HttpExchangeForwarder
         if (_holdingRequest)
         {
             _holdingRequest = false;
-            _input.AdvanceTo(_request.Consumed);
+            _input.AdvanceTo(HeldEnd);
             _requestBuffer = default;
         }
     }
+
+    /// <summary>Where the held request ends in the client's input: after its head, or after its body when that went from the held read.</summary>
+    private SequencePosition HeldEnd => _bodyFromHand ? _messageEnd : _request.Consumed;
 
     /// <summary>Forwards the request <see cref="TryParseRequest"/> holds to <paramref name="backend"/>, and its response back.</summary>
     /// <param name="backend">A connection to the chosen server; the caller pools or closes it after, as the outcome says.</param>
     /// <param name="hostIfAbsent">The Host to send when the request names none (HTTP/1.0): the server's address, for instance.</param>
     /// <param name="replayable">
-    /// True when <paramref name="backend"/> is a reused connection the server may have just closed: a request without
-    /// body is then kept until its response starts, and a failure before that is <see cref="HttpForwarderOutcome.CanRetry"/>.
+    /// True when the caller may send the request again (<paramref name="backend"/> is a reused connection the server may
+    /// have just closed, or retries are allowed): a request without body, or whose body is in hand
+    /// (<see cref="RequestIsReplayable"/>), is then kept until its response starts, and a failure before that (the
+    /// connection dies, or no response head within the timeout) is <see cref="HttpForwarderOutcome.CanRetry"/>.
     /// </param>
     /// <remarks>
     /// Not an async method itself: a request without body and without Expect is flushed at once (the worker writes at
@@ -169,10 +188,19 @@ public sealed partial class HttpExchangeForwarder
 
         // 1. The head, in one pass, into the backend's output (flushed with the body, or before the response is read).
         _requestHead.Write(_requestBuffer, Scratch, backendOutput, hostIfAbsent.Span);
+        // A body in hand goes with the head, from the held read, when the request may go again (the same bytes then),
+        // and on every attempt after one that did so (the held read already counts it as sent).
+        bool bodyFromHand = _bodyInHand && (replayable || _bodyFromHand);
+        if (bodyFromHand)
+        {
+            Copy(_requestBuffer.Slice(_request.Consumed, _request.ContentLength), backendOutput);
+            _bodyFromHand = true;
+        }
+
         if (!_headCounted)
         {
             _headCounted = true;
-            _bytesFromClient += _requestBuffer.Slice(0, _request.Consumed).Length;
+            _bytesFromClient += _requestBuffer.Slice(0, HeldEnd).Length;
         }
 
         // 2. A request that may be replayed stays in the client's input until its response starts; any other goes now.
@@ -181,7 +209,7 @@ public sealed partial class HttpExchangeForwarder
             ReleaseRequest();
         }
 
-        if (_request.Framing != HttpBodyFraming.None || _request.ExpectContinue)
+        if ((_request.Framing != HttpBodyFraming.None && !bodyFromHand) || _request.ExpectContinue)
         {
             return SendThenReceiveAsync(replayable, default, flushStarted: false);
         }
@@ -255,7 +283,7 @@ public sealed partial class HttpExchangeForwarder
 
         try
         {
-            if (_request.Framing != HttpBodyFraming.None)
+            if (_request.Framing != HttpBodyFraming.None && !_bodyFromHand)
             {
                 var end = await ForwardBodyAsync(_request.Framing, _request.ContentLength, chunkedOut: true, fromBackend: false).ConfigureAwait(false);
                 switch (end)

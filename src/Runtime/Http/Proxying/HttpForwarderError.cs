@@ -10,8 +10,9 @@ public enum HttpForwarderError : byte
     None,
 
     /// <summary>
-    /// Sending the request to the backend failed (its connection closed or reset) before any response byte: answer 502,
-    /// unless <see cref="HttpForwarderOutcome.CanRetry"/> says the request can go again on another connection.
+    /// The backend's connection closed or reset under the request, before any response byte (while sending it, or
+    /// while waiting for the answer): answer 502, unless <see cref="HttpForwarderOutcome.CanRetry"/> says the request
+    /// can go again on another connection.
     /// </summary>
     Request,
 
@@ -27,7 +28,7 @@ public enum HttpForwarderError : byte
     /// <summary>No response head arrived within <see cref="HttpForwarderOptions.ResponseTimeout"/>: answer 504.</summary>
     RequestTimedOut,
 
-    /// <summary>The response head was invalid, or the backend's connection ended before it was complete: answer 502.</summary>
+    /// <summary>The response head was invalid, or the backend's connection ended inside it: answer 502.</summary>
     ResponseHeaders,
 
     /// <summary>The client left while its response was awaited (<see cref="HttpForwarderOptions.AbortOnClose"/>); the backend request was abandoned.</summary>

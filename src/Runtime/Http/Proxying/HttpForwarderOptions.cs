@@ -11,6 +11,14 @@ public sealed class HttpForwarderOptions
     /// <summary>How long the backend may take to start a response, and to send each part of its body.</summary>
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The largest request body kept for a replay: a Content-Length body up to this size that arrived whole with its
+    /// head is sent from the read buffer and can go again to another connection if the first one fails before any
+    /// response byte (<see cref="HttpExchangeForwarder.RequestIsReplayable"/>); a larger one, or one still arriving, is
+    /// streamed and never sent twice. 0: only requests without a body are replayable.
+    /// </summary>
+    public long MaxReplayBody { get; init; } = 16 * 1024;
+
     /// <summary>The smallest Content-Length spliced socket to socket rather than copied (when <see cref="Forwarding"/> allows it).</summary>
     public long SpliceThreshold { get; init; } = 64 * 1024;
 

@@ -15,6 +15,7 @@ public readonly struct HttpForwarderOutcome
         Reason = reason;
     }
 
+    /// <summary>Which step failed; <see cref="HttpForwarderError.None"/> when the exchange completed.</summary>
     public HttpForwarderError Error { get; }
 
     /// <summary>The final status the backend answered and the client was sent; 0 when none was.</summary>
@@ -33,20 +34,30 @@ public readonly struct HttpForwarderOutcome
     public bool BackendReusable { get; }
 
     /// <summary>
-    /// The backend connection (a reused one) failed before any response byte and the request has no body: it can be
-    /// forwarded again, on a new connection, with another call to <see cref="HttpExchangeForwarder.ForwardAsync"/>. The
-    /// request stays held in the client's input until then, or until <see cref="HttpExchangeForwarder.ReleaseRequest"/>.
+    /// The exchange was forwarded as replayable and failed before any response byte (the connection died:
+    /// <see cref="HttpForwarderError.Request"/>; or no byte came within the timeout: <see cref="HttpForwarderError.RequestTimedOut"/>),
+    /// and the request has no body or its body is in hand: it can be forwarded again, on a new connection, with another
+    /// call to <see cref="HttpExchangeForwarder.ForwardAsync"/>. The request stays held in the client's input until
+    /// then, or until <see cref="HttpExchangeForwarder.ReleaseRequest"/> (a caller that does not retry releases it and
+    /// answers <see cref="AnswerStatus"/>).
     /// </summary>
     public bool CanRetry { get; }
 
     /// <summary>Why the exchange failed, for the log; null when it did not.</summary>
     public string? Reason { get; }
 
-    internal static HttpForwarderOutcome Retry(string reason) => new(HttpForwarderError.Request, 0, 502, false, false, canRetry: true, reason);
+    internal static HttpForwarderOutcome Retry(string reason) => Retry(HttpForwarderError.Request, 502, reason);
+
+    internal static HttpForwarderOutcome Retry(HttpForwarderError error, int answerStatus, string reason) =>
+        new(error, 0, answerStatus, false, false, canRetry: true, reason);
+
+    /// <summary>This outcome, no longer retryable: the caller gave up on sending the request again.</summary>
+    public HttpForwarderOutcome Final() => new(Error, StatusCode, AnswerStatus, ClientKeepAlive, BackendReusable, canRetry: false, Reason);
 
     internal static HttpForwarderOutcome Failed(HttpForwarderError error, int answerStatus, string? reason) =>
         new(error, 0, answerStatus, false, false, canRetry: false, reason);
 
+    /// <summary>The outcome in one line, for logs.</summary>
     public override string ToString() =>
         Error == HttpForwarderError.None ? $"{StatusCode}, keep-alive {ClientKeepAlive}" : $"{Error} ({Reason}), answer {AnswerStatus}";
 }

@@ -7,9 +7,10 @@ namespace Fastsock.Http.Proxying;
 /// Arguments are validated like <see cref="HttpResponseWriter"/>'s, so data from a peer can never split a message;
 /// violations throw, because passing unvalidated bytes here is a bug in the caller.
 /// </remarks>
-public static class HttpForwardingWriter
+internal static class HttpForwardingWriter
 {
     /// <summary>"METHOD target HTTP/1.1\r\n": the backend is always spoken to in HTTP/1.1.</summary>
+    /// <param name="writer">The backend connection's output.</param>
     /// <param name="method">The method token as received (<see cref="HttpRequestHead.MethodBytes"/>).</param>
     /// <param name="target">
     /// The request target, usually <see cref="HttpRequestHead.Target"/>; a gateway turns an absolute-form target into

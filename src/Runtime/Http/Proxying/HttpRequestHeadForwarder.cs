@@ -29,7 +29,7 @@ namespace Fastsock.Http.Proxying;
 /// forwarder.Write(input, scratch, backendOutput, hostIfAbsent);       // the same input, still unconsumed
 /// </code>
 /// </remarks>
-public sealed class HttpRequestHeadForwarder
+internal sealed class HttpRequestHeadForwarder
 {
     // What Write may add beyond the head's own bytes (besides one byte per field and the Host fallback): ", client"
     // appended (42), "X-Forwarded-For: client\r\n" (58), "X-Forwarded-Proto: http\r\n" (25), "Host: \r\n" (8),
@@ -162,6 +162,8 @@ public sealed class HttpRequestHeadForwarder
     /// </summary>
     /// <param name="buffer">The same bytes <see cref="TryParse"/> saw, still unconsumed (they may have gained more at the end).</param>
     /// <param name="scratch">As for the parser; used only when the head spans segments.</param>
+    /// <param name="output">The backend connection's output.</param>
+    /// <param name="hostIfAbsent">The Host value to send when the request had none; empty: localhost.</param>
     public void Write(in ReadOnlySequence<byte> buffer, Span<byte> scratch, IBufferWriter<byte> output, ReadOnlySpan<byte> hostIfAbsent = default)
     {
         ArgumentNullException.ThrowIfNull(output);

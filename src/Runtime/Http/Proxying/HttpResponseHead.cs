@@ -5,7 +5,7 @@ namespace Fastsock.Http.Proxying;
 /// The reason phrase points into the parsed buffer (or the caller's scratch when the head spanned segments), so it is
 /// valid until the caller advances the reader past <see cref="Consumed"/> or reuses the scratch.
 /// </remarks>
-public ref struct HttpResponseHead
+internal ref struct HttpResponseHead
 {
     internal ReadOnlySpan<byte> _reasonPhrase;
     internal int _statusCode;

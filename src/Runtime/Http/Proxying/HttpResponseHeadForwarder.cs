@@ -12,7 +12,7 @@ namespace Fastsock.Http.Proxying;
 /// Connection field, so the listed names are filtered when writing, after the only parse. The rules are in this folder's README. A Connection field that cannot be honoured does not fail the
 /// parse: it is reported by <see cref="Error"/> (502), for the caller to check before writing.
 /// </remarks>
-public sealed class HttpResponseHeadForwarder
+internal sealed class HttpResponseHeadForwarder
 {
     // "HTTP/1.1 NNN " and CRLF around the reason, when the status line is not already in that form.
     private const int StatusLineBound = 15;

@@ -1,7 +1,7 @@
 namespace Fastsock.Http.Proxying;
 
 /// <summary>The line-by-line walk over a response head (RFC 9112 §4 and §5).</summary>
-public sealed partial class HttpResponseParser
+internal sealed partial class HttpResponseParser
 {
     private HttpParseStatus Parse<TSink>(
         ReadOnlySpan<byte> data, bool complete, RequestMethod requestMethod, scoped ref TSink sink, out HttpResponseHead head)

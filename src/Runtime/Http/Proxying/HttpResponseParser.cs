@@ -17,7 +17,7 @@ namespace Fastsock.Http.Proxying;
 /// complete head without body: forward or drop it and parse again for the final response.
 /// </para>
 /// </remarks>
-public sealed partial class HttpResponseParser
+internal sealed partial class HttpResponseParser
 {
     private readonly HttpParserLimits _limits;
 

@@ -7,19 +7,23 @@ namespace Fastsock.Http.Server;
 /// </summary>
 public sealed class BadHttpRequestException : IOException
 {
+    /// <summary>A malformed request body, answered with 400.</summary>
     public BadHttpRequestException()
         : this(400, "Bad request body.")
     {
     }
 
+    /// <summary>A malformed request body, answered with 400; <paramref name="message"/> says what was wrong.</summary>
     public BadHttpRequestException(string message)
         : this(400, message)
     {
     }
 
+    /// <summary>A malformed request body, answered with 400, caused by <paramref name="innerException"/>.</summary>
     public BadHttpRequestException(string message, Exception innerException)
         : base(message, innerException) => StatusCode = 400;
 
+    /// <summary>A bad request answered with <paramref name="statusCode"/> (400 or 431); <paramref name="message"/> says what was wrong.</summary>
     public BadHttpRequestException(int statusCode, string message)
         : base(message) => StatusCode = statusCode;
 

@@ -29,6 +29,7 @@ public sealed partial class HttpExchange
     /// A whole response with a Content-Length. For HEAD the headers say the length the body would have, and the body
     /// is not sent.
     /// </summary>
+    /// <param name="statusCode">The response status.</param>
     /// <param name="contentType">Sent when not empty.</param>
     /// <param name="body">Must be empty for 204 and 304.</param>
     public void WriteResponse(int statusCode, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body)

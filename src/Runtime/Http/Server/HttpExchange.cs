@@ -7,12 +7,14 @@ using Fastsock.Transport;
 namespace Fastsock.Http.Server;
 
 /// <summary>
-/// One request and its response on an <see cref="HttpServerLoop"/> connection. One instance per connection, reused
-/// for every request on it: nothing is allocated per request.
+/// One request and its response on an <see cref="HttpServerLoop"/> connection. Instances are kept per worker thread
+/// (<see cref="HttpExchangePool"/>): a connection takes one when a request arrives and gives it back when it waits for
+/// the next, so an idle keep-alive connection holds none and nothing is allocated per request.
 /// </summary>
 /// <remarks>
 /// The request's spans (<see cref="Path"/>, <see cref="Host"/>, header values...) are valid until
-/// <see cref="IHttpApplication.ProcessRequestAsync"/> completes; the head is copied aside before the body is read past
+/// <see cref="IHttpApplication.ProcessRequestAsync"/> completes (the exchange itself serves another request after
+/// that, so do not keep it); the head is copied aside before the body is read past
 /// it, so they survive <see cref="ReadBodyAsync"/>. The response is written with <see cref="WriteResponse"/> (whole) or
 /// <see cref="StartResponse"/>, <see cref="WriteHeader"/>, <see cref="WriteBody"/> (in parts); the loop adds the
 /// Connection field the keep-alive decision needs and drops the body of a HEAD response.
@@ -21,8 +23,8 @@ public sealed partial class HttpExchange
 {
     private static ReadOnlySpan<byte> Root => "/"u8;
 
-    private readonly HttpServerConnection _owner;
-    private readonly PipeWriter _output;
+    private HttpServerConnection _owner = null!; // set by Attach while a connection holds this exchange
+    private PipeWriter _output = null!;
     private ReadOnlyMemory<byte> _head;
     private byte[]? _headCopy;
     private bool _headPinned;
@@ -44,15 +46,30 @@ public sealed partial class HttpExchange
     private bool _isChunked;
     private bool _expectContinue;
 
-    internal HttpExchange(HttpServerConnection owner, PipeWriter output)
+    internal HttpExchange()
+    {
+    }
+
+    /// <summary>Gives the exchange to <paramref name="owner"/> for its next requests.</summary>
+    internal void Attach(HttpServerConnection owner, PipeWriter output)
     {
         _owner = owner;
         _output = output;
     }
 
+    /// <summary>Drops the connection's references before the exchange goes back to its pool.</summary>
+    internal void Detach()
+    {
+        _owner = null!;
+        _output = null!;
+        _head = default;
+        _headPinned = false;
+    }
+
     /// <summary>The connection the request arrived on.</summary>
     public Connection Connection => _owner.Connection;
 
+    /// <summary>The request method; <see cref="RequestMethod.Custom"/> for a token the parser does not know.</summary>
     public RequestMethod Method => _method;
 
     /// <summary>The method token as sent (for <see cref="RequestMethod.Custom"/>).</summary>
@@ -70,6 +87,7 @@ public sealed partial class HttpExchange
     /// <summary>What follows the first '?', without it; empty when there is none.</summary>
     public ReadOnlySpan<byte> Query => _queryStart < 0 ? default : _head.Span.Slice(_queryStart, _queryLength);
 
+    /// <summary>Whether the target has a '?' (an empty <see cref="Query"/> may still be present).</summary>
     public bool HasQuery => _queryStart >= 0;
 
     /// <summary>
@@ -78,13 +96,16 @@ public sealed partial class HttpExchange
     /// </summary>
     public ReadOnlySpan<byte> Host => _hostStart < 0 ? default : _head.Span.Slice(_hostStart, _hostLength);
 
+    /// <summary>The HTTP version of the request.</summary>
     public HttpVersion Version => _version;
 
     /// <summary>The announced body length, or -1 when there is none or it is chunked.</summary>
     public long ContentLength => _contentLength;
 
+    /// <summary>Whether the request body is sent with chunked transfer coding.</summary>
     public bool IsChunked => _isChunked;
 
+    /// <summary>Whether the request has a body to read with <see cref="ReadBodyAsync"/>.</summary>
     public bool HasBody => _isChunked || _contentLength > 0;
 
     /// <summary>The value of the first field called <paramref name="name"/> (case-insensitive), OWS trimmed.</summary>

@@ -42,10 +42,10 @@ internal sealed partial class HttpServerConnection
         if (!_bodyReadStarted)
         {
             _bodyReadStarted = true;
-            if (_exchange.ExpectContinue)
+            if (Exchange.ExpectContinue)
             {
                 // As Kestrel: the client is told to send the body only once the application asks for it.
-                if (_exchange.HasStarted)
+                if (Exchange.HasStarted)
                 {
                     throw new InvalidOperationException("The request body was read after the response started, but the client still waits for 100 Continue; read the body first.");
                 }
@@ -81,7 +81,7 @@ internal sealed partial class HttpServerConnection
                 throw new BadHttpRequestException("The client closed the connection inside the request body.");
             }
 
-            _exchange.PinHead(); // the read below releases the head's bytes
+            Exchange.PinHead(); // the read below releases the head's bytes
             Release();
             var result = await _input.ReadAsync().ConfigureAwait(true);
             Accept(result);

@@ -6,18 +6,21 @@ namespace Fastsock.Http.Server;
 
 /// <summary>
 /// One connection served by <see cref="HttpServerLoop"/>. Its state lives here, allocated once per connection; the
-/// loop's async method suspends in the same box for every request, so a request costs no allocation.
+/// loop is one async method whose box suspends for every request, so a request costs no allocation.
 /// </summary>
 /// <remarks>
 /// The loop holds the unconsumed input in <see cref="_buffer"/> across requests and advances the pipe only when it
 /// needs more bytes, so pipelined requests that arrived in one read are answered from one buffer and flushed once.
+/// What an idle keep-alive connection holds is kept small on purpose (perf/results/idle-memory.md): this object, the
+/// one suspended box, no exchange (taken from the worker's pool per request) and no continuation on the handler's task
+/// in the transport (the loop tells the connection when it ends).
 /// </remarks>
 internal sealed partial class HttpServerConnection
 {
     private readonly HttpServerLoop _loop;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly HttpExchange _exchange;
+    private HttpExchange? _exchange; // while a request is in flight
     private ReadOnlySequence<byte> _buffer;
     private bool _holdingBuffer;
     private bool _inputEnded;
@@ -28,7 +31,6 @@ internal sealed partial class HttpServerConnection
         Connection = connection;
         _input = connection.Transport.Input;
         _output = connection.Transport.Output;
-        _exchange = new HttpExchange(this, _output);
     }
 
     public Connection Connection { get; }
@@ -36,124 +38,181 @@ internal sealed partial class HttpServerConnection
     /// <summary>Set when a response was written and not yet flushed.</summary>
     public bool OutputPending { get; set; }
 
+    private HttpExchange Exchange => _exchange!;
+
+    // One async method for the whole connection (not a loop awaited by a wrapper): one box per connection, and no
+    // continuation object between two of them while it is idle.
     // Every await here keeps the worker's context (ConfigureAwait(true)): an application may complete its task on
     // another thread (a timer, the thread pool), and the loop must come back to the worker that owns the connection's
     // pipes instead of going on where that task completed.
     public async Task RunAsync()
     {
-        await ServeAsync().ConfigureAwait(true);
-        await _input.CompleteAsync().ConfigureAwait(true);
-        await _output.CompleteAsync().ConfigureAwait(true);
-    }
-
-    private async Task ServeAsync()
-    {
-        while (true)
+        Connection.ExpectHandlerEndSignal();
+        try
         {
-            // 1. A complete head: from what is buffered (pipelining) or from the next read.
-            var scratch = _loop.Scratch();
-            HostFieldSink host = default;
-            var status = _loop.Parser.TryParseFieldLines(_buffer, scratch, ref host, out var head);
-            if (status == HttpParseStatus.NeedMoreData)
+            bool flushAtEnd = true;
+            while (true)
             {
-                if (_inputEnded || Connection.IsShutdownRequested)
+                // 1. A complete head: from what is buffered (pipelining) or from the next read.
+                var step = StartNextRequest();
+                if (step == RequestStep.NeedMoreData)
                 {
-                    break; // the peer left, or shutdown between requests; a partial request goes with it
+                    if (_inputEnded || Connection.IsShutdownRequested)
+                    {
+                        break; // the peer left, or shutdown between requests; a partial request goes with it
+                    }
+
+                    if (OutputPending && (await Flush().ConfigureAwait(true)).IsCompleted)
+                    {
+                        flushAtEnd = false;
+                        break;
+                    }
+
+                    ReturnExchange(); // idle: the exchange serves other connections meanwhile
+                    Release();
+                    if (!Accept(await _input.ReadAsync().ConfigureAwait(true)))
+                    {
+                        break;
+                    }
+
+                    continue;
                 }
 
-                if (OutputPending && (await Flush().ConfigureAwait(true)).IsCompleted)
-                {
-                    return;
-                }
-
-                Release();
-                var result = await _input.ReadAsync().ConfigureAwait(true);
-                if (!Accept(result))
+                // 2. A malformed head, target or Host was answered: close (the stream cannot be trusted any more).
+                if (step == RequestStep.Rejected)
                 {
                     break;
                 }
 
-                continue;
-            }
-
-            // 2. A malformed head, target or Host: one answer, then close (the stream cannot be trusted any more).
-            if (status == HttpParseStatus.Error || !_exchange.Start(ref head, host, _buffer, scratch))
-            {
-                HttpResponseWriter.WriteError(_output, status == HttpParseStatus.Error ? head.Error!.StatusCode : 400);
-                OutputPending = true;
-                break;
-            }
-
-            _buffer = _buffer.Slice(head.Consumed);
-            StartBody(_exchange.ContentLength, _exchange.IsChunked);
-
-            // 3. The application answers.
-            try
-            {
-                var respond = _loop.Application.ProcessRequestAsync(_exchange);
-                if (!respond.IsCompletedSuccessfully)
+                // 3. The application answers.
+                try
                 {
-                    await respond.ConfigureAwait(true);
-                }
-            }
-            catch (BadHttpRequestException ex)
-            {
-                // The body it was reading is broken or cut: answer if it had not, and close.
-                if (!_exchange.HasStarted)
-                {
-                    HttpResponseWriter.WriteError(_output, ex.StatusCode);
-                    OutputPending = true;
-                }
-                else if (!_exchange.IsResponseComplete)
-                {
-                    Connection.Abort(); // a half-written response cannot be ended cleanly
-                    return;
-                }
-
-                break;
-            }
-
-            if (!_exchange.Finish())
-            {
-                break;
-            }
-
-            // 4. Step over the body the application left, to reach the next request.
-            bool open = true;
-            while (open && !TrySkipBody(out var bodyError))
-            {
-                if (bodyError is not null)
-                {
-                    HttpResponseWriter.WriteError(_output, bodyError.StatusCode);
-                    OutputPending = true;
-                    open = false;
-                }
-                else if (_inputEnded)
-                {
-                    open = false;
-                }
-                else
-                {
-                    if (OutputPending && (await Flush().ConfigureAwait(true)).IsCompleted)
+                    var respond = _loop.Application.ProcessRequestAsync(Exchange);
+                    if (!respond.IsCompletedSuccessfully)
                     {
-                        return;
+                        await respond.ConfigureAwait(true);
                     }
+                }
+                catch (BadHttpRequestException ex)
+                {
+                    flushAtEnd = AnswerBrokenBody(ex);
+                    break;
+                }
 
-                    Release();
-                    open = Accept(await _input.ReadAsync().ConfigureAwait(true));
+                if (!Exchange.Finish())
+                {
+                    break;
+                }
+
+                // 4. Step over the body the application left, to reach the next request.
+                bool open = true;
+                while (open && !TrySkipBody(out var bodyError))
+                {
+                    if (bodyError is not null)
+                    {
+                        HttpResponseWriter.WriteError(_output, bodyError.StatusCode);
+                        OutputPending = true;
+                        open = false;
+                    }
+                    else if (_inputEnded)
+                    {
+                        open = false;
+                    }
+                    else
+                    {
+                        if (OutputPending && (await Flush().ConfigureAwait(true)).IsCompleted)
+                        {
+                            flushAtEnd = false;
+                            open = false;
+                            break;
+                        }
+
+                        Release();
+                        open = Accept(await _input.ReadAsync().ConfigureAwait(true));
+                    }
+                }
+
+                // 5. Graceful shutdown: the response in flight is done; close rather than take another request.
+                if (!open || Connection.IsShutdownRequested)
+                {
+                    break;
                 }
             }
 
-            // 5. Graceful shutdown: the response in flight is done; close rather than take another request.
-            if (!open || Connection.IsShutdownRequested)
+            if (flushAtEnd && OutputPending)
             {
-                break;
+                await Flush().ConfigureAwait(true);
             }
+
+            ReturnExchange();
+            await _input.CompleteAsync().ConfigureAwait(true);
+            await _output.CompleteAsync().ConfigureAwait(true);
+        }
+        finally
+        {
+            Connection.HandlerEnding();
+        }
+    }
+
+    private enum RequestStep : byte
+    {
+        NeedMoreData,
+        Rejected,
+        Ready,
+    }
+
+    /// <summary>
+    /// Parses the next head from the buffer and hands it to an exchange; a malformed one is answered here. Not async:
+    /// the parser's state stays off the loop's box.
+    /// </summary>
+    private RequestStep StartNextRequest()
+    {
+        var scratch = _loop.Scratch();
+        HostFieldSink host = default;
+        var status = _loop.Parser.TryParseFieldLines(_buffer, scratch, ref host, out var head);
+        if (status == HttpParseStatus.NeedMoreData)
+        {
+            return RequestStep.NeedMoreData;
         }
 
-        if (OutputPending)
+        var exchange = _exchange ??= HttpExchangePool.Rent(this, _output);
+        if (status == HttpParseStatus.Error || !exchange.Start(ref head, host, _buffer, scratch))
         {
-            await Flush().ConfigureAwait(true);
+            HttpResponseWriter.WriteError(_output, status == HttpParseStatus.Error ? head.Error!.StatusCode : 400);
+            OutputPending = true;
+            return RequestStep.Rejected;
+        }
+
+        _buffer = _buffer.Slice(head.Consumed);
+        StartBody(exchange.ContentLength, exchange.IsChunked);
+        return RequestStep.Ready;
+    }
+
+    /// <summary>The body the application was reading is broken or cut: answer if it had not. False when it was aborted.</summary>
+    private bool AnswerBrokenBody(BadHttpRequestException ex)
+    {
+        if (!Exchange.HasStarted)
+        {
+            HttpResponseWriter.WriteError(_output, ex.StatusCode);
+            OutputPending = true;
+            return true;
+        }
+
+        if (!Exchange.IsResponseComplete)
+        {
+            Connection.Abort(); // a half-written response cannot be ended cleanly
+            return false;
+        }
+
+        return true;
+    }
+
+    private void ReturnExchange()
+    {
+        if (_exchange is { } exchange)
+        {
+            _exchange = null;
+            HttpExchangePool.Return(exchange);
         }
     }
 

@@ -15,6 +15,7 @@ public sealed class HttpServerLoop
     [ThreadStatic]
     private static byte[]? t_scratch;
 
+    /// <summary>A loop that serves <paramref name="application"/>, with <paramref name="limits"/> on request heads (default <see cref="HttpParserLimits.Default"/>).</summary>
     public HttpServerLoop(IHttpApplication application, HttpParserLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(application);

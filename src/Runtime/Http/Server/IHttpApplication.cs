@@ -12,5 +12,6 @@ namespace Fastsock.Http.Server;
 /// </remarks>
 public interface IHttpApplication
 {
+    /// <summary>Handles one request: read it from <paramref name="exchange"/> and write the response there.</summary>
     ValueTask ProcessRequestAsync(HttpExchange exchange);
 }

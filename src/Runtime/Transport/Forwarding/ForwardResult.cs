@@ -6,5 +6,6 @@ namespace Fastsock.Transport;
 /// </summary>
 public readonly record struct ForwardResult(long FirstToSecond, long SecondToFirst, ForwardingMode Mode, Exception? Error)
 {
+    /// <summary>Whether both directions ended cleanly with a FIN.</summary>
     public bool Completed => Error is null;
 }

@@ -26,27 +26,34 @@ public sealed class InMemoryConnection : Connection, IDuplexPipe
         _peerOutput = peerOutput;
     }
 
+    /// <inheritdoc/>
     public override IDuplexPipe Transport => this;
 
     PipeReader IDuplexPipe.Input => _input;
 
     PipeWriter IDuplexPipe.Output => _output;
 
+    /// <inheritdoc/>
     public override EndPoint? LocalEndPoint => null;
 
+    /// <inheritdoc/>
     public override EndPoint? RemoteEndPoint => null;
 
+    /// <inheritdoc/>
     public override int WorkerIndex => _link.Worker.Index;
 
     private protected override Engine.Worker? DeadlineWorker => _link.Worker;
 
+    /// <inheritdoc/>
     public override int WorkerCpu => _link.Worker.Cpu;
 
     /// <summary>The bytes never leave the worker: always its CPU.</summary>
     public override int IncomingCpu => _link.Worker.Cpu;
 
+    /// <inheritdoc/>
     public override CancellationToken ConnectionClosed => _link.Closed;
 
+    /// <summary>Always false: an in-memory connection ends when its peer closes it.</summary>
     public override bool IsShutdownRequested => false;
 
     /// <summary>

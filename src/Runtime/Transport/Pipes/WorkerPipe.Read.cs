@@ -18,11 +18,9 @@ internal sealed partial class WorkerPipe
         }
     };
     private static readonly Action<object?, CancellationToken> s_readTokenCanceled =
-        static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnReadTokenCanceled(), state);
+        static (state, _) => ((WorkerPipe)state!)._settings.Worker.Post(static s => ((WorkerPipe)s!).OnReadTokenCanceled(), state);
 
     private PipeContinuation _readContinuation;
-    private CancellationTokenRegistration _readRegistration;
-    private Exception? _readerError;
     private short _readVersion;
     private bool _readerCompleted;
     private bool _readable; // new bytes (or the writer's end) since the reader last examined everything
@@ -32,7 +30,7 @@ internal sealed partial class WorkerPipe
     private bool _readDone;
     private bool _readTokenCanceled;
 
-    internal ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         CheckOwner("PipeReader.ReadAsync");
         BeginRead();
@@ -49,13 +47,13 @@ internal sealed partial class WorkerPipe
         _readPending = true;
         if (cancellationToken.CanBeCanceled)
         {
-            _readRegistration = cancellationToken.UnsafeRegister(s_readTokenCanceled, this);
+            Rare.ReadRegistration = cancellationToken.UnsafeRegister(s_readTokenCanceled, this);
         }
 
-        return new ValueTask<ReadResult>(Reader, _readVersion);
+        return new ValueTask<ReadResult>(this, _readVersion);
     }
 
-    internal bool TryRead(out ReadResult result)
+    public override bool TryRead(out ReadResult result)
     {
         CheckOwner("PipeReader.TryRead");
         BeginRead();
@@ -69,7 +67,9 @@ internal sealed partial class WorkerPipe
         return false;
     }
 
-    internal void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         CheckOwner("PipeReader.AdvanceTo");
         if (!_readingActive)
@@ -106,25 +106,27 @@ internal sealed partial class WorkerPipe
         if (consumedAt > start)
         {
             Consume((BlockSegment)consumed.GetObject()!, consumed.GetInteger(), consumedAt - start);
-            if (_flushPending && _unconsumed < _resumeWriterThreshold)
+            if (_flushPending && _unconsumed < _settings.ResumeWriterThreshold)
             {
                 SignalWriter();
             }
         }
     }
 
-    internal void CancelPendingRead()
+    public override void CancelPendingRead()
     {
-        if (!_worker.IsCurrentThread)
+        if (!_settings.Worker.IsCurrentThread)
         {
             // The one cross-thread signal a reader takes (timeouts, shutdown): it goes through the worker's queue.
-            _worker.Post(static state => ((WorkerPipe)state!).CancelPendingRead(), this);
+            _settings.Worker.Post(static state => ((WorkerPipe)state!).CancelPendingRead(), this);
             return;
         }
 
         _readCancelRequested = true;
         SignalReader();
     }
+
+    public override void Complete(Exception? exception = null) => CompleteReader(exception);
 
     internal void CompleteReader(Exception? exception)
     {
@@ -135,7 +137,10 @@ internal sealed partial class WorkerPipe
         }
 
         _readerCompleted = true;
-        _readerError = exception;
+        if (exception is not null)
+        {
+            Rare.ReaderError = exception;
+        }
         _readingActive = false;
         DiscardForCompletedReader();
         SignalWriter();
@@ -150,7 +155,7 @@ internal sealed partial class WorkerPipe
         }
 
         return _readTokenCanceled ? ValueTaskSourceStatus.Canceled
-            : _writerCompleted && _writerError is not null ? ValueTaskSourceStatus.Faulted
+            : _writerCompleted && _rare?.WriterError is not null ? ValueTaskSourceStatus.Faulted
             : ValueTaskSourceStatus.Succeeded;
     }
 
@@ -161,7 +166,7 @@ internal sealed partial class WorkerPipe
         _readContinuation.Set(continuation, state, flags);
         if (_readDone)
         {
-            _worker.Post(s_runReadContinuation, this);
+            _settings.Worker.Post(s_runReadContinuation, this);
         }
     }
 
@@ -171,6 +176,9 @@ internal sealed partial class WorkerPipe
     /// </summary>
     internal void OnPendingReadCompleted(Action<object?> continuation, object state) =>
         OnReadCompleted(continuation, state, _readVersion, ValueTaskSourceOnCompletedFlags.None);
+
+    /// <summary>The pending read's ValueTask again, for a transport that keeps no copy of it while it waits.</summary>
+    internal ValueTask<ReadResult> PendingRead => new(this, _readVersion);
 
     internal ReadResult GetReadResult(short token)
     {
@@ -183,9 +191,7 @@ internal sealed partial class WorkerPipe
         _readPending = false;
         _readDone = false;
         _readVersion++;
-        var cancellationToken = _readRegistration.Token;
-        _readRegistration.Dispose();
-        _readRegistration = default;
+        var cancellationToken = _rare is { } rare ? rare.EndRead() : default;
         if (_readTokenCanceled)
         {
             _readTokenCanceled = false;
@@ -206,20 +212,20 @@ internal sealed partial class WorkerPipe
         _readDone = true;
         if (_readContinuation.IsSet)
         {
-            if (_readerRunsInline)
+            if (_settings.ReaderRunsInline)
             {
                 _readContinuation.Invoke();
             }
             else
             {
-                _worker.Post(s_runReadContinuation, this);
+                _settings.Worker.Post(s_runReadContinuation, this);
             }
         }
     }
 
     private void OnReadTokenCanceled()
     {
-        if (_readPending && !_readDone && _readRegistration.Token.IsCancellationRequested)
+        if (_readPending && !_readDone && _rare is { } rare && rare.ReadRegistration.Token.IsCancellationRequested)
         {
             _readTokenCanceled = true;
             SignalReader();
@@ -248,7 +254,7 @@ internal sealed partial class WorkerPipe
     {
         bool canceled = _readCancelRequested;
         _readCancelRequested = false;
-        if (_writerCompleted && _writerError is { } error)
+        if (_writerCompleted && _rare?.WriterError is { } error)
         {
             ExceptionDispatchInfo.Throw(error);
         }
@@ -266,18 +272,23 @@ internal sealed partial class WorkerPipe
         }
     }
 
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => GetReadStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        OnReadCompleted(continuation, state, token, flags);
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => GetReadResult(token);
+
     private static long Absolute(SequencePosition position, long start) =>
         position.GetObject() is BlockSegment segment ? segment.RunningIndex + position.GetInteger() : start;
 
     private void ResetReader()
     {
-        _readRegistration.Dispose();
-        _readRegistration = default;
+        _rare?.ResetReader();
         _readContinuation = default;
         _readPending = false;
         _readDone = false;
         _readerCompleted = false;
-        _readerError = null;
         _readable = false;
         _readCancelRequested = false;
         _readingActive = false;

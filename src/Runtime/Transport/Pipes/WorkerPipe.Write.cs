@@ -17,11 +17,9 @@ internal sealed partial class WorkerPipe
         }
     };
     private static readonly Action<object?, CancellationToken> s_flushTokenCanceled =
-        static (state, _) => ((WorkerPipe)state!)._worker.Post(static s => ((WorkerPipe)s!).OnFlushTokenCanceled(), state);
+        static (state, _) => ((WorkerPipe)state!)._settings.Worker.Post(static s => ((WorkerPipe)s!).OnFlushTokenCanceled(), state);
 
     private PipeContinuation _flushContinuation;
-    private CancellationTokenRegistration _flushRegistration;
-    private Exception? _writerError;
     private short _flushVersion;
     private bool _writerCompleted;
     private bool _flushCancelRequested;
@@ -98,12 +96,12 @@ internal sealed partial class WorkerPipe
         {
             DiscardForCompletedReader();
         }
-        else if (!_flushCancelRequested && _pauseWriterThreshold > 0 && _unconsumed >= _pauseWriterThreshold)
+        else if (!_flushCancelRequested && _settings.PauseWriterThreshold > 0 && _unconsumed >= _settings.PauseWriterThreshold)
         {
             _flushPending = true;
             if (cancellationToken.CanBeCanceled)
             {
-                _flushRegistration = cancellationToken.UnsafeRegister(s_flushTokenCanceled, this);
+                Rare.FlushRegistration = cancellationToken.UnsafeRegister(s_flushTokenCanceled, this);
             }
 
             return new ValueTask<FlushResult>(Writer, _flushVersion);
@@ -114,9 +112,9 @@ internal sealed partial class WorkerPipe
 
     internal void CancelPendingFlush()
     {
-        if (!_worker.IsCurrentThread)
+        if (!_settings.Worker.IsCurrentThread)
         {
-            _worker.Post(static state => ((WorkerPipe)state!).CancelPendingFlush(), this);
+            _settings.Worker.Post(static state => ((WorkerPipe)state!).CancelPendingFlush(), this);
             return;
         }
 
@@ -134,7 +132,10 @@ internal sealed partial class WorkerPipe
 
         Commit(); // bytes advanced but not flushed still reach the reader, before the end
         _writerCompleted = true;
-        _writerError = exception;
+        if (exception is not null)
+        {
+            Rare.WriterError = exception;
+        }
         if (_readerCompleted)
         {
             DiscardForCompletedReader();
@@ -145,6 +146,9 @@ internal sealed partial class WorkerPipe
         SignalReader();
     }
 
+    /// <summary>The pending flush's ValueTask again, for a transport that keeps no copy of it while it waits.</summary>
+    internal ValueTask<FlushResult> PendingFlush => new(Writer, _flushVersion);
+
     internal ValueTaskSourceStatus GetFlushStatus(short token)
     {
         CheckFlushToken(token);
@@ -154,7 +158,7 @@ internal sealed partial class WorkerPipe
         }
 
         return _flushTokenCanceled ? ValueTaskSourceStatus.Canceled
-            : _readerCompleted && _readerError is not null ? ValueTaskSourceStatus.Faulted
+            : _readerCompleted && _rare?.ReaderError is not null ? ValueTaskSourceStatus.Faulted
             : ValueTaskSourceStatus.Succeeded;
     }
 
@@ -165,7 +169,7 @@ internal sealed partial class WorkerPipe
         _flushContinuation.Set(continuation, state, flags);
         if (_flushDone)
         {
-            _worker.Post(s_runFlushContinuation, this);
+            _settings.Worker.Post(s_runFlushContinuation, this);
         }
     }
 
@@ -180,9 +184,7 @@ internal sealed partial class WorkerPipe
         _flushPending = false;
         _flushDone = false;
         _flushVersion++;
-        var cancellationToken = _flushRegistration.Token;
-        _flushRegistration.Dispose();
-        _flushRegistration = default;
+        var cancellationToken = _rare is { } rare ? rare.EndFlush() : default;
         if (_flushTokenCanceled)
         {
             _flushTokenCanceled = false;
@@ -203,13 +205,13 @@ internal sealed partial class WorkerPipe
         _flushDone = true;
         if (_flushContinuation.IsSet)
         {
-            _worker.Post(s_runFlushContinuation, this);
+            _settings.Worker.Post(s_runFlushContinuation, this);
         }
     }
 
     private void OnFlushTokenCanceled()
     {
-        if (_flushPending && !_flushDone && _flushRegistration.Token.IsCancellationRequested)
+        if (_flushPending && !_flushDone && _rare is { } rare && rare.FlushRegistration.Token.IsCancellationRequested)
         {
             _flushTokenCanceled = true;
             SignalWriter();
@@ -220,7 +222,7 @@ internal sealed partial class WorkerPipe
     {
         bool canceled = _flushCancelRequested;
         _flushCancelRequested = false;
-        if (_readerCompleted && _readerError is { } error)
+        if (_readerCompleted && _rare?.ReaderError is { } error)
         {
             ExceptionDispatchInfo.Throw(error);
         }
@@ -241,13 +243,11 @@ internal sealed partial class WorkerPipe
 
     private void ResetWriter()
     {
-        _flushRegistration.Dispose();
-        _flushRegistration = default;
+        _rare?.ResetWriter();
         _flushContinuation = default;
         _flushPending = false;
         _flushDone = false;
         _writerCompleted = false;
-        _writerError = null;
         _flushCancelRequested = false;
         _flushTokenCanceled = false;
         _flushVersion++;

@@ -1,4 +1,6 @@
+using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Pipes;
@@ -12,14 +14,14 @@ namespace Fastsock.Transport.Pipes;
 /// its run queue, or inline for a reader that is the transport itself. Any other thread is refused with an
 /// <see cref="InvalidOperationException"/>, except <c>CancelPendingRead</c>/<c>CancelPendingFlush</c>, which are
 /// posted to the worker.
+/// The pipe is its own <see cref="PipeReader"/> (and the source of its pending read), and its writer end is made only
+/// for a caller that needs a <see cref="PipeWriter"/>: an idle connection's two pipes cost three objects, not eight. State only needed once a cancellation token or an error is
+/// involved lives in a side object made on first use (<see cref="PipeRareState"/>).
 /// Split by concern: buffers here, the reader's side in WorkerPipe.Read.cs, the writer's in WorkerPipe.Write.cs.
 /// </summary>
-internal sealed partial class WorkerPipe
+internal sealed partial class WorkerPipe : PipeReader, IValueTaskSource<ReadResult>
 {
-    private readonly Worker _worker;
-    private readonly long _pauseWriterThreshold;
-    private readonly long _resumeWriterThreshold;
-    private readonly bool _readerRunsInline;
+    private readonly WorkerPipeSettings _settings; // shared by the worker's pipes of one direction
 
     // The bytes: segments from _head to _tail; [_head/_headIndex, _readEnd/_readEndIndex) is flushed (the reader's),
     // the rest up to _tail.End is advanced but not flushed yet.
@@ -37,25 +39,24 @@ internal sealed partial class WorkerPipe
     /// <param name="resumeWriterThreshold">Below this many unconsumed bytes a waiting flush completes.</param>
     /// <param name="readerRunsInline">The reader's continuation runs inside the flush (a transport that only queues a send).</param>
     public WorkerPipe(Worker worker, long pauseWriterThreshold, long resumeWriterThreshold, bool readerRunsInline)
+        : this(new WorkerPipeSettings(worker, pauseWriterThreshold, resumeWriterThreshold, readerRunsInline))
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(pauseWriterThreshold);
-        if (pauseWriterThreshold > 0 && (resumeWriterThreshold <= 0 || resumeWriterThreshold > pauseWriterThreshold))
-        {
-            throw new ArgumentOutOfRangeException(nameof(resumeWriterThreshold), resumeWriterThreshold,
-                $"The resume threshold must be above 0 and at most the pause threshold ({pauseWriterThreshold}).");
-        }
-
-        _worker = worker;
-        _pauseWriterThreshold = pauseWriterThreshold;
-        _resumeWriterThreshold = resumeWriterThreshold;
-        _readerRunsInline = readerRunsInline;
-        Reader = new WorkerPipeReader(this);
-        Writer = new WorkerPipeWriter(this);
     }
 
-    public WorkerPipeReader Reader { get; }
+    /// <param name="settings">The owner worker and thresholds, shared by many pipes.</param>
+    public WorkerPipe(WorkerPipeSettings settings) => _settings = settings;
 
-    public WorkerPipeWriter Writer { get; }
+    /// <summary>The reading end: the pipe itself.</summary>
+    public PipeReader Reader => this;
+
+    /// <summary>The writing end, made on first use: a transport writing its input pipe goes through <see cref="ConnectionPipe"/> and never needs it.</summary>
+    public WorkerPipeWriter Writer => _writer ??= new WorkerPipeWriter(this);
+
+    private WorkerPipeWriter? _writer;
+
+    private PipeRareState? _rare;
+
+    private PipeRareState Rare => _rare ??= new PipeRareState();
 
     /// <summary>Bytes in the pipe, flushed or not (for tests and diagnostics).</summary>
     internal long BufferedBytes => _unconsumed + _unflushed;
@@ -84,7 +85,7 @@ internal sealed partial class WorkerPipe
 
     private void CheckOwner(string operation)
     {
-        if (!_worker.IsCurrentThread)
+        if (!_settings.Worker.IsCurrentThread)
         {
             ThrowOffWorker(operation);
         }
@@ -95,7 +96,7 @@ internal sealed partial class WorkerPipe
     {
         var thread = Thread.CurrentThread;
         throw new InvalidOperationException(
-            $"{operation} was called on thread {thread.ManagedThreadId} ('{thread.Name ?? "unnamed"}'), but this connection's pipe belongs to worker {_worker.Index} (thread 'fastsock-w{_worker.Index}'): " +
+            $"{operation} was called on thread {thread.ManagedThreadId} ('{thread.Name ?? "unnamed"}'), but this connection's pipe belongs to worker {_settings.Worker.Index} (thread 'fastsock-w{_settings.Worker.Index}'): " +
             "use a connection's pipes only from its handler on that worker (no ConfigureAwait(false) or Task.Run before them); from another thread call Connection.Abort(), which is posted to the worker.");
     }
 
@@ -108,7 +109,7 @@ internal sealed partial class WorkerPipe
             return tail;
         }
 
-        var segment = BlockSegment.Rent(_worker.Pool, sizeHint, tail is null ? 0 : tail.RunningIndex + tail.End);
+        var segment = BlockSegment.Rent(_settings.Worker.Pool, sizeHint, tail is null ? 0 : tail.RunningIndex + tail.End);
         if (tail is null)
         {
             _head = segment;

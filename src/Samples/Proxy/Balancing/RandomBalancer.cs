@@ -1,14 +1,14 @@
 namespace Fastsock.Samples.Proxy.Balancing;
 
 /// <summary>Two weighted random draws, the less busy one wins (the "power of two choices", as HAProxy's random does).</summary>
-internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, int seed) : Balancer(servers)
+internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, ServerLoad load, int seed) : Balancer(servers, load)
 {
     private ulong _state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
 
     public override ServerState? Pick(ulong sourceHash, ulong excluded)
     {
         int total = 0;
-        for (int i = 0; i < Servers.Count; i++)
+        for (int i = 0; i < Servers.Length; i++)
         {
             if (Usable(Servers[i], excluded))
             {
@@ -33,7 +33,7 @@ internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, int see
         _state ^= _state << 25;
         _state ^= _state >> 27;
         int ticket = (int)((_state * 0x2545F4914F6CDD1DUL) % (ulong)totalWeight);
-        for (int i = 0; i < Servers.Count; i++)
+        for (int i = 0; i < Servers.Length; i++)
         {
             if (!Usable(Servers[i], excluded))
             {
@@ -48,7 +48,7 @@ internal sealed class RandomBalancer(IReadOnlyList<ServerState> servers, int see
         }
 
         // A server went DOWN (or a slow start moved a weight) between the sum and the draw: take the first usable one.
-        for (int i = 0; i < Servers.Count; i++)
+        for (int i = 0; i < Servers.Length; i++)
         {
             if (Usable(Servers[i], excluded))
             {

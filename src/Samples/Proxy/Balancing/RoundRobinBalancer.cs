@@ -1,7 +1,7 @@
 namespace Fastsock.Samples.Proxy.Balancing;
 
 /// <summary>Smooth weighted round robin (nginx's): weights 5,1,1 give a a b a c a a, not a a a a a b c.</summary>
-internal sealed class RoundRobinBalancer(IReadOnlyList<ServerState> servers) : Balancer(servers)
+internal sealed class RoundRobinBalancer(IReadOnlyList<ServerState> servers, ServerLoad load) : Balancer(servers, load)
 {
     private readonly int[] _current = new int[servers.Count];
 
@@ -9,7 +9,7 @@ internal sealed class RoundRobinBalancer(IReadOnlyList<ServerState> servers) : B
     {
         int total = 0;
         int best = -1;
-        for (int i = 0; i < Servers.Count; i++)
+        for (int i = 0; i < Servers.Length; i++)
         {
             if (!Usable(Servers[i], excluded))
             {

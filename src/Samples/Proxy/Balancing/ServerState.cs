@@ -7,10 +7,15 @@ namespace Fastsock.Samples.Proxy.Balancing;
 /// One server as every worker sees it. The health checker and passive health (errors seen by any worker) change its
 /// state; workers read it on each pick with no lock (a flag that changes a few times a day costs nothing to share).
 /// Each change bumps <see cref="Generation"/>, so a worker can tell "went DOWN since I last looked" from one read.
+/// Its settings (weight, PROXY header, fast path) may be replaced by a reload or the runtime API; its name, address and
+/// <see cref="Index"/> never change, so a reload that keeps the server keeps this object, its health and its pooled connections.
 /// </summary>
 internal sealed class ServerState(ServerSettings settings, int index)
 {
     private readonly Lock _stateChange = new();
+    private volatile ServerSettings _settings = settings;
+    private volatile ServerAdminState _admin;
+    private volatile bool _retired;
     private volatile bool _up = true;
     private int _generation;
     private int _errorsInARow;
@@ -19,9 +24,32 @@ internal sealed class ServerState(ServerSettings settings, int index)
     private long _rampEndsMs;
     private long _rampMs;
 
-    public ServerSettings Settings { get; } = settings;
+    /// <summary>The current settings: replaced whole (one reference write) when a reload or the runtime API changes them.</summary>
+    public ServerSettings Settings
+    {
+        get => _settings;
+        set => _settings = value;
+    }
 
+    /// <summary>Its slot in the backend (counter rows, per-worker load and pools): stable while the server is in the set.</summary>
     public int Index { get; } = index;
+
+    /// <summary>Set by the runtime API: ready (in rotation), drain (no new sessions) or maint (out, idle connections closed).</summary>
+    public ServerAdminState AdminState
+    {
+        get => _admin;
+        set => _admin = value;
+    }
+
+    /// <summary>Removed from the backend's set (reload, DNS): picked no more; workers close its idle connections.</summary>
+    public bool IsRetired
+    {
+        get => _retired;
+        set => _retired = value;
+    }
+
+    /// <summary>Its idle pooled connections should be closed: DOWN, in maintenance or removed.</summary>
+    public bool ShouldCloseIdle => !_up || _admin == ServerAdminState.Maint || _retired;
 
     /// <summary>The weight balancers use: the configured one, or less while a slow start ramps it up (at least 1).</summary>
     public int Weight

@@ -4,21 +4,21 @@ namespace Fastsock.Samples.Proxy.Balancing;
 /// Client-address affinity by weighted rendezvous hashing: each client goes to the server with the highest score
 /// for its address, so when a server goes down only its own clients move.
 /// </summary>
-internal sealed class SourceBalancer(IReadOnlyList<ServerState> servers) : Balancer(servers)
+internal sealed class SourceBalancer(IReadOnlyList<ServerState> servers, ServerLoad load) : Balancer(servers, load)
 {
     public override ServerState? Pick(ulong sourceHash, ulong excluded)
     {
         int best = -1;
         double bestScore = double.NegativeInfinity;
-        for (int i = 0; i < Servers.Count; i++)
+        for (int i = 0; i < Servers.Length; i++)
         {
             if (!Usable(Servers[i], excluded))
             {
                 continue;
             }
 
-            // A uniform draw in (0,1) from (client, server), turned into a weighted score: -w / ln(u).
-            double u = (Mix(sourceHash ^ ((ulong)(i + 1) * 0x9E3779B97F4A7C15UL)) >> 11) * (1.0 / (1UL << 53));
+            // A uniform draw in (0,1) from (client, server slot: stable across reloads), turned into a weighted score: -w / ln(u).
+            double u = (Mix(sourceHash ^ ((ulong)(Servers[i].Index + 1) * 0x9E3779B97F4A7C15UL)) >> 11) * (1.0 / (1UL << 53));
             double score = -Servers[i].Weight / Math.Log(Math.Max(u, double.Epsilon));
             if (score > bestScore)
             {

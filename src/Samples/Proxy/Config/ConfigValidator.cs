@@ -9,7 +9,7 @@ namespace Fastsock.Samples.Proxy.Config;
 /// Turns what the user wrote into <see cref="ProxySettings"/>, filling HAProxy-like defaults, and stops at the first
 /// problem with the file, the key (<c>backends[1].servers[0].address</c>) and what to write instead.
 /// </summary>
-internal static class ConfigValidator
+internal static partial class ConfigValidator
 {
     public static ProxySettings Validate(ProxyConfig config, string source)
     {
@@ -66,7 +66,12 @@ internal static class ConfigValidator
             frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy, tls));
         }
 
-        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose);
+        var resolvers = Resolvers(check, config.Resolvers);
+        var adminSocket = config.Admin?.Socket is { } socket ? Takeover.AdminSocket.Validate(source, "admin.socket", socket) : null;
+        return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, resolvers, adminSocket)
+        {
+            AdminRemoteApi = config.Admin?.RemoteApi ?? false,
+        };
     }
 
     private static BackendSettings Backend(Checker check, string key, BackendConfig backend, int index, List<BackendSettings> previous)
@@ -84,17 +89,31 @@ internal static class ConfigValidator
             throw check.Error($"{key}.servers", "empty: give at least one server, e.g. { \"address\": \"127.0.0.1:9000\" }");
         }
 
+        if (backend.Servers.Count > Routing.BackendPool.MaxServers)
+        {
+            throw check.Error($"{key}.servers", $"{backend.Servers.Count} servers; a backend holds at most {Routing.BackendPool.MaxServers}: split it into several backends");
+        }
+
         var servers = new List<ServerSettings>();
+        var discovered = new List<DnsServerTemplate>();
+        var resolveInterval = ResolveInterval(check, $"{key}.resolveInterval", backend.ResolveInterval);
         for (int i = 0; i < backend.Servers.Count; i++)
         {
             var server = backend.Servers[i];
             var serverKey = $"{key}.servers[{i}]";
             var serverName = server.Name ?? $"server{i}";
-            if (servers.Exists(s => s.Name == serverName))
+            if (servers.Exists(s => s.Name == serverName) || discovered.Exists(s => s.Name == serverName))
             {
                 throw check.Error($"{serverKey}.name", $"'{serverName}' is used twice in backend '{name}'");
             }
 
+            if (DnsServerQuery.IsDnsAddress(server.Address))
+            {
+                discovered.Add(DnsServer(check, serverKey, server, serverName, resolveInterval));
+                continue;
+            }
+
+            RejectResolveInterval(check, $"{serverKey}.resolveInterval", server.ResolveInterval, "its address is not a dns: or srv: name");
             var address = check.ServerAddress($"{serverKey}.address", server.Address);
             int weight = check.Range($"{serverKey}.weight", server.Weight ?? 1, 0, 256);
             var sendProxy = check.OneOf($"{serverKey}.sendProxy", server.SendProxy ?? "none", ("none", ProxyHeaderMode.None), ("v1", ProxyHeaderMode.V1), ("v2", ProxyHeaderMode.V2));
@@ -102,7 +121,12 @@ internal static class ConfigValidator
             servers.Add(new ServerSettings(serverName, address, weight, sendProxy, fastPath));
         }
 
-        if (servers.TrueForAll(s => s.Weight == 0))
+        if (discovered.Count == 0)
+        {
+            RejectResolveInterval(check, $"{key}.resolveInterval", backend.ResolveInterval, "no server of this backend has a dns: or srv: address");
+        }
+
+        if (servers.TrueForAll(s => s.Weight == 0) && discovered.TrueForAll(d => d.Weight == 0))
         {
             throw check.Error($"{key}.servers", "every server has weight 0, so none would get traffic; give one a weight of 1 or more");
         }
@@ -138,7 +162,7 @@ internal static class ConfigValidator
         }
 
         var keepAliveIdle = check.Duration($"{key}.keepAlive.idleTimeout", backend.KeepAlive.IdleTimeout, "30s");
-        return new BackendSettings(name, balance, servers, health, maxIdle, keepAliveIdle, Faults(check, key, backend));
+        return new BackendSettings(name, balance, servers, health, maxIdle, keepAliveIdle, Faults(check, key, backend), discovered.Count == 0 ? null : discovered);
     }
 
     private static FaultSettings Faults(Checker check, string key, BackendConfig backend)
@@ -150,14 +174,16 @@ internal static class ConfigValidator
             for (int i = 0; i < list.Count; i++)
             {
                 retryOn |= check.OneOf(
-                    $"{key}.retryOn[{i}]", list[i], ("conn-failure", RetryOn.ConnFailure), ("empty-response", RetryOn.EmptyResponse), ("none", RetryOn.None));
+                    $"{key}.retryOn[{i}]", list[i], ("conn-failure", RetryOn.ConnFailure), ("empty-response", RetryOn.EmptyResponse),
+                    ("response-timeout", RetryOn.ResponseTimeout), ("buffered-body", RetryOn.BufferedBody), ("none", RetryOn.None));
             }
         }
 
         bool markDown = check.OneOf($"{key}.observe.onError", backend.Observe?.OnError ?? "mark-down", ("mark-down", true), ("none", false));
         int errorLimit = check.Range($"{key}.observe.errorLimit", backend.Observe?.ErrorLimit ?? FaultSettings.Default.ErrorLimit, 1, 1000);
         var slowStart = backend.SlowStart is null ? TimeSpan.Zero : check.Duration($"{key}.slowStart", backend.SlowStart, "0s");
-        return new FaultSettings(backend.Redispatch ?? true, retryOn, markDown, errorLimit, slowStart);
+        int retryBodyLimit = check.Range($"{key}.retryBodyLimit", backend.RetryBodyLimit ?? FaultSettings.Default.RetryBodyLimit, 0, 1 << 20);
+        return new FaultSettings(backend.Redispatch ?? true, retryOn, markDown, errorLimit, slowStart, retryBodyLimit);
     }
 
     private sealed class Checker(string source)
@@ -213,7 +239,7 @@ internal static class ConfigValidator
         {
             if (string.IsNullOrWhiteSpace(text))
             {
-                throw Error(key, "missing: write host:port (an IP address), unix:/path or inproc:NAME");
+                throw Error(key, "missing: write host:port (an IP address), unix:/path, inproc:NAME, dns:NAME:PORT or srv:_service._proto.NAME");
             }
 
             if (text.StartsWith("unix:", StringComparison.Ordinal))

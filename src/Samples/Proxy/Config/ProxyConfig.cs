@@ -24,6 +24,9 @@ internal sealed class ProxyConfig
     public List<FrontendConfig> Frontends { get; set; } = [];
 
     public List<BackendConfig> Backends { get; set; } = [];
+
+    /// <summary>The nameservers asked for <c>dns:</c> and <c>srv:</c> server addresses; absent: those of /etc/resolv.conf.</summary>
+    public ResolversConfig? Resolvers { get; set; }
 }
 
 internal sealed class OutboundConfig
@@ -54,6 +57,12 @@ internal sealed class HttpConfig
 internal sealed class AdminConfig
 {
     public string? Bind { get; set; }
+
+    /// <summary>Let peers other than loopback change servers through the runtime API (stats pages are open to all who reach the bind).</summary>
+    public bool? RemoteApi { get; set; }
+
+    /// <summary>Unix socket path where the running proxy offers its listeners to <c>--takeover</c>.</summary>
+    public string? Socket { get; set; }
 }
 
 internal sealed class FrontendConfig
@@ -88,13 +97,19 @@ internal sealed class BackendConfig
     /// <summary>A failed connect goes to another server (true, the default) or tries the same one again.</summary>
     public bool? Redispatch { get; set; }
 
-    /// <summary>What a request may be sent again for: conn-failure, empty-response, none (HAProxy's retry-on).</summary>
+    /// <summary>What a request may be sent again for: conn-failure, empty-response, response-timeout, buffered-body, none (HAProxy's retry-on).</summary>
     public List<string>? RetryOn { get; set; }
+
+    /// <summary>The largest request body, in bytes, that can be sent again (when it arrived with its head); 0: only requests without body.</summary>
+    public int? RetryBodyLimit { get; set; }
 
     public ObserveConfig? Observe { get; set; }
 
     /// <summary>How long a server that comes back UP takes to reach its full weight; absent: at once.</summary>
     public string? SlowStart { get; set; }
+
+    /// <summary>How often the backend's <c>dns:</c>/<c>srv:</c> servers are resolved again (a server may set its own).</summary>
+    public string? ResolveInterval { get; set; }
 }
 
 /// <summary>Passive health: errors seen on live traffic (HAProxy's observe layer4 + on-error).</summary>
@@ -118,6 +133,9 @@ internal sealed class ServerConfig
     public string? SendProxy { get; set; }
 
     public string? LocalFastPath { get; set; }
+
+    /// <summary>For a <c>dns:</c>/<c>srv:</c> address: how often it is resolved again (overrides the backend's).</summary>
+    public string? ResolveInterval { get; set; }
 }
 
 internal sealed class HealthCheckConfig

@@ -67,10 +67,14 @@ internal sealed record BackendSettings(
     HealthCheckSettings? HealthCheck,
     int MaxIdlePerWorker,
     TimeSpan KeepAliveIdle,
-    FaultSettings? FaultHandling = null)
+    FaultSettings? FaultHandling = null,
+    IReadOnlyList<DnsServerTemplate>? DnsServers = null)
 {
     /// <summary>What the backend does when a server fails (redispatch, retry-on, passive health, slow start).</summary>
     public FaultSettings Faults => FaultHandling ?? FaultSettings.Default;
+
+    /// <summary>Servers written as <c>dns:</c>/<c>srv:</c> names: resolved at run time, in addition to <see cref="Servers"/>.</summary>
+    public IReadOnlyList<DnsServerTemplate> Discovered => DnsServers ?? [];
 }
 
 /// <summary>What may be sent again after a failure (HAProxy's retry-on); always within <c>retries</c>.</summary>
@@ -82,14 +86,21 @@ internal enum RetryOn
     /// <summary>The connect failed (refused, unreachable, timed out): nothing was sent, any request may go again.</summary>
     ConnFailure = 1,
 
-    /// <summary>The connection died before any response byte: an idempotent request without body goes again.</summary>
+    /// <summary>The connection died before any response byte: an idempotent request without body (or with its body in hand) goes again.</summary>
     EmptyResponse = 2,
+
+    /// <summary>No response byte within the server timeout: an idempotent request goes again (HAProxy's response-timeout).</summary>
+    ResponseTimeout = 4,
+
+    /// <summary>With empty-response or response-timeout: also a request of any method whose whole body (if any) arrived with its head.</summary>
+    BufferedBody = 8,
 }
 
 /// <param name="Redispatch">A failed attempt goes to another server the balancer picks, not the same one again.</param>
 /// <param name="MarkDownOnError">Passive health: <paramref name="ErrorLimit"/> errors in a row on live traffic mark the server DOWN.</param>
 /// <param name="SlowStart">A server back UP ramps its weight from 1 to full over this time; zero: full at once.</param>
-internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool MarkDownOnError, int ErrorLimit, TimeSpan SlowStart)
+/// <param name="RetryBodyLimit">The largest Content-Length body (bytes) kept in hand so that its request can go again.</param>
+internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool MarkDownOnError, int ErrorLimit, TimeSpan SlowStart, int RetryBodyLimit = 16 * 1024)
 {
     public static FaultSettings Default { get; } = new(true, RetryOn.ConnFailure | RetryOn.EmptyResponse, true, 3, TimeSpan.Zero);
 }
@@ -109,10 +120,15 @@ internal sealed record ProxySettings(
     IReadOnlyList<FrontendSettings> Frontends,
     IReadOnlyList<BackendSettings> Backends,
     int HttpSpliceThreshold = ProxySettings.DefaultSpliceThreshold,
-    bool HttpAbortOnClose = true)
+    bool HttpAbortOnClose = true,
+    ResolverSettings? Resolvers = null,
+    string? AdminSocket = null)
 {
     /// <summary>http mode: bodies of known length from this size on are spliced (forwarding auto or splice).</summary>
     public const int DefaultSpliceThreshold = 64 * 1024;
+
+    /// <summary>The admin endpoint's runtime API (POST) answers peers other than loopback too (<c>admin.remoteApi</c>).</summary>
+    public bool AdminRemoteApi { get; init; }
 }
 
 /// <summary>A config problem: which file, which key, what is wrong. The proxy prints it on one line and exits with 2.</summary>

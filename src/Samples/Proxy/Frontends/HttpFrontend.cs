@@ -15,9 +15,10 @@ namespace Fastsock.Samples.Proxy.Frontends;
 /// </summary>
 internal sealed partial class HttpFrontend
 {
-    private readonly int _maxConnPerWorker;
+    private int _maxConnPerWorker;
     private readonly WorkerSessions[] _workers;
     private readonly BackendConnectionPool?[] _pools;
+    private readonly ServerState?[] _poolServers; // whose connections each pool holds: a slot may change hands on a reload
     private readonly int _serverCount;
 
     public HttpFrontend(FrontendSettings settings, BackendPool backend, ServerConnector connector, TimeoutSettings timeouts, int retries, int workerCount, ILogger logger)
@@ -31,24 +32,26 @@ internal sealed partial class HttpFrontend
         // maxconn is enforced per worker, as in tcp mode: a global counter would be written by every core.
         _maxConnPerWorker = Math.Max(1, settings.MaxConn / workerCount);
         _workers = new WorkerSessions[workerCount];
-        _serverCount = backend.Servers.Count;
+        _serverCount = BackendPool.MaxServers; // one pool per slot: servers come and go with reloads
         // Each worker creates its own pools on first use, so they sit among that worker's allocations.
         _pools = new BackendConnectionPool?[workerCount * _serverCount];
+        _poolServers = new ServerState?[workerCount * _serverCount];
         ProxyHeaders = new ProxyHeaderExchange(logger, ProxyHeaderExchange.DefaultTimeout);
     }
 
     /// <summary>How often a worker with idle backend connections looks at them when no request does.</summary>
     private static TimeSpan SweepInterval => TimeSpan.FromSeconds(1);
 
-    public FrontendSettings Settings { get; }
+    /// <summary>Replaced whole by a reload (<see cref="Reconfigure"/>); sessions read it per request.</summary>
+    public FrontendSettings Settings { get; private set; }
 
     public BackendPool Backend { get; }
 
     public ServerConnector Connector { get; }
 
-    public TimeoutSettings Timeouts { get; }
+    public TimeoutSettings Timeouts { get; private set; }
 
-    public int Retries { get; }
+    public int Retries { get; private set; }
 
     public ILogger Logger { get; }
 
@@ -69,6 +72,18 @@ internal sealed partial class HttpFrontend
 
     /// <summary>Where sessions, requests, responses, bytes and errors are counted (the admin endpoint reads them); null: not counted.</summary>
     public FrontendCounters? Counters { get; init; }
+
+    /// <summary>
+    /// A reload changed this frontend's settings but not its mode or backend: new requests use the new ones, and
+    /// the keep-alive pools (which belong to this object) stay. Each value is one reference or int write.
+    /// </summary>
+    public void Reconfigure(FrontendSettings settings, TimeoutSettings timeouts, int retries)
+    {
+        Settings = settings;
+        Timeouts = timeouts;
+        Retries = retries;
+        _maxConnPerWorker = Math.Max(1, settings.MaxConn / _workers.Length);
+    }
 
     public async Task HandleAsync(Connection client)
     {
@@ -100,8 +115,22 @@ internal sealed partial class HttpFrontend
     }
 
     /// <summary>The idle connections of <paramref name="worker"/> to server <paramref name="server"/>; that worker only.</summary>
-    public BackendConnectionPool PoolFor(int worker, int server) =>
-        _pools[(worker * _serverCount) + server] ??= new BackendConnectionPool(Backend.Settings.MaxIdlePerWorker, Backend.Settings.KeepAliveIdle, Counters, worker, server);
+    public BackendConnectionPool PoolFor(int worker, int server)
+    {
+        int at = (worker * _serverCount) + server;
+        var owner = Backend.ServerAt(server);
+        var pool = _pools[at];
+        if (pool is not null && _poolServers[at] == owner)
+        {
+            return pool;
+        }
+
+        // First use, or the slot now holds another server (a reload removed the old one): its connections are not ours.
+        pool?.CloseAll(BackendCloseReason.ServerDown);
+        _poolServers[at] = owner;
+        var settings = Backend.Settings;
+        return _pools[at] = new BackendConnectionPool(settings.MaxIdlePerWorker, settings.KeepAliveIdle, Counters, worker, server);
+    }
 
     /// <summary>Keeps a backend connection for the next request of <paramref name="worker"/>; called on that worker.</summary>
     public void ReturnToPool(BackendConnectionPool pool, Connection connection, int worker)
@@ -153,9 +182,11 @@ internal sealed partial class HttpFrontend
                     var pool = _pools[(worker * _serverCount) + server];
                     if (pool is not null)
                     {
-                        if (!Backend.Servers[server].IsUp)
+                        var owner = _poolServers[(worker * _serverCount) + server];
+                        if (owner is null || owner.ShouldCloseIdle || owner != Backend.ServerAt(server))
                         {
-                            // Each worker empties its own pools of a DOWN server: no cross-core message, no lock.
+                            // Each worker empties its own pools of a server DOWN, in maintenance or removed by a
+                            // reload: no cross-core message, no lock.
                             pool.CloseAll(BackendCloseReason.ServerDown);
                         }
 

@@ -5,11 +5,13 @@ using Fastsock.Samples.Proxy.Config;
 namespace Fastsock.Samples.Proxy.Frontends;
 
 // Where a request goes after a failed attempt (HAProxy's retries + option redispatch + retry-on): a connect that
-// failed, or a new connection that died before any response byte, goes to another server the balancer picks, the
-// ones that failed this request left out, within `retries`; the same server again only when no other is left.
+// failed, a new connection that died before any response byte, or (retry-on response-timeout) a server that sent
+// nothing within the server timeout, goes to another server the balancer picks, the ones that failed this request
+// left out, within `retries`; the same server again only when no other is left. Only a request the forwarder still
+// holds whole goes again (no body, or its body in hand); a streamed body never does.
 internal sealed partial class HttpProxySession
 {
-    /// <summary>Safe to send twice (RFC 9110 §9.2.2) among those worth retrying; the forwarder adds "and has no body".</summary>
+    /// <summary>Safe to send twice (RFC 9110 §9.2.2) among those worth retrying; the forwarder adds "and is held whole".</summary>
     private static bool IsIdempotent(RequestMethod method) =>
         method is RequestMethod.Get or RequestMethod.Head or RequestMethod.Options;
 
@@ -21,8 +23,14 @@ internal sealed partial class HttpProxySession
             return last;
         }
 
-        return balancer.Pick(_sourceHash, attempts.Tried)
+        var next = balancer.Pick(_sourceHash, attempts.Tried)
             ?? (attempts.Tried != 0 ? balancer.Pick(_sourceHash, excluded: 0) : null);
+        if (attempts.Last is { } left && next is not null && next != left)
+        {
+            left.Failures.CountRedispatch(); // on the failure path only: the success path never gets here
+        }
+
+        return next;
     }
 
     /// <summary>The attempts of one request: which servers failed it, and what may still be tried.</summary>
@@ -43,7 +51,12 @@ internal sealed partial class HttpProxySession
 
         public readonly bool MayRetryConnect => Count < retries && (faults.RetryOn & RetryOn.ConnFailure) != 0;
 
-        public readonly bool MayRetryEmptyResponse => idempotent && Count < retries && (faults.RetryOn & RetryOn.EmptyResponse) != 0;
+        public readonly bool MayRetryEmptyResponse => MaySendAgain && (faults.RetryOn & RetryOn.EmptyResponse) != 0;
+
+        public readonly bool MayRetryTimeout => MaySendAgain && (faults.RetryOn & RetryOn.ResponseTimeout) != 0;
+
+        /// <summary>Whether a request the server may have received can go again: idempotent, or any with buffered-body (the forwarder adds "whole in hand").</summary>
+        private readonly bool MaySendAgain => Count < retries && (idempotent || (faults.RetryOn & RetryOn.BufferedBody) != 0);
 
         public void Failed(ServerState server)
         {

@@ -10,7 +10,7 @@ namespace Fastsock.Samples.Proxy.Frontends;
 
 // One exchange, as a proxy sees it: a server per request, a backend connection from the worker's pool (or a new one),
 // the forwarding itself (the runtime's forwarder), then counting and the error page if any. Failures before any
-// response byte are retried (HttpProxySession.Dispatch.cs says where to); a streamed request body never is.
+// response byte are retried as retryOn allows (HttpProxySession.Dispatch.cs says where to); a streamed request body never is.
 internal sealed partial class HttpProxySession
 {
     /// <summary>Forwards the request the forwarder holds and its response; false: close the client.</summary>
@@ -72,15 +72,24 @@ internal sealed partial class HttpProxySession
             }
 
             // A reused connection the server may have just closed, or a new one for a request that may go again.
-            bool replayable = reused || attempts.MayRetryEmptyResponse;
+            bool replayable = reused || attempts.MayRetryEmptyResponse || attempts.MayRetryTimeout;
             var outcome = await ForwardOnceAsync(balancer, server, replayable).ConfigureAwait(false);
+            bool timedOut = outcome.Error == HttpForwarderError.RequestTimedOut;
+            if (outcome.CanRetry && !(timedOut ? attempts.MayRetryTimeout : reused || attempts.MayRetryEmptyResponse))
+            {
+                // Held for a retry this failure does not allow (a timeout without response-timeout, say): final now.
+                _forwarder.ReleaseRequest();
+                outcome = outcome.Final();
+                _frontend.Counters?.Bytes(_client.WorkerIndex, server, _forwarder.BytesFromClient, _forwarder.BytesFromBackend);
+            }
+
             if (!outcome.CanRetry)
             {
                 return await FinishAsync(server, outcome).ConfigureAwait(false);
             }
 
-            DropBackend();
-            if (reused)
+            DropBackend(); // never the same connection twice
+            if (reused && !timedOut)
             {
                 // The pooled connection was dead (closed as the request went out): a new one, not another pooled one.
                 HttpFrontend.Replaying(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name);
@@ -89,7 +98,8 @@ internal sealed partial class HttpProxySession
             }
 
             _frontend.Counters?.Retried(_client.WorkerIndex, server);
-            _frontend.Backend.Health.Failed(server, ExchangeFailure.Reset, outcome.Reason ?? "closed before the response");
+            _frontend.Backend.Health.Failed(
+                server, timedOut ? ExchangeFailure.ResponseTimeout : ExchangeFailure.Reset, outcome.Reason ?? "closed before the response");
             attempts.Failed(server);
         }
     }
@@ -163,7 +173,7 @@ internal sealed partial class HttpProxySession
     /// <summary>Failures that speak about the server's health (the client's own do not).</summary>
     private static ExchangeFailure? FailureOf(HttpForwarderError error) => error switch
     {
-        HttpForwarderError.Request or HttpForwarderError.ResponseBodyDestination => ExchangeFailure.Reset,
+        HttpForwarderError.Request or HttpForwarderError.RequestBodyDestination or HttpForwarderError.ResponseBodyDestination => ExchangeFailure.Reset,
         HttpForwarderError.RequestTimedOut => ExchangeFailure.ResponseTimeout,
         HttpForwarderError.ResponseHeaders => ExchangeFailure.BadResponse,
         _ => null,

@@ -12,9 +12,14 @@ internal enum ExchangeFailure
 }
 
 /// <summary>
-/// Failed exchanges of one server not yet logged, counted by reason from any worker. A burst of failures makes one
-/// line a second at most (<see cref="TryTake"/>), not one per request; every failure is still counted in the stats.
+/// Failed exchanges of one server, counted by reason from any worker: since the start (<see cref="Totals"/>, for the
+/// stats) and not yet logged. A burst of failures makes one line a second at most (<see cref="TryTake"/>), not one per
+/// request.
 /// </summary>
+/// <remarks>
+/// Written with interlocked increments by whichever worker saw the failure: only on the failure path (and on a
+/// redispatch, which follows one), never on a good exchange, so the success path shares no line through this.
+/// </remarks>
 internal sealed class FailureLog
 {
     public const long IntervalMs = 1000;
@@ -22,6 +27,9 @@ internal sealed class FailureLog
     private static readonly int ReasonCount = Enum.GetValues<ExchangeFailure>().Length;
 
     private readonly long[] _pending = new long[ReasonCount];
+    private readonly long[] _total = new long[ReasonCount];
+    private long _redispatches;
+    private long _passiveMarkDowns;
     private long _lastLineMs = long.MinValue / 2;
 
     private string? _lastDetail;
@@ -29,8 +37,22 @@ internal sealed class FailureLog
     public void Record(ExchangeFailure failure, string detail)
     {
         Volatile.Write(ref _lastDetail, detail);
+        Interlocked.Increment(ref _total[(int)failure]);
         Interlocked.Increment(ref _pending[(int)failure]);
     }
+
+    /// <summary>A request that failed on this server went to another one.</summary>
+    public void CountRedispatch() => Interlocked.Increment(ref _redispatches);
+
+    /// <summary>Live traffic (passive health) marked this server DOWN.</summary>
+    public void CountPassiveMarkDown() => Interlocked.Increment(ref _passiveMarkDowns);
+
+    /// <summary>Everything counted since the start.</summary>
+    public FailureTotals Totals() => new(
+        Volatile.Read(ref _total[(int)ExchangeFailure.ConnectRefused]), Volatile.Read(ref _total[(int)ExchangeFailure.ConnectTimeout]),
+        Volatile.Read(ref _total[(int)ExchangeFailure.ConnectError]), Volatile.Read(ref _total[(int)ExchangeFailure.Reset]),
+        Volatile.Read(ref _total[(int)ExchangeFailure.ResponseTimeout]), Volatile.Read(ref _total[(int)ExchangeFailure.BadResponse]),
+        Volatile.Read(ref _redispatches), Volatile.Read(ref _passiveMarkDowns));
 
     /// <summary>Whether any failure waits to be logged.</summary>
     public bool HasPending

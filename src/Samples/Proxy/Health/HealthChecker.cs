@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace Fastsock.Samples.Proxy.Health;
@@ -16,25 +17,105 @@ internal sealed partial class HealthChecker : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _loops = [];
+    private readonly Lock _checks = new();
+    private readonly Dictionary<ServerState, (CancellationTokenSource Stop, Task Loop)> _running = [];
 
     public HealthChecker(ILogger logger) => _logger = logger;
 
+    /// <summary>Servers being checked now (tests see the checker follow a set).</summary>
+    internal int Checking
+    {
+        get
+        {
+            lock (_checks)
+            {
+                return _running.Count;
+            }
+        }
+    }
+
+    /// <summary>Checks the servers of <paramref name="pool"/> now and follows its set: added servers get a check, removed ones lose theirs.</summary>
+    public void Follow(BackendPool pool)
+    {
+        pool.Changed += OnChanged;
+        lock (_checks)
+        {
+            foreach (var server in pool.Servers)
+            {
+                StartCheck(pool.Settings, server);
+            }
+        }
+    }
+
+    /// <summary>Stops checking the servers of <paramref name="pool"/> and following its set (a reload removed the backend).</summary>
+    public void Unfollow(BackendPool pool)
+    {
+        pool.Changed -= OnChanged;
+        lock (_checks)
+        {
+            foreach (var server in pool.Servers)
+            {
+                StopCheck(server);
+            }
+        }
+    }
+
+    /// <summary>Checks <paramref name="servers"/> of <paramref name="backend"/> (a fixed set: tests and tools).</summary>
     public void Start(BackendSettings backend, IReadOnlyList<ServerState> servers)
     {
-        if (backend.HealthCheck is not { } check)
+        lock (_checks)
         {
-            return;
-        }
-
-        foreach (var server in servers)
-        {
-            if (server.Settings.Address.Kind == ServerKind.InProc)
+            foreach (var server in servers)
             {
-                continue; // hosted in this process: up as long as the process is
+                StartCheck(backend, server);
+            }
+        }
+    }
+
+    private void OnChanged(BackendPool pool, ServerSetChange change)
+    {
+        lock (_checks)
+        {
+            foreach (var server in change.Removed)
+            {
+                StopCheck(server);
             }
 
-            _loops.Add(Task.Run(() => CheckLoopAsync(backend.Name, server, check, backend.Faults.SlowStart, _stop.Token)));
+            if (change.HealthCheckChanged)
+            {
+                // New interval, path or thresholds: the kept servers start over with the new check.
+                foreach (var server in change.Kept)
+                {
+                    StopCheck(server);
+                    StartCheck(change.Set.Settings, server);
+                }
+            }
+
+            foreach (var server in change.Added)
+            {
+                StartCheck(change.Set.Settings, server);
+            }
+        }
+    }
+
+    private void StartCheck(BackendSettings backend, ServerState server)
+    {
+        if (backend.HealthCheck is not { } check || server.Settings.Address.Kind == ServerKind.InProc || _stop.IsCancellationRequested)
+        {
+            return; // in-process servers are hosted here: up as long as the process is
+        }
+
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var loop = Task.Run(() => CheckLoopAsync(backend.Name, server, check, backend.Faults.SlowStart, stop.Token));
+        _running[server] = (stop, loop);
+    }
+
+    private void StopCheck(ServerState server)
+    {
+        if (_running.Remove(server, out var running))
+        {
+            running.Stop.Cancel();
+            _ = running.Loop.ContinueWith(_ => running.Stop.Dispose(), TaskScheduler.Default);
         }
     }
 
@@ -46,7 +127,16 @@ internal sealed partial class HealthChecker : IAsyncDisposable
         using var timer = new PeriodicTimer(check.Interval);
         do
         {
-            var failure = await ProbeServerAsync(server.Settings, check, stop).ConfigureAwait(false);
+            string? failure;
+            try
+            {
+                failure = await ProbeServerAsync(server.Settings, check, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return; // stopped mid-probe: the server was removed, or the proxy is stopping
+            }
+
             if (stop.IsCancellationRequested)
             {
                 return;
@@ -159,8 +249,24 @@ internal sealed partial class HealthChecker : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_loops).ConfigureAwait(false);
+        Task[] loops;
+        lock (_checks)
+        {
+            _stop.Cancel();
+            loops = [.. _running.Values.Select(r => r.Loop)];
+        }
+
+        await Task.WhenAll(loops).ConfigureAwait(false);
+        lock (_checks)
+        {
+            foreach (var running in _running.Values)
+            {
+                running.Stop.Dispose();
+            }
+
+            _running.Clear();
+        }
+
         _stop.Dispose();
     }
 

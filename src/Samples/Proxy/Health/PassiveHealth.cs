@@ -44,6 +44,7 @@ internal sealed partial class PassiveHealth
         int inARow = server.CountError();
         if (_markDown && inARow >= _errorLimit && server.TryMarkDown())
         {
+            server.Failures.CountPassiveMarkDown();
             MarkedDown(_logger, _backend, server.Settings.Name, server.Settings.Address, inARow, detail);
         }
 

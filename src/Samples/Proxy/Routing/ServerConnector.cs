@@ -16,6 +16,9 @@ namespace Fastsock.Samples.Proxy.Routing;
 /// </summary>
 internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHandler> inProcessApps, TimeSpan connectTimeout)
 {
+    /// <summary>How long a connect may take; a reload may change it (new connects use the new value).</summary>
+    public TimeSpan ConnectTimeout { get; set; } = connectTimeout;
+
     /// <summary>Apps that can be named as <c>inproc:NAME</c> servers.</summary>
     public IReadOnlyDictionary<string, ConnectionHandler> InProcessApps { get; } = inProcessApps;
 
@@ -52,7 +55,7 @@ internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHand
     private async Task<Connection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(connectTimeout);
+        timeout.CancelAfter(ConnectTimeout);
         return await FastsockConnector.ConnectAsync(remote, timeout.Token).ConfigureAwait(true);
     }
 

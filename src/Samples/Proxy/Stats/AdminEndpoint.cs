@@ -3,12 +3,13 @@ using Fastsock.Http;
 using Fastsock.Http.Server;
 using Fastsock.Samples.Proxy.Routing;
 using Fastsock.Transport;
+using Microsoft.Extensions.Logging;
 
 namespace Fastsock.Samples.Proxy.Stats;
 
 /// <summary>
 /// The admin listener (<c>admin.bind</c>): <c>GET /stats</c> (HTML), <c>GET /stats?format=json</c> and
-/// <c>GET /metrics</c> (Prometheus text); anything else is 404, other methods than GET and HEAD 405. Served by the
+/// <c>GET /metrics</c> (Prometheus text), and the runtime API under <c>/servers/</c> (<see cref="RuntimeApi"/>); anything else is 404, other methods than GET and HEAD 405. Served by the
 /// runtime's HTTP/1.1 loop (keep-alive, pipelining). Each request builds a fresh report: it allocates, which is fine
 /// off the data path.
 /// </summary>
@@ -18,14 +19,19 @@ internal sealed class AdminEndpoint : IHttpApplication
     private readonly IReadOnlyDictionary<string, BackendPool> _pools;
     private readonly Func<IReadOnlyList<WorkerStats>> _workerStats;
     private readonly HttpServerLoop _loop;
+    private readonly RuntimeApi? _api;
 
-    public AdminEndpoint(ProxyCounters counters, IReadOnlyDictionary<string, BackendPool> pools, Func<IReadOnlyList<WorkerStats>> workerStats)
+    public AdminEndpoint(ProxyCounters counters, IReadOnlyDictionary<string, BackendPool> pools, Func<IReadOnlyList<WorkerStats>> workerStats, ILogger? logger = null)
     {
         _counters = counters;
         _pools = pools;
         _workerStats = workerStats;
         _loop = new HttpServerLoop(this);
+        _api = logger is null ? null : new RuntimeApi(pools, logger);
     }
+
+    /// <summary>The runtime API answers peers other than loopback too.</summary>
+    public bool RemoteApi { get; init; }
 
     /// <summary>The connection handler to listen with.</summary>
     public Task HandleAsync(Connection connection) => _loop.HandleAsync(connection);
@@ -33,6 +39,12 @@ internal sealed class AdminEndpoint : IHttpApplication
     public ValueTask ProcessRequestAsync(HttpExchange exchange)
     {
         var path = exchange.Path;
+        if (_api is not null && RuntimeApi.Handles(path))
+        {
+            _api.Process(exchange, RemoteApi);
+            return default;
+        }
+
         bool stats = path.SequenceEqual("/stats"u8) || path.SequenceEqual("/stats/"u8);
         bool metrics = path.SequenceEqual("/metrics"u8);
         if (!stats && !metrics)

@@ -22,7 +22,7 @@ internal sealed class FrontendCounters
     public FrontendCounters(FrontendSettings settings, int workerCount)
     {
         Settings = settings;
-        ServerCount = settings.Backend.Servers.Count;
+        ServerCount = Routing.BackendPool.MaxServers; // a row per slot: servers come and go with reloads
         _workers = new SessionCounters[workerCount][];
         _http = new HttpCounters[workerCount][];
         _connections = new BackendConnectionCounters[workerCount][];

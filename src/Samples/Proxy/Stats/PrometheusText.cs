@@ -32,6 +32,8 @@ internal static class PrometheusText
         Metric(text, "fastsock_proxy_server_up", "Server: 1 when up (health checks pass or none), 0 when down.", false,
             servers.Select(s => (s.Labels, s.Server.Up ? 1L : 0L)));
         Metric(text, "fastsock_proxy_server_weight", "Server: balancing weight.", false, servers.Select(s => (s.Labels, (long)s.Server.Weight)));
+        Metric(text, "fastsock_proxy_server_admin_state", "Server: 1 for the state the runtime API set (ready, drain, maint).", false,
+            servers.SelectMany(s => AdminStates.Select(state => (WithLabel(s.Labels, ("state", state)), s.Server.Admin == state ? 1L : 0L))));
         foreach (var column in StatsReport.SessionColumns.Where(c => c.Key != "noServer")) // a refused session has no server
         {
             Metric(text, $"fastsock_proxy_server_{column.Metric}", $"Server: {column.Help}", column.IsCounter,
@@ -46,6 +48,8 @@ internal static class PrometheusText
 
         ConnectionMetrics(text, "server", servers.Select(s => (s.Labels, s.Server.Totals)));
         ConnectionMetrics(text, "backend", report.Backends.Select(b => (Labels(("backend", b.Name)), b.Totals)));
+        FailureMetrics(text, "server", servers.Select(s => (s.Labels, s.Server.Totals)));
+        FailureMetrics(text, "backend", report.Backends.Select(b => (Labels(("backend", b.Name)), b.Totals)));
         var workers = report.Workers.Select(w => (Labels: WorkerLabels(w), Worker: w)).ToList();
         ConnectionMetrics(text, "worker", workers.Select(w => (w.Labels, w.Worker.Totals)));
         foreach (var column in StatsReport.SessionColumns)
@@ -109,7 +113,21 @@ internal static class PrometheusText
         }
     }
 
+    /// <summary>Failures by reason (one metric labelled by reason), redispatches and passive mark-downs of servers or backends.</summary>
+    private static void FailureMetrics(StringBuilder text, string kind, IEnumerable<(string Labels, SessionTotals Totals)> rows)
+    {
+        var list = rows.ToList();
+        string title = $"{char.ToUpperInvariant(kind[0])}{kind[1..]}";
+        foreach (var group in StatsReport.FailureColumns.GroupBy(c => c.Metric))
+        {
+            Metric(text, $"fastsock_proxy_{kind}_{group.Key}", $"{title}: {group.First().Help}", true,
+                list.SelectMany(r => group.Select(c => (WithLabel(r.Labels, c.Label), c.Of(r.Totals)))));
+        }
+    }
+
     /// <summary><paramref name="labels"/> (already <c>{…}</c>) with one more label appended.</summary>
+    private static readonly string[] AdminStates = ["ready", "drain", "maint"];
+
     private static string WithLabel(string labels, (string Name, string Value)? extra) =>
         extra is { } label ? string.Concat(labels.AsSpan(0, labels.Length - 1), ",", Labels(label).AsSpan(1)) : labels;
 

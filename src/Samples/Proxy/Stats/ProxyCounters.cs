@@ -1,4 +1,5 @@
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Health;
 
 namespace Fastsock.Samples.Proxy.Stats;
 
@@ -29,26 +30,49 @@ namespace Fastsock.Samples.Proxy.Stats;
 /// </summary>
 internal sealed class ProxyCounters
 {
-    private readonly Dictionary<FrontendSettings, FrontendCounters> _frontends = [];
+    private volatile Dictionary<string, FrontendCounters> _frontends = [];
+    private volatile ProxySettings _settings;
 
     public ProxyCounters(ProxySettings settings, int workerCount)
     {
-        Settings = settings;
+        _settings = settings;
         WorkerCount = workerCount;
         foreach (var frontend in settings.Frontends)
         {
-            _frontends[frontend] = new FrontendCounters(frontend, workerCount);
+            _frontends[frontend.Name] = new FrontendCounters(frontend, workerCount);
         }
     }
 
-    public ProxySettings Settings { get; }
+    /// <summary>The settings counted for: those of the last reload.</summary>
+    public ProxySettings Settings => _settings;
 
     public int WorkerCount { get; }
 
-    public IEnumerable<FrontendCounters> Frontends => Settings.Frontends.Select(f => _frontends[f]);
+    public IEnumerable<FrontendCounters> Frontends => Settings.Frontends.Select(f => _frontends[f.Name]);
 
     /// <summary>The counters a frontend writes to.</summary>
-    public FrontendCounters For(FrontendSettings frontend) => _frontends[frontend];
+    public FrontendCounters For(FrontendSettings frontend) => _frontends[frontend.Name];
+
+    /// <summary>
+    /// A reload: a frontend keeps its counters while its name, mode and backend stay; one that is new or changed
+    /// mode or backend starts from zero. Called off the workers, one reload at a time.
+    /// </summary>
+    public void Apply(ProxySettings settings)
+    {
+        var previous = _frontends;
+        var next = new Dictionary<string, FrontendCounters>(previous);
+        foreach (var frontend in settings.Frontends)
+        {
+            if (!previous.TryGetValue(frontend.Name, out var counters)
+                || counters.Settings.Mode != frontend.Mode || counters.Settings.Backend.Name != frontend.Backend.Name)
+            {
+                next[frontend.Name] = new FrontendCounters(frontend, WorkerCount);
+            }
+        }
+
+        _frontends = next;
+        _settings = settings;
+    }
 
     /// <summary>Sums every worker's rows now: per frontend, per server (of all frontends using its backend) and per worker.</summary>
     public CountersSnapshot Snapshot()
@@ -118,6 +142,9 @@ internal readonly record struct SessionTotals(
     /// <summary>Connections to servers opened, reused and closed (a frontend's or worker's: summed over its servers).</summary>
     public BackendConnectionTotals Connections { get; init; }
 
+    /// <summary>Failures by reason, redispatches and passive mark-downs (servers and backends only; kept per server, see <see cref="FailureLog"/>).</summary>
+    public FailureTotals Failures { get; init; }
+
     public static SessionTotals Read(ref SessionCounters c, ref HttpCounters http) => new(
         Volatile.Read(ref c.Sessions), Volatile.Read(ref c.Current), Volatile.Read(ref c.BytesIn), Volatile.Read(ref c.BytesOut),
         Volatile.Read(ref c.ConnectErrors), Volatile.Read(ref c.Retries), Volatile.Read(ref c.NoServer), Volatile.Read(ref c.InProcess))
@@ -133,5 +160,6 @@ internal readonly record struct SessionTotals(
     {
         Http = a.Http + b.Http,
         Connections = a.Connections + b.Connections,
+        Failures = a.Failures + b.Failures,
     };
 }

@@ -38,20 +38,24 @@ internal static class StatsHtml
                 .Append(b.ServersUp).Append('/').Append(b.Servers.Count).Append(" up)</h2>")
                 .Append("<table class=\"backend\"><tr><th>server</th><th>address</th><th>status</th><th>weight</th>");
             SessionHeaders(html);
+            FailureHeaders(html);
             html.Append("</tr>");
             foreach (var s in b.Servers)
             {
                 html.Append("<tr>");
                 Name(html, s.Name);
                 Name(html, s.Address);
-                html.Append("<td class=\"").Append(s.Status).Append("\">").Append(s.Status).Append(s.Checked ? "" : " (no check)").Append("</td>");
+                html.Append("<td class=\"").Append(s.Status).Append("\">").Append(s.Status).Append(s.Checked ? "" : " (no check)")
+                    .Append(s.Admin == "ready" ? "" : $" {s.Admin.ToUpperInvariant()}").Append("</td>");
                 Cell(html, s.Weight);
                 SessionCells(html, s.Totals);
+                FailureCells(html, s.Totals);
                 html.Append("</tr>");
             }
 
             html.Append("<tr><td class=\"name\"><b>total</b></td><td></td><td></td><td></td>");
             SessionCells(html, b.Totals);
+            FailureCells(html, b.Totals);
             html.Append("</tr></table>");
         }
 
@@ -132,6 +136,22 @@ internal static class StatsHtml
             {
                 Cell(html, column.Of(totals));
             }
+        }
+    }
+
+    private static void FailureHeaders(StringBuilder html)
+    {
+        foreach (var column in StatsReport.FailureColumns)
+        {
+            html.Append("<th title=\"").Append(Escape(column.Help)).Append("\">").Append(column.Key).Append("</th>");
+        }
+    }
+
+    private static void FailureCells(StringBuilder html, SessionTotals totals)
+    {
+        foreach (var column in StatsReport.FailureColumns)
+        {
+            Cell(html, column.Of(totals));
         }
     }
 

@@ -32,6 +32,7 @@ internal static class StatsJsonWriter
                 json.WriteString("balance", b.Balance);
                 json.WriteNumber("serversUp", b.ServersUp);
                 WriteTotals(json, b.Totals);
+                WriteFailures(json, b.Totals);
                 json.WriteStartArray("servers");
                 foreach (var s in b.Servers)
                 {
@@ -40,8 +41,10 @@ internal static class StatsJsonWriter
                     json.WriteString("address", s.Address);
                     json.WriteString("status", s.Status);
                     json.WriteBoolean("checked", s.Checked);
+                    json.WriteString("admin", s.Admin);
                     json.WriteNumber("weight", s.Weight);
                     WriteTotals(json, s.Totals);
+                    WriteFailures(json, s.Totals);
                     json.WriteEndObject();
                 }
 
@@ -101,6 +104,17 @@ internal static class StatsJsonWriter
             {
                 json.WriteNumber(key, column.Of(totals));
             }
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteFailures(Utf8JsonWriter json, SessionTotals totals)
+    {
+        json.WriteStartObject("failures");
+        foreach (var column in StatsReport.FailureColumns)
+        {
+            json.WriteNumber(column.Key, column.Of(totals));
         }
 
         json.WriteEndObject();

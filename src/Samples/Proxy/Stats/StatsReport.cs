@@ -8,6 +8,9 @@ internal sealed record FrontendRow(string Name, string Mode, string Backend, Ses
 internal sealed record ServerRow(string Name, string Address, int Weight, bool Up, bool Checked, SessionTotals Totals)
 {
     public string Status => Up ? "UP" : "DOWN";
+
+    /// <summary>What the runtime API set: ready, drain or maint.</summary>
+    public string Admin { get; init; } = "ready";
 }
 
 internal sealed record BackendRow(string Name, string Balance, SessionTotals Totals, IReadOnlyList<ServerRow> Servers)
@@ -44,6 +47,12 @@ internal sealed record HttpColumn(string Key, string Metric, (string Name, strin
 internal sealed record ConnectionColumn(string? Key, string? Metric, (string Name, string Value)? Label, bool IsCounter, string Help, Func<BackendConnectionTotals, long> Get)
 {
     public long Of(SessionTotals totals) => Get(totals.Connections);
+}
+
+/// <summary>One failure counter of servers and backends: its JSON key (inside a <c>failures</c> object), Prometheus name (without prefix) and label.</summary>
+internal sealed record FailureColumn(string Key, string Metric, (string Name, string Value)? Label, string Help, Func<Health.FailureTotals, long> Get)
+{
+    public long Of(SessionTotals totals) => Get(totals.Failures);
 }
 
 /// <summary>Everything the admin endpoint shows, read once per request (allocates; not a hot path).</summary>
@@ -98,6 +107,23 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
         new("idle", "connections_idle", null, false, "Connections to servers idle in the keep-alive pools now.", c => c.Idle),
     ];
 
+    /// <summary>Failed exchanges by reason, redispatches and passive mark-downs (JSON: a <c>failures</c> object of servers and backends).</summary>
+    public static readonly FailureColumn[] FailureColumns =
+    [
+        new("connectRefused", "failures_total", ("reason", "connect_refused"), FailuresHelp, f => f.ConnectRefused),
+        new("connectTimeout", "failures_total", ("reason", "connect_timeout"), FailuresHelp, f => f.ConnectTimeout),
+        new("connectError", "failures_total", ("reason", "connect_error"), FailuresHelp, f => f.ConnectError),
+        new("reset", "failures_total", ("reason", "reset"), FailuresHelp, f => f.Reset),
+        new("responseTimeout", "failures_total", ("reason", "response_timeout"), FailuresHelp, f => f.ResponseTimeout),
+        new("badResponse", "failures_total", ("reason", "bad_response"), FailuresHelp, f => f.BadResponse),
+        new("redispatches", "redispatches_total", null, "Requests that failed on this server and went to another one.", f => f.Redispatches),
+        new("passiveMarkDowns", "passive_mark_downs_total", null, "Times errors on live traffic marked the server DOWN (observe.onError).", f => f.PassiveMarkDowns),
+    ];
+
+    private const string FailuresHelp =
+        "Failed exchanges with servers, by reason (connect refused, timed out or other error; reset or closed before the response; " +
+        "no response within the server timeout; invalid response head).";
+
     private const string ClosedHelp =
         "Connections to servers closed, by reason (idle_timeout: keepAlive.idleTimeout; server_closed: closed by the server while idle; " +
         "pool_full: keepAlive.maxIdlePerWorker reached; other: after an exchange that could not keep it, or a shutdown).";
@@ -137,9 +163,10 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
             var servers = pool.Servers.Select(s => new ServerRow(
                 s.Settings.Name, s.Settings.Address.ToString(), s.Weight, s.IsUp,
                 settings.HealthCheck is not null && s.Settings.Address.Kind != Config.ServerKind.InProc,
-                snapshot.Server(settings.Name, s.Index))).ToList();
+                snapshot.Server(settings.Name, s.Index) with { Failures = s.Failures.Totals() })).ToList();
             var total = servers.Aggregate(default(SessionTotals), (sum, s) => sum + s.Totals);
             total += snapshot.Frontends.Where(f => f.Backend == settings.Name).Aggregate(default(SessionTotals), (sum, f) => sum + NoServerOnly(f.Totals));
+            servers = [.. servers.Select(row => row with { Admin = pool.Find(row.Name)?.AdminState.ToString().ToLowerInvariant() ?? "ready" })];
             backends.Add(new BackendRow(settings.Name, settings.Balance.ToString().ToLowerInvariant(), total, servers));
         }
 

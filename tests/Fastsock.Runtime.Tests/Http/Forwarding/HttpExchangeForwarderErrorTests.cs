@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Fastsock.Http.Proxying;
+using Fastsock.Transport;
 
 namespace Fastsock.Tests.Http.Forwarding;
 
@@ -196,17 +197,83 @@ public sealed class HttpExchangeForwarderErrorTests
     }
 
     [Fact]
-    public async Task Request_with_a_body_is_never_offered_for_a_retry()
+    public async Task Request_whose_body_arrived_with_its_head_goes_again_with_the_same_body_and_the_next_request_follows()
     {
         await using var harness = await ExchangeHarness.StartAsync(replayable: true);
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi");
+        var stale = await harness.AcceptBackendAsync();
+        string head = await stale.ReadHeadAsync();
+        Assert.Equal("hi", await stale.ReadAsync(2));
+        stale.Socket.Shutdown(SocketShutdown.Both);
+        stale.Dispose();
+
+        var first = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.Request, true), (first.Error, first.CanRetry));
+        // The harness sends it again as not replayable: the body still comes from the held read, not from the client.
+        var fresh = await harness.AcceptBackendAsync();
+        Assert.Equal(head, await fresh.ReadHeadAsync());
+        Assert.Equal("hi", await fresh.ReadAsync(2));
+        await fresh.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", await client.ReadThroughAsync("ok"));
+        Assert.Equal(HttpForwarderError.None, (await harness.NextOutcomeAsync()).Error);
+
+        // The client's input went on after the body: the next request is read as a request.
+        await client.SendAsync("GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+        Assert.StartsWith("GET /next HTTP/1.1\r\n", await fresh.ReadHeadAsync(), StringComparison.Ordinal);
+        await fresh.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        Assert.Equal(HttpForwarderError.None, (await harness.NextOutcomeAsync()).Error);
+    }
+
+    [Fact]
+    public async Task Request_whose_body_was_still_arriving_is_never_offered_for_a_retry()
+    {
+        await using var harness = await ExchangeHarness.StartAsync(replayable: true);
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nh");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+        Assert.Equal("h", await backend.ReadAsync(1)); // streamed: the server has part of it
+        await client.SendAsync("i");
+        Assert.Equal("i", await backend.ReadAsync(1));
+        backend.Socket.Shutdown(SocketShutdown.Both);
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.Request, false, 502), (outcome.Error, outcome.CanRetry, outcome.AnswerStatus));
+    }
+
+    [Fact]
+    public async Task Request_whose_body_is_larger_than_the_replay_limit_is_never_offered_for_a_retry()
+    {
+        await using var harness = await ExchangeHarness.StartAsync(
+            new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, MaxReplayBody = 1 }, replayable: true);
         var client = await harness.ConnectClientAsync();
         await client.SendAsync("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi");
         var backend = await harness.AcceptBackendAsync();
         await backend.ReadHeadAsync();
-        await backend.ReadAsync(2);
+        Assert.Equal("hi", await backend.ReadAsync(2));
         backend.Socket.Shutdown(SocketShutdown.Both);
 
         var outcome = await harness.NextOutcomeAsync();
-        Assert.Equal((HttpForwarderError.ResponseHeaders, false, 502), (outcome.Error, outcome.CanRetry, outcome.AnswerStatus));
+        Assert.Equal((HttpForwarderError.Request, false, 502), (outcome.Error, outcome.CanRetry, outcome.AnswerStatus));
+    }
+
+    [Fact]
+    public async Task No_response_byte_within_the_timeout_on_a_replayable_request_is_offered_for_a_retry()
+    {
+        await using var harness = await ExchangeHarness.StartAsync(
+            new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, ResponseTimeout = TimeSpan.FromMilliseconds(300) }, replayable: true);
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+        using var silent = await harness.AcceptBackendAsync();
+        string head = await silent.ReadHeadAsync();
+
+        var first = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.RequestTimedOut, true, 504), (first.Error, first.CanRetry, first.AnswerStatus));
+        var fresh = await harness.AcceptBackendAsync();
+        Assert.Equal(head, await fresh.ReadHeadAsync());
+        await fresh.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", await client.ReadThroughAsync("ok"));
+        Assert.Equal(HttpForwarderError.None, (await harness.NextOutcomeAsync()).Error);
     }
 }

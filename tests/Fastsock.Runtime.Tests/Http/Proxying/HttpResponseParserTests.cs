@@ -45,12 +45,13 @@ public sealed class HttpResponseParserTests
     [InlineData("HTTP/1.1 100 Continue\r\n\r\n", HttpBodyFraming.None, true)]
     [InlineData("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", HttpBodyFraming.None, true)]
     [InlineData("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", HttpBodyFraming.None, true)]
-    public void Body_framing_follows_rfc_9112_section_6_3(string response, HttpBodyFraming framing, bool keepAlive)
+    // framing is an internal HttpBodyFraming, passed boxed: a public test method cannot name an internal type.
+    public void Body_framing_follows_rfc_9112_section_6_3(string response, object framing, bool keepAlive)
     {
         ParsedResponse parsed = ParsedResponse.Parse(response);
 
         Assert.Equal(HttpParseStatus.Complete, parsed.Status);
-        Assert.Equal((framing, keepAlive), (parsed.Framing, parsed.KeepAlive));
+        Assert.Equal(((HttpBodyFraming)framing, keepAlive), (parsed.Framing, parsed.KeepAlive));
     }
 
     [Fact]
@@ -64,8 +65,8 @@ public sealed class HttpResponseParserTests
     [Theory]
     [InlineData("HTTP/1.1 200 Connection Established\r\n\r\n", HttpBodyFraming.None)]
     [InlineData("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 3\r\n\r\n", HttpBodyFraming.ContentLength)]
-    public void Successful_response_to_connect_has_no_body_and_others_do(string response, HttpBodyFraming framing) =>
-        Assert.Equal(framing, ParsedResponse.Parse(response, RequestMethod.Connect).Framing);
+    public void Successful_response_to_connect_has_no_body_and_others_do(string response, object framing) =>
+        Assert.Equal((HttpBodyFraming)framing, ParsedResponse.Parse(response, RequestMethod.Connect).Framing);
 
     [Theory]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", "Both Content-Length and Transfer-Encoding")]
