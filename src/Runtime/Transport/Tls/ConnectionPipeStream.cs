@@ -7,7 +7,7 @@ using Fastsock.Engine;
 namespace Fastsock.Transport.Tls;
 
 /// <summary>
-/// The ciphertext side of a TLS layer: a <see cref="Stream"/> over a connection's own pipes for <see cref="SslStream"/>.
+/// The ciphertext side of a TLS layer: a <see cref="Stream"/> over a connection's own pipes for <see cref="System.Net.Security.SslStream"/>.
 /// Reads and writes complete where the pipes complete, on the connection's worker, so the TLS record work that follows
 /// them runs there too. The pipes stay owned by the connection: disposing this stream completes nothing.
 /// </summary>

@@ -18,5 +18,6 @@ public interface ITlsConnectionFeature
     /// <summary>The SNI name the client asked for; empty when it sent none.</summary>
     string ServerName { get; }
 
+    /// <summary>The cipher suite agreed on.</summary>
     TlsCipherSuite CipherSuite { get; }
 }

@@ -129,6 +129,7 @@ public sealed class TlsStats
 /// <param name="PeerClosed">Failed: the client closed or reset mid-handshake.</param>
 public sealed record TlsStatsSnapshot(long Handshakes, long Tls12, long Tls13, long Http11, long Timeouts, long NotTls, long HandshakeErrors, long PeerClosed)
 {
+    /// <summary>Handshakes that failed, whatever the reason.</summary>
     public long Failures => Timeouts + NotTls + HandshakeErrors + PeerClosed;
 
     /// <summary>
