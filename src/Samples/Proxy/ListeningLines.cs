@@ -31,5 +31,13 @@ internal static class ListeningLines
 
     /// <summary>The line of one frontend bind (also printed when a reload adds one).</summary>
     public static void Frontend(FrontendSettings frontend, IPEndPoint bound) =>
-        Console.WriteLine($"Frontend {frontend.Name} listening on {(frontend.Mode == ProxyMode.Http ? "http" : "tcp")}://{bound}");
+        Console.WriteLine($"Frontend {frontend.Name} listening on {Scheme(frontend)}://{bound}");
+
+    private static string Scheme(FrontendSettings frontend) => (frontend.Mode, frontend.Tls) switch
+    {
+        (ProxyMode.Http, null) => "http",
+        (ProxyMode.Http, _) => "https",
+        (_, null) => "tcp",
+        _ => "tls",
+    };
 }

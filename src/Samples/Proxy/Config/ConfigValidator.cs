@@ -62,7 +62,8 @@ internal static partial class ConfigValidator
             var backend = backends.Find(b => b.Name == backendName)
                 ?? throw check.Error($"{key}.backend", $"'{backendName}' is not a backend; defined: {string.Join(", ", backends.Select(b => b.Name))}");
             int maxConn = check.Range($"{key}.maxConn", frontend.MaxConn ?? 10_000, 1, 10_000_000);
-            frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy));
+            var tls = frontend.Tls is null ? null : Fastsock.Samples.Proxy.Tls.CertificateFiles.Load(source, $"{key}.tls", frontend.Tls, DateTimeOffset.UtcNow);
+            frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy, tls));
         }
 
         var resolvers = Resolvers(check, config.Resolvers);

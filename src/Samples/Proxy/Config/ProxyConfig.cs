@@ -78,6 +78,8 @@ internal sealed class FrontendConfig
     public int? MaxConn { get; set; }
 
     public bool AcceptProxy { get; set; }
+
+    public FrontendTlsConfig? Tls { get; set; }
 }
 
 internal sealed class BackendConfig

@@ -105,7 +105,7 @@ internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool Mark
     public static FaultSettings Default { get; } = new(true, RetryOn.ConnFailure | RetryOn.EmptyResponse, true, 3, TimeSpan.Zero);
 }
 
-internal sealed record FrontendSettings(string Name, IReadOnlyList<IPEndPoint> Binds, ProxyMode Mode, BackendSettings Backend, int MaxConn, bool AcceptProxy);
+internal sealed record FrontendSettings(string Name, IReadOnlyList<IPEndPoint> Binds, ProxyMode Mode, BackendSettings Backend, int MaxConn, bool AcceptProxy, Fastsock.Samples.Proxy.Tls.FrontendTlsSettings? Tls = null);
 
 internal sealed record TimeoutSettings(TimeSpan Connect, TimeSpan Client, TimeSpan Server, TimeSpan HttpRequest, TimeSpan Idle);
 

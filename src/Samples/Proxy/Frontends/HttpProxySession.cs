@@ -54,6 +54,7 @@ internal sealed partial class HttpProxySession : IHttpExchangeObserver
             SpliceThreshold = frontend.SpliceThreshold,
             Forwarding = frontend.Forwarding,
             AbortOnClose = frontend.AbortOnClose,
+            ForwardedProto = frontend.Settings.Tls is null ? "http" : "https",
             MaxReplayBody = frontend.Backend.Settings.Faults.RetryBodyLimit,
         };
         _forwarder = new HttpExchangeForwarder(client, _clientAddress, options, observer: this);

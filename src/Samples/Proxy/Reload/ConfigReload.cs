@@ -172,7 +172,7 @@ internal sealed partial class ConfigReload : IDisposable
 
                 try
                 {
-                    var bound = await _server.AddListenerAsync(bind, live.Slot.HandleAsync).ConfigureAwait(false);
+                    var bound = await _server.AddListenerAsync(bind, Tls.FrontendTls.Handler(settings, live.Slot.HandleAsync)).ConfigureAwait(false);
                     live.Bound[bind] = bound;
                     ListeningLines.Frontend(settings, bound);
                 }

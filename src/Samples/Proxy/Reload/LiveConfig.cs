@@ -78,7 +78,7 @@ internal sealed class LiveConfig
 
     /// <summary>What to listen on at start, in config order (the order <see cref="FastsockServer.EndPoints"/> lists them).</summary>
     public IEnumerable<(IPEndPoint Bind, ConnectionHandler Handler)> Bindings() =>
-        Frontends.SelectMany(f => f.Settings.Binds.Select(b => (b, (ConnectionHandler)f.Slot.HandleAsync)));
+        Frontends.SelectMany(f => f.Settings.Binds.Select(b => (b, Tls.FrontendTls.Handler(f.Settings, f.Slot.HandleAsync))));
 
     /// <summary>Takes note of where the start-up binds got bound (port 0 resolved), in the order of <see cref="Bindings"/>.</summary>
     public void Started(IReadOnlyList<IPEndPoint> endPoints)

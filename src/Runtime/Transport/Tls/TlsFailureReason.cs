@@ -1,0 +1,17 @@
+namespace Fastsock.Transport.Tls;
+
+/// <summary>Why a TLS handshake did not complete.</summary>
+public enum TlsFailureReason
+{
+    /// <summary>The client did not finish within the handshake timeout (a stalled or slow client).</summary>
+    Timeout,
+
+    /// <summary>The first bytes were not a TLS handshake record: plaintext HTTP or random bytes on a TLS port.</summary>
+    NotTls,
+
+    /// <summary>The handshake was rejected: a malformed message, no shared protocol or cipher, a fatal alert.</summary>
+    HandshakeError,
+
+    /// <summary>The client closed or reset the connection before the handshake completed.</summary>
+    PeerClosed,
+}

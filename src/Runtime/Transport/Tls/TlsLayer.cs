@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Net.Security;
+using System.Security.Authentication;
+using Fastsock.Engine;
+
+namespace Fastsock.Transport.Tls;
+
+/// <summary>
+/// TLS as a connection layer: <c>builder.Listen(endPoint, TlsLayer.Server(options, handler))</c> terminates TLS with
+/// <see cref="SslStream"/> over the connection's pipes, then runs <c>handler</c> on a connection whose pipes carry
+/// plaintext. The handshake and every record run on the worker that owns the connection. A failed or stalled
+/// handshake is counted in <see cref="TlsServerOptions.Stats"/> and closes only its own connection.
+/// </summary>
+public static class TlsLayer
+{
+    /// <summary>A handler that terminates TLS and passes the decrypted connection to <paramref name="handler"/>.</summary>
+    /// <exception cref="ArgumentException">No certificate, or one without its private key.</exception>
+    public static ConnectionHandler Server(TlsServerOptions options, ConnectionHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HandshakeTimeout, TimeSpan.Zero);
+        var selector = new TlsCertificateSelector(options);
+        var timeout = options.HandshakeTimeout;
+        var stats = options.Stats;
+        return connection => RunAsync(connection, selector, timeout, stats, handler);
+    }
+
+    private static async Task RunAsync(Connection connection, TlsCertificateSelector selector, TimeSpan timeout, TlsStats stats, ConnectionHandler handler)
+    {
+        var worker = ConnectionForwarder.CurrentWorker()
+            ?? throw new InvalidOperationException("A TLS layer runs on a Fastsock worker; pass TlsLayer.Server(...) to FastsockServerBuilder.Listen.");
+        var deadline = new HandshakeDeadline(connection);
+        deadline.Arm(worker, timeout);
+        var ciphertext = new ConnectionPipeStream(connection.Transport, worker);
+        var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: false);
+        try
+        {
+            var failure = await HandshakeAsync(connection, ssl, selector).ConfigureAwait(true);
+
+            // The handler and the connection's timers belong to the worker, wherever SslStream's last await resumed.
+            await new WorkerHop(worker);
+            deadline.Disarm();
+            if (failure is { } reason)
+            {
+                stats.Failed(connection.WorkerIndex, deadline.Expired ? TlsFailureReason.Timeout : reason);
+                return;
+            }
+
+            stats.Succeeded(connection.WorkerIndex, ssl.SslProtocol, ssl.NegotiatedApplicationProtocol);
+            var tls = new TlsConnection(connection, ssl, worker);
+            try
+            {
+                await handler(tls).ConfigureAwait(true);
+            }
+            finally
+            {
+                await new WorkerHop(worker);
+                await tls.CloseAsync().ConfigureAwait(true);
+            }
+        }
+        finally
+        {
+            deadline.Disarm();
+            await ssl.DisposeAsync().ConfigureAwait(true);
+            await new WorkerHop(worker);
+            stats.Closed(connection.WorkerIndex, ciphertext.HopsToWorker);
+        }
+    }
+
+    /// <summary>The handshake; null when it completed, else why it did not.</summary>
+    private static async Task<TlsFailureReason?> HandshakeAsync(Connection connection, SslStream ssl, TlsCertificateSelector selector)
+    {
+        try
+        {
+            // Look before handing bytes to OpenSSL: a TLS connection opens with a handshake record (type 22).
+            // Plaintext HTTP or noise is refused here, cheaply and with a reason of its own.
+            var input = connection.Transport.Input;
+            var first = await input.ReadAsync().ConfigureAwait(true);
+            if (first.Buffer.IsEmpty)
+            {
+                input.AdvanceTo(first.Buffer.End);
+                return first.IsCanceled ? TlsFailureReason.Timeout : TlsFailureReason.PeerClosed;
+            }
+
+            bool isHandshake = first.Buffer.FirstSpan[0] == 22;
+            input.AdvanceTo(first.Buffer.Start);
+            if (!isHandshake)
+            {
+                return TlsFailureReason.NotTls;
+            }
+
+            await ssl.AuthenticateAsServerAsync(Select, selector, CancellationToken.None).ConfigureAwait(true);
+            return null;
+        }
+        catch (AuthenticationException ex) when (ex.InnerException is IOException or OperationCanceledException)
+        {
+            return TlsFailureReason.PeerClosed;
+        }
+        catch (AuthenticationException)
+        {
+            return TlsFailureReason.HandshakeError;
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            return TlsFailureReason.PeerClosed;
+        }
+    }
+
+    private static ValueTask<SslServerAuthenticationOptions> Select(SslStream stream, SslClientHelloInfo hello, object? state, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(((TlsCertificateSelector)state!).Select(hello.ServerName));
+
+    /// <summary>Closes a connection whose handshake outlives the timeout, from the worker's timer wheel.</summary>
+    private sealed class HandshakeDeadline(Connection connection) : TimerEntry
+    {
+        public bool Expired { get; private set; }
+
+        public void Arm(Worker worker, TimeSpan timeout)
+        {
+            worker.Timers.Schedule(this, worker.NowMs, (long)timeout.TotalMilliseconds);
+        }
+
+        public void Disarm() => Wheel?.Cancel(this);
+
+        public override void OnExpired()
+        {
+            Expired = true;
+            connection.Abort();
+        }
+    }
+}

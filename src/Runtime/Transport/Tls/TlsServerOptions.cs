@@ -1,0 +1,36 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Fastsock.Transport.Tls;
+
+/// <summary>
+/// What a TLS server layer (<see cref="TlsLayer.Server"/>) offers: certificates chosen by the client's SNI name, the
+/// protocol versions, ALPN protocols and how long a handshake may take. Read once when the layer is built.
+/// </summary>
+public sealed class TlsServerOptions
+{
+    /// <summary>
+    /// Certificates with private keys. Each serves the DNS names of its subject alternative names (or its common name
+    /// when it has none); <c>*.example.com</c> serves one label under example.com. The first is the default.
+    /// </summary>
+    public IList<X509Certificate2> Certificates { get; } = new List<X509Certificate2>();
+
+    /// <summary>The certificate for clients without SNI or with a name no certificate serves; null: the first one.</summary>
+    public X509Certificate2? DefaultCertificate { get; set; }
+
+    /// <summary>TLS 1.2 and 1.3 by default.</summary>
+    public SslProtocols EnabledProtocols { get; set; } = SslProtocols.Tls12 | SslProtocols.Tls13;
+
+    /// <summary>ALPN protocols offered in order of preference; <c>http/1.1</c> by default. Empty: no ALPN.</summary>
+    public IList<SslApplicationProtocol> ApplicationProtocols { get; } = new List<SslApplicationProtocol> { SslApplicationProtocol.Http11 };
+
+    /// <summary>
+    /// How long a client has from connecting to completing its handshake before the connection is closed (timed on
+    /// the worker's timer wheel, 50 ms grain). 10 s by default.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Handshakes, failures by reason and protocols negotiated through this layer.</summary>
+    public TlsStats Stats { get; } = new();
+}

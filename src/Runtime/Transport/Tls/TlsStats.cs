@@ -1,0 +1,143 @@
+using System.Net.Security;
+using System.Security.Authentication;
+
+namespace Fastsock.Transport.Tls;
+
+/// <summary>
+/// Handshake counts of one TLS layer. Each worker writes only its own counters object (created by that worker on its
+/// first handshake), so no cache line is written by two cores; <see cref="Snapshot"/> sums them for readers.
+/// </summary>
+public sealed class TlsStats
+{
+    private readonly Lock _grow = new();
+    private TlsWorkerCounters?[] _workers = new TlsWorkerCounters?[8];
+
+    /// <summary>The totals over all workers at this moment (each counter read once; they are not a consistent cut).</summary>
+    public TlsStatsSnapshot Snapshot()
+    {
+        var total = new TlsWorkerCounters();
+        foreach (var worker in Volatile.Read(ref _workers))
+        {
+            worker?.AddTo(total);
+        }
+
+        return new TlsStatsSnapshot(
+            total.Handshakes,
+            total.Tls12,
+            total.Tls13,
+            total.Http11,
+            total.Failures[(int)TlsFailureReason.Timeout],
+            total.Failures[(int)TlsFailureReason.NotTls],
+            total.Failures[(int)TlsFailureReason.HandshakeError],
+            total.Failures[(int)TlsFailureReason.PeerClosed])
+        {
+            HopsToWorker = total.Hops,
+            Closed = total.Closed,
+        };
+    }
+
+    /// <summary>A connection under the layer has ended; <paramref name="hops"/> of its stream calls came from off the worker.</summary>
+    internal void Closed(int worker, long hops)
+    {
+        var counters = For(worker);
+        Interlocked.Increment(ref counters.Closed);
+        if (hops > 0)
+        {
+            Interlocked.Add(ref counters.Hops, hops);
+        }
+    }
+
+    internal void Succeeded(int worker, SslProtocols protocol, SslApplicationProtocol alpn)
+    {
+        var counters = For(worker);
+        Interlocked.Increment(ref counters.Handshakes);
+        if (protocol == SslProtocols.Tls13)
+        {
+            Interlocked.Increment(ref counters.Tls13);
+        }
+        else if (protocol == SslProtocols.Tls12)
+        {
+            Interlocked.Increment(ref counters.Tls12);
+        }
+
+        if (alpn == SslApplicationProtocol.Http11)
+        {
+            Interlocked.Increment(ref counters.Http11);
+        }
+    }
+
+    internal void Failed(int worker, TlsFailureReason reason) => Interlocked.Increment(ref For(worker).Failures[(int)reason]);
+
+    private TlsWorkerCounters For(int worker)
+    {
+        var workers = Volatile.Read(ref _workers);
+        if ((uint)worker < (uint)workers.Length && workers[worker] is { } counters)
+        {
+            return counters;
+        }
+
+        // Once per worker per layer: grow or fill the slot under a lock no handshake path takes afterwards.
+        lock (_grow)
+        {
+            workers = _workers;
+            if (worker >= workers.Length)
+            {
+                Array.Resize(ref workers, Math.Max(worker + 1, workers.Length * 2));
+            }
+
+            counters = workers[worker] ??= new TlsWorkerCounters();
+            Volatile.Write(ref _workers, workers);
+            return counters;
+        }
+    }
+
+    /// <summary>One worker's counters; the interlocked adds are uncontended and let readers on other threads see whole values.</summary>
+    private sealed class TlsWorkerCounters
+    {
+        public long Handshakes;
+        public long Tls12;
+        public long Tls13;
+        public long Http11;
+        public long Hops;
+        public long Closed;
+        public readonly long[] Failures = new long[4];
+
+        public void AddTo(TlsWorkerCounters total)
+        {
+            total.Handshakes += Interlocked.Read(ref Handshakes);
+            total.Tls12 += Interlocked.Read(ref Tls12);
+            total.Tls13 += Interlocked.Read(ref Tls13);
+            total.Http11 += Interlocked.Read(ref Http11);
+            total.Hops += Interlocked.Read(ref Hops);
+            total.Closed += Interlocked.Read(ref Closed);
+            for (int i = 0; i < Failures.Length; i++)
+            {
+                total.Failures[i] += Interlocked.Read(ref Failures[i]);
+            }
+        }
+    }
+}
+
+/// <summary>Handshake counts summed over workers.</summary>
+/// <param name="Handshakes">Handshakes completed.</param>
+/// <param name="Tls12">Of those, TLS 1.2.</param>
+/// <param name="Tls13">Of those, TLS 1.3.</param>
+/// <param name="Http11">Of those, with ALPN http/1.1 agreed.</param>
+/// <param name="Timeouts">Failed: the client did not finish within the handshake timeout.</param>
+/// <param name="NotTls">Failed: the first bytes were not TLS (plaintext HTTP, random bytes).</param>
+/// <param name="HandshakeErrors">Failed: a malformed or refused handshake.</param>
+/// <param name="PeerClosed">Failed: the client closed or reset mid-handshake.</param>
+public sealed record TlsStatsSnapshot(long Handshakes, long Tls12, long Tls13, long Http11, long Timeouts, long NotTls, long HandshakeErrors, long PeerClosed)
+{
+    /// <summary>Handshakes that failed, whatever the reason.</summary>
+    public long Failures => Timeouts + NotTls + HandshakeErrors + PeerClosed;
+
+    /// <summary>
+    /// TLS stream calls that arrived off the connection's worker and were posted back to it (closed connections
+    /// only). Zero when SslStream stays on the worker, as it should; a rising count means work left the core.
+    /// </summary>
+    public long HopsToWorker { get; init; }
+
+    /// <summary>Connections that have ended under the layer, whether or not their handshake completed.</summary>
+    public long Closed { get; init; }
+}

@@ -1,0 +1,17 @@
+namespace Fastsock.Samples.Proxy.Config;
+
+// The JSON shape of a frontend's "tls" section, as written; CertificateFiles checks and loads it.
+
+internal sealed class FrontendTlsConfig
+{
+    public List<CertificateConfig> Certificates { get; set; } = [];
+
+    public string? HandshakeTimeout { get; set; }
+}
+
+internal sealed class CertificateConfig
+{
+    public string? Cert { get; set; }
+
+    public string? Key { get; set; }
+}

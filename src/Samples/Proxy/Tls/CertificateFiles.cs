@@ -1,0 +1,98 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Fastsock.Samples.Proxy.Config;
+
+namespace Fastsock.Samples.Proxy.Tls;
+
+/// <summary>
+/// Checks and loads a frontend's <c>tls</c> section when the config is read, so a missing file, a bad PEM, a key that
+/// is not the certificate's or an expired certificate stops the proxy at start (exit 2) with the file, key and reason,
+/// instead of failing every handshake later.
+/// </summary>
+internal static class CertificateFiles
+{
+    public static FrontendTlsSettings Load(string source, string key, FrontendTlsConfig config, DateTimeOffset now)
+    {
+        if (config.Certificates.Count == 0)
+        {
+            throw new ConfigException(source, $"{key}.certificates",
+                "empty: give at least one, e.g. [ { \"cert\": \"/etc/ssl/site.crt\", \"key\": \"/etc/ssl/site.key\" } ]");
+        }
+
+        var certificates = new List<X509Certificate2>();
+        for (int i = 0; i < config.Certificates.Count; i++)
+        {
+            certificates.Add(LoadPair(source, $"{key}.certificates[{i}]", config.Certificates[i], source, now));
+        }
+
+        var timeoutText = config.HandshakeTimeout ?? "5s";
+        if (!Duration.TryParse(timeoutText, out var timeout) || timeout <= TimeSpan.Zero)
+        {
+            throw new ConfigException(source, $"{key}.handshakeTimeout", $"'{timeoutText}' is not a positive duration; write it like 500ms, 5s or 2m");
+        }
+
+        return new FrontendTlsSettings(certificates, timeout);
+    }
+
+    private static X509Certificate2 LoadPair(string source, string key, CertificateConfig pair, string configPath, DateTimeOffset now)
+    {
+        var certPath = ExistingFile(source, $"{key}.cert", pair.Cert, configPath);
+        var keyPath = ExistingFile(source, $"{key}.key", pair.Key, configPath);
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certPath));
+        }
+        catch (CryptographicException ex)
+        {
+            throw new ConfigException(source, $"{key}.cert", $"'{certPath}' holds no PEM certificate ({ex.Message}); give a file with -----BEGIN CERTIFICATE-----");
+        }
+
+        X509Certificate2 withKey;
+        try
+        {
+            withKey = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        }
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        {
+            var reason = HoldsPrivateKey(keyPath)
+                ? $"'{keyPath}' is not the private key of '{certPath}' ({ex.Message}); give the key the certificate was issued for"
+                : $"'{keyPath}' holds no PEM private key ({ex.Message}); give a file with -----BEGIN PRIVATE KEY----- (or RSA/EC PRIVATE KEY)";
+            throw new ConfigException(source, $"{key}.key", reason);
+        }
+        finally
+        {
+            certificate.Dispose();
+        }
+
+        if (withKey.NotAfter.ToUniversalTime() < now.UtcDateTime)
+        {
+            throw new ConfigException(source, $"{key}.cert", $"'{certPath}' expired on {withKey.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; renew it");
+        }
+
+        if (withKey.NotBefore.ToUniversalTime() > now.UtcDateTime)
+        {
+            throw new ConfigException(source, $"{key}.cert", $"'{certPath}' is not valid before {withKey.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; check the clock or the certificate");
+        }
+
+        return withKey;
+    }
+
+    private static string ExistingFile(string source, string key, string? path, string configPath)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ConfigException(source, key, "missing: give the path of a PEM file");
+        }
+
+        // Relative paths are relative to the config file, as nginx and HAProxy users expect of a config's neighbours.
+        var full = Path.IsPathRooted(path) ? path : Path.GetFullPath(path, Path.GetDirectoryName(Path.GetFullPath(configPath)) ?? ".");
+        return File.Exists(full) ? full : throw new ConfigException(source, key, $"'{path}' not found; give an existing PEM file");
+    }
+
+    private static bool HoldsPrivateKey(string keyPath)
+    {
+        var text = File.ReadAllText(keyPath);
+        return text.Contains("PRIVATE KEY-----", StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,189 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Fastsock.Engine;
+using Fastsock.Hosting;
+using Fastsock.Locality;
+using Fastsock.Tests.Support;
+using Fastsock.Transport;
+using Fastsock.Transport.Tls;
+
+namespace Fastsock.Tests.Transport.Tls;
+
+/// <summary>The runtime's TLS server layer with a .NET SslStream client on real loopback sockets.</summary>
+public sealed class TlsLayerTests
+{
+    private static readonly X509Certificate2 Exact = TestCertificates.Create("a.example.test", ["a.example.test"]);
+    private static readonly X509Certificate2 Wildcard = TestCertificates.Create("wild.test", ["*.wild.test"]);
+    private static readonly X509Certificate2 Fallback = TestCertificates.Create("default.test", ["default.test"]);
+
+    private static TlsServerOptions Options(TimeSpan? handshakeTimeout = null)
+    {
+        var options = new TlsServerOptions { DefaultCertificate = Fallback, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) };
+        options.Certificates.Add(Exact);
+        options.Certificates.Add(Wildcard);
+        options.Certificates.Add(Fallback);
+        return options;
+    }
+
+    private static Task<FastsockServer> StartAsync(TlsServerOptions options, ConnectionHandler handler, string cores) =>
+        TestServers.StartAsync(TlsLayer.Server(options, handler), o => o.Cores = CpuSet.Parse(cores));
+
+    [Theory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task Handler_under_tls_runs_on_its_worker_thread_and_echoes_plaintext_with_tls_1_2_and_1_3(string cores)
+    {
+        int offWorker = 0;
+        var options = Options();
+        await using var server = await StartAsync(options, async connection =>
+        {
+            var input = connection.Transport.Input;
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                if (SynchronizationContext.Current is not WorkerSynchronizationContext { Worker.IsCurrentThread: true })
+                {
+                    Interlocked.Increment(ref offWorker);
+                }
+
+                foreach (var segment in result.Buffer)
+                {
+                    await connection.Transport.Output.WriteAsync(segment);
+                }
+
+                input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }, cores);
+
+        foreach (var protocol in new[] { SslProtocols.Tls12, SslProtocols.Tls13 })
+        {
+            await using var client = await TlsTestClient.ConnectAsync(server.EndPoints[0], "a.example.test", protocol);
+            Assert.Equal(protocol, client.Ssl.SslProtocol);
+            Assert.Equal(SslApplicationProtocol.Http11, client.Ssl.NegotiatedApplicationProtocol);
+            var message = new byte[200_000];
+            Random.Shared.NextBytes(message);
+            Assert.Equal(message, await client.RoundTripAsync(message));
+        }
+
+        Assert.Equal(0, Volatile.Read(ref offWorker));
+        var stats = options.Stats.Snapshot();
+        Assert.Equal((2, 1, 1, 2, 0), (stats.Handshakes, stats.Tls12, stats.Tls13, stats.Http11, stats.Failures));
+
+        // SslStream's own continuations ran on the worker too: none of its pipe calls had to be posted back.
+        Assert.True(await Eventually.HoldsAsync(() => options.Stats.Snapshot().Closed == 2), $"the two TLS connections did not close: {options.Stats.Snapshot()}");
+        Assert.Equal(0, options.Stats.Snapshot().HopsToWorker);
+    }
+
+    [Theory]
+    [InlineData("a.example.test", "a.example.test")]
+    [InlineData("A.Example.Test", "a.example.test")]
+    [InlineData("x.wild.test", "wild.test")]
+    [InlineData("deeper.x.wild.test", "default.test")]
+    [InlineData("unknown.test", "default.test")]
+    [InlineData(null, "default.test")]
+    public async Task Certificate_is_chosen_by_sni_exact_then_one_label_wildcard_then_default(string? serverName, string expectedCommonName)
+    {
+        var options = Options();
+        string? seen = "unset";
+        await using var server = await StartAsync(options, connection =>
+        {
+            seen = ((ITlsConnectionFeature)connection).ServerName;
+            return Task.CompletedTask;
+        }, CoreSets.FirstText);
+
+        await using var client = await TlsTestClient.ConnectAsync(server.EndPoints[0], serverName);
+        Assert.Equal(expectedCommonName, client.ServerCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
+        Assert.True(await Eventually.HoldsAsync(() => seen != "unset"), "the handler never ran");
+        Assert.Equal(serverName ?? "", seen, ignoreCase: true);
+    }
+
+    [Theory]
+    [InlineData("GET / HTTP/1.1\r\nHost: x\r\n\r\n", TlsFailureReason.NotTls)]
+    [InlineData("random", TlsFailureReason.NotTls)]
+    [InlineData("truncated", TlsFailureReason.PeerClosed)]
+    public async Task Bad_first_bytes_close_only_their_connection_and_are_counted_by_reason(string input, TlsFailureReason reason)
+    {
+        var options = Options();
+        await using var server = await StartAsync(options, TestServers.Echo, CoreSets.FirstText);
+        byte[] bytes = input switch
+        {
+            "random" => RandomNotHandshake(),
+            // A record header announcing a 512-byte ClientHello, then only its first bytes and a FIN.
+            "truncated" => [22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3, 1, 2, 3, 4],
+            _ => System.Text.Encoding.ASCII.GetBytes(input),
+        };
+
+        await using var healthy = await TlsTestClient.ConnectAsync(server.EndPoints[0], "a.example.test");
+        using (var bad = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        {
+            await bad.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
+            await bad.SendAsync(bytes).WaitAsync(Clients.Timeout);
+            bad.Shutdown(SocketShutdown.Send);
+            var (received, _) = await Clients.ReadUntilClosedAsync(bad).WaitAsync(Clients.Timeout);
+            Assert.Equal(0, received);
+        }
+
+        Assert.True(await Eventually.HoldsAsync(() => Count(options.Stats.Snapshot(), reason) == 1), $"{reason} was not counted: {options.Stats.Snapshot()}");
+        Assert.Equal(1, options.Stats.Snapshot().Failures);
+        Assert.Equal("still here"u8.ToArray(), await healthy.RoundTripAsync("still here"u8.ToArray()));
+    }
+
+    [Fact]
+    public async Task Client_stalling_mid_handshake_is_closed_at_the_handshake_timeout_while_others_complete()
+    {
+        var options = Options(handshakeTimeout: TimeSpan.FromMilliseconds(300));
+        await using var server = await StartAsync(options, TestServers.Echo, CoreSets.FirstText);
+        using var stalled = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await stalled.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
+        await stalled.SendAsync(new byte[] { 22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3 }).WaitAsync(Clients.Timeout);
+
+        // The stalled client never sends the rest nor closes: only the server's timeout can end it.
+        var (received, _) = await Clients.ReadUntilClosedAsync(stalled).WaitAsync(Clients.Timeout);
+        Assert.Equal(0, received);
+        Assert.True(await Eventually.HoldsAsync(() => options.Stats.Snapshot().Timeouts == 1), $"no timeout counted: {options.Stats.Snapshot()}");
+
+        await using var healthy = await TlsTestClient.ConnectAsync(server.EndPoints[0], "x.wild.test");
+        Assert.Equal("after"u8.ToArray(), await healthy.RoundTripAsync("after"u8.ToArray()));
+    }
+
+    [Fact]
+    public async Task Client_offering_only_tls_1_2_to_a_tls_1_3_only_layer_fails_with_a_counted_handshake_error()
+    {
+        var options = Options();
+        options.EnabledProtocols = SslProtocols.Tls13;
+        await using var server = await StartAsync(options, TestServers.Echo, CoreSets.FirstText);
+        await Assert.ThrowsAnyAsync<Exception>(() => TlsTestClient.ConnectAsync(server.EndPoints[0], "a.example.test", SslProtocols.Tls12));
+        Assert.True(await Eventually.HoldsAsync(() => options.Stats.Snapshot().HandshakeErrors == 1), $"no handshake error counted: {options.Stats.Snapshot()}");
+    }
+
+    [Fact]
+    public void Layer_without_a_certificate_or_key_is_refused_when_built()
+    {
+        Assert.Throws<ArgumentException>(() => TlsLayer.Server(new TlsServerOptions(), TestServers.Echo));
+        var options = new TlsServerOptions();
+        options.Certificates.Add(X509CertificateLoader.LoadCertificate(Exact.Export(X509ContentType.Cert)));
+        var error = Assert.Throws<ArgumentException>(() => TlsLayer.Server(options, TestServers.Echo));
+        Assert.Contains("no private key", error.Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] RandomNotHandshake()
+    {
+        var bytes = new byte[64];
+        Random.Shared.NextBytes(bytes);
+        bytes[0] = (byte)(bytes[0] == 22 ? 23 : bytes[0]);
+        return bytes;
+    }
+
+    private static long Count(TlsStatsSnapshot stats, TlsFailureReason reason) => reason switch
+    {
+        TlsFailureReason.NotTls => stats.NotTls,
+        TlsFailureReason.PeerClosed => stats.PeerClosed,
+        TlsFailureReason.Timeout => stats.Timeouts,
+        _ => stats.HandshakeErrors,
+    };
+}
