@@ -210,4 +210,23 @@ public sealed class ConfigReloadTests : IDisposable
         var both = await TallyAsync(client, 4);
         Assert.Equal((2, 2), (both["a"], both["b"]));
     }
+
+    [Fact]
+    public async Task A_proxy_started_with_sighup_ignored_as_under_nohup_still_reloads_on_sighup()
+    {
+        await using var a = new TaggedBackend("a");
+        await using var b = new TaggedBackend("b");
+        await File.WriteAllTextAsync(ConfigPath, Config(ServerJson(a)));
+        // nohup and some supervisors start programs with SIGHUP ignored; .NET keeps an inherited ignore unless asked.
+        var proxy = SampleProcess.StartProgram("bash", ["-c", "trap '' HUP; exec \"$0\" \"$@\"", SampleProcess.DotnetHost, ProxyDll, "--config", ConfigPath, "--cores", CoreSets.FirstText]);
+        _processes.Add(proxy);
+        await proxy.WaitForLineAsync("Press Ctrl+C");
+        using var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web"));
+        Assert.Equal(4, (await TallyAsync(client, 4))["a"]);
+
+        await ReloadAsync(proxy, Config($"{ServerJson(a)}, {ServerJson(b)}"));
+
+        var both = await TallyAsync(client, 4);
+        Assert.Equal((2, 2), (both["a"], both["b"]));
+    }
 }

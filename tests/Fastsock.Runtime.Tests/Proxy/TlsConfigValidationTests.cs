@@ -36,6 +36,16 @@ public sealed class TlsConfigValidationTests : IDisposable
     }
 
     [Fact]
+    public void Accept_proxy_together_with_tls_is_refused_in_one_line()
+    {
+        var (cert, key) = Valid();
+        var path = Config(cert, key);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"backend\": \"b\",", "\"backend\": \"b\", \"acceptProxy\": true,", StringComparison.Ordinal));
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.Equal($"{path}: frontends[0].acceptProxy: not supported together with tls yet: remove acceptProxy or tls from this frontend", error.Message);
+    }
+
+    [Fact]
     public void Missing_certificate_file_names_the_cert_key()
     {
         var (_, key) = Valid();

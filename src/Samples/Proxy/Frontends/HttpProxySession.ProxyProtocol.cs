@@ -21,6 +21,10 @@ internal sealed partial class HttpProxySession
     private ClientEndPoints _peer;
     private Connection? _private;
     private int _privateServer = -1;
+
+    // The server the private connection goes to: a slot index alone could name another server after a reload or a
+    // DNS change reused the slot.
+    private ServerState? _privateOwner;
     private int _backendServer = -1; // the server of _backend, for the counters
 
     /// <summary>Reads the PROXY header when the frontend expects one; false: it was bad or missing (logged, counted), close.</summary>
@@ -69,10 +73,11 @@ internal sealed partial class HttpProxySession
         _backendServer = server.Index;
         if (_private is { } kept)
         {
-            bool usable = _privateServer == server.Index && BackendConnectionPool.IsStillIdle(kept);
+            bool usable = ReferenceEquals(_privateOwner, server) && BackendConnectionPool.IsStillIdle(kept);
             int keptServer = _privateServer;
             _private = null;
             _privateServer = -1;
+            _privateOwner = null;
             if (usable)
             {
                 _frontend.Counters?.BackendReused(_client.WorkerIndex, server.Index);
@@ -88,10 +93,20 @@ internal sealed partial class HttpProxySession
     /// <summary>Keeps the backend connection of a completed exchange: privately when it carried a PROXY header, else in the pool.</summary>
     private void KeepBackend(ServerState server)
     {
+        if (server.IsRetired || !ReferenceEquals(_frontend.Backend.ServerAt(server.Index), server))
+        {
+            // Removed by a reload or DNS while this exchange ran (its slot may already serve another server): the
+            // connection must not be kept where the slot's new server would take it.
+            _frontend.CloseBackend(_backend!, _client.WorkerIndex, server.Index);
+            _backend = null;
+            return;
+        }
+
         if (server.Settings.SendProxy != ProxyHeaderMode.None)
         {
             _private = _backend;
             _privateServer = server.Index;
+            _privateOwner = server;
             _backend = null;
             return;
         }
@@ -105,6 +120,7 @@ internal sealed partial class HttpProxySession
         if (_private is { } kept)
         {
             _private = null;
+            _privateOwner = null;
             _frontend.CloseBackend(kept, _client.WorkerIndex, _privateServer);
         }
     }

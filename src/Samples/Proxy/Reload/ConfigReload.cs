@@ -38,11 +38,17 @@ internal sealed partial class ConfigReload : IDisposable
     }
 
     /// <summary>From now on SIGHUP reloads instead of ending the process.</summary>
-    public void ListenForSighup() => _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+    public void ListenForSighup()
+    {
+        InheritedSignalIgnore.ClearForSighup();
+        _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSighup);
+    }
+
+    private void OnSighup(PosixSignalContext context)
     {
         context.Cancel = true;
         _ = Task.Run(ReloadAsync);
-    });
+    }
 
     /// <summary>Reads, checks and applies the config; false (and one log line) when it was not applied.</summary>
     public async Task<bool> ReloadAsync()
@@ -78,8 +84,9 @@ internal sealed partial class ConfigReload : IDisposable
                 Reloaded(_logger, _source, summary);
                 return true;
             }
-            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or NativeCallException)
+            catch (Exception ex)
             {
+                // Whatever stopped it (a bind, a pool, DNS), the process keeps serving: one line, never an unobserved task.
                 ApplyFailed(_logger, _source, ex.Message);
                 return false;
             }
@@ -152,7 +159,7 @@ internal sealed partial class ConfigReload : IDisposable
             var built = _live.Build(settings, next, live?.Frontend, out var handler);
             if (live is null)
             {
-                live = new LiveFrontend(settings, new FrontendSlot(handler), built);
+                live = new LiveFrontend(settings, new FrontendSlot(Tls.FrontendTls.Handler(settings, handler)), built);
                 _live.Add(live);
                 done.Add($"+frontend {settings.Name}");
             }
@@ -160,7 +167,8 @@ internal sealed partial class ConfigReload : IDisposable
             {
                 live.Settings = settings;
                 live.Frontend = built;
-                live.Slot.Handler = handler;
+                // TLS sits inside the slot, so a reload turns it on or off and new connections get the new certificates.
+                live.Slot.Handler = Tls.FrontendTls.Handler(settings, handler);
             }
 
             foreach (var bind in settings.Binds)
@@ -172,7 +180,7 @@ internal sealed partial class ConfigReload : IDisposable
 
                 try
                 {
-                    var bound = await _server.AddListenerAsync(bind, Tls.FrontendTls.Handler(settings, live.Slot.HandleAsync)).ConfigureAwait(false);
+                    var bound = await _server.AddListenerAsync(bind, live.Slot.HandleAsync).ConfigureAwait(false);
                     live.Bound[bind] = bound;
                     ListeningLines.Frontend(settings, bound);
                 }

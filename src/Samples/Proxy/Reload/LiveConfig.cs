@@ -50,12 +50,19 @@ internal sealed class LiveConfig
         }
 
         // Off the workers: dns: and srv: servers reach the pools through ApplyServers (ProxyApp starts it).
-        Dns = new DnsDiscovery(settings, b => servers => Pools[b.Name].ApplyServers(servers), logger);
+        Dns = new DnsDiscovery(settings, b => servers =>
+        {
+            // A backend a failed reload never built has no pool: its answer has nowhere to go until the next reload.
+            if (Pools.TryGetValue(b.Name, out var pool))
+            {
+                pool.ApplyServers(servers);
+            }
+        }, logger);
         Counters = new ProxyCounters(settings, workerCount);
         foreach (var frontend in settings.Frontends)
         {
             var built = Build(frontend, settings, existing: null, out var handler);
-            _frontends[frontend.Name] = new LiveFrontend(frontend, new FrontendSlot(handler), built);
+            _frontends[frontend.Name] = new LiveFrontend(frontend, new FrontendSlot(Tls.FrontendTls.Handler(frontend, handler)), built);
         }
     }
 
@@ -78,7 +85,7 @@ internal sealed class LiveConfig
 
     /// <summary>What to listen on at start, in config order (the order <see cref="FastsockServer.EndPoints"/> lists them).</summary>
     public IEnumerable<(IPEndPoint Bind, ConnectionHandler Handler)> Bindings() =>
-        Frontends.SelectMany(f => f.Settings.Binds.Select(b => (b, Tls.FrontendTls.Handler(f.Settings, f.Slot.HandleAsync))));
+        Frontends.SelectMany(f => f.Settings.Binds.Select(b => (b, (ConnectionHandler)f.Slot.HandleAsync)));
 
     /// <summary>Takes note of where the start-up binds got bound (port 0 resolved), in the order of <see cref="Bindings"/>.</summary>
     public void Started(IReadOnlyList<IPEndPoint> endPoints)
