@@ -99,22 +99,6 @@ CFG
     echo $!
 }
 
-cat >"$WORK/status.lua" <<'LUA'
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) counts = {} end
-function response(status, headers, body) counts[status] = (counts[status] or 0) + 1 end
-function done(summary, latency, requests)
-  local all = {}
-  for _, t in ipairs(threads) do
-    for s, c in pairs(t:get("counts")) do all[s] = (all[s] or 0) + c end
-  end
-  for s, c in pairs(all) do io.write(string.format("STATUS %d %d\n", s, c)) end
-  local e = summary.errors
-  io.write(string.format("ERRORS %d %d %d %d %d\n", e.connect, e.read, e.write, e.status, e.timeout))
-end
-LUA
-
 # run KIND FAULT: one row of the table
 run() {
     local kind="$1" fault="$2" pa pb pp a_pid b_pid proxy_pid
@@ -128,7 +112,7 @@ run() {
     PIDS+=("$proxy_pid")
     wait_port "$pp"
     sleep 3 # both health checks settle (the returning server is DOWN before the run)
-    taskset -c "$OTHER_CPU" wrk -t1 -c64 -d"${DURATION}s" --timeout 10s -s "$WORK/status.lua" "http://127.0.0.1:$pp/plaintext" >"$WORK/wrk-$kind-$fault.txt" 2>&1 &
+    taskset -c "$OTHER_CPU" wrk -t1 -c64 -d"${DURATION}s" --timeout 10s -s "$REPO_ROOT/perf/wrk-status.lua" "http://127.0.0.1:$pp/plaintext" >"$WORK/wrk-$kind-$fault.txt" 2>&1 &
     local wrk_pid=$! back="" t0
     PIDS+=("$wrk_pid")
     sleep 5

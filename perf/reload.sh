@@ -58,27 +58,11 @@ CONF
     echo $!
 }
 
-cat >"$WORK/status.lua" <<'LUA'
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) counts = {} end
-function response(status, headers, body) counts[status] = (counts[status] or 0) + 1 end
-function done(summary, latency, requests)
-  local all = {}
-  for _, t in ipairs(threads) do
-    for s, c in pairs(t:get("counts")) do all[s] = (all[s] or 0) + c end
-  end
-  for s, c in pairs(all) do io.write(string.format("STATUS %d %d\n", s, c)) end
-  local e = summary.errors
-  io.write(string.format("ERRORS %d %d %d %d %d\n", e.connect, e.read, e.write, e.status, e.timeout))
-end
-LUA
-
 # Load for SECONDS on PORT: keep-alive clients, and clients that open a new connection for every request.
 start_load() { # NAME PORT SECONDS
-    taskset -c "$OTHER_CPU" wrk -t1 -c32 -d"$3s" --timeout 10s -s "$WORK/status.lua" "http://127.0.0.1:$2/plaintext" >"$WORK/wrk-$1-keepalive.txt" 2>&1 &
+    taskset -c "$OTHER_CPU" wrk -t1 -c32 -d"$3s" --timeout 10s -s "$REPO_ROOT/perf/wrk-status.lua" "http://127.0.0.1:$2/plaintext" >"$WORK/wrk-$1-keepalive.txt" 2>&1 &
     LOAD_KA=$!
-    taskset -c "$OTHER_CPU" wrk -t1 -c4 -d"$3s" --timeout 10s -H 'Connection: close' -s "$WORK/status.lua" "http://127.0.0.1:$2/plaintext" >"$WORK/wrk-$1-close.txt" 2>&1 &
+    taskset -c "$OTHER_CPU" wrk -t1 -c4 -d"$3s" --timeout 10s -H 'Connection: close' -s "$REPO_ROOT/perf/wrk-status.lua" "http://127.0.0.1:$2/plaintext" >"$WORK/wrk-$1-close.txt" 2>&1 &
     LOAD_NEW=$!
     PIDS+=("$LOAD_KA" "$LOAD_NEW")
 }
