@@ -11,7 +11,7 @@ namespace Fastsock.Transport.Tls;
 /// plaintext. The handshake and every record run on the worker that owns the connection. A failed or stalled
 /// handshake is counted in <see cref="TlsServerOptions.Stats"/> and closes only its own connection.
 /// </summary>
-public static class TlsLayer
+public static partial class TlsLayer
 {
     /// <summary>A handler that terminates TLS and passes the decrypted connection to <paramref name="handler"/>.</summary>
     /// <exception cref="ArgumentException">No certificate, or one without its private key.</exception>

@@ -1,0 +1,113 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using Fastsock.Engine;
+
+namespace Fastsock.Transport.Tls;
+
+/// <summary>TLS origination: the client side of the layer, for connections the application opened.</summary>
+public static partial class TlsLayer
+{
+    /// <summary>
+    /// Runs a TLS handshake as the client over <paramref name="connection"/> (one from
+    /// <see cref="FastsockConnector.ConnectAsync"/>) and returns a connection whose pipes carry plaintext. The
+    /// handshake and every record run on the worker that owns the connection. Completing both pipe ends of the result
+    /// sends a close_notify and closes <paramref name="connection"/>. Call it on that worker (a handler or its
+    /// continuations).
+    /// </summary>
+    /// <exception cref="TlsHandshakeException">
+    /// The handshake failed, timed out or the server's certificate was refused (the message says why and what to do);
+    /// <paramref name="connection"/> is closed.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">Called off the connection's worker.</exception>
+    public static async Task<Connection> ClientAsync(Connection connection, TlsClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HandshakeTimeout, TimeSpan.Zero);
+        var worker = ConnectionForwarder.CurrentWorker();
+        if (worker is null || worker.Index != connection.WorkerIndex)
+        {
+            throw new InvalidOperationException(
+                $"TlsLayer.ClientAsync({connection.RemoteEndPoint}) was called off the connection's worker {connection.WorkerIndex}; call it from the handler that opened the connection.");
+        }
+
+        var check = new ServerCertificateCheck(options);
+        var deadline = new ClientHandshakeDeadline(connection);
+        var ciphertext = new ConnectionPipeStream(connection.Transport, worker);
+        var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: true);
+        deadline.Arm(worker, options.HandshakeTimeout);
+        TlsHandshakeException? failure;
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(Authentication(options, check), CancellationToken.None).ConfigureAwait(true);
+            failure = null;
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            failure = Failure(connection, options, check, deadline.Expired, ex);
+        }
+
+        // The caller and the connection's timers belong to the worker, wherever SslStream's last await resumed.
+        await new WorkerHop(worker);
+        deadline.Disarm();
+        if (failure is not null)
+        {
+            options.Stats.Failed(connection.WorkerIndex, failure.Reason);
+            await ssl.DisposeAsync().ConfigureAwait(true);
+            await new WorkerHop(worker);
+            connection.Transport.Input.Complete();
+            connection.Transport.Output.Complete();
+            options.Stats.Closed(connection.WorkerIndex, ciphertext.HopsToWorker);
+            throw failure;
+        }
+
+        options.Stats.Succeeded(connection.WorkerIndex);
+        return new TlsClientConnection(connection, ssl, ciphertext, worker, options.Stats);
+    }
+
+    private static SslClientAuthenticationOptions Authentication(TlsClientOptions options, ServerCertificateCheck check)
+    {
+        var authentication = new SslClientAuthenticationOptions
+        {
+            TargetHost = options.TargetHost,
+            EnabledSslProtocols = options.EnabledProtocols,
+            RemoteCertificateValidationCallback = check.Validate,
+            CertificateChainPolicy = check.ChainPolicy(),
+            CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        };
+        if (options.ApplicationProtocols.Count > 0)
+        {
+            authentication.ApplicationProtocols = [.. options.ApplicationProtocols];
+        }
+
+        return authentication;
+    }
+
+    private static TlsHandshakeException Failure(Connection connection, TlsClientOptions options, ServerCertificateCheck check, bool expired, Exception error)
+    {
+        string server = string.IsNullOrEmpty(options.TargetHost) ? $"{connection.RemoteEndPoint}" : $"{options.TargetHost} ({connection.RemoteEndPoint})";
+        var (reason, detail) = expired
+            ? (TlsClientFailureReason.Timeout, $"handshake timed out after {options.HandshakeTimeout.TotalMilliseconds:0} ms; check that the server speaks TLS on this port, or raise the handshake timeout")
+            : check.Reason is { } refused ? (refused, check.Detail!)
+            : error is AuthenticationException { InnerException: IOException or OperationCanceledException } or IOException or OperationCanceledException or ObjectDisposedException
+                ? (TlsClientFailureReason.PeerClosed, $"the server closed the connection during the handshake ({error.Message}); check that it speaks TLS on this port")
+                : (TlsClientFailureReason.HandshakeError, $"handshake refused: {error.Message}; check the protocols and ciphers the server accepts");
+        return new TlsHandshakeException(reason, $"TLS to {server} failed: {detail}", error);
+    }
+
+    /// <summary>Closes a connection whose client handshake outlives the timeout, from the worker's timer wheel.</summary>
+    private sealed class ClientHandshakeDeadline(Connection connection) : TimerEntry
+    {
+        public bool Expired { get; private set; }
+
+        public void Arm(Worker worker, TimeSpan timeout) => worker.Timers.Schedule(this, worker.NowMs, (long)timeout.TotalMilliseconds);
+
+        public void Disarm() => Wheel?.Cancel(this);
+
+        public override void OnExpired()
+        {
+            Expired = true;
+            connection.Abort();
+        }
+    }
+}
