@@ -47,7 +47,8 @@ internal static class ProxyApp
 
             builder.AddInProcessApp(DemoHelloApp.Name, new DemoHelloApp().HandleAsync);
             var apps = builder.InProcessApps.Handlers;
-            var connector = new ServerConnector(apps, settings.Timeouts.Connect);
+            var connector = new ServerConnector(apps, settings.Timeouts.Connect) { Logger = logger };
+            Tls.BackendTls.WarnUnverified(settings, logger);
             live = new LiveConfig(settings, source, cores.Count, connector, health, logger);
             live.Dns.StartAsync().GetAwaiter().GetResult(); // dns: and srv: servers resolved once before traffic
             foreach (var (bind, handler) in live.Bindings())

@@ -124,7 +124,8 @@ internal static partial class ConfigValidator
             int weight = check.Range($"{serverKey}.weight", server.Weight ?? 1, 0, 256);
             var sendProxy = check.OneOf($"{serverKey}.sendProxy", server.SendProxy ?? "none", ("none", ProxyHeaderMode.None), ("v1", ProxyHeaderMode.V1), ("v2", ProxyHeaderMode.V2));
             var fastPath = server.LocalFastPath is null ? null : check.UnixPath($"{serverKey}.localFastPath", server.LocalFastPath);
-            servers.Add(new ServerSettings(serverName, address, weight, sendProxy, fastPath));
+            var tls = server.Tls is null ? null : Tls.BackendTlsFiles.Load(check.Source, $"{serverKey}.tls", server.Tls, address);
+            servers.Add(new ServerSettings(serverName, address, weight, sendProxy, fastPath, tls));
         }
 
         if (discovered.Count == 0)
@@ -195,6 +196,8 @@ internal static partial class ConfigValidator
     private sealed class Checker(string source)
     {
         public ConfigException Error(string key, string reason) => new(source, key, reason);
+
+        public string Source => source;
 
         public T Parse<T>(string key, Func<T> parse)
         {

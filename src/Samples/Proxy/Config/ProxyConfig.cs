@@ -134,6 +134,9 @@ internal sealed class ServerConfig
 
     public string? LocalFastPath { get; set; }
 
+    /// <summary>TLS to this server (origination): <c>{ "enabled": true, "caFile": …, "sni": …, "verify": true }</c>.</summary>
+    public Tls.BackendTlsConfig? Tls { get; set; }
+
     /// <summary>For a <c>dns:</c>/<c>srv:</c> address: how often it is resolved again (overrides the backend's).</summary>
     public string? ResolveInterval { get; set; }
 }

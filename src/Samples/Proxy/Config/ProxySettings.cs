@@ -51,7 +51,8 @@ internal sealed record ServerAddress(ServerKind Kind, IPEndPoint? EndPoint, stri
 }
 
 /// <param name="LocalFastPath">A unix socket the same backend also listens on: used instead of TCP when it exists.</param>
-internal sealed record ServerSettings(string Name, ServerAddress Address, int Weight, ProxyHeaderMode SendProxy, string? LocalFastPath = null);
+/// <param name="Tls">TLS to this server; null: plaintext.</param>
+internal sealed record ServerSettings(string Name, ServerAddress Address, int Weight, ProxyHeaderMode SendProxy, string? LocalFastPath = null, Tls.BackendTlsSettings? Tls = null);
 
 internal sealed record HealthCheckSettings(HealthCheckType Type, string Path, int ExpectStatus, TimeSpan Interval, TimeSpan Timeout, int Rise, int Fall);
 

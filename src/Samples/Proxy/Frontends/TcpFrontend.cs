@@ -102,7 +102,9 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         var result = default(ForwardResult);
         try
         {
-            result = await ConnectionForwarder.ForwardAsync(client, upstream, forwarding).ConfigureAwait(true);
+            // Bytes to a TLS server are records SslStream writes: splice would bypass it, so copy.
+            var mode = server.Settings.Tls is null ? forwarding : ForwardingMode.Copy;
+            result = await ConnectionForwarder.ForwardAsync(client, upstream, mode).ConfigureAwait(true);
         }
         finally
         {

@@ -9,6 +9,7 @@ internal enum ExchangeFailure
     Reset,
     ResponseTimeout,
     BadResponse,
+    Tls,
 }
 
 /// <summary>
@@ -52,7 +53,10 @@ internal sealed class FailureLog
         Volatile.Read(ref _total[(int)ExchangeFailure.ConnectRefused]), Volatile.Read(ref _total[(int)ExchangeFailure.ConnectTimeout]),
         Volatile.Read(ref _total[(int)ExchangeFailure.ConnectError]), Volatile.Read(ref _total[(int)ExchangeFailure.Reset]),
         Volatile.Read(ref _total[(int)ExchangeFailure.ResponseTimeout]), Volatile.Read(ref _total[(int)ExchangeFailure.BadResponse]),
-        Volatile.Read(ref _redispatches), Volatile.Read(ref _passiveMarkDowns));
+        Volatile.Read(ref _redispatches), Volatile.Read(ref _passiveMarkDowns))
+    {
+        Tls = Volatile.Read(ref _total[(int)ExchangeFailure.Tls]),
+    };
 
     /// <summary>Whether any failure waits to be logged.</summary>
     public bool HasPending
@@ -109,6 +113,7 @@ internal sealed class FailureLog
         ExchangeFailure.ConnectError => "connect error",
         ExchangeFailure.Reset => "connection reset or closed before the response",
         ExchangeFailure.ResponseTimeout => "response timeout",
+        ExchangeFailure.Tls => "tls handshake",
         _ => "bad response",
     };
 }

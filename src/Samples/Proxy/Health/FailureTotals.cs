@@ -8,8 +8,11 @@ internal readonly record struct FailureTotals(
     long ConnectRefused, long ConnectTimeout, long ConnectError, long Reset, long ResponseTimeout, long BadResponse,
     long Redispatches, long PassiveMarkDowns)
 {
+    /// <summary>TLS handshakes to the server that failed (refused certificate, handshake error or timeout).</summary>
+    public long Tls { get; init; }
+
     /// <summary>Failed exchanges, every reason.</summary>
-    public long Failures => ConnectRefused + ConnectTimeout + ConnectError + Reset + ResponseTimeout + BadResponse;
+    public long Failures => ConnectRefused + ConnectTimeout + ConnectError + Reset + ResponseTimeout + BadResponse + Tls;
 
     public long Of(ExchangeFailure failure) => failure switch
     {
@@ -18,6 +21,7 @@ internal readonly record struct FailureTotals(
         ExchangeFailure.ConnectError => ConnectError,
         ExchangeFailure.Reset => Reset,
         ExchangeFailure.ResponseTimeout => ResponseTimeout,
+        ExchangeFailure.Tls => Tls,
         _ => BadResponse,
     };
 
@@ -25,5 +29,8 @@ internal readonly record struct FailureTotals(
 
     public static FailureTotals Add(FailureTotals a, FailureTotals b) => new(
         a.ConnectRefused + b.ConnectRefused, a.ConnectTimeout + b.ConnectTimeout, a.ConnectError + b.ConnectError, a.Reset + b.Reset,
-        a.ResponseTimeout + b.ResponseTimeout, a.BadResponse + b.BadResponse, a.Redispatches + b.Redispatches, a.PassiveMarkDowns + b.PassiveMarkDowns);
+        a.ResponseTimeout + b.ResponseTimeout, a.BadResponse + b.BadResponse, a.Redispatches + b.Redispatches, a.PassiveMarkDowns + b.PassiveMarkDowns)
+    {
+        Tls = a.Tls + b.Tls,
+    };
 }

@@ -57,6 +57,7 @@ internal sealed partial class PassiveHealth
 
     public static ExchangeFailure ConnectFailureOf(Exception exception) => exception switch
     {
+        Fastsock.Transport.Tls.TlsHandshakeException => ExchangeFailure.Tls,
         NativeCallException { Errno: ECONNREFUSED } => ExchangeFailure.ConnectRefused,
         NativeCallException { Errno: ETIMEDOUT } or TimeoutException or OperationCanceledException => ExchangeFailure.ConnectTimeout,
         _ => ExchangeFailure.ConnectError,

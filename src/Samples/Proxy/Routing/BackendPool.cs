@@ -179,7 +179,8 @@ internal sealed class BackendPool
     {
         foreach (var server in servers)
         {
-            if (server.Settings.Name == wanted.Name && server.Settings.Address == wanted.Address)
+            // A changed tls block is another server: connections made under the old settings are not reused.
+            if (server.Settings.Name == wanted.Name && server.Settings.Address == wanted.Address && Equals(server.Settings.Tls, wanted.Tls))
             {
                 return server;
             }

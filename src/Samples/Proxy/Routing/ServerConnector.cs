@@ -3,7 +3,11 @@ using System.Net.Sockets;
 using Fastsock.Native;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Tls;
 using Fastsock.Transport;
+using Fastsock.Transport.Tls;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fastsock.Samples.Proxy.Routing;
 
@@ -19,11 +23,23 @@ internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHand
     /// <summary>How long a connect may take; a reload may change it (new connects use the new value).</summary>
     public TimeSpan ConnectTimeout { get; set; } = connectTimeout;
 
+    /// <summary>Where failed TLS handshakes to servers are logged.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
     /// <summary>Apps that can be named as <c>inproc:NAME</c> servers.</summary>
     public IReadOnlyDictionary<string, ConnectionHandler> InProcessApps { get; } = inProcessApps;
 
-    /// <summary>A new connection to <paramref name="server"/>; <paramref name="route"/> gives its local fast path, if any.</summary>
+    /// <summary>
+    /// A new connection to <paramref name="server"/>, under TLS when the server has a <c>tls</c> section (a failed
+    /// handshake throws <see cref="TlsHandshakeException"/>); <paramref name="route"/> gives its local fast path, if any.
+    /// </summary>
     public async Task<Connection> ConnectAsync(ServerState server, ServerRoute route, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectPlainAsync(server, route, cancellationToken).ConfigureAwait(true);
+        return await BackendTls.OverAsync(connection, server, Logger).ConfigureAwait(true);
+    }
+
+    private async Task<Connection> ConnectPlainAsync(ServerState server, ServerRoute route, CancellationToken cancellationToken)
     {
         var address = server.Settings.Address;
         switch (address.Kind)
@@ -61,5 +77,5 @@ internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHand
 
     /// <summary>Errors that mean "this server did not take the connection": try another.</summary>
     public static bool IsConnectFailure(Exception exception) =>
-        exception is NativeCallException or TimeoutException or OperationCanceledException or NotSupportedException or ArgumentException;
+        exception is NativeCallException or TimeoutException or OperationCanceledException or NotSupportedException or ArgumentException or TlsHandshakeException;
 }

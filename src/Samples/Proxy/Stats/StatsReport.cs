@@ -116,13 +116,14 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
         new("reset", "failures_total", ("reason", "reset"), FailuresHelp, f => f.Reset),
         new("responseTimeout", "failures_total", ("reason", "response_timeout"), FailuresHelp, f => f.ResponseTimeout),
         new("badResponse", "failures_total", ("reason", "bad_response"), FailuresHelp, f => f.BadResponse),
+        new("tls", "failures_total", ("reason", "tls"), FailuresHelp, f => f.Tls),
         new("redispatches", "redispatches_total", null, "Requests that failed on this server and went to another one.", f => f.Redispatches),
         new("passiveMarkDowns", "passive_mark_downs_total", null, "Times errors on live traffic marked the server DOWN (observe.onError).", f => f.PassiveMarkDowns),
     ];
 
     private const string FailuresHelp =
         "Failed exchanges with servers, by reason (connect refused, timed out or other error; reset or closed before the response; " +
-        "no response within the server timeout; invalid response head).";
+        "no response within the server timeout; invalid response head; TLS handshake failed or certificate refused).";
 
     private const string ClosedHelp =
         "Connections to servers closed, by reason (idle_timeout: keepAlive.idleTimeout; server_closed: closed by the server while idle; " +

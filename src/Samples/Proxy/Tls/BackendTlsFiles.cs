@@ -1,0 +1,72 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Fastsock.Samples.Proxy.Config;
+
+namespace Fastsock.Samples.Proxy.Tls;
+
+/// <summary>
+/// Checks a server's <c>tls</c> section when the config is read and loads its CA file, so a missing or unreadable
+/// bundle stops the proxy at start (exit 2, <c>file: key: reason</c>) instead of failing every handshake later.
+/// </summary>
+internal static class BackendTlsFiles
+{
+    /// <summary>The checked settings, or null when the section says <c>"enabled": false</c>.</summary>
+    public static BackendTlsSettings? Load(string source, string key, BackendTlsConfig config, ServerAddress address)
+    {
+        if (config.Enabled == false)
+        {
+            return null;
+        }
+
+        if (address.Kind == ServerKind.InProc)
+        {
+            throw new ConfigException(source, key, $"not for an inproc: server ({address}): it is reached in memory; remove tls");
+        }
+
+        var timeoutText = config.HandshakeTimeout ?? "5s";
+        if (!Duration.TryParse(timeoutText, out var timeout) || timeout <= TimeSpan.Zero)
+        {
+            throw new ConfigException(source, $"{key}.handshakeTimeout", $"'{timeoutText}' is not a positive duration; write it like 500ms, 5s or 2m");
+        }
+
+        bool verify = config.Verify ?? true;
+        var sni = config.Sni ?? DefaultName(address);
+        if (string.IsNullOrWhiteSpace(sni) || sni.Any(c => c <= ' ' || c >= 0x7f))
+        {
+            throw new ConfigException(source, $"{key}.sni", $"'{sni}' is not a host name; write the name the server's certificate holds, e.g. backend.example.com");
+        }
+
+        if (config.CaFile is null)
+        {
+            return new BackendTlsSettings(sni, verify, roots: null, caFile: null, timeout);
+        }
+
+        var path = Path.IsPathRooted(config.CaFile) ? config.CaFile : Path.GetFullPath(config.CaFile, Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".");
+        if (!File.Exists(path))
+        {
+            throw new ConfigException(source, $"{key}.caFile", $"'{config.CaFile}' not found; give an existing PEM file of the CA certificates to trust");
+        }
+
+        var roots = new X509Certificate2Collection();
+        try
+        {
+            roots.ImportFromPemFile(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new ConfigException(source, $"{key}.caFile", $"'{config.CaFile}' cannot be read ({ex.Message}); give a readable PEM file of the CA certificates to trust");
+        }
+
+        if (roots.Count == 0)
+        {
+            throw new ConfigException(source, $"{key}.caFile", $"'{config.CaFile}' holds no PEM certificate; give a file with -----BEGIN CERTIFICATE-----");
+        }
+
+        return new BackendTlsSettings(sni, verify, roots, path, timeout);
+    }
+
+    /// <summary>Without <c>sni</c>: the address's host (an IP is checked against the certificate's IP names, and sent as no SNI).</summary>
+    private static string DefaultName(ServerAddress address) =>
+        address.EndPoint is IPEndPoint ip ? ip.Address.ToString() : "localhost";
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Fastsock.Tests.Support;
+
+namespace Fastsock.Tests.Proxy;
+
+/// <summary>
+/// A real nginx as an HTTPS backend, run in the foreground from a temp directory with a generated config and the
+/// certificate a test issued: <c>/plaintext</c> answers "Hello", a POST to <c>/post</c> is answered with what nginx
+/// read, and the access log records per request nginx's connection serial number, the requests served on that
+/// connection so far and the TLS protocol.
+/// </summary>
+internal sealed class NginxTlsServer : IDisposable
+{
+    private readonly Process _process;
+
+    private NginxTlsServer(string dir, int port, Process process)
+    {
+        Directory = dir;
+        Port = port;
+        _process = process;
+    }
+
+    public string Directory { get; }
+
+    public int Port { get; }
+
+    public static async Task<NginxTlsServer> StartAsync(string dir, int port, string certFile, string keyFile)
+    {
+        Assert.True(File.Exists("/usr/sbin/nginx"), "nginx is missing: .ci/run installs it (apt-get install nginx-light)");
+        System.IO.Directory.CreateDirectory(dir);
+        var conf = Path.Combine(dir, "nginx.conf");
+        File.WriteAllText(conf, $$"""
+            daemon off;
+            master_process off;
+            worker_processes 1;
+            pid {{dir}}/nginx.pid;
+            error_log {{dir}}/error.log warn;
+            events { worker_connections 256; }
+            http {
+                log_format conn '$connection $connection_requests $ssl_protocol $request $request_length';
+                access_log {{dir}}/access.log conn;
+                client_body_temp_path {{dir}}/body;
+                proxy_temp_path {{dir}}/proxy;
+                fastcgi_temp_path {{dir}}/fastcgi;
+                uwsgi_temp_path {{dir}}/uwsgi;
+                scgi_temp_path {{dir}}/scgi;
+                keepalive_requests 10000;
+                server {
+                    listen 127.0.0.1:{{port}} ssl;
+                    ssl_certificate {{certFile}};
+                    ssl_certificate_key {{keyFile}};
+                    ssl_protocols TLSv1.2 TLSv1.3;
+                    client_max_body_size 0;
+                    location = /plaintext { return 200 "Hello"; }
+                    location = /post { return 200 "posted $content_length bytes over $ssl_protocol"; }
+                }
+            }
+            """);
+        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nginx", $"-p {dir} -e {dir}/error.log -c {conf}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        var nginx = new NginxTlsServer(dir, port, process);
+        bool listening = await Eventually.HoldsAsync(async () =>
+        {
+            Assert.False(process.HasExited, $"nginx exited: {nginx.ErrorLog()}");
+            using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+                return true;
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        });
+        Assert.True(listening, $"nginx did not listen on 127.0.0.1:{port}: {nginx.ErrorLog()}");
+        return nginx;
+    }
+
+    /// <summary>The access log, one entry per request: connection serial, requests on it so far, TLS protocol, request line, bytes read.</summary>
+    public string[] AccessLog()
+    {
+        var path = Path.Combine(Directory, "access.log");
+        return File.Exists(path) ? [.. File.ReadAllLines(path).Where(l => l.Length > 0)] : [];
+    }
+
+    public string ErrorLog()
+    {
+        var log = Path.Combine(Directory, "error.log");
+        return File.Exists(log) ? File.ReadAllText(log) : "(no error.log)";
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit(5000);
+        }
+
+        _process.Dispose();
+    }
+}
