@@ -233,7 +233,6 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
     private static async Task<(string Head, string BodyHash)> ReadReplyAsync(SslStream ssl, long size)
     {
         var buffer = new byte[256 * 1024];
-        var head = new StringBuilder();
         int filled = 0;
         int headEnd;
         while (true)
@@ -248,6 +247,7 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
             }
         }
 
+        var headText = Encoding.Latin1.GetString(buffer, 0, headEnd); // before the buffer is reused for the body
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(buffer.AsSpan(headEnd + 4, filled - headEnd - 4));
         long received = filled - headEnd - 4;
@@ -260,7 +260,7 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
         }
 
         Assert.Equal(size, received);
-        return (Encoding.Latin1.GetString(buffer, 0, headEnd), Convert.ToHexString(hash.GetHashAndReset()));
+        return (headText, Convert.ToHexString(hash.GetHashAndReset()));
     }
 
     private async Task<NginxTlsServer> StartNginxAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string name = "nginx")
