@@ -106,6 +106,15 @@ public sealed class BackendTlsConfigTests : IDisposable
     }
 
     [Fact]
+    public void An_http_health_check_on_a_backend_with_a_tls_server_is_refused()
+    {
+        var path = Config("""{ "enabled": true }""");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"name\": \"b\",", "\"name\": \"b\", \"healthCheck\": { \"type\": \"http\" },", StringComparison.Ordinal));
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.StartsWith($"{path}: backends[0].healthCheck.type: http checks speak plaintext", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void On_reload_a_changed_tls_block_makes_a_new_server_and_an_unchanged_one_keeps_it()
     {
         using var ca = new TestCertificateAuthority();
