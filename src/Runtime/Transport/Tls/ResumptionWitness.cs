@@ -56,12 +56,14 @@ internal sealed class ResumptionWitness
                     _recordHeaderFill = 0;
                     _recordType = _recordHeader[0];
                     _recordRemaining = (_recordHeader[3] << 8) | _recordHeader[4];
-                    if (_recordType == ChangeCipherSpec)
+                    if (_recordType == ChangeCipherSpec && _sawServerHello)
                     {
-                        // TLS 1.2: ChangeCipherSpec before any Certificate is the abbreviated handshake.
-                        Decide(_sawServerHello ? true : null);
+                        // TLS 1.2: ChangeCipherSpec before any Certificate is the abbreviated handshake. (A TLS 1.3
+                        // ServerHello has decided already; a compatibility ChangeCipherSpec after a HelloRetryRequest
+                        // comes before the real ServerHello and is skipped.)
+                        Decide(true);
                     }
-                    else if (_recordType != Handshake)
+                    else if (_recordType != Handshake && _recordType != ChangeCipherSpec)
                     {
                         Decide(null);
                     }
