@@ -4,7 +4,9 @@
 #   tls-keepalive        keep-alive HTTPS GET /plaintext, wrk -t1 -c64 (ECDSA P-256 certificate): req/s, CPU µs/request
 #   tls-handshake-ecdsa  a full handshake per request: wrk -t1 -c32 -H 'Connection: close' (ECDSA P-256)
 #   tls-handshake-rsa    the same with an RSA-2048 certificate
-#   tls-resumed          resumed handshakes only: openssl s_time -reuse (one client, a handshake and no request)
+#   tls-resumed          resumed handshakes: openssl s_time -reuse -www /plaintext (one client; a handshake and one
+#                        request per connection, like the wrk runs; reading the response also lets TLS 1.3 tickets
+#                        arrive, without which s_time -reuse never resumes under TLS 1.3)
 # Handshake scenarios report handshakes/s and the proxy's CPU µs per handshake (/proc/PID/stat utime+stime).
 # wrk offers no session to resume (it never calls SSL_set_session), so every connection is a full handshake; the
 # fastsock-proxy runs check it: its admin counter of resumed handshakes is read around each run and emitted
@@ -137,20 +139,28 @@ tls_wrk() {
 
 # tls_resumed SERVER RUN: openssl s_time -reuse for --duration s on the client CPU (after a --rewarm s one).
 tls_resumed() {
-    local srv="$1" run="$2" out="$RAW/tls-resumed-$1-$2.txt" r0 r1 u0 s0 u1 s1 n secs resumed=""
-    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" -reuse -time "$DURATION")
+    local srv="$1" run="$2" out="$RAW/tls-resumed-$1-$2.txt" r0 r1 u0 s0 u1 s1 t0 t1 n reused secs resumed=""
+    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" -reuse -www /plaintext -time "$DURATION")
     if ((REWARM > 0)); then
-        run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" -reuse -time "$REWARM" >"$RAW/tls-resumed-$srv-$run-warmup.txt" 2>&1 || true
+        run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" -reuse -www /plaintext -time "$REWARM" \
+            >"$RAW/tls-resumed-$srv-$run-warmup.txt" 2>&1 || true
     fi
     r0="$(tls_resumed_count "$srv")"
     read -r u0 s0 < <(user_sys_ticks "$PROXY_PID")
+    t0="$(date +%s.%N)"
     run_waited "${cmd[@]}" >"$out" 2>&1 || { tail -5 "$out" >&2; die "tls-resumed/$srv: openssl s_time failed"; }
+    t1="$(date +%s.%N)"
     read -r u1 s1 < <(user_sys_ticks "$PROXY_PID")
     r1="$(tls_resumed_count "$srv")"
     [[ -z "$r0" ]] || resumed=$((r1 - r0))
-    # "N connections in T real seconds, …": the -reuse pass (s_time prints it last).
-    read -r n secs < <(awk '/connections in [0-9.]+ real seconds/ { n = $1; s = $4 } END { print n, s }' "$out")
+    # s_time's own "in N real seconds" is whole seconds: the wall time around it is finer. It prints one character
+    # per connection, 'r' when the session was reused: only those count as resumed handshakes.
+    secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+    n="$(awk '/connections in [0-9.]+ real seconds/ { n = $1 } END { print n + 0 }' "$out")"
+    reused="$(sed -n '/^starting/,/connections in/{/^starting/d;/connections in/d;p;}' "$out" | tr -cd 'r' | wc -c)"
     [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || { tail -5 "$out" >&2; die "tls-resumed/$srv: no connection count from s_time ($out)"; }
+    ((reused * 10 >= n * 9)) || log "tls-resumed/$srv: only $reused of $n connections resumed their session (s_time's 'r' marks)"
+    emit tls-resumed "$srv" "$run" client_reused "$reused"
     ((run > 1)) || emit_cmd tls-resumed "$srv" "$PROXY_CMD ; $(quote_cmd "${cmd[@]}")"
     tls_emit_handshakes tls-resumed "$srv" "$run" "$n" "$secs" \
         "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
