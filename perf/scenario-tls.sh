@@ -2,15 +2,15 @@
 # (`bind … ssl crt … alpn http/1.1`) vs nginx (a TLS-terminating proxy), the same certificates for all, the proxy on
 # --server-cpu (one worker / thread), the clients and the backend on --client-cpu. Per round and proxy:
 #   tls-keepalive        keep-alive HTTPS GET /plaintext, wrk -t1 -c64 (ECDSA P-256 certificate): req/s, CPU µs/request
-#   tls-handshake-ecdsa  a full handshake per request: wrk -t1 -c32 -H 'Connection: close' (ECDSA P-256)
+#   tls-handshake-ecdsa  full handshakes: openssl s_time -new -www /plaintext (ECDSA P-256), one connection at a time
 #   tls-handshake-rsa    the same with an RSA-2048 certificate
-#   tls-resumed          resumed handshakes: openssl s_time -reuse -www /plaintext (one client; a handshake and one
-#                        request per connection, like the wrk runs; reading the response also lets TLS 1.3 tickets
-#                        arrive, without which s_time -reuse never resumes under TLS 1.3)
+#   tls-resumed          resumed handshakes: openssl s_time -reuse -www /plaintext (reading the response lets TLS 1.3
+#                        tickets arrive, without which s_time -reuse never resumes under TLS 1.3)
 # Handshake scenarios report handshakes/s and the proxy's CPU µs per handshake (/proc/PID/stat utime+stime).
-# wrk offers no session to resume (it never calls SSL_set_session), so every connection is a full handshake; the
-# fastsock-proxy runs check it: its admin counter of resumed handshakes is read around each run and emitted
-# (resumed_handshakes: 0 for wrk, all of them for s_time -reuse).
+# Not wrk -H 'Connection: close': wrk ends a connection with SSL_clear, which keeps the session, so its next
+# connection resumes it (fastsock-proxy counted 930 of about 1,000 wrk handshakes as resumed in a smoke run).
+# Each run is checked: s_time's 'r' marks (client_reused) and fastsock-proxy's own resumed count (resumed_handshakes)
+# must be 0 under -new and all of them under -reuse.
 # Sourced by perf/run, not run alone: it uses perf/run's wrk_measure, emit, emit_http, progress and own_pid.
 # shellcheck shell=bash disable=SC2034  # TLS_SERVERS and the ports are read by perf/run
 
@@ -18,7 +18,6 @@ TLS_SERVERS=(fastsock-proxy haproxy nginx)
 TLS_MEASURES=4 # keepalive, handshake-ecdsa, handshake-rsa, resumed: steps per server per round
 TLS_PORT=$((PORT_BASE + 30)) TLS_ADMIN_PORT=$((PORT_BASE + 31))
 TLS_KEEPALIVE_CONNECTIONS=64
-TLS_CLOSE_CONNECTIONS=32
 
 # tls_certificates DIR: ecdsa.{crt,key,pem} and rsa.{crt,key,pem} (pem: certificate then key, as HAProxy reads them).
 tls_certificates() {
@@ -115,54 +114,49 @@ tls_emit_handshakes() {
     progress "$sc run $run/$RUNS: $srv … $(thousands "$rate") handshakes/s, $cpu CPU µs/handshake ($user user + $sys sys)$more"
 }
 
-# tls_wrk SCENARIO SERVER RUN CONNECTIONS [CLOSE]: one wrk run (after the --rewarm warm-up) on the running proxy.
-# The resumed count spans the warm-up too: with wrk it must stay 0.
-tls_wrk() {
-    local sc="$1" srv="$2" run="$3" r0 r1 resumed=""
+# tls_keepalive SERVER RUN: keep-alive HTTPS, one wrk run (after the --rewarm warm-up) on the running proxy.
+tls_keepalive() {
+    local srv="$1" run="$2"
     W_PRE=(taskset -c "$CLIENT_CPU")
-    W_ARGS=(-t1 -c"$4")
-    [[ -z "${5:-}" ]] || W_ARGS+=(-H 'Connection: close')
+    W_ARGS=(-t1 -c"$TLS_KEEPALIVE_CONNECTIONS")
     W_URL="https://127.0.0.1:$TLS_PORT/plaintext"
-    r0="$(tls_resumed_count "$srv")"
-    wrk_measure "$sc" "$srv" "$run" "$PROXY_PID"
-    r1="$(tls_resumed_count "$srv")"
-    [[ -z "$r0" ]] || resumed=$((r1 - r0))
-    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $M_CMD"
-    if [[ -z "${5:-}" ]]; then
-        emit_http "$sc" "$srv" "$run"
-    else
-        # One request per connection: requests are handshakes (wrk's errors would show a refused one).
-        emit "$sc" "$srv" "$run" errors "$M_ERR"
-        tls_emit_handshakes "$sc" "$srv" "$run" "$M_REQ" "$DURATION" "$M_CPU_S" "$M_USER_S" "$M_SYS_S" "$resumed"
-    fi
+    wrk_measure tls-keepalive "$srv" "$run" "$PROXY_PID"
+    ((run > 1)) || emit_cmd tls-keepalive "$srv" "$PROXY_CMD ; $M_CMD"
+    emit_http tls-keepalive "$srv" "$run"
 }
 
-# tls_resumed SERVER RUN: openssl s_time -reuse for --duration s on the client CPU (after a --rewarm s one).
-tls_resumed() {
-    local srv="$1" run="$2" out="$RAW/tls-resumed-$1-$2.txt" r0 r1 u0 s0 u1 s1 t0 t1 n reused secs resumed=""
-    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" -reuse -www /plaintext -time "$DURATION")
+# tls_s_time SCENARIO SERVER RUN -new|-reuse: openssl s_time for --duration s on the client CPU (after a --rewarm s
+# one): a handshake and GET /plaintext per connection, one connection at a time; -new makes every handshake a full
+# one, -reuse resumes the first connection's session (reading the response lets TLS 1.3 tickets arrive first).
+tls_s_time() {
+    local sc="$1" srv="$2" run="$3" mode="$4" out="$RAW/$1-$2-$3.txt" r0 r1 u0 s0 u1 s1 t0 t1 n reused secs resumed=""
+    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$DURATION")
     if ((REWARM > 0)); then
-        run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" -reuse -www /plaintext -time "$REWARM" \
-            >"$RAW/tls-resumed-$srv-$run-warmup.txt" 2>&1 || true
+        run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$REWARM" \
+            >"$RAW/$sc-$srv-$run-warmup.txt" 2>&1 || true
     fi
     r0="$(tls_resumed_count "$srv")"
     read -r u0 s0 < <(user_sys_ticks "$PROXY_PID")
     t0="$(date +%s.%N)"
-    run_waited "${cmd[@]}" >"$out" 2>&1 || { tail -5 "$out" >&2; die "tls-resumed/$srv: openssl s_time failed"; }
+    run_waited "${cmd[@]}" >"$out" 2>&1 || { tail -5 "$out" >&2; die "$sc/$srv: openssl s_time failed"; }
     t1="$(date +%s.%N)"
     read -r u1 s1 < <(user_sys_ticks "$PROXY_PID")
     r1="$(tls_resumed_count "$srv")"
     [[ -z "$r0" ]] || resumed=$((r1 - r0))
     # s_time's own "in N real seconds" is whole seconds: the wall time around it is finer. It prints one character
-    # per connection, 'r' when the session was reused: only those count as resumed handshakes.
+    # per connection, 'r' when the session was reused.
     secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
     n="$(awk '/connections in [0-9.]+ real seconds/ { n = $1 } END { print n + 0 }' "$out")"
     reused="$(sed -n '/^starting/,/connections in/{/^starting/d;/connections in/d;p;}' "$out" | tr -cd 'r' | wc -c)"
-    [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || { tail -5 "$out" >&2; die "tls-resumed/$srv: no connection count from s_time ($out)"; }
-    ((reused * 10 >= n * 9)) || log "tls-resumed/$srv: only $reused of $n connections resumed their session (s_time's 'r' marks)"
-    emit tls-resumed "$srv" "$run" client_reused "$reused"
-    ((run > 1)) || emit_cmd tls-resumed "$srv" "$PROXY_CMD ; $(quote_cmd "${cmd[@]}")"
-    tls_emit_handshakes tls-resumed "$srv" "$run" "$n" "$secs" \
+    [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || { tail -5 "$out" >&2; die "$sc/$srv: no connection count from s_time ($out)"; }
+    if [[ "$mode" == -reuse ]]; then
+        ((reused * 10 >= n * 9)) || log "$sc/$srv: only $reused of $n connections resumed their session (s_time's 'r' marks)"
+    else
+        ((reused == 0)) || log "$sc/$srv: $reused of $n connections resumed a session under -new"
+    fi
+    emit "$sc" "$srv" "$run" client_reused "$reused"
+    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $(quote_cmd "${cmd[@]}")"
+    tls_emit_handshakes "$sc" "$srv" "$run" "$n" "$secs" \
         "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
         "$(awk -v d=$((u1 - u0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
         "$(awk -v d=$((s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" "$resumed"
@@ -177,12 +171,12 @@ scenario_tls() {
     for ((run = 1; run <= RUNS; run++)); do
         for srv in "${TLS_SERVERS[@]}"; do
             start_tls_proxy "$srv" ecdsa
-            tls_wrk tls-keepalive "$srv" "$run" "$TLS_KEEPALIVE_CONNECTIONS"
-            tls_wrk tls-handshake-ecdsa "$srv" "$run" "$TLS_CLOSE_CONNECTIONS" close
-            tls_resumed "$srv" "$run"
+            tls_keepalive "$srv" "$run"
+            tls_s_time tls-handshake-ecdsa "$srv" "$run" -new
+            tls_s_time tls-resumed "$srv" "$run" -reuse
             stop_pid "$PROXY_PID"
             start_tls_proxy "$srv" rsa
-            tls_wrk tls-handshake-rsa "$srv" "$run" "$TLS_CLOSE_CONNECTIONS" close
+            tls_s_time tls-handshake-rsa "$srv" "$run" -new
             stop_pid "$PROXY_PID"
         done
     done
