@@ -44,9 +44,16 @@ internal static class ChartPlan
         ["syscalls-keepalive"] = ["syscalls_per_req"],
         ["syscalls-close"] = ["syscalls_per_req"],
         ["contention"] = ["lock_contentions"],
+        ["tls-keepalive"] = ["rps"],
+        ["tls-handshake-ecdsa"] = ["handshakes_per_s"],
+        ["tls-handshake-rsa"] = ["handshakes_per_s"],
+        ["tls-resumed"] = ["handshakes_per_s"],
     };
 
     private const string CpuPerRequest = "cpu_us_per_req";
+
+    // The tls handshake scenarios' cost: one handshake per connection, so CPU per handshake, not per request.
+    private const string CpuPerHandshake = "cpu_us_per_handshake";
 
     // Across a sweep the user part is charted: system time is mostly the kernel's TCP work, alike for every server.
     private const string UserCpuPerRequest = "cpu_user_us_per_req";
@@ -71,6 +78,11 @@ internal static class ChartPlan
         if (headline != CpuPerRequest && scenario.Metrics.Contains(CpuPerRequest))
         {
             charts.Add(new BarChartSpec(scenario, CpuPerRequest));
+        }
+
+        if (scenario.Metrics.Contains(CpuPerHandshake))
+        {
+            charts.Add(new BarChartSpec(scenario, CpuPerHandshake));
         }
 
         return charts;

@@ -31,6 +31,12 @@ internal sealed record MetricInfo(string Id, string Label, Better Better)
         ["epoll_ctl_per_req"] = new("epoll_ctl_per_req", "epoll_ctl/request", Better.Lower),
         ["lock_contentions"] = new("lock_contentions", "lock contentions", Better.Lower),
         ["requests"] = new("requests", "requests completed", Better.Neither),
+        ["handshakes_per_s"] = new("handshakes_per_s", "TLS handshakes/s", Better.Higher),
+        ["cpu_us_per_handshake"] = new("cpu_us_per_handshake", "server CPU µs/handshake", Better.Lower),
+        ["cpu_user_us_per_handshake"] = new("cpu_user_us_per_handshake", "server CPU user µs/handshake", Better.Lower),
+        ["cpu_sys_us_per_handshake"] = new("cpu_sys_us_per_handshake", "server CPU system µs/handshake", Better.Lower),
+        ["handshakes"] = new("handshakes", "handshakes completed", Better.Neither),
+        ["resumed_handshakes"] = new("resumed_handshakes", "resumed handshakes (fastsock-proxy's own count)", Better.Neither),
     };
 
     /// <summary>Unknown metrics are reported under their id, with no better direction.</summary>

@@ -58,7 +58,7 @@ internal static class ProxyApp
 
             if (settings.Admin is { } adminBind)
             {
-                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi }.HandleAsync);
+                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi, Tls = live.TlsStats }.HandleAsync);
             }
 
             server = builder.Build();
@@ -93,6 +93,7 @@ internal static class ProxyApp
         }
 
         live!.Started(server.EndPoints);
+        Tls.KernelTlsLog.AtStart(settings, logger);
         using var reload = new ConfigReload(live, server, reloadFrom?.Path, source, reloadFrom?.Overrides ?? (_ => { }), logger);
         reload.ListenForSighup();
         Console.WriteLine($"Config: {source}. Press Ctrl+C to stop, kill -HUP {Environment.ProcessId} to reload.");

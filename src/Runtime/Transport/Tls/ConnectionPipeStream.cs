@@ -41,6 +41,9 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
     /// <summary>Calls that arrived off the worker and were posted back to it.</summary>
     public long HopsToWorker { get; private set; }
 
+    /// <summary>Reads the server's first flight while set (the handshake only); null afterwards, so records pay nothing.</summary>
+    public ResumptionWitness? Witness { get; set; }
+
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
@@ -83,6 +86,7 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
             return WriteAfterHopAsync(buffer, cancellationToken);
         }
 
+        Witness?.Observe(buffer.Span);
         return AwaitFlush(_pipe.Output.WriteAsync(buffer, cancellationToken));
     }
 

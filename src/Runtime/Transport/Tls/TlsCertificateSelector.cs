@@ -79,6 +79,10 @@ internal sealed class TlsCertificateSelector
         EnabledSslProtocols = options.EnabledProtocols,
         ApplicationProtocols = options.ApplicationProtocols.Count == 0 ? null : [.. options.ApplicationProtocols],
         ClientCertificateRequired = false,
+
+        // Resumption (TLS 1.3 tickets, TLS 1.2 ids and tickets) lives in the OpenSSL context SslStream caches on the
+        // certificate context above; sharing that one context across handshakes is what lets a session come back.
+        AllowTlsResume = true,
         CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
     };
 

@@ -32,7 +32,7 @@ public static partial class TlsLayer
             ?? throw new InvalidOperationException("A TLS layer runs on a Fastsock worker; pass TlsLayer.Server(...) to FastsockServerBuilder.Listen.");
         var deadline = new HandshakeDeadline(connection);
         deadline.Arm(worker, timeout);
-        var ciphertext = new ConnectionPipeStream(connection.Transport, worker);
+        var ciphertext = new ConnectionPipeStream(connection.Transport, worker) { Witness = new ResumptionWitness() };
         var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: false);
         try
         {
@@ -47,7 +47,9 @@ public static partial class TlsLayer
                 return;
             }
 
-            stats.Succeeded(connection.WorkerIndex, ssl.SslProtocol, ssl.NegotiatedApplicationProtocol);
+            bool resumed = ciphertext.Witness?.Resumed == true;
+            ciphertext.Witness = null;
+            stats.Succeeded(connection.WorkerIndex, ssl.SslProtocol, ssl.NegotiatedApplicationProtocol, ssl.NegotiatedCipherSuite, resumed);
             var tls = new TlsConnection(connection, ssl, worker);
             try
             {

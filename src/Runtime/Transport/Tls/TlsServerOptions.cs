@@ -31,6 +31,9 @@ public sealed class TlsServerOptions
     /// </summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Handshakes, failures by reason and protocols negotiated through this layer.</summary>
-    public TlsStats Stats { get; } = new();
+    /// <summary>
+    /// Handshakes, failures by reason, protocols and cipher suites negotiated through this layer. Set it to share one
+    /// counters object between layers that stand for the same service (a layer rebuilt on a config reload).
+    /// </summary>
+    public TlsStats Stats { get; set; } = new();
 }

@@ -5,7 +5,7 @@ namespace Fastsock.Transport.Tls;
 
 /// <summary>
 /// Handshake counts of one TLS layer. Each worker writes only its own counters object (created by that worker on its
-/// first handshake), so no cache line is written by two cores; <see cref="Snapshot"/> sums them for readers.
+/// first handshake), so no cache line is written by two cores; <see cref="Snapshot()"/> sums them for readers.
 /// </summary>
 public sealed class TlsStats
 {
@@ -21,19 +21,20 @@ public sealed class TlsStats
             worker?.AddTo(total);
         }
 
-        return new TlsStatsSnapshot(
-            total.Handshakes,
-            total.Tls12,
-            total.Tls13,
-            total.Http11,
-            total.Failures[(int)TlsFailureReason.Timeout],
-            total.Failures[(int)TlsFailureReason.NotTls],
-            total.Failures[(int)TlsFailureReason.HandshakeError],
-            total.Failures[(int)TlsFailureReason.PeerClosed])
+        return total.ToSnapshot();
+    }
+
+    /// <summary>The counts of one worker (by index); all zero for a worker that has not handshaken yet.</summary>
+    public TlsStatsSnapshot Snapshot(int worker)
+    {
+        var total = new TlsWorkerCounters();
+        var workers = Volatile.Read(ref _workers);
+        if ((uint)worker < (uint)workers.Length)
         {
-            HopsToWorker = total.Hops,
-            Closed = total.Closed,
-        };
+            workers[worker]?.AddTo(total);
+        }
+
+        return total.ToSnapshot();
     }
 
     /// <summary>A connection under the layer has ended; <paramref name="hops"/> of its stream calls came from off the worker.</summary>
@@ -47,10 +48,16 @@ public sealed class TlsStats
         }
     }
 
-    internal void Succeeded(int worker, SslProtocols protocol, SslApplicationProtocol alpn)
+    internal void Succeeded(int worker, SslProtocols protocol, SslApplicationProtocol alpn, TlsCipherSuite cipher, bool resumed)
     {
         var counters = For(worker);
         Interlocked.Increment(ref counters.Handshakes);
+        Interlocked.Increment(ref counters.Ciphers[TlsCipherTable.IndexOf(cipher)]);
+        if (resumed)
+        {
+            Interlocked.Increment(ref counters.Resumed);
+        }
+
         if (protocol == SslProtocols.Tls13)
         {
             Interlocked.Increment(ref counters.Tls13);
@@ -100,7 +107,9 @@ public sealed class TlsStats
         public long Http11;
         public long Hops;
         public long Closed;
+        public long Resumed;
         public readonly long[] Failures = new long[4];
+        public readonly long[] Ciphers = new long[TlsCipherTable.Other + 1];
 
         public void AddTo(TlsWorkerCounters total)
         {
@@ -110,11 +119,33 @@ public sealed class TlsStats
             total.Http11 += Interlocked.Read(ref Http11);
             total.Hops += Interlocked.Read(ref Hops);
             total.Closed += Interlocked.Read(ref Closed);
+            total.Resumed += Interlocked.Read(ref Resumed);
             for (int i = 0; i < Failures.Length; i++)
             {
                 total.Failures[i] += Interlocked.Read(ref Failures[i]);
             }
+
+            for (int i = 0; i < Ciphers.Length; i++)
+            {
+                total.Ciphers[i] += Interlocked.Read(ref Ciphers[i]);
+            }
         }
+
+        public TlsStatsSnapshot ToSnapshot() => new(
+            Handshakes,
+            Tls12,
+            Tls13,
+            Http11,
+            Failures[(int)TlsFailureReason.Timeout],
+            Failures[(int)TlsFailureReason.NotTls],
+            Failures[(int)TlsFailureReason.HandshakeError],
+            Failures[(int)TlsFailureReason.PeerClosed])
+        {
+            HopsToWorker = Hops,
+            Closed = Closed,
+            Resumed = Resumed,
+            CipherSuites = Ciphers,
+        };
     }
 }
 
@@ -140,4 +171,13 @@ public sealed record TlsStatsSnapshot(long Handshakes, long Tls12, long Tls13, l
 
     /// <summary>Connections that have ended under the layer, whether or not their handshake completed.</summary>
     public long Closed { get; init; }
+
+    /// <summary>
+    /// Of the handshakes, those that resumed a session (TLS 1.3 ticket, TLS 1.2 session id or ticket), as seen on the
+    /// wire: the ServerHello's pre_shared_key (1.3) or no Certificate before ChangeCipherSpec (1.2).
+    /// </summary>
+    public long Resumed { get; init; }
+
+    /// <summary>Handshakes by negotiated cipher suite, indexed like <see cref="TlsCipherTable.Names"/> (the last is "other").</summary>
+    public IReadOnlyList<long> CipherSuites { get; init; } = new long[TlsCipherTable.Other + 1];
 }

@@ -62,7 +62,7 @@ internal sealed class LiveConfig
         foreach (var frontend in settings.Frontends)
         {
             var built = Build(frontend, settings, existing: null, out var handler);
-            _frontends[frontend.Name] = new LiveFrontend(frontend, new FrontendSlot(Tls.FrontendTls.Handler(frontend, handler)), built);
+            _frontends[frontend.Name] = new LiveFrontend(frontend, new FrontendSlot(Tls.FrontendTls.Handler(frontend, handler, TlsStats)), built);
         }
     }
 
@@ -73,6 +73,9 @@ internal sealed class LiveConfig
     public ConcurrentDictionary<string, BackendPool> Pools { get; } = new();
 
     public ProxyCounters Counters { get; }
+
+    /// <summary>TLS counters per frontend, kept across reloads.</summary>
+    public Tls.FrontendTlsStats TlsStats { get; } = new();
 
     /// <summary>Resolves the <c>dns:</c>/<c>srv:</c> servers of the backends.</summary>
     public DnsDiscovery Dns { get; }

@@ -30,6 +30,9 @@ internal sealed class AdminEndpoint : IHttpApplication
         _api = logger is null ? null : new RuntimeApi(pools, logger);
     }
 
+    /// <summary>TLS counters of the frontends, shown per worker; null: no TLS section.</summary>
+    public Tls.FrontendTlsStats? Tls { get; init; }
+
     /// <summary>The runtime API answers peers other than loopback too.</summary>
     public bool RemoteApi { get; init; }
 
@@ -59,7 +62,8 @@ internal sealed class AdminEndpoint : IHttpApplication
             return default;
         }
 
-        var report = StatsReport.Collect(_counters, _pools, _workerStats());
+        var workers = _workerStats();
+        var report = StatsReport.Collect(_counters, _pools, workers) with { Tls = TlsReport.Collect(Tls, workers.Count) };
         if (metrics)
         {
             exchange.WriteResponse(200, "text/plain; version=0.0.4; charset=utf-8"u8, PrometheusText.Write(report));

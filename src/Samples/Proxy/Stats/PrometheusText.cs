@@ -82,6 +82,7 @@ internal static class PrometheusText
                 (WorkerLabels(w, "passive"), w.Stats.RemoteConnections),
                 (WorkerLabels(w, "outbound"), w.Stats.OutboundRemoteConnections),
             }));
+        report.Tls.WritePrometheus(text);
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 

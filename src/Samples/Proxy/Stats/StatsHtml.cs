@@ -91,7 +91,9 @@ internal static class StatsHtml
             html.Append("</tr>");
         }
 
-        html.Append("</table><p><a href=\"/stats?format=json\">json</a> · <a href=\"/metrics\">metrics</a></p></body></html>");
+        html.Append("</table>");
+        report.Tls.WriteHtml(html);
+        html.Append("<p><a href=\"/stats?format=json\">json</a> · <a href=\"/metrics\">metrics</a></p></body></html>");
         return Encoding.UTF8.GetBytes(html.ToString());
     }
 

@@ -76,6 +76,7 @@ internal static class StatsJsonWriter
             }
 
             json.WriteEndArray();
+            report.Tls.WriteJson(json);
             Fastsock.Hosting.ProcessStatsJson.Write(json);
             json.WriteEndObject();
         }

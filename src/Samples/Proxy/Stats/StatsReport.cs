@@ -58,6 +58,9 @@ internal sealed record FailureColumn(string Key, string Metric, (string Name, st
 /// <summary>Everything the admin endpoint shows, read once per request (allocates; not a hot path).</summary>
 internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOnlyList<BackendRow> Backends, IReadOnlyList<WorkerRow> Workers)
 {
+    /// <summary>TLS frontends' counters per worker (empty without TLS frontends).</summary>
+    public TlsReport Tls { get; init; } = TlsReport.Empty;
+
     public static readonly Column<SessionTotals>[] SessionColumns =
     [
         new("sessions", "sessions_total", "Sessions started.", true, t => t.Sessions),

@@ -7,12 +7,17 @@ namespace Fastsock.Samples.Proxy.Tls;
 internal static class FrontendTls
 {
     /// <summary><paramref name="handler"/> under TLS when the frontend has a <c>tls</c> section, else unchanged.</summary>
-    public static ConnectionHandler Handler(Config.FrontendSettings frontend, ConnectionHandler handler) =>
-        frontend.Tls is { } tls ? Wrap(tls, handler) : handler;
+    public static ConnectionHandler Handler(Config.FrontendSettings frontend, ConnectionHandler handler, FrontendTlsStats stats) =>
+        frontend.Tls is { } tls ? Wrap(tls, handler, stats.For(frontend.Name)) : handler;
 
-    public static ConnectionHandler Wrap(FrontendTlsSettings settings, ConnectionHandler handler)
+    public static ConnectionHandler Wrap(FrontendTlsSettings settings, ConnectionHandler handler, TlsStats? stats = null)
     {
         var options = new TlsServerOptions { HandshakeTimeout = settings.HandshakeTimeout };
+        if (stats is not null)
+        {
+            options.Stats = stats;
+        }
+
         foreach (var certificate in settings.Certificates)
         {
             options.Certificates.Add(certificate);

@@ -1,0 +1,184 @@
+# perf/run's tls scenario: TLS termination in front of one nginx backend, fastsock-proxy vs HAProxy
+# (`bind … ssl crt … alpn http/1.1`) vs nginx (a TLS-terminating proxy), the same certificates for all, the proxy on
+# --server-cpu (one worker / thread), the clients and the backend on --client-cpu. Per round and proxy:
+#   tls-keepalive        keep-alive HTTPS GET /plaintext, wrk -t1 -c64 (ECDSA P-256 certificate): req/s, CPU µs/request
+#   tls-handshake-ecdsa  full handshakes: openssl s_time -new -www /plaintext (ECDSA P-256), one connection at a time
+#   tls-handshake-rsa    the same with an RSA-2048 certificate
+#   tls-resumed          resumed handshakes: openssl s_time -reuse -www /plaintext (reading the response lets TLS 1.3
+#                        tickets arrive, without which s_time -reuse never resumes under TLS 1.3)
+# Handshake scenarios report handshakes/s and the proxy's CPU µs per handshake (/proc/PID/stat utime+stime).
+# Not wrk -H 'Connection: close': wrk ends a connection with SSL_clear, which keeps the session, so its next
+# connection resumes it (fastsock-proxy counted 930 of about 1,000 wrk handshakes as resumed in a smoke run).
+# Each run is checked: s_time's 'r' marks (client_reused) and fastsock-proxy's own resumed count (resumed_handshakes)
+# must be 0 under -new and all of them under -reuse.
+# Sourced by perf/run, not run alone: it uses perf/run's wrk_measure, emit, emit_http, progress and own_pid.
+# shellcheck shell=bash disable=SC2034  # TLS_SERVERS and the ports are read by perf/run
+
+TLS_SERVERS=(fastsock-proxy haproxy nginx)
+TLS_MEASURES=4 # keepalive, handshake-ecdsa, handshake-rsa, resumed: steps per server per round
+TLS_PORT=$((PORT_BASE + 30)) TLS_ADMIN_PORT=$((PORT_BASE + 31))
+TLS_KEEPALIVE_CONNECTIONS=64
+
+# tls_certificates DIR: ecdsa.{crt,key,pem} and rsa.{crt,key,pem} (pem: certificate then key, as HAProxy reads them).
+tls_certificates() {
+    local d="$1" kind
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj /CN=localhost \
+        -keyout "$d/ecdsa.key" -out "$d/ecdsa.crt" >/dev/null 2>&1 || die "tls: openssl could not make the ECDSA certificate"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=localhost \
+        -keyout "$d/rsa.key" -out "$d/rsa.crt" >/dev/null 2>&1 || die "tls: openssl could not make the RSA certificate"
+    for kind in ecdsa rsa; do cat "$d/$kind.crt" "$d/$kind.key" >"$d/$kind.pem"; done
+}
+
+# start_tls_proxy NAME CERT (ecdsa|rsa): the proxy pinned to SERVER_CPU on TLS_PORT; sets PROXY_PID and PROXY_CMD.
+start_tls_proxy() {
+    local name="$1" kind="$2" d="$PROXY_WORK" i
+    local -a cmd
+    case "$name" in
+        fastsock-proxy)
+            cat >"$d/fastsock-$kind.json" <<JSON
+{ "admin": { "bind": "127.0.0.1:$TLS_ADMIN_PORT" },
+  "frontends": [ { "name": "bench", "bind": ["127.0.0.1:$TLS_PORT"], "mode": "http", "backend": "b",
+                   "tls": { "certificates": [ { "cert": "$d/$kind.crt", "key": "$d/$kind.key" } ] } } ],
+  "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:$BACKEND_PORT" } ] } ] }
+JSON
+            cmd=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$d/fastsock-$kind.json" --cores "$SERVER_CPU" --log-level Warning) ;;
+        haproxy)
+            cat >"$d/haproxy-$kind.cfg" <<CFG
+global
+  nbthread 1
+  maxconn ${HAPROXY_MAXCONN:-4000}
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend f
+  bind 127.0.0.1:$TLS_PORT ssl crt $d/$kind.pem alpn http/1.1
+  default_backend b
+backend b
+  server s1 127.0.0.1:$BACKEND_PORT
+CFG
+            cmd=(taskset -c "$SERVER_CPU" haproxy -db -f "$d/haproxy-$kind.cfg") ;;
+        nginx)
+            mkdir -p "$d/px-$kind"
+            cat >"$d/px-$kind/nginx.conf" <<CONF
+daemon off; master_process off; worker_processes 1; $(_nginx_common "$d/px-$kind")
+http { access_log off; keepalive_requests 1000000; $(_temp_paths "$d")
+  upstream b { server 127.0.0.1:$BACKEND_PORT; keepalive ${HAPROXY_MAXCONN:-4000}; keepalive_requests 1000000; }
+  ssl_session_cache shared:TLS:10m; ssl_session_tickets on; ssl_protocols TLSv1.2 TLSv1.3;
+  server { listen 127.0.0.1:$TLS_PORT ssl; ssl_certificate $d/$kind.crt; ssl_certificate_key $d/$kind.key;
+    location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+CONF
+            cmd=(taskset -c "$SERVER_CPU" nginx -p "$d/px-$kind" -c "$d/px-$kind/nginx.conf") ;;
+        *) die "tls: unknown proxy '$name'" ;;
+    esac
+    PROXY_CMD="$(quote_cmd "${cmd[@]}")"
+    "${cmd[@]}" >"$d/$name-$kind.out" 2>&1 &
+    PROXY_PID=$!
+    own_pid "$PROXY_PID"
+    for ((i = 0; i < 300; i++)); do
+        curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$TLS_PORT/plaintext" && return 0
+        kill -0 "$PROXY_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -5 "$d/$name-$kind.out" >&2
+    die "tls/$name: nothing answers on https://127.0.0.1:$TLS_PORT ($d/$name-$kind.out)"
+}
+
+# tls_resumed_count: fastsock-proxy's resumed handshakes so far (admin JSON, all workers); empty for the others.
+tls_resumed_count() {
+    [[ "$1" == fastsock-proxy ]] || return 0
+    curl -sf --max-time 5 "http://127.0.0.1:$TLS_ADMIN_PORT/stats?format=json" |
+        grep -o '"resumed":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }'
+}
+
+# tls_emit_handshakes SCENARIO SERVER RUN HANDSHAKES SECONDS CPU_S USER_S SYS_S RESUMED: handshake figures + progress.
+tls_emit_handshakes() {
+    local sc="$1" srv="$2" run="$3" n="$4" secs="$5" rate cpu user sys more=""
+    rate="$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }')"
+    cpu="$(awk -v c="$6" -v n="$n" 'BEGIN { printf "%.3f", (n > 0 ? c * 1e6 / n : 0) }')"
+    user="$(awk -v c="$7" -v n="$n" 'BEGIN { printf "%.3f", (n > 0 ? c * 1e6 / n : 0) }')"
+    sys="$(awk -v c="$8" -v n="$n" 'BEGIN { printf "%.3f", (n > 0 ? c * 1e6 / n : 0) }')"
+    emit "$sc" "$srv" "$run" handshakes_per_s "$rate"
+    emit "$sc" "$srv" "$run" cpu_us_per_handshake "$cpu"
+    emit "$sc" "$srv" "$run" cpu_user_us_per_handshake "$user"
+    emit "$sc" "$srv" "$run" cpu_sys_us_per_handshake "$sys"
+    emit "$sc" "$srv" "$run" handshakes "$n"
+    if [[ -n "$9" ]]; then
+        emit "$sc" "$srv" "$run" resumed_handshakes "$9"
+        more=", $9 resumed (proxy's own count)"
+    fi
+    progress "$sc run $run/$RUNS: $srv … $(thousands "$rate") handshakes/s, $cpu CPU µs/handshake ($user user + $sys sys)$more"
+}
+
+# tls_keepalive SERVER RUN: keep-alive HTTPS, one wrk run (after the --rewarm warm-up) on the running proxy.
+tls_keepalive() {
+    local srv="$1" run="$2"
+    W_PRE=(taskset -c "$CLIENT_CPU")
+    W_ARGS=(-t1 -c"$TLS_KEEPALIVE_CONNECTIONS")
+    W_URL="https://127.0.0.1:$TLS_PORT/plaintext"
+    wrk_measure tls-keepalive "$srv" "$run" "$PROXY_PID"
+    ((run > 1)) || emit_cmd tls-keepalive "$srv" "$PROXY_CMD ; $M_CMD"
+    emit_http tls-keepalive "$srv" "$run"
+}
+
+# tls_s_time SCENARIO SERVER RUN -new|-reuse: openssl s_time for --duration s on the client CPU (after a --rewarm s
+# one): a handshake and GET /plaintext per connection, one connection at a time; -new makes every handshake a full
+# one, -reuse resumes the first connection's session (reading the response lets TLS 1.3 tickets arrive first).
+tls_s_time() {
+    local sc="$1" srv="$2" run="$3" mode="$4" out="$RAW/$1-$2-$3.txt" r0 r1 u0 s0 u1 s1 t0 t1 n reused secs resumed=""
+    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$DURATION")
+    if ((REWARM > 0)); then
+        run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$REWARM" \
+            >"$RAW/$sc-$srv-$run-warmup.txt" 2>&1 || true
+    fi
+    r0="$(tls_resumed_count "$srv")"
+    read -r u0 s0 < <(user_sys_ticks "$PROXY_PID")
+    t0="$(date +%s.%N)"
+    run_waited "${cmd[@]}" >"$out" 2>&1 || { tail -5 "$out" >&2; die "$sc/$srv: openssl s_time failed"; }
+    t1="$(date +%s.%N)"
+    read -r u1 s1 < <(user_sys_ticks "$PROXY_PID")
+    r1="$(tls_resumed_count "$srv")"
+    [[ -z "$r0" ]] || resumed=$((r1 - r0))
+    # s_time's own "in N real seconds" is whole seconds: the wall time around it is finer. It prints one character
+    # per connection, 'r' when the session was reused.
+    secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+    n="$(awk '/connections in [0-9.]+ real seconds/ { n = $1 } END { print n + 0 }' "$out")"
+    reused="$(sed -n '/^starting/,/connections in/{/^starting/d;/connections in/d;p;}' "$out" | tr -cd 'r' | wc -c)"
+    [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || { tail -5 "$out" >&2; die "$sc/$srv: no connection count from s_time ($out)"; }
+    if [[ "$mode" == -reuse ]]; then
+        ((reused * 10 >= n * 9)) || log "$sc/$srv: only $reused of $n connections resumed their session (s_time's 'r' marks)"
+    else
+        ((reused == 0)) || log "$sc/$srv: $reused of $n connections resumed a session under -new"
+    fi
+    emit "$sc" "$srv" "$run" client_reused "$reused"
+    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $(quote_cmd "${cmd[@]}")"
+    tls_emit_handshakes "$sc" "$srv" "$run" "$n" "$secs" \
+        "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
+        "$(awk -v d=$((u1 - u0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
+        "$(awk -v d=$((s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" "$resumed"
+}
+
+scenario_tls() {
+    local run srv
+    command -v openssl >/dev/null 2>&1 || die "tls: openssl not found (apt-get install -y openssl)"
+    proxy_env "$RUN_DIR/tls" "$PROXY_BACKEND_PORT" "$TLS_PORT"
+    tls_certificates "$PROXY_WORK"
+    start_backend
+    for ((run = 1; run <= RUNS; run++)); do
+        for srv in "${TLS_SERVERS[@]}"; do
+            start_tls_proxy "$srv" ecdsa
+            tls_keepalive "$srv" "$run"
+            tls_s_time tls-handshake-ecdsa "$srv" "$run" -new
+            tls_s_time tls-resumed "$srv" "$run" -reuse
+            stop_pid "$PROXY_PID"
+            start_tls_proxy "$srv" rsa
+            tls_s_time tls-handshake-rsa "$srv" "$run" -new
+            stop_pid "$PROXY_PID"
+        done
+    done
+    stop_pid "$BACKEND_PID"
+}

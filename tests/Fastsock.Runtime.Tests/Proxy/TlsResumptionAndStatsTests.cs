@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using Fastsock.Tests.Support;
+
+namespace Fastsock.Tests.Proxy;
+
+/// <summary>Session resumption seen by openssl s_client, and the TLS counters of the admin endpoint, per frontend and worker.</summary>
+public sealed class TlsResumptionAndStatsTests : TlsOperationsHarness
+{
+    public static TheoryData<string, string> ResumptionCases
+    {
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (var cores in CoreSets.OneAndTwoWorkers)
+            {
+                data.Add(cores, "-tls1_2");
+                data.Add(cores, "-tls1_2 -no_ticket");
+                data.Add(cores, "-tls1_3");
+            }
+
+            return data;
+        }
+    }
+
+    /// <summary>A backend answering every request with 200 and its path (keep-alive).</summary>
+    private static RawBackend PathBackend() => new(async c =>
+    {
+        while (true)
+        {
+            var head = await c.ReadHeadAsync();
+            var path = head.Split(' ')[1];
+            await c.SendAsync($"HTTP/1.1 200 OK\r\nContent-Length: {path.Length}\r\n\r\n{path}");
+        }
+    });
+
+    [Theory]
+    [MemberData(nameof(ResumptionCases))]
+    public async Task Openssl_s_client_session_is_reused_and_the_admin_stats_count_the_resumed_handshakes_per_worker(string cores, string protocol)
+    {
+        await using var backend = PathBackend();
+        var (_, frontend, admin) = await StartAsync(cores, backend.Port);
+        var session = Path.Combine(Dir, "session.pem");
+
+        var first = await SClientAsync(frontend, $"{protocol} -sess_out {session}");
+        Assert.Contains("New, TLSv1.", first, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.1 200 OK", first, StringComparison.Ordinal);
+        const int Resumptions = 3;
+        for (int i = 0; i < Resumptions; i++)
+        {
+            var again = await SClientAsync(frontend, $"{protocol} -sess_in {session}");
+            Assert.Contains("Reused, TLSv1.", again, StringComparison.Ordinal);
+            Assert.Contains("HTTP/1.1 200 OK", again, StringComparison.Ordinal);
+        }
+
+        var rows = await TlsRowsAsync(admin);
+        Assert.Equal(cores == CoreSets.FirstText ? 1 : 2, rows.Count);
+        Assert.All(rows, r => Assert.Equal("web", r.GetProperty("frontend").GetString()));
+        Assert.Equal(1 + Resumptions, Sum(rows, "handshakes"));
+        Assert.Equal(Resumptions, Sum(rows, "resumed"));
+        Assert.Equal(1 + Resumptions, Sum(rows, protocol.StartsWith("-tls1_3", StringComparison.Ordinal) ? "tls13" : "tls12"));
+        Assert.Equal(1 + Resumptions, Sum(rows, "alpnHttp11"));
+        Assert.Equal(1 + Resumptions, rows.Sum(r => r.GetProperty("ciphers").EnumerateObject().Sum(c => c.Value.GetInt64())));
+    }
+
+    [Theory]
+    [InlineData(SslProtocols.Tls12, "TLSv1.2")]
+    [InlineData(SslProtocols.Tls13, "TLSv1.3")]
+    public async Task HttpClient_forcing_one_tls_version_is_served_and_counted_by_protocol_cipher__in_metrics_and_page(SslProtocols version, string name)
+    {
+        await using var backend = PathBackend();
+        var (proxy, frontend, admin) = await StartAsync(CoreSets.FirstText, backend.Port);
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, token) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync(frontend, token);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+            SslOptions = { EnabledSslProtocols = version, RemoteCertificateValidationCallback = (_, certificate, _, _) => IsSiteCertificate(certificate) },
+        };
+        using var client = new HttpClient(handler) { Timeout = Clients.Timeout };
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal($"/r{i}", await client.GetStringAsync(new Uri($"https://a.example.test:{frontend.Port}/r{i}")));
+        }
+
+        var metrics = await AdminGetAsync(admin, "/metrics");
+        Assert.Contains($"fastsock_tls_handshakes_total{{frontend=\"web\",worker=\"0\"}} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains($"fastsock_tls_protocol_handshakes_total{{frontend=\"web\",worker=\"0\",protocol=\"{name}\"}} 1\n", metrics, StringComparison.Ordinal);
+        // SocketsHttpHandler offers no ALPN for HTTP/1.1 alone; the s_client test counts ALPN.
+        Assert.Contains("fastsock_tls_alpn_http11_handshakes_total{frontend=\"web\",worker=\"0\"} 0\n", metrics, StringComparison.Ordinal);
+        var cipherLines = metrics.Split('\n').Where(l => l.StartsWith("fastsock_tls_cipher_handshakes_total{", StringComparison.Ordinal)).ToList();
+        Assert.Equal(10, cipherLines.Count);
+        Assert.Single(cipherLines, l => l.EndsWith(" 1", StringComparison.Ordinal) && !l.Contains("\"other\"", StringComparison.Ordinal));
+        Assert.Contains("fastsock_tls_kernel_available", metrics, StringComparison.Ordinal);
+
+        var page = await AdminGetAsync(admin, "/stats");
+        Assert.Contains("<table id=\"tls\">", page, StringComparison.Ordinal);
+        Assert.Contains("kernel TLS: ", page, StringComparison.Ordinal);
+        Assert.Contains("kernel TLS: ", proxy.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Failed_handshakes_are_counted_by_reason_in_the_admin_stats()
+    {
+        await using var backend = PathBackend();
+        var (_, frontend, admin) = await StartAsync(CoreSets.FirstText, backend.Port);
+        using (var plaintext = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        {
+            await plaintext.ConnectAsync(frontend).WaitAsync(Clients.Timeout);
+            await plaintext.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: a\r\n\r\n")).WaitAsync(Clients.Timeout);
+            await Clients.ReadUntilClosedAsync(plaintext).WaitAsync(Clients.Timeout);
+        }
+
+        Assert.True(
+            await Eventually.HoldsAsync(async () => (await TlsRowsAsync(admin)).Sum(r => r.GetProperty("failures").GetProperty("notTls").GetInt64()) == 1),
+            "the plaintext request was not counted as notTls");
+    }
+}
