@@ -50,12 +50,12 @@ public sealed class HandoverReceiverTests : IDisposable
             o.Handover.Timeout = PeerTimeout;
         }));
 
+        Assert.True(before == OpenCopies(handedFd), $"{offer}: {OpenCopies(handedFd) - before} received copies of the handed socket are still open ({failed.Message})");
         Assert.StartsWith($"takeover from {_path} failed: ", failed.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', failed.Message);
         var answer = await answered.WaitAsync(Clients.Timeout);
         // Told why, or (when the successor closed with descriptors still queued to it) reset: never "ready".
         Assert.True(answer.StartsWith("refuse ", StringComparison.Ordinal) || answer == FakeOffer.Closed, $"{offer}: the peer was answered '{answer}'");
-        Assert.True(before == OpenCopies(handedFd), $"{offer}: {OpenCopies(handedFd) - before} received copies of the handed socket are still open ({failed.Message})");
     }
 
     private static string Description(string slots) =>
