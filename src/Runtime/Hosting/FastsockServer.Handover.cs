@@ -28,11 +28,37 @@ public sealed partial class FastsockServer
         if (handover.TakeOverFrom is { } path)
         {
             _takeover = ListenerTakeover.Connect(path, handover.Timeout);
+            try
+            {
+                ThrowIfOfferedElsewhere(handover);
+            }
+            catch (ListenerHandoverException ex)
+            {
+                throw _takeover.Refuse(ex.Message); // the running server keeps its sockets and serves on
+            }
+
             return _takeover.Match(requested, workers, _options.Steering);
         }
 
+        ThrowIfOfferedElsewhere(handover);
         return handover.UseSystemdSockets ? SystemdListeners.Take(requested, workers, _options.Steering) : null;
     }
+
+    /// <summary>
+    /// Refuses to start where another live server offers its listeners at our offer path, before any bind: joining a
+    /// running server's reuseport groups would take a share of its connections until this start failed on the offer.
+    /// </summary>
+    private static void ThrowIfOfferedElsewhere(ListenerHandoverOptions handover)
+    {
+        if (handover.OfferPath is { } offerPath && !SamePath(offerPath, handover.TakeOverFrom))
+        {
+            ListenerOffer.ThrowIfOffered(offerPath);
+        }
+    }
+
+    /// <summary>Whether the offer path is the one taken over from: that server lets it go before this one offers there.</summary>
+    private static bool SamePath(string offerPath, string? takeOverFrom) =>
+        takeOverFrom is not null && Path.GetFullPath(offerPath) == Path.GetFullPath(takeOverFrom);
 
     /// <summary>Binds endpoint <paramref name="index"/>, or adopts its inherited sockets (the group owns them from here on).</summary>
     private ListenerGroup OpenGroup(int index, InheritedGroup?[]? inheritedGroups, SocketConnectionPool[] pools)

@@ -1,5 +1,6 @@
 using System.Net;
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Samples.Proxy.Reload;
 
 namespace Fastsock.Samples.Proxy;
 
@@ -7,25 +8,36 @@ namespace Fastsock.Samples.Proxy;
 /// One stdout line per listener with the address it actually got (a bind to port 0 picks a free port), in one
 /// stable form people and scripts both read, the form fastsock-hello uses (<c>Listening on http://127.0.0.1:8080</c>)
 /// with the listener's name in front: <c>Frontend web listening on http://127.0.0.1:43121</c>,
-/// <c>Admin listening on http://127.0.0.1:8404</c>.
+/// <c>Admin listening on http://127.0.0.1:8404</c>. Where requests go follows once per backend
+/// (<c>Backend app (frontend web): 127.0.0.1:9000, dns:app.example:8080</c>), so each line says one thing once.
 /// </summary>
 internal static class ListeningLines
 {
-    /// <param name="bound">The server's endpoints in the order they were added: every frontend's binds, then the admin.</param>
-    public static void Print(ProxySettings settings, IReadOnlyList<IPEndPoint> bound)
+    /// <summary>The start-up lines, from the endpoints <see cref="LiveConfig.Started"/> recorded (worked out once, there).</summary>
+    /// <param name="admin">Where the admin endpoint got bound, or null without one.</param>
+    public static void Print(LiveConfig live, IPEndPoint? admin)
     {
-        int next = 0;
-        foreach (var frontend in settings.Frontends)
+        foreach (var frontend in live.Frontends)
         {
-            for (int i = 0; i < frontend.Binds.Count; i++)
+            foreach (var bind in frontend.Settings.Binds)
             {
-                Frontend(frontend, bound[next++]);
+                Frontend(frontend.Settings, frontend.Bound[bind]);
             }
         }
 
-        if (settings.Admin is not null)
+        if (admin is not null)
         {
-            Console.WriteLine($"Admin listening on http://{bound[next]}");
+            Console.WriteLine($"Admin listening on http://{admin}"); // /stats, /stats?format=json, /metrics: see the README
+        }
+
+        foreach (var backend in live.Settings.Backends)
+        {
+            var frontends = live.Settings.Frontends.Where(f => f.Backend.Name == backend.Name).Select(f => f.Name).ToList();
+            if (frontends.Count > 0)
+            {
+                var servers = backend.Servers.Select(s => s.Address.ToString()).Concat(backend.Discovered.Select(d => d.Query.ToString()));
+                Console.WriteLine($"Backend {backend.Name} (frontend {string.Join(", ", frontends)}): {string.Join(", ", servers)}");
+            }
         }
     }
 

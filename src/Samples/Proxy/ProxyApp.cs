@@ -72,27 +72,15 @@ internal static class ProxyApp
             return 2;
         }
 
-        ListeningLines.Print(settings, server.EndPoints);
-        // The addresses bound, not the configured ones: a bind to port 0 shows the port it got.
-        int bound = 0;
-        foreach (var frontend in settings.Frontends)
-        {
-            var binds = server.EndPoints.Skip(bound).Take(frontend.Binds.Count);
-            bound += frontend.Binds.Count;
-            Console.WriteLine($"Frontend {frontend.Name} ({frontend.Mode.ToString().ToLowerInvariant()}) on {string.Join(", ", binds)} -> backend {frontend.Backend.Name}: {string.Join(", ", frontend.Backend.Servers.Select(s => s.Address.ToString()).Concat(frontend.Backend.Discovered.Select(d => d.Query.ToString())))}");
-        }
-
-        if (settings.Admin is not null)
-        {
-            Console.WriteLine($"Admin on {server.EndPoints[bound]}: /stats, /stats?format=json, /metrics");
-        }
-
+        // The addresses bound, not the configured ones (a bind to port 0 shows the port it got), worked out once here.
+        var endPoints = server.EndPoints;
+        live!.Started(endPoints);
+        ListeningLines.Print(live, settings.Admin is null ? null : endPoints[^1]);
         foreach (var (worker, cpu, threadId) in server.Workers)
         {
             Console.WriteLine($"Worker {worker} -> CPU {cpu} (thread fastsock-w{worker}, tid {threadId})");
         }
 
-        live!.Started(server.EndPoints);
         Tls.KernelTlsLog.AtStart(settings, logger);
         using var reload = new ConfigReload(live, server, reloadFrom?.Path, source, reloadFrom?.Overrides ?? (_ => { }), logger);
         reload.ListenForSighup();

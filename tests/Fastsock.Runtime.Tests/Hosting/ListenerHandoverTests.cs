@@ -99,7 +99,7 @@ public sealed class ListenerHandoverTests : IDisposable
             o.Handover.TakeOverFrom = _path;
         }));
 
-        Assert.Equal($"takeover from {_path}: the running server (pid {Environment.ProcessId}) has 2 workers and this one 1; give it as many CPUs (--cores) or restart instead of taking over", refused.Message);
+        Assert.Equal($"takeover from {_path} failed: the running server (pid {Environment.ProcessId}) has 2 workers and this one 1; give it as many CPUs (--cores) or restart instead of taking over", refused.Message);
         Assert.False(old.HandedOver.IsCompleted);
         await AssertEchoesAsync(old.EndPoints[0]);
 
@@ -144,7 +144,7 @@ public sealed class ListenerHandoverTests : IDisposable
             o.Handover.TakeOverFrom = _path;
         }));
 
-        Assert.StartsWith($"takeover from {_path}: connect({_path}): ENOENT", refused.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"takeover from {_path} failed: connect({_path}): ENOENT", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refused.Message);
     }
 
@@ -185,7 +185,32 @@ public sealed class ListenerHandoverTests : IDisposable
             o.Cores = CoreSets.First;
             o.Handover.OfferPath = _path;
         }));
-        Assert.Equal($"hand-over socket {_path}: a running server already offers its listeners there; take them over (--takeover {_path}) or choose another path", second.Message);
+        Assert.Equal($"hand-over socket {_path} is in use: a running server offers its listeners there; take them over (--takeover {_path}) or choose another path (admin.socket)", second.Message);
+        Assert.False(server.HandedOver.IsCompleted);
+        await AssertEchoesAsync(server.EndPoints[0]);
+    }
+
+    [Fact]
+    public async Task A_second_server_offering_at_a_live_offer_path_is_refused_before_it_binds_anything()
+    {
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
+        {
+            o.Cores = CoreSets.First;
+            o.Handover.OfferPath = _path;
+        });
+
+        // A port held without SO_REUSEPORT: a second server that bound before probing the offer path would fail on
+        // this bind (EADDRINUSE) instead, as it would join a running server's reuseport group on a shared port.
+        using var occupied = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        occupied.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupied.Listen();
+        var second = await Assert.ThrowsAsync<ListenerHandoverException>(() => TestServers.StartAsync(TestServers.Echo, o =>
+        {
+            o.Cores = CoreSets.First;
+            o.Handover.OfferPath = _path;
+        }, (IPEndPoint)occupied.LocalEndPoint!));
+
+        Assert.StartsWith($"hand-over socket {_path} is in use", second.Message, StringComparison.Ordinal);
         Assert.False(server.HandedOver.IsCompleted);
         await AssertEchoesAsync(server.EndPoints[0]);
     }

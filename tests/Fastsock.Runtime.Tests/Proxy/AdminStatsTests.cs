@@ -234,7 +234,7 @@ public sealed partial class AdminStatsTests : IDisposable
         await File.WriteAllTextAsync(path, json);
         var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {CoreSets.FirstText}");
         await proxy.WaitForLineAsync("Press Ctrl+C");
-        Assert.Contains("Admin on 127.0.0.1:", proxy.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Admin listening on http://127.0.0.1:", proxy.Stdout, StringComparison.Ordinal);
         return proxy;
     }
 

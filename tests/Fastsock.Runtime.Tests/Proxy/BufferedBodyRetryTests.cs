@@ -83,15 +83,52 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
     }
 
     [Fact]
-    public async Task A_post_on_a_pooled_connection_found_dead_goes_again_on_a_new_connection_with_its_body()
+    public async Task A_post_on_a_pooled_connection_found_dead_is_not_sent_again_by_default_and_is_counted()
     {
         var bodies = new ConcurrentQueue<string>();
+        await using var backend = DiesUnderTheSecondRequest(bodies);
+        var (_, front, admin) = await StartAsync($$"""[ { "name": "only", "address": "127.0.0.1:{{backend.Port}}" } ]""");
+
+        var second = await SecondRequestOnAPooledConnectionAsync(front, "POST");
+
+        // RFC 9112 §9.3.1: a non-idempotent request is not retried unless the proxy knows it is safe (retryOn buffered-body).
+        Assert.Equal(502, second.Status);
+        Assert.Equal(["hello"], bodies);
+        Assert.Equal(1, backend.Accepted);
+        var failures = (await RedispatchTests.ServerStatsAsync(admin, "only")).GetProperty("failures");
+        Assert.Equal(1, failures.GetProperty("notResent").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("PUT", "")]
+    [InlineData("DELETE", "")]
+    [InlineData("POST", RetryBufferedBodies)]
+    public async Task An_idempotent_request_or_a_post_with_retry_on_buffered_body_goes_again_on_a_new_connection_when_the_pooled_one_was_dead(string method, string backendMore)
+    {
+        var bodies = new ConcurrentQueue<string>();
+        await using var backend = DiesUnderTheSecondRequest(bodies);
+        var (_, front, admin) = await StartAsync($$"""[ { "name": "only", "address": "127.0.0.1:{{backend.Port}}" } ]""", backendMore);
+
+        var second = await SecondRequestOnAPooledConnectionAsync(front, method);
+
+        Assert.Equal(200, second.Status);
+        Assert.Equal(["hello", "hello"], bodies);
+        Assert.Equal(2, backend.Accepted);
+        var failures = (await RedispatchTests.ServerStatsAsync(admin, "only")).GetProperty("failures");
+        Assert.Equal(0, failures.GetProperty("notResent").GetInt64());
+    }
+
+    /// <summary>
+    /// The first connection serves a GET and is pooled, then dies under the next request without answering (the
+    /// keep-alive race: the server closed it as the request went out); later connections answer.
+    /// </summary>
+    private static RawBackend DiesUnderTheSecondRequest(ConcurrentQueue<string> bodies)
+    {
         int conversations = 0;
-        await using var backend = new RawBackend(async conversation =>
+        return new RawBackend(async conversation =>
         {
             if (Interlocked.Increment(ref conversations) == 1)
             {
-                // The first connection serves a GET and is pooled, then dies under the POST without answering.
                 await conversation.ReadHeadAsync();
                 await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na");
                 await conversation.ReadHeadAsync();
@@ -104,18 +141,15 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
             bodies.Enqueue(await conversation.ReadAsync(5));
             await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb");
         });
-        // Default retryOn: a POST is not retried on a new connection, but a dead pooled one is not the server's failure.
-        var (_, front, _) = await StartAsync($$"""[ { "name": "only", "address": "127.0.0.1:{{backend.Port}}" } ]""");
+    }
 
+    private static async Task<RawHttpResponse> SecondRequestOnAPooledConnectionAsync(IPEndPoint front, string method)
+    {
         using var client = await RawHttpClient.ConnectAsync(front);
         await client.SendAsync("GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
         Assert.Equal(200, (await client.ReadResponseAsync()).Status);
-        await client.SendAsync("POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
-        var second = await client.ReadResponseAsync();
-
-        Assert.Equal(200, second.Status);
-        Assert.Equal(["hello", "hello"], bodies);
-        Assert.Equal(2, backend.Accepted);
+        await client.SendAsync($"{method} /b HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+        return await client.ReadResponseAsync();
     }
 
     private static void Reset(RawBackend.Conversation conversation)

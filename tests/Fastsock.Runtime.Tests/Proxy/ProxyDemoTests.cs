@@ -48,7 +48,8 @@ public sealed class ProxyDemoTests
 
         var output = await stdout;
         Assert.True(process.ExitCode == 0, $"the demo script exited {process.ExitCode}: {output} {await stderr}");
-        Assert.Contains("Frontend demo (http) on 127.0.0.1:8080 -> backend hello: inproc:hello", output, StringComparison.Ordinal);
+        Assert.Contains("Frontend demo listening on http://127.0.0.1:8080\n", output, StringComparison.Ordinal);
+        Assert.Contains("Backend hello (frontend demo): inproc:hello", output, StringComparison.Ordinal);
         Assert.Contains("Config: (built-in demo).", output, StringComparison.Ordinal);
         Assert.Contains("body=Hello, World!", output, StringComparison.Ordinal);
         Assert.EndsWith("exit=0", output.TrimEnd(), StringComparison.Ordinal);

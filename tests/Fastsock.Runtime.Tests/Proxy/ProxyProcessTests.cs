@@ -46,6 +46,28 @@ public sealed class ProxyProcessTests : IDisposable
         Assert.Contains($"Worker 0 -> CPU {CoreSets.FirstCpu}", proxy.Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task At_start_each_bind_is_announced_in_one_line_and_each_backend_with_its_frontends_in_one()
+    {
+        var config = Config($$"""
+            { "frontends": [ { "name": "web", "bind": ["127.0.0.1:0", "127.0.0.2:0"], "mode": "http", "backend": "hello" },
+                             { "name": "raw", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "hello" } ],
+              "backends": [ { "name": "hello", "servers": [ { "address": "inproc:hello" } ] } ],
+              "admin": { "bind": "127.0.0.1:0" } }
+            """);
+        using var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText}");
+        await proxy.WaitForLineAsync("Press Ctrl+C");
+
+        var lines = proxy.Stdout.Split('\n', StringSplitOptions.TrimEntries);
+        int Count(string prefix) => lines.Count(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        Assert.True(Count("Frontend web ") == 2, $"expected one line per bind of web: {proxy.Stdout}");
+        Assert.True(Count("Frontend raw ") == 1, $"expected one line for raw: {proxy.Stdout}");
+        Assert.True(Count("Admin ") == 1, $"expected one admin line: {proxy.Stdout}");
+        Assert.Equal(["Backend hello (frontend web, raw): inproc:hello"], lines.Where(l => l.StartsWith("Backend ", StringComparison.Ordinal)));
+        Assert.NotEqual(0, (await proxy.ListeningOnAsync("frontend raw")).Port); // still the form scripts parse
+        Assert.NotEqual(0, (await proxy.ListeningOnAsync("admin")).Port);
+    }
+
     [Theory]
     [InlineData("copy")]
     [InlineData("splice")]

@@ -169,7 +169,7 @@ public sealed class ProxyTakeoverTests : IDisposable
         using (var noSocket = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText} --takeover {missing}"))
         {
             Assert.Equal(2, await noSocket.WaitForExitAsync(ExitTimeout));
-            Assert.StartsWith($"fastsock-proxy: takeover from {missing}: connect({missing}): ENOENT", OneLine(noSocket.Stderr), StringComparison.Ordinal);
+            Assert.StartsWith($"fastsock-proxy: takeover from {missing} failed: connect({missing}): ENOENT", OneLine(noSocket.Stderr), StringComparison.Ordinal);
         }
 
         var otherFrontends = Config(name: "other.json", frontends: """
@@ -179,7 +179,7 @@ public sealed class ProxyTakeoverTests : IDisposable
         using (var different = SampleProcess.Start(ProxyDll, $"--config {otherFrontends} --cores {CoreSets.FirstText} --takeover {Socket}"))
         {
             Assert.Equal(2, await different.WaitForExitAsync(ExitTimeout));
-            Assert.StartsWith($"fastsock-proxy: takeover from {Socket}: the listeners differ:", OneLine(different.Stderr), StringComparison.Ordinal);
+            Assert.StartsWith($"fastsock-proxy: takeover from {Socket} failed: the listeners differ:", OneLine(different.Stderr), StringComparison.Ordinal);
         }
 
         var invalid = Path.Combine(_dir, "invalid.json");
@@ -195,6 +195,34 @@ public sealed class ProxyTakeoverTests : IDisposable
         await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: test\r\n\r\n");
         Assert.Equal("Hello, World!", (await client.ReadResponseAsync()).Body);
         Assert.True(File.Exists(Socket), "the old process stopped offering its listeners");
+    }
+
+    [Fact]
+    public async Task A_second_proxy_on_the_same_admin_socket_without_takeover_exits_2_before_binding_and_the_first_keeps_serving()
+    {
+        var config = Config();
+        using var old = await StartAsync($"--config {config} --cores {CoreSets.FirstText}");
+        var web = await old.ListeningOnAsync("frontend web");
+
+        // Its frontend port is held without SO_REUSEPORT: a second proxy that bound before it looked at admin.socket
+        // fails on this bind instead (where a shared port would have joined the running proxy's reuseport group).
+        using var occupied = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        occupied.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupied.Listen();
+        var second = Config(name: "second.json", frontends: $$"""{ "name": "web", "bind": ["{{occupied.LocalEndPoint}}"], "mode": "http", "backend": "app" }""");
+        using (var duplicate = SampleProcess.Start(ProxyDll, $"--config {second} --cores {CoreSets.FirstText}"))
+        {
+            Assert.Equal(2, await duplicate.WaitForExitAsync(ExitTimeout));
+            Assert.Equal(
+                $"fastsock-proxy: hand-over socket {Socket} is in use: a running server offers its listeners there; take them over (--takeover {Socket}) or choose another path (admin.socket)",
+                OneLine(duplicate.Stderr));
+        }
+
+        Assert.False(old.HasExited, "the second proxy stopped the first");
+        Assert.True(File.Exists(Socket), "the first proxy stopped offering its listeners");
+        using var client = await RawHttpClient.ConnectAsync(web);
+        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: test\r\n\r\n");
+        Assert.Equal("Hello, World!", (await client.ReadResponseAsync()).Body);
     }
 
     private const int ConnectionsPerCpu = 30;

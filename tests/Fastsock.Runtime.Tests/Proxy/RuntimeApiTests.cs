@@ -22,10 +22,11 @@ public sealed class RuntimeApiTests : IDisposable
     }
 
     private System.Net.IPEndPoint? _web;
+    private SampleProcess? _proxy;
 
     private async Task<(RawHttpClient Client, RawHttpClient Admin)> StartAsync(TaggedBackend a, TaggedBackend b)
     {
-        var proxy = await _proxies.StartAsync(Config($"{ServerJson(a)}, {ServerJson(b)}"), CoreSets.FirstText);
+        var proxy = _proxy = await _proxies.StartAsync(Config($"{ServerJson(a)}, {ServerJson(b)}"), CoreSets.FirstText);
         _web = await proxy.ListeningOnAsync("frontend web");
         return (await RawHttpClient.ConnectAsync(_web), await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("admin")));
     }
@@ -137,6 +138,33 @@ public sealed class RuntimeApiTests : IDisposable
 
             var shifted = await TallyAsync(client, 40);
             Assert.Equal((10, 30), (shifted["a"], shifted["b"]));
+        }
+    }
+
+    [Fact]
+    public async Task A_weight_and_state_set_at_run_time_stay_across_a_reload_until_the_configured_weight_changes()
+    {
+        await using var a = new TaggedBackend("a");
+        await using var b = new TaggedBackend("b");
+        await using var c = new TaggedBackend("c");
+        var (client, admin) = await StartAsync(a, b);
+        using (client)
+        using (admin)
+        {
+            Assert.Equal(200, (await PostAsync(admin, "/servers/app/b/weight?value=3")).Status);
+            Assert.Equal(200, (await PostAsync(admin, "/servers/app/a/state?value=drain")).Status);
+
+            // b keeps its name, address and configured weight: the runtime API's weight stays, as a's state does.
+            await _proxies.ReloadAsync(_proxy!, Config($"{ServerJson(a)}, {ServerJson(b)}, {ServerJson(c)}"));
+            var kept = await StatsAsync(admin);
+            Assert.Equal(3, Server(kept, "app", "b").GetProperty("weight").GetInt32());
+            Assert.Equal("drain", Server(kept, "app", "a").GetProperty("admin").GetString());
+            var split = await TallyAsync(client, 40);
+            Assert.Equal((0, 30, 10), (split.GetValueOrDefault("a"), split["b"], split["c"]));
+
+            // The configured weight changed: the config's new weight applies.
+            await _proxies.ReloadAsync(_proxy!, Config($"{ServerJson(a)}, {ServerJson(b, weight: 2)}, {ServerJson(c)}"));
+            Assert.Equal(2, Server(await StatsAsync(admin), "app", "b").GetProperty("weight").GetInt32());
         }
     }
 

@@ -35,6 +35,30 @@ public sealed class ServerSetTests
     }
 
     [Fact]
+    public void A_weight_and_state_set_by_the_runtime_api_stay_when_dns_or_a_reload_republish_the_server_until_its_configured_weight_changes()
+    {
+        var pool = new BackendPool(Backend(Server("a", 9001, weight: 2)), workerCount: 1);
+        var a = pool.Find("a")!;
+        a.AdminState = ServerAdminState.Drain;
+        Assert.Equal(2, a.SetRuntimeWeight(9));
+
+        pool.ApplyServers([Server("a", 9001, weight: 2)]); // DNS answered the same address again
+        Assert.Same(a, pool.Find("a"));
+        Assert.Equal((9, ServerAdminState.Drain), (a.Weight, a.AdminState));
+
+        pool.Apply(Backend(Server("a", 9001, weight: 2), Server("b", 9002))); // a reload that keeps a's configured weight
+        Assert.Equal(9, a.Weight);
+        Assert.Equal(9, a.SetRuntimeWeight(7)); // a second change replaces the first
+        pool.ApplyServers([Server("a", 9001, weight: 2)]);
+        Assert.Equal(7, a.Weight);
+
+        pool.Apply(Backend(Server("a", 9001, weight: 5))); // the configured weight changed: it applies
+        Assert.Equal(5, a.Weight);
+        pool.ApplyServers([Server("a", 9001, weight: 5)]);
+        Assert.Equal((5, ServerAdminState.Drain), (a.Weight, a.AdminState));
+    }
+
+    [Fact]
     public void A_server_whose_address_changed_is_a_new_server()
     {
         var pool = new BackendPool(Backend(Server("a", 9001)), workerCount: 1);

@@ -180,6 +180,14 @@ internal sealed unsafe class HandoverChannel : IDisposable
 
             if ((message.Flags & DescriptorPassingCalls.MSG_CTRUNC) != 0)
             {
+                // The kernel installed what fit: ours to close, since the caller gets an exception instead of them.
+                for (int i = 0; i < received; i++)
+                {
+                    FileCalls.Close(fds[i]);
+                    fds[i] = -1;
+                }
+
+                received = 0;
                 throw new IOException("the listening sockets did not fit in the message (MSG_CTRUNC); the fd limit (ulimit -n) may be too low");
             }
 

@@ -84,22 +84,44 @@ internal sealed unsafe class ListenerOffer : IDisposable
     /// <summary>A socket file left by a process that died is removed; one a live server answers on is an error.</summary>
     private static void RemoveStale(string path)
     {
+        ThrowIfOffered(path);
+        if (File.Exists(path))
+        {
+            PathCalls.Unlink(path);
+        }
+    }
+
+    /// <summary>
+    /// Throws a one-line <see cref="ListenerHandoverException"/> when a live server offers its listeners at
+    /// <paramref name="path"/>. Called before a server binds anything: a second server must fail before it joins the
+    /// running one's reuseport groups (and takes a share of its new connections), not after.
+    /// </summary>
+    public static void ThrowIfOffered(string path)
+    {
+        if (IsOffered(path))
+        {
+            throw new ListenerHandoverException($"hand-over socket {path} is in use: a running server offers its listeners there; take them over (--takeover {path}) or choose another path (admin.socket)");
+        }
+    }
+
+    /// <summary>Whether a server accepts on the socket file at <paramref name="path"/> (false: no file, or one nobody listens on).</summary>
+    private static bool IsOffered(string path)
+    {
         if (!File.Exists(path))
         {
-            return;
+            return false;
         }
 
         try
         {
+            // The server answers with its offer; closing at once leaves it serving (it logs that nobody took it).
             using var probe = HandoverChannel.Connect(path, TimeSpan.FromSeconds(1));
+            return true;
         }
-        catch (NativeCallException ex) when (ex.Errno == Errno.ECONNREFUSED)
+        catch (NativeCallException ex) when (ex.Errno is Errno.ECONNREFUSED or Errno.ENOENT)
         {
-            PathCalls.Unlink(path);
-            return;
+            return false;
         }
-
-        throw new ListenerHandoverException($"hand-over socket {path}: a running server already offers its listeners there; take them over (--takeover {path}) or choose another path");
     }
 
     private void Run()

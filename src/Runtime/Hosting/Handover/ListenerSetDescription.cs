@@ -39,34 +39,94 @@ internal sealed record ListenerSetDescription(int Pid, int Workers, ListenerStee
         return text.ToString();
     }
 
-    /// <exception cref="FormatException">Not a description this version understands.</exception>
+    /// <exception cref="FormatException">Not a description this version understands, or one that does not hold together
+    /// (a slot naming a worker the set does not have, say); the message is one line.</exception>
     public static ListenerSetDescription Parse(string text)
     {
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines.Length < 4 || lines[0] != Magic)
         {
-            throw new FormatException($"the other process does not speak '{Magic}' (first line: '{(lines.Length > 0 ? lines[0] : "")}')");
+            throw new FormatException($"the other process does not speak '{Magic}' (first line: '{Shown(lines.Length > 0 ? lines[0] : "")}')");
         }
 
-        int pid = int.Parse(Value(lines[1], "pid"), CultureInfo.InvariantCulture);
-        int workers = int.Parse(Value(lines[2], "workers"), CultureInfo.InvariantCulture);
-        var steering = Enum.Parse<ListenerSteering>(Value(lines[3], "steering"), ignoreCase: true);
+        int pid = Number(lines[1], "pid", int.MaxValue);
+        int workers = Number(lines[2], "workers", MaxWorkers);
+        var steering = SteeringNamed(Value(lines[3], "steering"));
         var groups = new List<OfferedGroup>();
         for (int i = 4; i < lines.Length; i++)
         {
             var parts = Value(lines[i], "group").Split(' ');
-            if (parts.Length != 3)
+            if (parts.Length != 3 || !IPEndPoint.TryParse(parts[0], out var requested) || !IPEndPoint.TryParse(parts[1], out var bound))
             {
-                throw new FormatException($"bad group line '{lines[i]}'");
+                throw new FormatException($"bad group line '{Shown(lines[i])}'");
             }
 
-            int[] slots = parts[2] == "shared" ? [] : [.. parts[2].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
-            groups.Add(new OfferedGroup(IPEndPoint.Parse(parts[0]), IPEndPoint.Parse(parts[1]), slots));
+            groups.Add(new OfferedGroup(requested, bound, Slots(parts[2], workers, steering, lines[i])));
         }
 
         return new ListenerSetDescription(pid, workers, steering, groups);
     }
 
+    // More CPUs than Linux supports (CONFIG_NR_CPUS tops out at 8192): a description claiming so is not a server's.
+    private const int MaxWorkers = 8192;
+
+    /// <summary>The workers of one group's slots: each a worker of the set, none twice; "shared" exactly for steering single.</summary>
+    private static int[] Slots(string text, int workers, ListenerSteering steering, string line)
+    {
+        if (steering == ListenerSteering.Single || text == "shared")
+        {
+            return steering == ListenerSteering.Single && text == "shared" ? []
+                : throw new FormatException($"group line '{Shown(line)}': 'shared' goes with steering single and only with it");
+        }
+
+        var names = text.Split(',');
+        if (names.Length > workers)
+        {
+            throw new FormatException($"group line '{Shown(line)}' has {names.Length} slots for {workers} workers");
+        }
+
+        var slots = new int[names.Length];
+        var seen = new bool[workers];
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (!int.TryParse(names[i], NumberStyles.None, CultureInfo.InvariantCulture, out slots[i]) || slots[i] >= workers || seen[slots[i]])
+            {
+                throw new FormatException($"group line '{Shown(line)}': slot {i} names worker '{Shown(names[i])}'; each slot names a worker from 0 to {workers - 1}, each worker once");
+            }
+
+            seen[slots[i]] = true;
+        }
+
+        return slots;
+    }
+
+    private static int Number(string line, string key, int max)
+    {
+        var text = Value(line, key);
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= 1 && value <= max ? value
+            : throw new FormatException($"'{key}' is '{Shown(text)}', not a number from 1 to {max}");
+    }
+
+    private static ListenerSteering SteeringNamed(string text) => text switch
+    {
+        "cpu" => ListenerSteering.Cpu,
+        "hash" => ListenerSteering.Hash,
+        "single" => ListenerSteering.Single,
+        _ => throw new FormatException($"'steering' is '{Shown(text)}', not cpu, hash or single"),
+    };
+
     private static string Value(string line, string key) =>
-        line.StartsWith(key + " ", StringComparison.Ordinal) ? line[(key.Length + 1)..] : throw new FormatException($"expected '{key} …', got '{line}'");
+        line.StartsWith(key + " ", StringComparison.Ordinal) ? line[(key.Length + 1)..] : throw new FormatException($"expected '{key} …', got '{Shown(line)}'");
+
+    /// <summary>Peer text quoted in a one-line message: control characters out, at most 80 characters.</summary>
+    private static string Shown(string text)
+    {
+        var shown = new StringBuilder(Math.Min(text.Length, 80));
+        foreach (char c in text.AsSpan(0, Math.Min(text.Length, 80)))
+        {
+            shown.Append(char.IsControl(c) ? '?' : c);
+        }
+
+        return text.Length > 80 ? shown.Append('…').ToString() : shown.ToString();
+    }
 }

@@ -37,7 +37,7 @@ internal sealed class ListenerTakeover : IDisposable
         }
         catch (Exception ex) when (ex is NativeCallException or ArgumentException)
         {
-            throw new ListenerHandoverException($"takeover from {path}: {ex.Message}; is a server running with its hand-over socket (admin.socket) there?", ex);
+            throw new ListenerHandoverException($"takeover from {path} failed: {ex.Message}; is a server running with its hand-over socket (admin.socket) there?", ex);
         }
 
         try
@@ -47,10 +47,12 @@ internal sealed class ListenerTakeover : IDisposable
             var fds = channel.ReceiveDescriptors(offered.DescriptorCount);
             return new ListenerTakeover(path, channel, offered, fds);
         }
-        catch (Exception ex) when (ex is IOException or TimeoutException or FormatException)
+        catch (Exception ex) when (ex is IOException or TimeoutException or FormatException or NativeCallException)
         {
+            // Every descriptor received is closed by now (ReceiveDescriptors closes its own on any failure).
+            TellRefused(channel, ex.Message);
             channel.Dispose();
-            throw new ListenerHandoverException($"takeover from {path}: {ex.Message}", ex);
+            throw new ListenerHandoverException($"takeover from {path} failed: {ex.Message}", ex);
         }
     }
 
@@ -124,16 +126,21 @@ internal sealed class ListenerTakeover : IDisposable
     /// <summary>Tells the running server this process will not take its sockets, so it keeps serving.</summary>
     public ListenerHandoverException Refuse(string reason)
     {
+        TellRefused(_channel, reason);
+        return new ListenerHandoverException($"takeover from {_path} failed: {reason}");
+    }
+
+    /// <summary>Lets the running server know why (it keeps serving either way; a peer gone away needs no answer).</summary>
+    private static void TellRefused(HandoverChannel channel, string reason)
+    {
         try
         {
-            _channel.SendText("refuse " + reason);
+            channel.SendText("refuse " + reason);
         }
         catch (Exception ex) when (ex is NativeCallException or IOException)
         {
             // The running server went away: nothing to tell it.
         }
-
-        return new ListenerHandoverException($"takeover from {_path}: {reason}");
     }
 
     private static string Name(ListenerSteering steering) => steering.ToString().ToLowerInvariant();

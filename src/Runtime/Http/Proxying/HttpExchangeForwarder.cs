@@ -48,7 +48,7 @@ public sealed partial class HttpExchangeForwarder
     private readonly Connection _client;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly HttpForwarderOptions _options;
+    private HttpForwarderOptions _options;
     private readonly IHttpExchangeObserver? _observer;
     private readonly HttpResponseHeadForwarder _responseHead = new();
     private HttpRequestHeadForwarder _requestHead;
@@ -81,6 +81,21 @@ public sealed partial class HttpExchangeForwarder
         _options = options;
         _observer = observer;
         _requestHead = new HttpRequestHeadForwarder(clientAddress, Encoding.ASCII.GetBytes(options.ForwardedProto));
+    }
+
+    /// <summary>
+    /// How to forward. Set between exchanges (before the next request is parsed) to change the timeouts and the replay
+    /// limit of a keep-alive connection, as a reload does; <see cref="HttpForwarderOptions.ForwardedProto"/> stays the
+    /// one given at construction.
+    /// </summary>
+    public HttpForwarderOptions Options
+    {
+        get => _options;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _options = value;
+        }
     }
 
     /// <summary>The method of the request last parsed.</summary>

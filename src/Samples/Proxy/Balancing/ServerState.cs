@@ -7,7 +7,7 @@ namespace Fastsock.Samples.Proxy.Balancing;
 /// One server as every worker sees it. The health checker and passive health (errors seen by any worker) change its
 /// state; workers read it on each pick with no lock (a flag that changes a few times a day costs nothing to share).
 /// Each change bumps <see cref="Generation"/>, so a worker can tell "went DOWN since I last looked" from one read.
-/// Its settings (weight, PROXY header, fast path) may be replaced by a reload or the runtime API; its name, address and
+/// Its settings (weight, PROXY header, fast path) may be replaced by a reload, DNS or the runtime API; its name, address and
 /// <see cref="Index"/> never change, so a reload that keeps the server keeps this object, its health and its pooled connections.
 /// </summary>
 internal sealed class ServerState(ServerSettings settings, int index)
@@ -17,6 +17,10 @@ internal sealed class ServerState(ServerSettings settings, int index)
     private volatile ServerAdminState _admin;
     private volatile bool _retired;
     private volatile bool _up = true;
+
+    // A weight the runtime API set (-1: none), and the configured weight it replaced: it stays while that is configured.
+    private int _runtimeWeight = -1;
+    private int _replacedWeight;
     private int _generation;
     private int _errorsInARow;
 
@@ -29,6 +33,44 @@ internal sealed class ServerState(ServerSettings settings, int index)
     {
         get => _settings;
         set => _settings = value;
+    }
+
+    /// <summary>
+    /// Takes the settings a reload or a DNS answer gives this server. A weight the runtime API set stays, as its admin
+    /// state and its health do, unless the configured weight itself changed: then the new configured weight applies.
+    /// </summary>
+    public void Configure(ServerSettings configured)
+    {
+        lock (_stateChange)
+        {
+            if (_runtimeWeight >= 0 && configured.Weight == _replacedWeight)
+            {
+                configured = configured with { Weight = _runtimeWeight };
+            }
+            else
+            {
+                _runtimeWeight = -1;
+            }
+
+            _settings = configured;
+        }
+    }
+
+    /// <summary>The runtime API's weight (kept across DNS updates and reloads, see <see cref="Configure"/>); returns the weight it replaced.</summary>
+    public int SetRuntimeWeight(int weight)
+    {
+        lock (_stateChange)
+        {
+            var current = _settings;
+            if (_runtimeWeight < 0)
+            {
+                _replacedWeight = current.Weight;
+            }
+
+            _runtimeWeight = weight;
+            _settings = current with { Weight = weight };
+            return current.Weight;
+        }
     }
 
     /// <summary>Its slot in the backend (counter rows, per-worker load and pools): stable while the server is in the set.</summary>

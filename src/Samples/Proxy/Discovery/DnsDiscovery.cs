@@ -89,17 +89,28 @@ internal sealed partial class DnsDiscovery : IAsyncDisposable
         }
 
         var resolvers = settings.Resolvers ?? ResolverSettings.Default;
-        IReadOnlyList<IPEndPoint> nameservers = resolvers.Nameservers.Count > 0 ? resolvers.Nameservers : ResolvConf.Nameservers(_resolvConf);
-        if (nameservers.Count == 0)
-        {
-            throw new InvalidOperationException(
-                $"dns: and srv: servers need a nameserver and {_resolvConf} names none; add one to the config, e.g. \"resolvers\": {{ \"nameservers\": [\"127.0.0.1:53\"] }}");
-        }
-
-        var lookup = new DnsLookup(nameservers, resolvers);
+        var lookup = new DnsLookup(Nameservers(settings, _resolvConf), resolvers);
         string[] names = [.. backends.Select(b => b.Name)];
         Resolving(_logger, lookup.Nameservers, names);
         return [.. backends.Select(b => new BackendDiscovery(b, lookup, _applyTo(b), _logger, previous.FirstOrDefault(p => p.Name == b.Name)))];
+    }
+
+    /// <summary>
+    /// The nameservers the DNS names of <paramref name="settings"/> are asked (the <c>resolvers</c> section, else
+    /// <paramref name="resolvConf"/>); none when no server is a DNS name. The start, a reload and <c>--check</c> all ask here.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A server is a DNS name, and no nameserver is configured or in <paramref name="resolvConf"/>.</exception>
+    public static IReadOnlyList<IPEndPoint> Nameservers(ProxySettings settings, string resolvConf = ResolvConf.DefaultPath)
+    {
+        if (!settings.Backends.Any(b => b.Discovered.Count > 0))
+        {
+            return [];
+        }
+
+        var resolvers = settings.Resolvers ?? ResolverSettings.Default;
+        IReadOnlyList<IPEndPoint> nameservers = resolvers.Nameservers.Count > 0 ? resolvers.Nameservers : ResolvConf.Nameservers(resolvConf);
+        return nameservers.Count > 0 ? nameservers : throw new InvalidOperationException(
+            $"dns: and srv: servers need a nameserver and {resolvConf} names none; add one to the config, e.g. \"resolvers\": {{ \"nameservers\": [\"127.0.0.1:53\"] }}");
     }
 
     private void Run(IReadOnlyList<BackendDiscovery> backends, bool resolveFirst)

@@ -15,6 +15,15 @@ internal sealed partial class HttpProxySession
     private static bool IsIdempotent(RequestMethod method) =>
         method is RequestMethod.Get or RequestMethod.Head or RequestMethod.Options;
 
+    /// <summary>
+    /// Idempotent (RFC 9110 §9.2.2): sending it twice has the effect of sending it once, so a request sent on a pooled
+    /// connection the server had just closed goes again on a new one. Any other method goes again only with
+    /// <c>retryOn: buffered-body</c> (RFC 9112 §9.3.1: a non-idempotent request is retried automatically only when the
+    /// user agent knows it is safe; here, the user says so).
+    /// </summary>
+    private static bool IsRepeatable(RequestMethod method) =>
+        method is RequestMethod.Get or RequestMethod.Head or RequestMethod.Put or RequestMethod.Delete or RequestMethod.Options or RequestMethod.Trace;
+
     /// <summary>The server for the next attempt; null when no server is UP (then 503).</summary>
     private ServerState? PickServer(Balancer balancer, ref Attempts attempts)
     {
@@ -34,7 +43,7 @@ internal sealed partial class HttpProxySession
     }
 
     /// <summary>The attempts of one request: which servers failed it, and what may still be tried.</summary>
-    private struct Attempts(FaultSettings faults, int retries, bool idempotent)
+    private struct Attempts(FaultSettings faults, int retries, bool idempotent, bool repeatable)
     {
         /// <summary>Servers that failed this request (<see cref="Balancer.Bit"/>).</summary>
         public ulong Tried;
@@ -54,6 +63,9 @@ internal sealed partial class HttpProxySession
         public readonly bool MayRetryEmptyResponse => MaySendAgain && (faults.RetryOn & RetryOn.EmptyResponse) != 0;
 
         public readonly bool MayRetryTimeout => MaySendAgain && (faults.RetryOn & RetryOn.ResponseTimeout) != 0;
+
+        /// <summary>Whether a request sent on a pooled connection found dead (no response byte) goes again on a new one.</summary>
+        public readonly bool MayResendOnDeadPooled => repeatable || (faults.RetryOn & RetryOn.BufferedBody) != 0;
 
         /// <summary>Whether a request the server may have received can go again: idempotent, or any with buffered-body (the forwarder adds "whole in hand").</summary>
         private readonly bool MaySendAgain => Count < retries && (idempotent || (faults.RetryOn & RetryOn.BufferedBody) != 0);

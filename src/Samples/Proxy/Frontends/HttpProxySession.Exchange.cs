@@ -26,7 +26,7 @@ internal sealed partial class HttpProxySession
         }
 
         var balancer = _frontend.Backend.BalancerFor(_client.WorkerIndex);
-        var attempts = new Attempts(_frontend.Backend.Settings.Faults, _frontend.Retries, IsIdempotent(_forwarder.Method));
+        var attempts = new Attempts(_frontend.Backend.Settings.Faults, _frontend.Retries, IsIdempotent(_forwarder.Method), IsRepeatable(_forwarder.Method));
         while (true)
         {
             var server = attempts.FreshConnectionTo ?? PickServer(balancer, ref attempts);
@@ -75,8 +75,14 @@ internal sealed partial class HttpProxySession
             bool replayable = reused || attempts.MayRetryEmptyResponse || attempts.MayRetryTimeout;
             var outcome = await ForwardOnceAsync(balancer, server, replayable).ConfigureAwait(false);
             bool timedOut = outcome.Error == HttpForwarderError.RequestTimedOut;
-            if (outcome.CanRetry && !(timedOut ? attempts.MayRetryTimeout : reused || attempts.MayRetryEmptyResponse))
+            bool resendPooled = reused && !timedOut && attempts.MayResendOnDeadPooled;
+            if (outcome.CanRetry && !(timedOut ? attempts.MayRetryTimeout : resendPooled || attempts.MayRetryEmptyResponse))
             {
+                if (reused && !timedOut)
+                {
+                    server.Failures.CountNotResent(); // a dead pooled connection under a request not safe to send twice
+                }
+
                 // Held for a retry this failure does not allow (a timeout without response-timeout, say): final now.
                 _forwarder.ReleaseRequest();
                 outcome = outcome.Final();
@@ -89,7 +95,7 @@ internal sealed partial class HttpProxySession
             }
 
             DropBackend(); // never the same connection twice
-            if (reused && !timedOut)
+            if (resendPooled)
             {
                 // The pooled connection was dead (closed as the request went out): a new one, not another pooled one.
                 HttpFrontend.Replaying(_frontend.Logger, _frontend.Backend.Settings.Name, server.Settings.Name);

@@ -91,6 +91,30 @@ internal sealed partial class HttpProxySession : IHttpExchangeObserver
         }
     }
 
+    /// <summary>
+    /// Before a request head is parsed: the server timeout and the replay limit (which the parse uses) as the live config
+    /// has them now, so a keep-alive connection follows a reload from its next exchange. Two reads and compares, no
+    /// lock; a new options object only after a reload changed one of them.
+    /// </summary>
+    private void FollowReload()
+    {
+        var options = _forwarder.Options;
+        var responseTimeout = _frontend.Timeouts.Server;
+        long maxReplayBody = _frontend.Backend.Settings.Faults.RetryBodyLimit;
+        if (options.ResponseTimeout != responseTimeout || options.MaxReplayBody != maxReplayBody)
+        {
+            _forwarder.Options = new HttpForwarderOptions
+            {
+                ResponseTimeout = responseTimeout,
+                MaxReplayBody = maxReplayBody,
+                SpliceThreshold = options.SpliceThreshold,
+                Forwarding = options.Forwarding,
+                AbortOnClose = options.AbortOnClose,
+                ForwardedProto = options.ForwardedProto,
+            };
+        }
+    }
+
     /// <summary>Waits for a complete, valid request head and leaves it held by the forwarder; false: close.</summary>
     /// <remarks>
     /// The request timeout runs from the first byte of a request (from the accept for the first one) to the end of its
@@ -123,6 +147,7 @@ internal sealed partial class HttpProxySession : IHttpExchangeObserver
                 }
 
                 var buffer = result.Buffer;
+                FollowReload(); // as the request arrives, not before the wait for it: a reload may come in between
                 // The only parse of the head: validation, and where the fields to forward are.
                 var status = _forwarder.TryParseRequest(buffer, out var error);
                 if (status == HttpParseStatus.Complete)

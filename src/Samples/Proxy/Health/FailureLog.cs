@@ -31,6 +31,7 @@ internal sealed class FailureLog
     private readonly long[] _total = new long[ReasonCount];
     private long _redispatches;
     private long _passiveMarkDowns;
+    private long _notResent;
     private long _lastLineMs = long.MinValue / 2;
 
     private string? _lastDetail;
@@ -45,6 +46,9 @@ internal sealed class FailureLog
     /// <summary>A request that failed on this server went to another one.</summary>
     public void CountRedispatch() => Interlocked.Increment(ref _redispatches);
 
+    /// <summary>A request not safe to send twice met a pooled connection this server had closed, and was answered 502.</summary>
+    public void CountNotResent() => Interlocked.Increment(ref _notResent);
+
     /// <summary>Live traffic (passive health) marked this server DOWN.</summary>
     public void CountPassiveMarkDown() => Interlocked.Increment(ref _passiveMarkDowns);
 
@@ -53,7 +57,7 @@ internal sealed class FailureLog
         Volatile.Read(ref _total[(int)ExchangeFailure.ConnectRefused]), Volatile.Read(ref _total[(int)ExchangeFailure.ConnectTimeout]),
         Volatile.Read(ref _total[(int)ExchangeFailure.ConnectError]), Volatile.Read(ref _total[(int)ExchangeFailure.Reset]),
         Volatile.Read(ref _total[(int)ExchangeFailure.ResponseTimeout]), Volatile.Read(ref _total[(int)ExchangeFailure.BadResponse]),
-        Volatile.Read(ref _redispatches), Volatile.Read(ref _passiveMarkDowns))
+        Volatile.Read(ref _redispatches), Volatile.Read(ref _passiveMarkDowns), Volatile.Read(ref _notResent))
     {
         Tls = Volatile.Read(ref _total[(int)ExchangeFailure.Tls]),
     };

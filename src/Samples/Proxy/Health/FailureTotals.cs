@@ -2,11 +2,12 @@ namespace Fastsock.Samples.Proxy.Health;
 
 /// <summary>
 /// What went wrong with one server since the start (or a sum over servers): failed exchanges by reason, requests
-/// redispatched away from it, and the times live traffic marked it DOWN. Read from <see cref="FailureLog.Totals"/>.
+/// redispatched away from it, the times live traffic marked it DOWN, and the requests not sent again after it closed a
+/// pooled connection under them (not idempotent, no <c>retryOn: buffered-body</c>). Read from <see cref="FailureLog.Totals"/>.
 /// </summary>
 internal readonly record struct FailureTotals(
     long ConnectRefused, long ConnectTimeout, long ConnectError, long Reset, long ResponseTimeout, long BadResponse,
-    long Redispatches, long PassiveMarkDowns)
+    long Redispatches, long PassiveMarkDowns, long NotResent = 0)
 {
     /// <summary>TLS handshakes to the server that failed (refused certificate, handshake error or timeout).</summary>
     public long Tls { get; init; }
@@ -29,7 +30,8 @@ internal readonly record struct FailureTotals(
 
     public static FailureTotals Add(FailureTotals a, FailureTotals b) => new(
         a.ConnectRefused + b.ConnectRefused, a.ConnectTimeout + b.ConnectTimeout, a.ConnectError + b.ConnectError, a.Reset + b.Reset,
-        a.ResponseTimeout + b.ResponseTimeout, a.BadResponse + b.BadResponse, a.Redispatches + b.Redispatches, a.PassiveMarkDowns + b.PassiveMarkDowns)
+        a.ResponseTimeout + b.ResponseTimeout, a.BadResponse + b.BadResponse, a.Redispatches + b.Redispatches, a.PassiveMarkDowns + b.PassiveMarkDowns,
+        a.NotResent + b.NotResent)
     {
         Tls = a.Tls + b.Tls,
     };

@@ -73,7 +73,7 @@ internal sealed partial class ConfigReload : IDisposable
             var restartOnly = RestartOnlySettings.ChangedKeys(_live.Settings, next);
             if (restartOnly.Count > 0)
             {
-                NeedsRestart(_logger, string.Join(", ", restartOnly));
+                NeedsRestart(_logger, string.Join(", ", restartOnly.Select(k => $"{k.Key} (apply with {k.AppliedBy})")));
             }
 
             try
@@ -207,7 +207,7 @@ internal sealed partial class ConfigReload : IDisposable
     [LoggerMessage(EventId = 341, Level = LogLevel.Error, Message = "Reload rejected, still serving the previous config: {Error}")]
     private static partial void Rejected(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 342, Level = LogLevel.Warning, Message = "Reload: {Keys} changed but need a restart or a takeover to apply; the rest is applied, these keep their running values")]
+    [LoggerMessage(EventId = 342, Level = LogLevel.Warning, Message = "Reload: {Keys} changed; the rest is applied, these keep their running values")]
     private static partial void NeedsRestart(ILogger logger, string keys);
 
     [LoggerMessage(EventId = 343, Level = LogLevel.Information, Message = "Frontend {Frontend} stopped accepting on {EndPoint}; its connections finish")]

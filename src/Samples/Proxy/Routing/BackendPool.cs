@@ -16,7 +16,8 @@ namespace Fastsock.Samples.Proxy.Routing;
 /// the new set is published with one reference write, and each worker compares it with its balancer's at the start of
 /// an exchange (one compare, no lock) and builds a new balancer when it changed.</para>
 /// <para>Servers are matched by name and address: a server still there keeps its <see cref="ServerState"/> (health,
-/// counters, slot, the pooled connections keyed by the slot) and takes its new weight. A removed server is retired:
+/// counters, slot, the pooled connections keyed by the slot, the runtime API's admin state and weight) and takes its new
+/// settings; a changed configured weight replaces a weight the runtime API set. A removed server is retired:
 /// no balancer picks it, workers close its idle connections at their next sweep, its sessions in progress finish.
 /// Each server has a slot (<see cref="ServerState.Index"/>) for the set's life; a new server takes a slot never used,
 /// else the slot of a retired server (its counters then carry on in the new server's row).</para>
@@ -143,7 +144,7 @@ internal sealed class BackendPool
                 if (matched[i] is { } existing)
                 {
                     bool newRoute = existing.Settings.LocalFastPath != wanted.LocalFastPath;
-                    existing.Settings = wanted;
+                    existing.Configure(wanted); // keeps a weight the runtime API set, unless the configured one changed
                     if (newRoute)
                     {
                         Volatile.Write(ref _routes[existing.Index], new ServerRoute(existing));

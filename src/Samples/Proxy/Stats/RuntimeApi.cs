@@ -15,7 +15,8 @@ namespace Fastsock.Samples.Proxy.Stats;
 /// progress finish; maint: out of rotation too, and each worker closes its idle connections to the server at its next
 /// sweep; ready: back in rotation. Answers 404 for an unknown path, backend or server, 400 for a bad value, 405 for
 /// another method than POST, 403 to a peer that is not loopback (unless <c>admin.remoteApi</c>); nothing changes on
-/// an error. A change lasts until the next reload, which sets the weights of the config again.
+/// an error. A change stays across DNS updates and reloads that keep the server (same name and address); a reload that
+/// changes the server's configured weight applies that weight instead.
 /// </summary>
 internal sealed partial class RuntimeApi(IReadOnlyDictionary<string, BackendPool> pools, ILogger logger)
 {
@@ -66,8 +67,7 @@ internal sealed partial class RuntimeApi(IReadOnlyDictionary<string, BackendPool
                 return;
             }
 
-            int was = server.Settings.Weight;
-            server.Settings = server.Settings with { Weight = weight };
+            int was = server.SetRuntimeWeight(weight);
             WeightSet(logger, pool.Name, server.Settings.Name, was, weight);
             Answer(exchange, 200, $"{pool.Name}/{server.Settings.Name}: weight {weight} (was {was})");
             return;

@@ -122,6 +122,7 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
         new("tls", "failures_total", ("reason", "tls"), FailuresHelp, f => f.Tls),
         new("redispatches", "redispatches_total", null, "Requests that failed on this server and went to another one.", f => f.Redispatches),
         new("passiveMarkDowns", "passive_mark_downs_total", null, "Times errors on live traffic marked the server DOWN (observe.onError).", f => f.PassiveMarkDowns),
+        new("notResent", "not_resent_total", null, "Requests not safe to send twice (not idempotent, no retryOn buffered-body) answered 502 after the server closed the pooled connection under them.", f => f.NotResent),
     ];
 
     private const string FailuresHelp =
