@@ -87,6 +87,10 @@ _proxy_json() { # NAME MODE ADDRESS: writes PROXY_WORK/NAME.json
 JSON
 }
 
+# HAProxy stops keeping idle server connections once 20 % of its file descriptors are in use (tune.pool-low-fd-ratio)
+# and closes idle ones to open new ones past 25 % (tune.pool-high-fd-ratio); with maxconn 4000 that is ~1,600 fds, so at
+# 1,000 clients (2,000 fds) it opened a backend connection for most requests (628 per 1,000 in REPORT.md). Raised so
+# that HAProxy reuses its server connections at every level, as the other proxies do.
 _haproxy_cfg() { # NAME MODE EXTRA_BACKEND_LINE: writes PROXY_WORK/NAME.cfg
     local name="$1"
     shift
@@ -96,6 +100,8 @@ _haproxy_cfg() { # NAME MODE EXTRA_BACKEND_LINE: writes PROXY_WORK/NAME.cfg
 global
   nbthread 1
   maxconn ${HAPROXY_MAXCONN:-4000}
+  tune.pool-low-fd-ratio 90
+  tune.pool-high-fd-ratio 95
 defaults
   mode $1
 $extra
