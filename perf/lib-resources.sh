@@ -4,6 +4,12 @@
 
 IDLE_CLIENT="$WORK_DIR/idle-client"
 SETTLE_MAX="${SETTLE_MAX:-15}"
+# Seconds of Connection: close load in measure_idle's warm-up (0: keep-alive warm-up only, the method before
+# 2026-11-26 late evening). Opening and closing a few thousand connections runs the accept and close paths as often
+# as the measurement will, so their one-off costs (the JIT's tier-up of those paths, its malloc arena, code pages
+# touched for the first time, the first GC) are paid before the first VmRSS reading instead of being divided among
+# the idle connections. perf/results/idle-memory.md shows the split.
+IDLE_CHURN_WARMUP="${IDLE_CHURN_WARMUP:-2}"
 
 build_idle_client() {
     if [[ ! -x "$IDLE_CLIENT" || "$PERF_DIR/idle-client.c" -nt "$IDLE_CLIENT" ]]; then
@@ -26,41 +32,63 @@ settle() {
 
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
-# measure_idle NAME PID PORT CONNECTIONS HOLD: warm-up (wrk 2 s, 16 connections), settle, VmRSS; then the idle
-# client (pinned to CLIENT_CPU) opens CONNECTIONS keep-alive connections with one request each and holds them;
-# settle, VmRSS again, release. Sets IDLE_RSS0 IDLE_RSS1 IDLE_OPENED IDLE_FD0 IDLE_FD1 IDLE_CLOSED IDLE_PER
-# (KiB per connection) and IDLE_CMD (the client's command line).
+# _idle_batch SRV PORT N HOLD TAG: starts perf/idle-client (pinned to CLIENT_CPU) opening N keep-alive connections, one
+# request each, held until WORK_DIR/idle-SRV.release exists; waits until they are open. Sets _BATCH_PID _BATCH_OPENED
+# _BATCH_OUT and _BATCH_CMD.
+_idle_batch() {
+    local srv="$1" port="$2" n="$3" hold="$4" tag="$5" deadline failed why
+    _BATCH_OUT="$WORK_DIR/idle-$srv-$tag.out"
+    : >"$_BATCH_OUT"
+    _BATCH_CMD="$(quote_cmd taskset -c "$CLIENT_CPU" "$IDLE_CLIENT" "$port" "$n" "$hold" "$WORK_DIR/idle-$srv.release")"
+    taskset -c "$CLIENT_CPU" "$IDLE_CLIENT" "$port" "$n" "$hold" "$WORK_DIR/idle-$srv.release" >"$_BATCH_OUT" 2>&1 &
+    _BATCH_PID=$!
+    own_pid "$_BATCH_PID"
+    deadline=$((SECONDS + 120))
+    until grep -q '^OPEN' "$_BATCH_OUT"; do
+        kill -0 "$_BATCH_PID" 2>/dev/null || { cat "$_BATCH_OUT" >&2; die "idle-client exited early against $srv"; }
+        ((SECONDS < deadline)) || die "idle-client did not open $n connections to $srv within 120 s"
+        sleep 0.2
+    done
+    read -r _ _BATCH_OPENED failed why < <(grep '^OPEN' "$_BATCH_OUT")
+    ((failed == 0)) || log "warning: $srv: client stopped after $_BATCH_OPENED connections: $why"
+}
+
+# measure_idle NAME PID PORT CONNECTIONS HOLD: warm-up (wrk 2 s, 16 connections, keep-alive, then IDLE_CHURN_WARMUP s
+# with Connection: close), settle, VmRSS; then the idle client opens half the CONNECTIONS (settle, VmRSS), a second
+# one the other half (settle, VmRSS again); release. Sets IDLE_RSS0 IDLE_RSS_HALF IDLE_RSS1 IDLE_OPENED IDLE_FD0
+# IDLE_FD1 IDLE_CLOSED, IDLE_PER (KiB per connection: (RSS1 - RSS0) / connections), IDLE_MARGINAL (KiB per connection
+# of the second half: (RSS1 - RSS_HALF) / its connections, which leaves out what is paid once, such as code first run
+# or a heap budget committed for the first time, whichever half it lands in) and IDLE_CMD.
 measure_idle() {
-    local srv="$1" pid="$2" port="$3" conns="$4" hold="$5" release outf cpid deadline failed why
+    local srv="$1" pid="$2" port="$3" conns="$4" hold="$5" first second c1 c2 o1 o2
     run_wrk "$port" keepalive 2s 16 "$WORK_DIR/idle-$srv-warmup.txt"
+    ((IDLE_CHURN_WARMUP == 0)) || run_wrk "$port" close "${IDLE_CHURN_WARMUP}s" 16 "$WORK_DIR/idle-$srv-warmup-close.txt"
     settle "$pid"
     IDLE_RSS0="$(rss_kib "$pid")"
     IDLE_FD0="$(fd_count "$pid")"
-    release="$WORK_DIR/idle-$srv.release"
-    outf="$WORK_DIR/idle-$srv.out"
-    rm -f "$release"
-    : >"$outf"
-    IDLE_CMD="$(quote_cmd taskset -c "$CLIENT_CPU" "$IDLE_CLIENT" "$port" "$conns" "$hold" "$release")"
-    taskset -c "$CLIENT_CPU" "$IDLE_CLIENT" "$port" "$conns" "$hold" "$release" >"$outf" 2>&1 &
-    cpid=$!
-    own_pid "$cpid"
-    deadline=$((SECONDS + 120))
-    until grep -q '^OPEN' "$outf"; do
-        kill -0 "$cpid" 2>/dev/null || { cat "$outf" >&2; die "idle-client exited early against $srv"; }
-        ((SECONDS < deadline)) || die "idle-client did not open $conns connections to $srv within 120 s"
-        sleep 0.2
-    done
-    read -r _ IDLE_OPENED failed why < <(grep '^OPEN' "$outf")
-    ((failed == 0)) || log "warning: $srv: client stopped after $IDLE_OPENED connections: $why"
-    ((IDLE_OPENED > 0)) || die "$srv: no connection could be opened ($why)"
+    rm -f "$WORK_DIR/idle-$srv.release"
+    first=$((conns / 2)) second=$((conns - conns / 2))
+    IDLE_RSS_HALF="$IDLE_RSS0" c1="" o1=0
+    if ((first > 0)); then
+        _idle_batch "$srv" "$port" "$first" "$hold" 1
+        c1="$_BATCH_PID" o1="$_BATCH_OPENED"
+        settle "$pid"
+        IDLE_RSS_HALF="$(rss_kib "$pid")"
+    fi
+    _idle_batch "$srv" "$port" "$second" "$hold" 2
+    c2="$_BATCH_PID" o2="$_BATCH_OPENED"
+    IDLE_CMD="$_BATCH_CMD (twice: $first, then $second connections)"
+    IDLE_OPENED=$((o1 + o2))
+    ((IDLE_OPENED > 0)) || die "$srv: no connection could be opened"
     settle "$pid"
     IDLE_RSS1="$(rss_kib "$pid")"
     IDLE_FD1="$(fd_count "$pid")"
-    touch "$release"
-    wait "$cpid" 2>/dev/null || true
-    forget_pid "$cpid"
-    IDLE_CLOSED="$(awk '/^CLOSED_BY_SERVER/ { print $2 }' "$outf")"
+    touch "$WORK_DIR/idle-$srv.release"
+    local p
+    for p in $c1 $c2; do wait "$p" 2>/dev/null || true; forget_pid "$p"; done
+    IDLE_CLOSED="$(cat "$WORK_DIR/idle-$srv-1.out" "$WORK_DIR/idle-$srv-2.out" 2>/dev/null | awk '/^CLOSED_BY_SERVER/ { n += $2; seen = 1 } END { if (seen) print n }')"
     IDLE_PER="$(awk -v a="$IDLE_RSS0" -v b="$IDLE_RSS1" -v n="$IDLE_OPENED" 'BEGIN { printf "%.2f", (b - a) / n }')"
+    IDLE_MARGINAL="$(awk -v a="$IDLE_RSS_HALF" -v b="$IDLE_RSS1" -v n="$o2" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) / n : 0) }')"
 }
 
 # all_threads_traced PID: true when every thread of PID has a tracer.
