@@ -7,6 +7,9 @@ public sealed partial class FastsockServer
 {
     private TcpFriends? _friends;
 
+    /// <summary>Tests: the attached programs and maps, null when off.</summary>
+    internal TcpFriends? Friends => _friends;
+
     /// <summary>The cgroup v2 directory TCP friends is attached to, or null when it is off (not asked for, or not possible here).</summary>
     public string? TcpFriendsCgroup => _friends?.Cgroup;
 

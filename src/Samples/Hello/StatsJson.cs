@@ -50,7 +50,7 @@ internal static class StatsJson
             json.WriteEndArray();
             if (friends is not null)
             {
-                TcpFriendsJson.Write(json, friends);
+                Fastsock.Transport.TcpFriendsStatsJson.Write(json, friends);
             }
 
             Fastsock.Hosting.ProcessStatsJson.Write(json);

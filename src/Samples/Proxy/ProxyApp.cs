@@ -42,6 +42,8 @@ internal static class ProxyApp
                     options.Outbound.Strategy = settings.OutboundStrategy;
                     options.Outbound.ConnectTimeout = settings.Timeouts.Connect;
                     options.Connection.IdleTimeout = settings.Timeouts.Client;
+                    options.TcpFriends.Enabled = settings.TcpFriendsCgroup is not null;
+                    options.TcpFriends.Cgroup = string.IsNullOrEmpty(settings.TcpFriendsCgroup) ? null : settings.TcpFriendsCgroup;
                     Takeover.AdminSocket.Configure(options.Handover, settings, takeoverPath);
                 });
 
@@ -57,7 +59,7 @@ internal static class ProxyApp
 
             if (settings.Admin is { } adminBind)
             {
-                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi }.HandleAsync);
+                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi, TcpFriends = () => server!.GetTcpFriendsStats() }.HandleAsync);
             }
 
             server = builder.Build();
@@ -89,6 +91,11 @@ internal static class ProxyApp
         foreach (var (worker, cpu, threadId) in server.Workers)
         {
             Console.WriteLine($"Worker {worker} -> CPU {cpu} (thread fastsock-w{worker}, tid {threadId})");
+        }
+
+        if (server.TcpFriendsCgroup is { } friendsCgroup)
+        {
+            Console.WriteLine($"TCP friends on cgroup {friendsCgroup}");
         }
 
         live!.Started(server.EndPoints);
