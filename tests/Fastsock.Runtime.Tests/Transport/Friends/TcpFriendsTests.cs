@@ -9,13 +9,14 @@ namespace Fastsock.Tests.Transport.Friends;
 /// <summary>TCP friends in the runtime: the programs load, attach to a cgroup, redirect loopback pairs in it, and go away.</summary>
 public sealed class TcpFriendsTests
 {
-    [FriendsFact]
-    public async Task A_loopback_pair_in_the_cgroup_moves_its_bytes_by_redirect_byte_exact_both_ways()
+    [FriendsTheory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task A_loopback_pair_in_the_cgroup_moves_its_bytes_by_redirect_byte_exact_both_ways(string cores)
     {
         using var cgroup = FriendsCgroup.CreateAndJoin();
         await using (var server = await TestServers.StartAsync(TestServers.Echo, o =>
         {
-            o.Cores = CoreSets.First;
+            o.Cores = Fastsock.Locality.CpuSet.Parse(cores);
             o.TcpFriends.Enabled = true;
         }))
         {
