@@ -59,7 +59,7 @@ JSON
     verdict=OK
     [[ "$got" == "$want" && "$code" == 0 ]] || { verdict="FAIL (curl exit $code: $(head -n 1 "$PROXY_WORK/curl-$mode.txt"))"; failed=1; }
     awk -v m="$mode" -v b="$bytes" -v s="$start" -v e="$end" -v r="${redirected:-0}" -v v="$verdict" \
-        'BEGIN { printf "%-6s %d bytes in %.1f s, %.0f MB/s, %d bytes redirected by the proxy worker: %s\n", m, b, e - s, b / (e - s) / 1e6, r, v }'
+        'BEGIN { printf "%-6s %.0f bytes in %.1f s, %.0f MB/s, %.0f bytes redirected by the proxy worker: %s\n", m, b, e - s, b / (e - s) / 1e6, r, v }'
     stop_pid "$pid"
 done
 stop_pid "$BACKEND_PID"

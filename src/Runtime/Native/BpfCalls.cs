@@ -16,6 +16,7 @@ internal static unsafe partial class BpfCalls
     public const int BPF_PROG_ATTACH = 8;
     public const int BPF_LINK_CREATE = 28;
 
+    public const uint BPF_MAP_TYPE_HASH = 1;
     public const uint BPF_MAP_TYPE_PERCPU_ARRAY = 6;
     public const uint BPF_MAP_TYPE_SOCKHASH = 18;
 

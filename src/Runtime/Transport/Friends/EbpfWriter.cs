@@ -7,14 +7,14 @@ namespace Fastsock.Transport.Friends;
 internal sealed class EbpfWriter
 {
     // Registers: r0 return value, r1-r5 helper arguments (clobbered by calls), r6-r9 kept across calls, r10 frame pointer.
-    public const int R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R6 = 6, R7 = 7, FP = 10;
+    public const int R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R6 = 6, R7 = 7, R8 = 8, FP = 10;
 
     private const byte ClassLd = 0x00, ClassLdx = 0x01, ClassSt = 0x02, ClassStx = 0x03, ClassAlu = 0x04, ClassJmp = 0x05, ClassJmp32 = 0x06, ClassAlu64 = 0x07;
     private const byte SizeW = 0x00, SizeDw = 0x18;
     private const byte ModeImm = 0x00, ModeMem = 0x60, ModeAtomic = 0xC0;
     private const byte SourceK = 0x00, SourceX = 0x08;
     private const byte OpAdd = 0x00, OpAnd = 0x50, OpMov = 0xB0, OpEnd = 0xD0, ToBigEndian = 0x08;
-    private const byte JumpAlways = 0x00, JumpEqual = 0x10, JumpNotEqual = 0x50, OpCall = 0x80, OpExit = 0x90;
+    private const byte JumpAlways = 0x00, JumpEqual = 0x10, JumpGreater = 0x20, JumpNotEqual = 0x50, OpCall = 0x80, OpExit = 0x90;
     private const int PseudoMapFd = 1;
 
     private readonly List<EbpfInstruction> _code = [];
@@ -38,6 +38,12 @@ internal sealed class EbpfWriter
 
     /// <summary>dst = *(u32 *)(src + offset).</summary>
     public void Load32(int dst, int src, short offset) => Emit(ClassLdx | ModeMem | SizeW, dst, src, offset, 0);
+
+    /// <summary>dst = *(u64 *)(src + offset).</summary>
+    public void Load64(int dst, int src, short offset) => Emit(ClassLdx | ModeMem | SizeDw, dst, src, offset, 0);
+
+    /// <summary>*(u64 *)(dst + offset) = imm (sign-extended).</summary>
+    public void Store64Immediate(int dst, short offset, int imm) => Emit(ClassSt | ModeMem | SizeDw, dst, 0, offset, imm);
 
     /// <summary>*(u32 *)(dst + offset) = src.</summary>
     public void Store32(int dst, short offset, int src) => Emit(ClassStx | ModeMem | SizeW, dst, src, offset, 0);
@@ -69,6 +75,9 @@ internal sealed class EbpfWriter
 
     /// <summary>if (dst == imm) goto label, 64-bit: for pointers returned by helpers.</summary>
     public void JumpIfEqual64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpEqual | SourceK, dst, imm, label);
+
+    /// <summary>if (dst &gt; imm) goto label, 64-bit unsigned (imm sign-extended: keep it positive).</summary>
+    public void JumpIfGreater64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpGreater | SourceK, dst, imm, label);
 
     /// <summary>if (dst != imm) goto label, 64-bit.</summary>
     public void JumpIfNotEqual64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpNotEqual | SourceK, dst, imm, label);

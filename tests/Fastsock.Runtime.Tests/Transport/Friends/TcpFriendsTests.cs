@@ -23,7 +23,7 @@ public sealed class TcpFriendsTests
             Assert.Equal(cgroup.Path, server.TcpFriendsCgroup);
             Assert.Equal([TcpFriends.SockOpsName], cgroup.AttachedPrograms().Select(p => p.Name));
 
-            var payload = FriendsTraffic.Payload(8 * 1024 * 1024, 1);
+            var payload = FriendsTraffic.Payload(1024 * 1024, 1);
             using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
             await client.ConnectAsync(server.EndPoints[0]);
             var echoed = FriendsTraffic.HashToEndAsync(client);
@@ -35,13 +35,38 @@ public sealed class TcpFriendsTests
             var friends = server.Friends!;
             Assert.True(FriendsTraffic.Sum(friends.ReadCounter(FriendsPrograms.CounterFriends)) >= 2, "the client and its accepted socket did not both join the map");
 
-            // Every byte each way went by redirect, so at least twice the payload (both directions).
+            // Within the budget every byte each way went by redirect, so at least twice the payload (both directions).
             ulong redirected = FriendsTraffic.Sum(friends.ReadCounter(FriendsPrograms.CounterBytesRedirected));
             Assert.True(redirected >= 2UL * (ulong)payload.Length, $"only {redirected} bytes were redirected for {2 * payload.Length} echoed");
         }
 
         // Stopped: nothing of ours stays on the cgroup.
         Assert.Empty(cgroup.AttachedPrograms());
+    }
+
+    [FriendsFact]
+    public async Task A_pair_past_its_redirect_budget_goes_on_through_tcp_byte_exact()
+    {
+        using var cgroup = FriendsCgroup.CreateAndJoin();
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
+        {
+            o.Cores = CoreSets.First;
+            o.TcpFriends.Enabled = true;
+        });
+        var payload = FriendsTraffic.Payload(4 * FriendsPrograms.RedirectBudget, 5);
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(server.EndPoints[0]);
+        var echoed = FriendsTraffic.HashToEndAsync(client);
+        await FriendsTraffic.SendInRandomPiecesAsync(client, payload, 6);
+        var (bytes, hash) = await echoed;
+
+        Assert.Equal(payload.Length, bytes);
+        Assert.Equal(SHA256.HashData(payload), hash);
+
+        // Each direction redirected its budget, then TCP carried the rest: far from the whole 2 x payload.
+        ulong redirected = FriendsTraffic.Sum(server.Friends!.ReadCounter(FriendsPrograms.CounterBytesRedirected));
+        Assert.True(redirected >= 2UL * FriendsPrograms.RedirectBudget, $"{redirected} bytes redirected, less than the two budgets");
+        Assert.True(redirected < (ulong)payload.Length, $"{redirected} bytes redirected of {2 * payload.Length}: the budget did not stop it");
     }
 
     [FriendsFact]
