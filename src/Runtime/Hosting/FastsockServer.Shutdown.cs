@@ -146,5 +146,7 @@ public sealed partial class FastsockServer
         {
             worker?.Dispose();
         }
+
+        StopTcpFriends();
     }
 }

@@ -65,6 +65,7 @@ public sealed partial class FastsockServer : IAsyncDisposable
         Handover.InheritedGroup?[]? inherited = null;
         try
         {
+            StartTcpFriends();
             _workers = new Worker[cores.Count];
             var pools = _pools = new SocketConnectionPool[cores.Count];
             for (int i = 0; i < cores.Count; i++)

@@ -30,6 +30,9 @@ public sealed class FastsockServerOptions
     /// <summary>Handing listening sockets to a successor process, taking them from one, or from systemd.</summary>
     public ListenerHandoverOptions Handover { get; } = new();
 
+    /// <summary>TCP friends: loopback connections in a cgroup exchange data by BPF socket redirect (see <see cref="TcpFriendsOptions"/>).</summary>
+    public TcpFriendsOptions TcpFriends { get; } = new();
+
     internal CpuSet ResolveCores()
     {
         var cores = Cores ?? CpuSet.Allowed();

@@ -19,10 +19,19 @@ internal sealed partial class SocketConnection
     /// <summary>
     /// True when the fd can be lent: open, on its worker's thread, not lent already, output not finished, and nothing
     /// the handler wrote is stuck behind a full socket buffer or left unflushed (spliced bytes must not overtake it).
+    /// Never a possible TCP friend: data redirected into its receive queue by sk_msg is invisible to splice(2).
     /// </summary>
     internal bool CanSplice =>
         _fd >= 0 && !_closed && _splicer is null && _worker.IsCurrentThread && !_sendEnded && !_waitingWritable &&
-        _output.Writer.UnflushedBytes == 0;
+        _output.Writer.UnflushedBytes == 0 && !MayBeFriend();
+
+    /// <summary>
+    /// A loopback connection while TCP friends is on in this process. Conservative on purpose: whether the peer joined
+    /// the map is not knowable race-free (its sockops callback may run after our connect completes), ours is.
+    /// </summary>
+    private bool MayBeFriend() =>
+        Friends.TcpFriends.ActiveInProcess && RemoteEndPoint is System.Net.IPEndPoint { Address: var address } &&
+        (System.Net.IPAddress.IsLoopback(address) || (address.IsIPv4MappedToIPv6 && System.Net.IPAddress.IsLoopback(address.MapToIPv4())));
 
     /// <summary>Output flushed by the handler that the end-of-turn send has not taken yet: lending waits a turn.</summary>
     internal bool HasPendingOutput => _hasOutput || _flushQueued;

@@ -13,11 +13,13 @@ namespace Fastsock.Samples.Hello;
 internal sealed class HelloApp : IHttpApplication
 {
     private readonly Func<IReadOnlyList<WorkerStats>> _stats;
+    private readonly Func<IReadOnlyList<Fastsock.Transport.TcpFriendsStats>>? _friends;
     private readonly HttpServerLoop _loop;
 
-    public HelloApp(Func<IReadOnlyList<WorkerStats>> stats)
+    public HelloApp(Func<IReadOnlyList<WorkerStats>> stats, Func<IReadOnlyList<Fastsock.Transport.TcpFriendsStats>>? friends = null)
     {
         _stats = stats;
+        _friends = friends;
         _loop = new HttpServerLoop(this);
     }
 
@@ -39,7 +41,7 @@ internal sealed class HelloApp : IHttpApplication
         {
             if (IsGet(exchange))
             {
-                exchange.WriteResponse(200, "application/json"u8, StatsJson.Write(_stats()));
+                exchange.WriteResponse(200, "application/json"u8, StatsJson.Write(_stats(), _friends?.Invoke()));
             }
             else
             {

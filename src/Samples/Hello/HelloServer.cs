@@ -8,7 +8,7 @@ namespace Fastsock.Samples.Hello;
 /// <summary>Builds the server from the command line, prints where it listens, runs until SIGTERM/Ctrl+C.</summary>
 internal static class HelloServer
 {
-    public static int Run(string[] urls, string cores, ListenerSteering steering, LogLevel logLevel)
+    public static int Run(string[] urls, string cores, ListenerSteering steering, LogLevel logLevel, bool tcpFriends = false)
     {
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(logLevel)
@@ -27,8 +27,9 @@ internal static class HelloServer
                 {
                     options.Cores = CpuSet.Parse(cores);
                     options.Steering = steering;
+                    options.TcpFriends.Enabled = tcpFriends;
                 });
-            var app = new HelloApp(() => server!.GetStats());
+            var app = new HelloApp(() => server!.GetStats(), () => server!.GetTcpFriendsStats());
             foreach (var url in urls)
             {
                 builder.Listen(url, app.HandleAsync);
@@ -51,6 +52,11 @@ internal static class HelloServer
         foreach (var (worker, cpu, threadId) in server.Workers)
         {
             Console.WriteLine($"Worker {worker} -> CPU {cpu} (thread fastsock-w{worker}, tid {threadId})");
+        }
+
+        if (server.TcpFriendsCgroup is { } cgroup)
+        {
+            Console.WriteLine($"TCP friends on cgroup {cgroup}");
         }
 
         Console.WriteLine("Press Ctrl+C to stop.");

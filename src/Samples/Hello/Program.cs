@@ -26,6 +26,10 @@ var printNtupleRules = new Option<string?>("--print-ntuple-rules")
     Description = "Print the ethtool -N rules that steer the modulo source-port strategy's replies of these --cores to their queues on IFACE, then exit",
     HelpName = "IFACE",
 };
+var tcpFriends = new Option<bool>("--tcp-friends")
+{
+    Description = "Loopback connections in this process's cgroup exchange data by BPF socket redirect, skipping TCP/IP (root, cgroup v2)",
+};
 var logLevel = new Option<LogLevel>("--log-level")
 {
     Description = "Minimum log level",
@@ -34,7 +38,7 @@ var logLevel = new Option<LogLevel>("--log-level")
 
 var root = new RootCommand("Fastsock Hello: an HTTP/1.1 plaintext server on the per-core runtime, for wrk.")
 {
-    urls, cores, steering, printNtupleRules, logLevel,
+    urls, cores, steering, printNtupleRules, tcpFriends, logLevel,
 };
 root.SetAction(parse => parse.GetValue(printNtupleRules) is { } iface
     ? PrintNtupleRules(iface, parse.GetValue(cores)!)
@@ -42,7 +46,8 @@ root.SetAction(parse => parse.GetValue(printNtupleRules) is { } iface
     parse.GetValue(urls)!,
     parse.GetValue(cores)!,
     parse.GetValue(steering),
-    parse.GetValue(logLevel)));
+    parse.GetValue(logLevel),
+    parse.GetValue(tcpFriends)));
 
 // A bad option value is one line naming what to fix and exit 2, as fastsock-proxy answers: the whole help text buries it.
 var parsed = root.Parse(args);

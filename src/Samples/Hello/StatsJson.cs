@@ -7,7 +7,7 @@ namespace Fastsock.Samples.Hello;
 /// <summary>GET /stats: the per-worker counters as JSON. Not a hot path: it allocates a little per call.</summary>
 internal static class StatsJson
 {
-    public static ReadOnlySpan<byte> Write(IReadOnlyList<WorkerStats> stats)
+    public static ReadOnlySpan<byte> Write(IReadOnlyList<WorkerStats> stats, IReadOnlyList<Fastsock.Transport.TcpFriendsStats>? friends = null)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var json = new Utf8JsonWriter(buffer))
@@ -48,6 +48,10 @@ internal static class StatsJson
             }
 
             json.WriteEndArray();
+            if (friends is not null)
+            {
+                Fastsock.Transport.TcpFriendsStatsJson.Write(json, friends);
+            }
 
             Fastsock.Hosting.ProcessStatsJson.Write(json);
 

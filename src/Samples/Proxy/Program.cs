@@ -10,12 +10,13 @@ var steering = new Option<string?>("--steering") { Description = "cpu, hash or s
 var forwarding = new Option<string?>("--forwarding") { Description = "auto, copy or splice (overrides the config)" };
 var outbound = new Option<string?>("--outbound-strategy") { Description = "Source ports of backend connections: kernel, modulo or rss (overrides the config)" };
 var takeover = new Option<string?>("--takeover") { Description = "Take the listening sockets of the proxy running with admin.socket PATH instead of binding; it drains and exits" };
+var tcpFriends = new Option<bool>("--tcp-friends") { Description = "Loopback connections in the proxy's cgroup exchange data by BPF socket redirect, skipping TCP/IP (root, cgroup v2; as tcpFriends.enabled)" };
 var logLevel = new Option<LogLevel>("--log-level") { Description = "Minimum log level", DefaultValueFactory = _ => LogLevel.Information };
 var check = new Option<bool>("--check") { Description = "Check the config and exit: 0 when valid, 2 with the reason when not (as haproxy -c)" };
 
 var root = new RootCommand("fastsock-proxy: an HAProxy-like proxy on the Fastsock per-core runtime.")
 {
-    config, cores, steering, forwarding, outbound, logLevel, check, takeover,
+    config, cores, steering, forwarding, outbound, tcpFriends, logLevel, check, takeover,
 };
 root.SetAction(parse =>
 {
@@ -29,6 +30,10 @@ root.SetAction(parse =>
         raw.Steering = parse.GetValue(steering) ?? raw.Steering;
         raw.Forwarding = parse.GetValue(forwarding) ?? raw.Forwarding;
         raw.Outbound.Strategy = parse.GetValue(outbound) ?? raw.Outbound.Strategy;
+        if (parse.GetValue(tcpFriends))
+        {
+            raw.TcpFriends = new TcpFriendsConfig { Enabled = true, Cgroup = raw.TcpFriends?.Cgroup };
+        }
     }
 
     try

@@ -42,6 +42,8 @@ internal static class ProxyApp
                     options.Outbound.Strategy = settings.OutboundStrategy;
                     options.Outbound.ConnectTimeout = settings.Timeouts.Connect;
                     options.Connection.IdleTimeout = settings.Timeouts.Client;
+                    options.TcpFriends.Enabled = settings.TcpFriendsCgroup is not null;
+                    options.TcpFriends.Cgroup = string.IsNullOrEmpty(settings.TcpFriendsCgroup) ? null : settings.TcpFriendsCgroup;
                     Takeover.AdminSocket.Configure(options.Handover, settings, takeoverPath);
                 });
 
@@ -58,7 +60,7 @@ internal static class ProxyApp
 
             if (settings.Admin is { } adminBind)
             {
-                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi, Tls = live.TlsStats }.HandleAsync);
+                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi, Tls = live.TlsStats, TcpFriends = () => server!.GetTcpFriendsStats() }.HandleAsync);
             }
 
             server = builder.Build();
@@ -82,6 +84,12 @@ internal static class ProxyApp
         }
 
         Tls.KernelTlsLog.AtStart(settings, logger);
+
+        if (server.TcpFriendsCgroup is { } friendsCgroup)
+        {
+            Console.WriteLine($"TCP friends on cgroup {friendsCgroup}");
+        }
+
         using var reload = new ConfigReload(live, server, reloadFrom?.Path, source, reloadFrom?.Overrides ?? (_ => { }), logger);
         reload.ListenForSighup();
         Console.WriteLine($"Config: {source}. Press Ctrl+C to stop, kill -HUP {Environment.ProcessId} to reload.");

@@ -77,6 +77,7 @@ internal static partial class ConfigValidator
         return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, resolvers, adminSocket)
         {
             AdminRemoteApi = config.Admin?.RemoteApi ?? false,
+            TcpFriendsCgroup = config.TcpFriends is { Enabled: true } friends ? friends.Cgroup ?? "" : null,
         };
     }
 

@@ -27,6 +27,17 @@ internal sealed class ProxyConfig
 
     /// <summary>The nameservers asked for <c>dns:</c> and <c>srv:</c> server addresses; absent: those of /etc/resolv.conf.</summary>
     public ResolversConfig? Resolvers { get; set; }
+
+    /// <summary>Loopback connections of a cgroup exchange data by BPF socket redirect (start only; a reload keeps what started).</summary>
+    public TcpFriendsConfig? TcpFriends { get; set; }
+}
+
+internal sealed class TcpFriendsConfig
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>A cgroup v2 directory or a path under the cgroup2 mount; absent: the proxy's own cgroup.</summary>
+    public string? Cgroup { get; set; }
 }
 
 internal sealed class OutboundConfig

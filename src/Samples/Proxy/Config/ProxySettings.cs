@@ -130,6 +130,9 @@ internal sealed record ProxySettings(
 
     /// <summary>The admin endpoint's runtime API (POST) answers peers other than loopback too (<c>admin.remoteApi</c>).</summary>
     public bool AdminRemoteApi { get; init; }
+
+    /// <summary><c>tcpFriends</c>: null when off, else the cgroup (empty: the proxy's own).</summary>
+    public string? TcpFriendsCgroup { get; init; }
 }
 
 /// <summary>A config problem: which file, which key, what is wrong. The proxy prints it on one line and exits with 2.</summary>

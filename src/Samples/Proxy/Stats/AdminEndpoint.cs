@@ -36,6 +36,9 @@ internal sealed class AdminEndpoint : IHttpApplication
     /// <summary>The runtime API answers peers other than loopback too.</summary>
     public bool RemoteApi { get; init; }
 
+    /// <summary>TCP friends counters per worker, for the JSON stats; null or empty when it is off.</summary>
+    public Func<IReadOnlyList<Fastsock.Transport.TcpFriendsStats>>? TcpFriends { get; init; }
+
     /// <summary>The connection handler to listen with.</summary>
     public Task HandleAsync(Connection connection) => _loop.HandleAsync(connection);
 
@@ -70,7 +73,7 @@ internal sealed class AdminEndpoint : IHttpApplication
         }
         else if (WantsJson(exchange.Query))
         {
-            exchange.WriteResponse(200, "application/json"u8, StatsJsonWriter.Write(report));
+            exchange.WriteResponse(200, "application/json"u8, StatsJsonWriter.Write(report, TcpFriends?.Invoke()));
         }
         else
         {

@@ -6,7 +6,7 @@ namespace Fastsock.Samples.Proxy.Stats;
 /// <summary>GET /stats?format=json: the report as JSON, the same figures as the HTML page.</summary>
 internal static class StatsJsonWriter
 {
-    public static byte[] Write(StatsReport report)
+    public static byte[] Write(StatsReport report, IReadOnlyList<Fastsock.Transport.TcpFriendsStats>? friends = null)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         using (var json = new Utf8JsonWriter(buffer))
@@ -77,6 +77,11 @@ internal static class StatsJsonWriter
 
             json.WriteEndArray();
             report.Tls.WriteJson(json);
+            if (friends is { Count: > 0 })
+            {
+                Fastsock.Transport.TcpFriendsStatsJson.Write(json, friends);
+            }
+
             Fastsock.Hosting.ProcessStatsJson.Write(json);
             json.WriteEndObject();
         }

@@ -1,0 +1,108 @@
+# perf/run's friends scenario (sourced by perf/run, not run): TCP friends on vs off.
+# Root only: the fastsock processes load BPF programs, and everything measured runs in a child cgroup v2 created
+# here (fastsock-perf-friends-PID under the cgroup2 mount), which the friends programs attach to. Without root the
+# scenario prints one line and emits nothing.
+#   Hello:  hello (friends off), hello-friends (--tcp-friends), nginx (default set-up, friends off)
+#   Proxy:  fastsock-proxy (off), fastsock-proxy-friends (--tcp-friends), haproxy (default set-up, off), all in http
+#           mode in front of the same nginx backend, which runs in the same cgroup
+# Beside the server's own CPU per request (emit_http), friends_cpu_us_per_req is the CPU time of both CPUs (server,
+# wrk, backend, kernel) per request: friends save kernel time for every peer of a redirected pair, not only ours.
+# shellcheck shell=bash disable=SC2034
+
+FRIENDS_HELLO_SERVERS=(hello hello-friends nginx)
+FRIENDS_PROXY_SERVERS=(fastsock-proxy fastsock-proxy-friends haproxy)
+
+friends_steps() { ((IS_ROOT)) && echo $(((${#FRIENDS_HELLO_SERVERS[@]} + ${#FRIENDS_PROXY_SERVERS[@]}) * RUNS)) || echo 1; }
+
+# friends_cgroup_up: creates the child cgroup and moves this scenario's shell into it (its children inherit it);
+# the exit hook moves the shell back and removes the directory once the stopped processes have left it.
+friends_cgroup_up() {
+    local mount own
+    mount="$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -1)"
+    [[ -n "$mount" ]] || die "friends: no cgroup2 mount (TCP friends needs cgroup v2)"
+    own="$(sed -n 's/^0:://p' /proc/self/cgroup)"
+    FRIENDS_HOME="$mount${own%/}"
+    FRIENDS_CG="$mount/fastsock-perf-friends-$$"
+    mkdir -p "$FRIENDS_CG" || die "friends: cannot create $FRIENDS_CG"
+    echo "$BASHPID" >"$FRIENDS_CG/cgroup.procs" || die "friends: cannot join $FRIENDS_CG"
+    # shellcheck disable=SC2016 # expanded when the hook runs
+    on_exit 'echo "$BASHPID" >"$FRIENDS_HOME/cgroup.procs"; for _ in $(seq 50); do rmdir "$FRIENDS_CG" 2>/dev/null && break; sleep 0.1; done'
+    meta friends_cgroup "$FRIENDS_CG"
+}
+
+# friends_machine_ticks: busy clock ticks of the server and client CPUs together.
+friends_machine_ticks() {
+    local a b
+    read -r a _ < <(cpu_busy_total "$SERVER_CPU")
+    read -r b _ < <(cpu_busy_total "$CLIENT_CPU")
+    echo $((a + b))
+}
+
+# friends_measure SERVER RUN PID...: wrk_measure plus the machine's CPU per request; emits both.
+friends_measure() {
+    local srv="$1" run="$2" t0 t1 per
+    shift 2
+    t0="$(friends_machine_ticks)"
+    wrk_measure friends "$srv" "$run" "$@"
+    t1="$(friends_machine_ticks)"
+    per="$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$M_REQ" 'BEGIN { printf "%.3f", d / hz * 1e6 / n }')"
+    emit friends "$srv" "$run" friends_cpu_us_per_req "$per"
+    emit_http friends "$srv" "$run" ", ${per} machine CPU µs/req"
+}
+
+# The fastsock proxy with --tcp-friends, else as start_proxy fastsock-proxy. Sets PROXY_PID and PROXY_CMD.
+start_friends_proxy() {
+    _proxy_json fastsock-proxy-friends http "127.0.0.1:$BACKEND_PORT"
+    local -a cmd=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$PROXY_WORK/fastsock-proxy-friends.json"
+        --cores "$SERVER_CPU" --log-level Warning --tcp-friends)
+    PROXY_CMD="$(quote_cmd "${cmd[@]}")"
+    "${cmd[@]}" >"$PROXY_WORK/fastsock-proxy-friends.out" 2>&1 &
+    PROXY_PID=$!
+    own_pid "$PROXY_PID"
+    wait_port "$PROXY_PORT" fastsock-proxy-friends "$PROXY_PID"
+    grep -q "TCP friends off" "$PROXY_WORK/fastsock-proxy-friends.out" &&
+        die "friends: the proxy could not turn TCP friends on: $(grep 'TCP friends off' "$PROXY_WORK/fastsock-proxy-friends.out")"
+    return 0
+}
+
+scenario_friends() {
+    if ((!IS_ROOT)); then
+        progress "friends: skipped (needs root: BPF programs and a child cgroup v2)"
+        return 0
+    fi
+
+    local run srv
+    friends_cgroup_up
+    W_PRE=(taskset -c "$CLIENT_CPU")
+    W_ARGS=(-t1 -c"$CONNECTIONS")
+    for ((run = 1; run <= RUNS; run++)); do
+        for srv in "${FRIENDS_HELLO_SERVERS[@]}"; do
+            case "$srv" in
+                hello) HELLO_CMD="" start_server hello ;;
+                hello-friends) HELLO_CMD="dotnet $(printf '%q' "$HELLO_DLL") --urls http://127.0.0.1:{port} --cores {cpu} --tcp-friends" start_server hello ;;
+                nginx) start_server nginx ;;
+            esac
+            W_URL="$(url_of "$(server_port "${srv%-friends}")")"
+            friends_measure "$srv" "$run" "$SERVER_PID"
+            ((run > 1)) || emit_cmd friends "$srv" "$SERVER_CMD ; $M_CMD"
+            stop_server "${srv%-friends}"
+        done
+    done
+
+    proxy_env "$RUN_DIR/friends" "$PROXY_BACKEND_PORT" "$PROXY_FRONT_PORT"
+    start_backend
+    W_URL="http://127.0.0.1:$PROXY_PORT/plaintext"
+    for ((run = 1; run <= RUNS; run++)); do
+        for srv in "${FRIENDS_PROXY_SERVERS[@]}"; do
+            case "$srv" in
+                fastsock-proxy) start_proxy fastsock-proxy ;;
+                fastsock-proxy-friends) start_friends_proxy ;;
+                haproxy) start_proxy haproxy-http ;;
+            esac
+            friends_measure "$srv" "$run" "$PROXY_PID"
+            ((run > 1)) || emit_cmd friends "$srv" "$BACKEND_CMD ; $PROXY_CMD ; $M_CMD"
+            stop_pid "$PROXY_PID"
+        done
+    done
+    stop_pid "$BACKEND_PID"
+}
