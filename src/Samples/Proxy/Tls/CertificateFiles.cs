@@ -55,7 +55,10 @@ internal static class CertificateFiles
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
-            var reason = HoldsPrivateKey(keyPath)
+            var keyText = File.ReadAllText(keyPath);
+            var reason = IsEncrypted(keyText)
+                ? $"'{keyPath}' is encrypted with a passphrase, which the proxy cannot be given; give the key unencrypted (openssl pkey -in {keyPath} -out site.key)"
+                : keyText.Contains("PRIVATE KEY-----", StringComparison.Ordinal)
                 ? $"'{keyPath}' is not the private key of '{certPath}' ({ex.Message}); give the key the certificate was issued for"
                 : $"'{keyPath}' holds no PEM private key ({ex.Message}); give a file with -----BEGIN PRIVATE KEY----- (or RSA/EC PRIVATE KEY)";
             throw new ConfigException(source, $"{key}.key", reason);
@@ -90,9 +93,8 @@ internal static class CertificateFiles
         return File.Exists(full) ? full : throw new ConfigException(source, key, $"'{path}' not found; give an existing PEM file");
     }
 
-    private static bool HoldsPrivateKey(string keyPath)
-    {
-        var text = File.ReadAllText(keyPath);
-        return text.Contains("PRIVATE KEY-----", StringComparison.Ordinal);
-    }
+    /// <summary>PKCS#8 encrypted (BEGIN ENCRYPTED PRIVATE KEY) or a legacy OpenSSL encrypted key (Proc-Type: 4,ENCRYPTED).</summary>
+    private static bool IsEncrypted(string keyText) =>
+        keyText.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
+        || keyText.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal);
 }
