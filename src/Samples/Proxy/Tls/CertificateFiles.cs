@@ -19,16 +19,29 @@ internal static class CertificateFiles
                 "empty: give at least one, e.g. [ { \"cert\": \"/etc/ssl/site.crt\", \"key\": \"/etc/ssl/site.key\" } ]");
         }
 
-        var certificates = new List<X509Certificate2>();
-        for (int i = 0; i < config.Certificates.Count; i++)
-        {
-            certificates.Add(LoadPair(source, $"{key}.certificates[{i}]", config.Certificates[i], source, now));
-        }
-
         var timeoutText = config.HandshakeTimeout ?? "5s";
         if (!Duration.TryParse(timeoutText, out var timeout) || timeout <= TimeSpan.Zero)
         {
             throw new ConfigException(source, $"{key}.handshakeTimeout", $"'{timeoutText}' is not a positive duration; write it like 500ms, 5s or 2m");
+        }
+
+        var certificates = new List<X509Certificate2>();
+        try
+        {
+            for (int i = 0; i < config.Certificates.Count; i++)
+            {
+                certificates.Add(LoadPair(source, $"{key}.certificates[{i}]", config.Certificates[i], source, now));
+            }
+        }
+        catch (ConfigException)
+        {
+            // A rejected config (at start or on every failed reload) leaves no private keys behind for the finalizer.
+            foreach (var loaded in certificates)
+            {
+                loaded.Dispose();
+            }
+
+            throw;
         }
 
         return new FrontendTlsSettings(certificates, timeout);
@@ -68,14 +81,14 @@ internal static class CertificateFiles
             certificate.Dispose();
         }
 
-        if (withKey.NotAfter.ToUniversalTime() < now.UtcDateTime)
+        var notAfter = withKey.NotAfter.ToUniversalTime();
+        var notBefore = withKey.NotBefore.ToUniversalTime();
+        if (notAfter < now.UtcDateTime || notBefore > now.UtcDateTime)
         {
-            throw new ConfigException(source, $"{key}.cert", $"'{certPath}' expired on {withKey.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; renew it");
-        }
-
-        if (withKey.NotBefore.ToUniversalTime() > now.UtcDateTime)
-        {
-            throw new ConfigException(source, $"{key}.cert", $"'{certPath}' is not valid before {withKey.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; check the clock or the certificate");
+            withKey.Dispose();
+            throw notAfter < now.UtcDateTime
+                ? new ConfigException(source, $"{key}.cert", $"'{certPath}' expired on {notAfter:yyyy-MM-dd HH:mm} UTC; renew it")
+                : new ConfigException(source, $"{key}.cert", $"'{certPath}' is not valid before {notBefore:yyyy-MM-dd HH:mm} UTC; check the clock or the certificate");
         }
 
         return withKey;
