@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Tests.Support;
 using Fastsock.Tests.Transport.Tls;
@@ -76,6 +78,25 @@ public sealed class TlsConfigValidationTests : IDisposable
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
         Assert.StartsWith($"{path}: frontends[0].tls.certificates[0].key: ", error.Message, StringComparison.Ordinal);
         Assert.Contains("is not the private key of", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Key_encrypted_with_a_passphrase_is_refused_as_encrypted_not_as_another_certificate_s_key()
+    {
+        var certificate = TestCertificates.Create("site.test", ["site.test"]);
+        var (cert, _) = TestCertificates.WritePem(certificate, _dir, "site");
+        var encrypted = Path.Combine(_dir, "encrypted.key");
+        using (var ecdsa = certificate.GetECDsaPrivateKey()!)
+        {
+            File.WriteAllText(encrypted, ecdsa.ExportEncryptedPkcs8PrivateKeyPem(
+                "secret", new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 1000)));
+        }
+
+        var path = Config(cert, encrypted);
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.Equal(
+            $"{path}: frontends[0].tls.certificates[0].key: '{encrypted}' is encrypted with a passphrase, which the proxy cannot be given; give the key unencrypted (openssl pkey -in {encrypted} -out site.key)",
+            error.Message);
     }
 
     [Fact]

@@ -104,10 +104,12 @@ public sealed class TlsFrontendProcessTests : HttpProxyHarness
         await using var backend = HeadEchoBackend();
         var proxy = await StartHttpsProxyAsync(pems, backend.Port);
         var expected = X509CertificateLoader.LoadCertificateFromFile(pems.Exact.Cert);
+        int connections = 0;
         using var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, token) =>
             {
+                Interlocked.Increment(ref connections);
                 var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
                 await socket.ConnectAsync(proxy, token);
                 return new NetworkStream(socket, ownsSocket: true);
@@ -122,6 +124,8 @@ public sealed class TlsFrontendProcessTests : HttpProxyHarness
             Assert.Contains("X-Forwarded-Proto: https", body, StringComparison.OrdinalIgnoreCase);
         }
 
+        // One TLS connection from the client (the proxy kept it open), and one pooled connection to the backend.
+        Assert.Equal(1, Volatile.Read(ref connections));
         Assert.Equal(1, backend.Accepted);
     }
 

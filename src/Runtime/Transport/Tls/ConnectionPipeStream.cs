@@ -41,6 +41,13 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
     /// <summary>Calls that arrived off the worker and were posted back to it.</summary>
     public long HopsToWorker { get; private set; }
 
+    /// <summary>
+    /// The handler's plaintext reader over the SslStream, once the handshake is done: a read of the connection cancelled
+    /// under the layer (a graceful stop's <c>RequestShutdown</c>) is passed on to it, so the handler sees
+    /// <see cref="ReadResult.IsCanceled"/> rather than an error.
+    /// </summary>
+    public PipeReader? Plaintext { get; set; }
+
     /// <summary>Reads the server's first flight while set (the handshake only); null afterwards, so records pay nothing.</summary>
     public ResumptionWitness? Witness { get; set; }
 
@@ -173,6 +180,11 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
         if (result.IsCanceled)
         {
             _pipe.Input.AdvanceTo(data.Start);
+
+            // SslStream turns an OperationCanceledException from its inner stream into an IOException unless the token
+            // it was given is cancelled; the plaintext reader's token is that token, and the reader turns exactly this
+            // into a cancelled ReadResult.
+            Plaintext?.CancelPendingRead();
             throw new OperationCanceledException("The connection's read was cancelled (shutdown or deadline).");
         }
 

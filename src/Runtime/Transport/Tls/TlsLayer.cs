@@ -51,6 +51,7 @@ public static partial class TlsLayer
             ciphertext.Witness = null;
             stats.Succeeded(connection.WorkerIndex, ssl.SslProtocol, ssl.NegotiatedApplicationProtocol, ssl.NegotiatedCipherSuite, resumed);
             var tls = new TlsConnection(connection, ssl, worker);
+            ciphertext.Plaintext = tls.Input;
             try
             {
                 await handler(tls).ConfigureAwait(true);

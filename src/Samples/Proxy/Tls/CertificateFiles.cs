@@ -19,16 +19,29 @@ internal static class CertificateFiles
                 "empty: give at least one, e.g. [ { \"cert\": \"/etc/ssl/site.crt\", \"key\": \"/etc/ssl/site.key\" } ]");
         }
 
-        var certificates = new List<X509Certificate2>();
-        for (int i = 0; i < config.Certificates.Count; i++)
-        {
-            certificates.Add(LoadPair(source, $"{key}.certificates[{i}]", config.Certificates[i], source, now));
-        }
-
         var timeoutText = config.HandshakeTimeout ?? "5s";
         if (!Duration.TryParse(timeoutText, out var timeout) || timeout <= TimeSpan.Zero)
         {
             throw new ConfigException(source, $"{key}.handshakeTimeout", $"'{timeoutText}' is not a positive duration; write it like 500ms, 5s or 2m");
+        }
+
+        var certificates = new List<X509Certificate2>();
+        try
+        {
+            for (int i = 0; i < config.Certificates.Count; i++)
+            {
+                certificates.Add(LoadPair(source, $"{key}.certificates[{i}]", config.Certificates[i], source, now));
+            }
+        }
+        catch (ConfigException)
+        {
+            // A rejected config (at start or on every failed reload) leaves no private keys behind for the finalizer.
+            foreach (var loaded in certificates)
+            {
+                loaded.Dispose();
+            }
+
+            throw;
         }
 
         return new FrontendTlsSettings(certificates, timeout);
@@ -55,7 +68,10 @@ internal static class CertificateFiles
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
-            var reason = HoldsPrivateKey(keyPath)
+            var keyText = File.ReadAllText(keyPath);
+            var reason = IsEncrypted(keyText)
+                ? $"'{keyPath}' is encrypted with a passphrase, which the proxy cannot be given; give the key unencrypted (openssl pkey -in {keyPath} -out site.key)"
+                : keyText.Contains("PRIVATE KEY-----", StringComparison.Ordinal)
                 ? $"'{keyPath}' is not the private key of '{certPath}' ({ex.Message}); give the key the certificate was issued for"
                 : $"'{keyPath}' holds no PEM private key ({ex.Message}); give a file with -----BEGIN PRIVATE KEY----- (or RSA/EC PRIVATE KEY)";
             throw new ConfigException(source, $"{key}.key", reason);
@@ -65,14 +81,14 @@ internal static class CertificateFiles
             certificate.Dispose();
         }
 
-        if (withKey.NotAfter.ToUniversalTime() < now.UtcDateTime)
+        var notAfter = withKey.NotAfter.ToUniversalTime();
+        var notBefore = withKey.NotBefore.ToUniversalTime();
+        if (notAfter < now.UtcDateTime || notBefore > now.UtcDateTime)
         {
-            throw new ConfigException(source, $"{key}.cert", $"'{certPath}' expired on {withKey.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; renew it");
-        }
-
-        if (withKey.NotBefore.ToUniversalTime() > now.UtcDateTime)
-        {
-            throw new ConfigException(source, $"{key}.cert", $"'{certPath}' is not valid before {withKey.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm} UTC; check the clock or the certificate");
+            withKey.Dispose();
+            throw notAfter < now.UtcDateTime
+                ? new ConfigException(source, $"{key}.cert", $"'{certPath}' expired on {notAfter:yyyy-MM-dd HH:mm} UTC; renew it")
+                : new ConfigException(source, $"{key}.cert", $"'{certPath}' is not valid before {notBefore:yyyy-MM-dd HH:mm} UTC; check the clock or the certificate");
         }
 
         return withKey;
@@ -90,9 +106,8 @@ internal static class CertificateFiles
         return File.Exists(full) ? full : throw new ConfigException(source, key, $"'{path}' not found; give an existing PEM file");
     }
 
-    private static bool HoldsPrivateKey(string keyPath)
-    {
-        var text = File.ReadAllText(keyPath);
-        return text.Contains("PRIVATE KEY-----", StringComparison.Ordinal);
-    }
+    /// <summary>PKCS#8 encrypted (BEGIN ENCRYPTED PRIVATE KEY) or a legacy OpenSSL encrypted key (Proc-Type: 4,ENCRYPTED).</summary>
+    private static bool IsEncrypted(string keyText) =>
+        keyText.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
+        || keyText.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal);
 }

@@ -161,6 +161,56 @@ public sealed class TlsLayerTests
         Assert.True(await Eventually.HoldsAsync(() => options.Stats.Snapshot().HandshakeErrors == 1), $"no handshake error counted: {options.Stats.Snapshot()}");
     }
 
+    [Theory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task Graceful_stop_ends_a_tls_handler_s_pending_read_as_cancelled_not_as_an_error(string cores)
+    {
+        var options = Options();
+        var outcome = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await StartAsync(options, async connection =>
+        {
+            var input = connection.Transport.Input;
+            try
+            {
+                while (true)
+                {
+                    var result = await input.ReadAsync();
+                    foreach (var segment in result.Buffer)
+                    {
+                        await connection.Transport.Output.WriteAsync(segment);
+                    }
+
+                    input.AdvanceTo(result.Buffer.End);
+                    if (result.IsCanceled || result.IsCompleted)
+                    {
+                        outcome.TrySetResult(result.IsCanceled ? "cancelled" : "completed");
+                        return;
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                outcome.TrySetResult($"{ex.GetType().Name}: {ex.Message}");
+                throw;
+            }
+        }, cores);
+        try
+        {
+            await using var client = await TlsTestClient.ConnectAsync(server.EndPoints[0], "a.example.test");
+            Assert.Equal("idle next"u8.ToArray(), await client.RoundTripAsync("idle next"u8.ToArray()));
+
+            // The keep-alive connection is idle (or about to read): the stop cancels the read under the TLS layer.
+            var stopping = server.StopAsync();
+            Assert.Equal("cancelled", await outcome.Task.WaitAsync(Clients.Timeout));
+            await stopping.WaitAsync(Clients.Timeout);
+            Assert.Equal(0, await client.Ssl.ReadAsync(new byte[16]).AsTask().WaitAsync(Clients.Timeout));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
     [Fact]
     public void Layer_without_a_certificate_or_key_is_refused_when_built()
     {
