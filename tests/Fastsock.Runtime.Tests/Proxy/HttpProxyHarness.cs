@@ -75,12 +75,12 @@ public abstract class HttpProxyHarness : IDisposable
         return (proxy, await proxy.ListeningOnAsync("frontend"));
     }
 
-    /// <summary>fastsock-proxy on the first allowed CPU with <paramref name="json"/> as its config, stopped with the test.</summary>
-    internal async Task<(SampleProcess Proxy, string ConfigPath)> StartProxyWithConfigAsync(string json, string arguments = "")
+    /// <summary>fastsock-proxy on <paramref name="cores"/> (default: the first allowed CPU) with <paramref name="json"/> as its config, stopped with the test.</summary>
+    internal async Task<(SampleProcess Proxy, string ConfigPath)> StartProxyWithConfigAsync(string json, string arguments = "", string? cores = null)
     {
         var config = Path.Combine(_dir, $"proxy-{Guid.NewGuid():N}.json");
         File.WriteAllText(config, json);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText} {arguments}");
+        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {cores ?? CoreSets.FirstText} {arguments}");
         _owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
         return (proxy, config);

@@ -25,6 +25,7 @@ public sealed partial class HttpExchangeForwarder
         var input = backend.Transport.Input;
         ResponsePlan response;
         bool bodyForwarded = false;
+        bool clientLeft = false;
         var watch = _options.AbortOnClose ? WatchClient() : default;
         try
         {
@@ -76,7 +77,9 @@ public sealed partial class HttpExchangeForwarder
                 if (_clientLeft)
                 {
                     input.AdvanceTo(result.Buffer.Start);
-                    return Finish(HttpForwarderOutcome.Failed(HttpForwarderError.ClientAborted, 0, "the client left before its response"));
+                    clientLeft = true;
+                    response = default;
+                    break;
                 }
 
                 var buffer = result.Buffer;
@@ -131,6 +134,13 @@ public sealed partial class HttpExchangeForwarder
         finally
         {
             watch.Dispose();
+        }
+
+        if (clientLeft)
+        {
+            // The request is with the server: reading its answer to the end keeps the connection for the next client.
+            bool kept = _options.MaxDrainBody > 0 && await DiscardResponseAsync(input).ConfigureAwait(false);
+            return Finish(HttpForwarderOutcome.ClientAborted(kept));
         }
 
         var end = BodyEnd.Complete;

@@ -31,6 +31,14 @@ public sealed class HttpForwarderOptions
     /// </summary>
     public bool AbortOnClose { get; init; } = true;
 
+    /// <summary>
+    /// The most bytes (heads and body) of a response read and discarded after its client left
+    /// (<see cref="HttpForwarderError.ClientAborted"/>), so that the backend connection ends clean and can be pooled, as
+    /// HAProxy does; a larger response (a Content-Length above it is known at once), a close-delimited one, or one that
+    /// does not end within <see cref="ResponseTimeout"/> per read closes the connection. 0: always close.
+    /// </summary>
+    public long MaxDrainBody { get; init; } = 64 * 1024;
+
     /// <summary>The X-Forwarded-Proto value added to requests that have none: <c>http</c> or <c>https</c>.</summary>
     public string ForwardedProto
     {

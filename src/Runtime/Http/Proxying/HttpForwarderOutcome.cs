@@ -54,6 +54,10 @@ public readonly struct HttpForwarderOutcome
     /// <summary>This outcome, no longer retryable: the caller gave up on sending the request again.</summary>
     public HttpForwarderOutcome Final() => new(Error, StatusCode, AnswerStatus, ClientKeepAlive, BackendReusable, canRetry: false, Reason);
 
+    /// <summary>The client left while its response was awaited; <paramref name="backendReusable"/>: the response was read to its end and discarded.</summary>
+    internal static HttpForwarderOutcome ClientAborted(bool backendReusable) =>
+        new(HttpForwarderError.ClientAborted, 0, 0, false, backendReusable, canRetry: false, "the client left before its response");
+
     internal static HttpForwarderOutcome Failed(HttpForwarderError error, int answerStatus, string? reason) =>
         new(error, 0, answerStatus, false, false, canRetry: false, reason);
 

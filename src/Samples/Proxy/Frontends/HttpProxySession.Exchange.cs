@@ -142,6 +142,10 @@ internal sealed partial class HttpProxySession
         if (outcome.Error == HttpForwarderError.ClientAborted)
         {
             _frontend.Counters?.ClientAborted(_client.WorkerIndex, server);
+            if (outcome.BackendReusable)
+            {
+                _frontend.Counters?.BackendDrained(_client.WorkerIndex, server.Index);
+            }
         }
 
         if (outcome.BackendReusable)

@@ -39,6 +39,13 @@ internal struct BackendConnectionCounters
     public long ClosedPoolFull;
     public long Idle;
 
+    /// <summary>
+    /// Kept after the client left mid-exchange: the response was read to its end and discarded. The client aborts on
+    /// the same row (<see cref="HttpCounter.ClientAborts"/>) minus these were closed instead (over the byte bound, late,
+    /// or not keep-alive).
+    /// </summary>
+    public long Drained;
+
     public void Count(BackendCloseReason reason)
     {
         Closed++;
@@ -59,7 +66,7 @@ internal struct BackendConnectionCounters
 
 /// <summary>A read copy of <see cref="BackendConnectionCounters"/> rows, summed (HAProxy's connect / reuse counts).</summary>
 internal readonly record struct BackendConnectionTotals(
-    long Opened, long Reused, long Closed, long ClosedIdleTimeout, long ClosedByServer, long ClosedPoolFull, long Idle)
+    long Opened, long Reused, long Closed, long ClosedIdleTimeout, long ClosedByServer, long ClosedPoolFull, long Idle, long Drained = 0)
 {
     /// <summary>Closed for a reason without its own counter: after use, or by a shutdown.</summary>
     public long ClosedOther => Closed - ClosedIdleTimeout - ClosedByServer - ClosedPoolFull;
@@ -69,11 +76,11 @@ internal readonly record struct BackendConnectionTotals(
 
     public static BackendConnectionTotals Read(ref BackendConnectionCounters c) => new(
         Volatile.Read(ref c.Opened), Volatile.Read(ref c.Reused), Volatile.Read(ref c.Closed), Volatile.Read(ref c.ClosedIdleTimeout),
-        Volatile.Read(ref c.ClosedByServer), Volatile.Read(ref c.ClosedPoolFull), Volatile.Read(ref c.Idle));
+        Volatile.Read(ref c.ClosedByServer), Volatile.Read(ref c.ClosedPoolFull), Volatile.Read(ref c.Idle), Volatile.Read(ref c.Drained));
 
     public static BackendConnectionTotals operator +(BackendConnectionTotals a, BackendConnectionTotals b) => Add(a, b);
 
     public static BackendConnectionTotals Add(BackendConnectionTotals a, BackendConnectionTotals b) => new(
         a.Opened + b.Opened, a.Reused + b.Reused, a.Closed + b.Closed, a.ClosedIdleTimeout + b.ClosedIdleTimeout,
-        a.ClosedByServer + b.ClosedByServer, a.ClosedPoolFull + b.ClosedPoolFull, a.Idle + b.Idle);
+        a.ClosedByServer + b.ClosedByServer, a.ClosedPoolFull + b.ClosedPoolFull, a.Idle + b.Idle, a.Drained + b.Drained);
 }

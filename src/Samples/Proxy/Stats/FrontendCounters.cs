@@ -138,6 +138,9 @@ internal sealed class FrontendCounters
     /// <summary>A request went out on an idle connection to <paramref name="server"/> instead of a new one.</summary>
     public void BackendReused(int worker, int server) => _connections[worker][FirstServerRow + server].Reused++;
 
+    /// <summary>A backend connection kept after its client left: the response was discarded to its end.</summary>
+    public void BackendDrained(int worker, int server) => _connections[worker][FirstServerRow + server].Drained++;
+
     /// <summary>A connection to <paramref name="server"/> was closed, for <paramref name="reason"/>.</summary>
     public void BackendClosed(int worker, int server, BackendCloseReason reason) => _connections[worker][FirstServerRow + server].Count(reason);
 

@@ -108,6 +108,7 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
         new(null, "connections_closed_total", ("reason", "other"), true, ClosedHelp, c => c.ClosedOther),
         new("open", "connections_open", null, false, "Connections to servers open now (in use or idle).", c => c.Open),
         new("idle", "connections_idle", null, false, "Connections to servers idle in the keep-alive pools now.", c => c.Idle),
+        new("drained", "connections_drained_total", null, true, "Connections kept after their client left mid-exchange: the response was read to its end and discarded.", c => c.Drained),
     ];
 
     /// <summary>Failed exchanges by reason, redispatches and passive mark-downs (JSON: a <c>failures</c> object of servers and backends).</summary>

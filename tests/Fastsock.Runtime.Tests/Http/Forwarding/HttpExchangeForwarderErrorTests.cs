@@ -128,9 +128,26 @@ public sealed class HttpExchangeForwarderErrorTests
     }
 
     [Fact]
-    public async Task Client_leaving_while_its_response_is_awaited_aborts_the_backend_request()
+    public async Task Client_leaving_while_its_response_is_awaited_aborts_the_backend_request_when_draining_is_off()
     {
-        await using var harness = await ExchangeHarness.StartAsync();
+        await using var harness = await ExchangeHarness.StartAsync(new HttpForwarderOptions { MaxDrainBody = 0 });
+        var client = await harness.ConnectClientAsync();
+        await client.SendAsync("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+        var backend = await harness.AcceptBackendAsync();
+        await backend.ReadHeadAsync();
+
+        client.Socket.Shutdown(SocketShutdown.Send);
+
+        var outcome = await harness.NextOutcomeAsync();
+        Assert.Equal((HttpForwarderError.ClientAborted, 0, false, false), (outcome.Error, outcome.AnswerStatus, outcome.ClientKeepAlive, outcome.BackendReusable));
+        Assert.True(await backend.EndsAsync());
+    }
+
+    [Fact]
+    public async Task Client_leaving_while_a_silent_server_thinks_closes_the_backend_once_the_response_timeout_passes()
+    {
+        // The response is awaited to discard it (so the connection could be kept), but never longer than the timeout.
+        await using var harness = await ExchangeHarness.StartAsync(new HttpForwarderOptions { ResponseTimeout = TimeSpan.FromMilliseconds(500) });
         var client = await harness.ConnectClientAsync();
         await client.SendAsync("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
         var backend = await harness.AcceptBackendAsync();
