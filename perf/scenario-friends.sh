@@ -5,14 +5,18 @@
 #   Hello:  hello (friends off), hello-friends (--tcp-friends), nginx (default set-up, friends off)
 #   Proxy:  fastsock-proxy (off), fastsock-proxy-friends (--tcp-friends), haproxy (default set-up, off), all in http
 #           mode in front of the same nginx backend, which runs in the same cgroup
-# Beside the server's own CPU per request (emit_http), friends_cpu_us_per_req is the CPU time of both CPUs (server,
-# wrk, backend, kernel) per request: friends save kernel time for every peer of a redirected pair, not only ours.
+# Each server is measured at every level of FRIENDS_CLIENTS (wrk -c; the issue's target is fastsock-proxy-friends at
+# 1.3x HAProxy's req/s at 64 and 256 clients), after a --rewarm s warm-up at that level.
+# Beside the server's own CPU per request, user and system (emit_http: cpu_us_per_req, cpu_sys_us_per_req, the kernel
+# time spent for the server process), friends_cpu_us_per_req is the CPU time of both CPUs (server, wrk, backend,
+# kernel) per request: friends save kernel time for every peer of a redirected pair, not only ours.
 # shellcheck shell=bash disable=SC2034
 
 FRIENDS_HELLO_SERVERS=(hello hello-friends nginx)
 FRIENDS_PROXY_SERVERS=(fastsock-proxy fastsock-proxy-friends haproxy)
+FRIENDS_CLIENTS=(64 256)
 
-friends_steps() { ((IS_ROOT)) && echo $(((${#FRIENDS_HELLO_SERVERS[@]} + ${#FRIENDS_PROXY_SERVERS[@]}) * RUNS)) || echo 1; }
+friends_steps() { ((IS_ROOT)) && echo $(((${#FRIENDS_HELLO_SERVERS[@]} + ${#FRIENDS_PROXY_SERVERS[@]}) * ${#FRIENDS_CLIENTS[@]} * RUNS)) || echo 1; }
 
 # friends_cgroup_up: creates the child cgroup and moves this scenario's shell into it (its children inherit it);
 # the exit hook moves the shell back and removes the directory once the stopped processes have left it.
@@ -50,6 +54,20 @@ friends_measure() {
     emit_http friends "$srv" "$run" ", ${per} machine CPU µs/req"
 }
 
+# friends_levels SERVER RUN COMMAND PID...: friends_measure at each FRIENDS_CLIENTS level (EMIT_CLIENTS), the
+# command (COMMAND ; wrk) recorded once.
+friends_levels() {
+    local srv="$1" run="$2" command="$3" c
+    shift 3
+    for c in "${FRIENDS_CLIENTS[@]}"; do
+        W_ARGS=(-t1 -c"$c")
+        EMIT_CLIENTS="$c" M_TAG="friends-c$c-$srv-$run"
+        friends_measure "$srv" "$run" "$@"
+        ((run > 1 || c != FRIENDS_CLIENTS[0])) || emit_cmd friends "$srv" "$command ; $M_CMD (-c for each of $(IFS=,; echo "${FRIENDS_CLIENTS[*]}"))"
+    done
+    unset EMIT_CLIENTS M_TAG
+}
+
 # The fastsock proxy with --tcp-friends, else as start_proxy fastsock-proxy. Sets PROXY_PID and PROXY_CMD.
 start_friends_proxy() {
     _proxy_json fastsock-proxy-friends http "127.0.0.1:$BACKEND_PORT"
@@ -74,7 +92,6 @@ scenario_friends() {
     local run srv
     friends_cgroup_up
     W_PRE=(taskset -c "$CLIENT_CPU")
-    W_ARGS=(-t1 -c"$CONNECTIONS")
     for ((run = 1; run <= RUNS; run++)); do
         for srv in "${FRIENDS_HELLO_SERVERS[@]}"; do
             case "$srv" in
@@ -83,8 +100,7 @@ scenario_friends() {
                 nginx) start_server nginx ;;
             esac
             W_URL="$(url_of "$(server_port "${srv%-friends}")")"
-            friends_measure "$srv" "$run" "$SERVER_PID"
-            ((run > 1)) || emit_cmd friends "$srv" "$SERVER_CMD ; $M_CMD"
+            friends_levels "$srv" "$run" "$SERVER_CMD" "$SERVER_PID"
             stop_server "${srv%-friends}"
         done
     done
@@ -99,8 +115,7 @@ scenario_friends() {
                 fastsock-proxy-friends) start_friends_proxy ;;
                 haproxy) start_proxy haproxy-http ;;
             esac
-            friends_measure "$srv" "$run" "$PROXY_PID"
-            ((run > 1)) || emit_cmd friends "$srv" "$BACKEND_CMD ; $PROXY_CMD ; $M_CMD"
+            friends_levels "$srv" "$run" "$BACKEND_CMD ; $PROXY_CMD" "$PROXY_PID"
             stop_pid "$PROXY_PID"
         done
     done
