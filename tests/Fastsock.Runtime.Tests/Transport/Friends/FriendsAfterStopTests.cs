@@ -16,13 +16,14 @@ public sealed class FriendsAfterStopTests
     private const int Chunk = 256 * 1024;
     private static readonly string HelloDll = Path.Combine(AppContext.BaseDirectory, "fastsock-hello.dll");
 
-    [FriendsFact]
-    public async Task Bytes_a_friend_pair_queued_unread_survive_a_graceful_server_stop_byte_exact()
+    [FriendsTheory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task Bytes_a_friend_pair_queued_unread_survive_a_graceful_server_stop_byte_exact(string cores)
     {
         using var cgroup = FriendsCgroup.CreateAndJoin();
         var server = await TestServers.StartAsync(TestServers.Echo, o =>
         {
-            o.Cores = CoreSets.First;
+            o.Cores = Fastsock.Locality.CpuSet.Parse(cores);
             o.TcpFriends.Enabled = true;
         });
         using var pair = await UnservedPair.ConnectAsync();
