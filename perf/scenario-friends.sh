@@ -6,9 +6,9 @@
 #   friends-proxy:  fastsock-proxy-friends (--tcp-friends), fastsock-proxy (off), haproxy (default set-up, off), all in
 #                   http mode in front of the same nginx backend, which runs in the same cgroup
 # The friends variant comes first in each: the report takes a scenario's first server as its subject, so its ratios
-# read friends / without and friends / peer (the target: fastsock-proxy-friends / haproxy req/s >= 1.3).
-# Each server is measured at every level of FRIENDS_CLIENTS (wrk -c; the target is fastsock-proxy-friends at
-# 1.3x HAProxy's req/s at 64 and 256 clients), after a --rewarm s warm-up at that level.
+# read friends / without and friends / peer (the target: fastsock-proxy-friends / haproxy req/s >= 1.3 at 64
+# and at 256 clients). Each server is measured at every level of FRIENDS_CLIENTS (wrk -t1 -cN keep-alive), after a
+# --rewarm s warm-up at that level.
 # Beside the server's own CPU per request, user and system (emit_http: cpu_us_per_req, cpu_sys_us_per_req, the kernel
 # time spent for the server process), friends_cpu_us_per_req is the CPU time of both CPUs (server, wrk, backend,
 # kernel) per request: friends save kernel time for every peer of a redirected pair, not only ours.
