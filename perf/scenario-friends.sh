@@ -2,17 +2,23 @@
 # Root only: the fastsock processes load BPF programs, and everything measured runs in a child cgroup v2 created
 # here (fastsock-perf-friends-PID under the cgroup2 mount), which the friends programs attach to. Without root the
 # scenario prints one line and emits nothing.
-#   Hello:  hello (friends off), hello-friends (--tcp-friends), nginx (default set-up, friends off)
-#   Proxy:  fastsock-proxy (off), fastsock-proxy-friends (--tcp-friends), haproxy (default set-up, off), all in http
-#           mode in front of the same nginx backend, which runs in the same cgroup
-# Beside the server's own CPU per request (emit_http), friends_cpu_us_per_req is the CPU time of both CPUs (server,
-# wrk, backend, kernel) per request: friends save kernel time for every peer of a redirected pair, not only ours.
+#   friends-hello:  hello-friends (--tcp-friends), hello (friends off), nginx (default set-up, friends off)
+#   friends-proxy:  fastsock-proxy-friends (--tcp-friends), fastsock-proxy (off), haproxy (default set-up, off), all in
+#                   http mode in front of the same nginx backend, which runs in the same cgroup
+# The friends variant comes first in each: the report takes a scenario's first server as its subject, so its ratios
+# read friends / without and friends / peer (the issue's target: fastsock-proxy-friends / haproxy req/s >= 1.3 at 64
+# and at 256 clients). Each server is measured at every level of FRIENDS_CLIENTS (wrk -t1 -cN keep-alive), after a
+# --rewarm s warm-up at that level.
+# Beside the server's own CPU per request, user and system (emit_http: cpu_us_per_req, cpu_sys_us_per_req, the kernel
+# time spent for the server process), friends_cpu_us_per_req is the CPU time of both CPUs (server, wrk, backend,
+# kernel) per request: friends save kernel time for every peer of a redirected pair, not only ours.
 # shellcheck shell=bash disable=SC2034
 
-FRIENDS_HELLO_SERVERS=(hello hello-friends nginx)
-FRIENDS_PROXY_SERVERS=(fastsock-proxy fastsock-proxy-friends haproxy)
+FRIENDS_HELLO_SERVERS=(hello-friends hello nginx)
+FRIENDS_PROXY_SERVERS=(fastsock-proxy-friends fastsock-proxy haproxy)
+FRIENDS_CLIENTS=(64 256)
 
-friends_steps() { ((IS_ROOT)) && echo $(((${#FRIENDS_HELLO_SERVERS[@]} + ${#FRIENDS_PROXY_SERVERS[@]}) * RUNS)) || echo 1; }
+friends_steps() { ((IS_ROOT)) && echo $(((${#FRIENDS_HELLO_SERVERS[@]} + ${#FRIENDS_PROXY_SERVERS[@]}) * ${#FRIENDS_CLIENTS[@]} * RUNS)) || echo 1; }
 
 # friends_cgroup_up: creates the child cgroup and moves this scenario's shell into it (its children inherit it);
 # the exit hook moves the shell back and removes the directory once the stopped processes have left it.
@@ -38,16 +44,31 @@ friends_machine_ticks() {
     echo $((a + b))
 }
 
-# friends_measure SERVER RUN PID...: wrk_measure plus the machine's CPU per request; emits both.
+# friends_measure SCENARIO SERVER RUN PID...: wrk_measure plus the machine's CPU per request; emits both.
 friends_measure() {
-    local srv="$1" run="$2" t0 t1 per
-    shift 2
+    local sc="$1" srv="$2" run="$3" t0 t1 per
+    shift 3
     t0="$(friends_machine_ticks)"
-    wrk_measure friends "$srv" "$run" "$@"
+    wrk_measure "$sc" "$srv" "$run" "$@"
     t1="$(friends_machine_ticks)"
     per="$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$M_REQ" 'BEGIN { printf "%.3f", d / hz * 1e6 / n }')"
-    emit friends "$srv" "$run" friends_cpu_us_per_req "$per"
-    emit_http friends "$srv" "$run" ", ${per} machine CPU µs/req"
+    # rps first: the report headlines a scenario it has no plan for with its first metric.
+    emit_http "$sc" "$srv" "$run" ", ${per} machine CPU µs/req"
+    emit "$sc" "$srv" "$run" friends_cpu_us_per_req "$per"
+}
+
+# friends_levels SCENARIO SERVER RUN COMMAND PID...: friends_measure at each FRIENDS_CLIENTS level (EMIT_CLIENTS),
+# the command (COMMAND ; wrk) recorded once.
+friends_levels() {
+    local sc="$1" srv="$2" run="$3" command="$4" c
+    shift 4
+    for c in "${FRIENDS_CLIENTS[@]}"; do
+        W_ARGS=(-t1 -c"$c")
+        EMIT_CLIENTS="$c" M_TAG="$sc-c$c-$srv-$run"
+        friends_measure "$sc" "$srv" "$run" "$@"
+        ((run > 1 || c != FRIENDS_CLIENTS[0])) || emit_cmd "$sc" "$srv" "$command ; $M_CMD (-c for each of $(IFS=,; echo "${FRIENDS_CLIENTS[*]}"))"
+    done
+    unset EMIT_CLIENTS M_TAG
 }
 
 # The fastsock proxy with --tcp-friends, else as start_proxy fastsock-proxy. Sets PROXY_PID and PROXY_CMD.
@@ -74,7 +95,6 @@ scenario_friends() {
     local run srv
     friends_cgroup_up
     W_PRE=(taskset -c "$CLIENT_CPU")
-    W_ARGS=(-t1 -c"$CONNECTIONS")
     for ((run = 1; run <= RUNS; run++)); do
         for srv in "${FRIENDS_HELLO_SERVERS[@]}"; do
             case "$srv" in
@@ -83,8 +103,7 @@ scenario_friends() {
                 nginx) start_server nginx ;;
             esac
             W_URL="$(url_of "$(server_port "${srv%-friends}")")"
-            friends_measure "$srv" "$run" "$SERVER_PID"
-            ((run > 1)) || emit_cmd friends "$srv" "$SERVER_CMD ; $M_CMD"
+            friends_levels friends-hello "$srv" "$run" "$SERVER_CMD" "$SERVER_PID"
             stop_server "${srv%-friends}"
         done
     done
@@ -99,8 +118,7 @@ scenario_friends() {
                 fastsock-proxy-friends) start_friends_proxy ;;
                 haproxy) start_proxy haproxy-http ;;
             esac
-            friends_measure "$srv" "$run" "$PROXY_PID"
-            ((run > 1)) || emit_cmd friends "$srv" "$BACKEND_CMD ; $PROXY_CMD ; $M_CMD"
+            friends_levels friends-proxy "$srv" "$run" "$BACKEND_CMD ; $PROXY_CMD" "$PROXY_PID"
             stop_pid "$PROXY_PID"
         done
     done

@@ -36,6 +36,7 @@ internal sealed record MetricInfo(string Id, string Label, Better Better)
         ["cpu_user_us_per_handshake"] = new("cpu_user_us_per_handshake", "server CPU user µs/handshake", Better.Lower),
         ["cpu_sys_us_per_handshake"] = new("cpu_sys_us_per_handshake", "server CPU system µs/handshake", Better.Lower),
         ["handshakes"] = new("handshakes", "handshakes completed", Better.Neither),
+        ["friends_cpu_us_per_req"] = new("friends_cpu_us_per_req", "server + client CPUs busy µs/request (all processes and kernel)", Better.Lower),
         ["resumed_handshakes"] = new("resumed_handshakes", "resumed handshakes (fastsock-proxy's own count)", Better.Neither),
     };
 

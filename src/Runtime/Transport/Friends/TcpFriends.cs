@@ -14,10 +14,11 @@ namespace Fastsock.Transport.Friends;
 /// it must know (redirected data never reaches <c>splice(2)</c>, see <see cref="SocketConnection.CanSplice"/>).
 /// </para>
 /// <para>
-/// Clean-up needs no code after a crash: the sockops program hangs on a BPF link and nothing is pinned, so every
-/// object lives only through this process's fds. When the process exits, whatever the way (SIGKILL included), the
-/// kernel closes them: the link detaches, the map's last user reference goes, which detaches the sk_msg program, and
-/// all of it is freed. The next start finds nothing of ours to remove.
+/// Clean-up needs no code after a crash: the sockops program hangs on a BPF link and nothing is pinned. When the
+/// process exits, whatever the way (SIGKILL included), the kernel closes our fds and the link detaches, so no socket
+/// joins any more and the next start finds nothing of ours to remove. Sockets that joined keep the sk_msg program (their
+/// psock holds it, and it holds the maps): those pairs stay friends, their queued bytes intact, until they close, and
+/// the last of them frees program and maps (perf/results/friends.md, "When the process stops").
 /// </para>
 /// </summary>
 internal sealed unsafe class TcpFriends : IDisposable
