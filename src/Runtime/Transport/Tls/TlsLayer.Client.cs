@@ -42,8 +42,10 @@ public static partial class TlsLayer
             await ssl.AuthenticateAsClientAsync(Authentication(options, check), CancellationToken.None).ConfigureAwait(true);
             failure = null;
         }
-        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Every failure, expected or not (a certificate SslStream or the check cannot parse, say), releases the
+            // stream, the connection and the deadline below and is counted: none may leave the connection open.
             failure = Failure(connection, options, check, deadline.Expired, ex);
         }
 
@@ -91,7 +93,9 @@ public static partial class TlsLayer
             : check.Reason is { } refused ? (refused, check.Detail!)
             : error is AuthenticationException { InnerException: IOException or OperationCanceledException } or IOException or OperationCanceledException or ObjectDisposedException
                 ? (TlsClientFailureReason.PeerClosed, $"the server closed the connection during the handshake ({error.Message}); check that it speaks TLS on this port")
-                : (TlsClientFailureReason.HandshakeError, $"handshake refused: {error.Message}; check the protocols and ciphers the server accepts");
+                : error is AuthenticationException
+                ? (TlsClientFailureReason.HandshakeError, $"handshake refused: {error.Message}; check the protocols and ciphers the server accepts")
+                : (TlsClientFailureReason.HandshakeError, $"handshake failed: {error.GetType().Name}: {error.Message}; check that the server speaks TLS on this port and sends a well-formed certificate");
         return new TlsHandshakeException(reason, $"TLS to {server} failed: {detail}", error);
     }
 

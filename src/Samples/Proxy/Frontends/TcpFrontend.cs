@@ -76,7 +76,6 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
             {
                 upstream = await connector.ConnectAsync(server, backend.RouteOf(server), client.ConnectionClosed).ConfigureAwait(true);
                 Counters?.BackendOpened(client.WorkerIndex, server.Index);
-                await ProxyHeaderExchange.SendAsync(upstream, server.Settings.SendProxy, peer).ConfigureAwait(true);
             }
             catch (Exception ex) when (ServerConnector.IsConnectFailure(ex))
             {
@@ -93,6 +92,11 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         }
 
         if (upstream is null || server is null)
+        {
+            return;
+        }
+
+        if (!await SendProxyHeaderAsync(client.WorkerIndex, upstream, server, peer).ConfigureAwait(true))
         {
             return;
         }
@@ -114,6 +118,48 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         }
     }
 
+    /// <summary>
+    /// Sends the PROXY header the server asks for (none: nothing). False when it could not be sent: the server
+    /// connection is aborted and counted as a failed connect, and the caller closes the client. Forwarding on it would
+    /// hand the client's bytes to a server that reads them as the header, or to no one.
+    /// </summary>
+    private async ValueTask<bool> SendProxyHeaderAsync(int worker, Connection upstream, ServerState server, ClientEndPoints peer)
+    {
+        var mode = server.Settings.SendProxy;
+        if (mode == ProxyHeaderMode.None)
+        {
+            return true;
+        }
+
+        string failure;
+        try
+        {
+            var output = upstream.Transport.Output;
+            ProxyHeaderExchange.Write(output, mode, peer);
+            var flushed = await output.FlushAsync().ConfigureAwait(true);
+            if (!flushed.IsCompleted && !flushed.IsCanceled)
+            {
+                return true;
+            }
+
+            failure = "the server closed the connection before its PROXY header was sent";
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Whatever the send threw, the connection is released below: nothing else would close it.
+            failure = ex.Message;
+        }
+
+        upstream.Abort();
+        upstream.Transport.Input.Complete();
+        upstream.Transport.Output.Complete();
+        Counters?.ConnectFailed(worker, server, willRetry: false);
+        Counters?.BackendClosed(worker, server.Index, BackendCloseReason.AfterUse);
+        backend.Health.Failed(server, ExchangeFailure.ConnectError, failure);
+        ProxyHeaderSendFailed(logger, backend.Settings.Name, server.Settings.Name, mode, failure);
+        return false;
+    }
+
     /// <summary>The client's address folded into 64 bits (the source balancer mixes it further).</summary>
     private static ulong SourceHash(EndPoint? remote)
     {
@@ -133,6 +179,9 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
 
     [LoggerMessage(EventId = 310, Level = LogLevel.Warning, Message = "Frontend {Frontend}: no server of backend {Backend} is up; closing the client connection")]
     private static partial void NoServer(ILogger logger, string frontend, string backend);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "Backend {Backend}: sending the PROXY {Mode} header to server {Server} failed ({Reason}); closing the client connection")]
+    private static partial void ProxyHeaderSendFailed(ILogger logger, string backend, string server, ProxyHeaderMode mode, string reason);
 
     [LoggerMessage(EventId = 311, Level = LogLevel.Debug, Message = "Backend {Backend}: connect to server {Server} failed (attempt {Attempt}): {Reason}")]
     private static partial void ConnectFailed(ILogger logger, string backend, string server, int attempt, string reason);
