@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Fastsock.Transport.Tls;
@@ -79,7 +80,15 @@ internal sealed class ServerCertificateCheck(TlsClientOptions options)
         {
             if (extension is X509SubjectAlternativeNameExtension san)
             {
-                names.AddRange(san.EnumerateDnsNames());
+                try
+                {
+                    names.AddRange(san.EnumerateDnsNames());
+                }
+                catch (CryptographicException)
+                {
+                    // A malformed extension: the refusal being reported matters more than the names in it.
+                    names.Add("(malformed subject alternative names)");
+                }
             }
         }
 

@@ -20,7 +20,7 @@ internal readonly record struct ClientEndPoints(EndPoint? Announced, Connection?
 
 /// <summary>
 /// The PROXY protocol at both ends of a proxied connection: <see cref="ReceiveAsync"/> reads and strips the header a
-/// frontend with <c>acceptProxy</c> expects before anything else, <see cref="SendAsync"/> writes one first on a new
+/// frontend with <c>acceptProxy</c> expects before anything else, <see cref="Write"/> writes one first on a new
 /// server connection when the server asks for <c>sendProxy: v1|v2</c>. Bytes the client sent after its header stay in
 /// the input pipe for whoever reads next (the forwarder).
 /// </summary>
@@ -40,19 +40,6 @@ internal sealed partial class ProxyHeaderExchange(ILogger logger, TimeSpan timeo
     {
         var real = new ClientEndPoints(null, client);
         return frontend.AcceptProxy ? ReadHeaderAsync(client.Transport.Input, frontend.Name, real) : ValueTask.FromResult<ClientEndPoints?>(real);
-    }
-
-    /// <summary>Writes the header <paramref name="mode"/> asks for (nothing for None) and flushes it ahead of any forwarded byte.</summary>
-    public static async ValueTask SendAsync(Connection server, ProxyHeaderMode mode, ClientEndPoints client)
-    {
-        if (mode == ProxyHeaderMode.None)
-        {
-            return;
-        }
-
-        var output = server.Transport.Output;
-        Write(output, mode, client);
-        await output.FlushAsync().ConfigureAwait(true);
     }
 
     /// <summary>The header bytes: TCP4/TCP6 with both endpoints, or UNKNOWN / LOCAL when one is not an IP endpoint.</summary>

@@ -11,15 +11,15 @@ using Fastsock.Transport.Tls;
 namespace Fastsock.Tests.Transport.Tls;
 
 /// <summary>
-/// A client handshake that fails with an exception SslStream does not usually raise (not an authentication or I/O
-/// error) must still release the connection, count the failure and surface as <see cref="TlsHandshakeException"/>.
-/// The peer is a real TLS server (SslStream on a loopback socket) presenting a certificate whose subject alternative
-/// name extension is not valid DER: reading its names while explaining the refusal throws a CryptographicException.
+/// A certificate whose subject alternative name extension is not valid DER: reading its names while explaining the
+/// refusal threw a CryptographicException out of the check (it escaped as an unexpected failure). It must be refused
+/// for what it is (an untrusted root here), counted, and the connection released. The peer is a real TLS server
+/// (SslStream on a loopback socket).
 /// </summary>
 public sealed class TlsClientUnexpectedFailureTests
 {
     [Fact]
-    public async Task A_certificate_that_cannot_be_read_fails_the_handshake_as_counted_handshake_error_and_closes_the_connection()
+    public async Task A_certificate_with_malformed_names_is_refused_for_its_real_reason_counted_and_its_connection_closed()
     {
         using var certificate = SelfSignedWithMalformedSubjectAlternativeName();
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -57,11 +57,11 @@ public sealed class TlsClientUnexpectedFailureTests
         await client.ConnectAsync(relay.EndPoints[0]).WaitAsync(Clients.Timeout);
         var answer = Encoding.UTF8.GetString(await Clients.ReadToEndAsync(client).WaitAsync(Clients.Timeout));
 
-        Assert.StartsWith("HandshakeError: TLS to backend.test (127.0.0.1:", answer, StringComparison.Ordinal);
-        Assert.Contains("handshake failed: CryptographicException", answer, StringComparison.Ordinal);
+        Assert.StartsWith("UntrustedRoot: TLS to backend.test (127.0.0.1:", answer, StringComparison.Ordinal);
+        Assert.Contains("(malformed subject alternative names)", answer, StringComparison.Ordinal);
         Assert.True(await Eventually.HoldsAsync(() => clientOptions.Stats.Snapshot().Closed == 1), $"the failed connection was not closed under the layer: {clientOptions.Stats.Snapshot()}");
         var stats = clientOptions.Stats.Snapshot();
-        Assert.Equal((0L, 1L, 1L), (stats.Handshakes, stats.Failures, stats.FailuresOf(TlsClientFailureReason.HandshakeError)));
+        Assert.Equal((0L, 1L, 1L), (stats.Handshakes, stats.Failures, stats.FailuresOf(TlsClientFailureReason.UntrustedRoot)));
 
         // The server sees the connection end long before the handshake timeout could have closed it.
         await backendSawClose.WaitAsync(Clients.Timeout);
