@@ -12,65 +12,26 @@ namespace Fastsock.Transport.Tls;
 /// the caller has completed both pipe ends. Completing the output sends a close_notify; once both are complete the
 /// stream is let go and the inner connection's ends are completed, which closes the socket.
 /// </summary>
-internal sealed class TlsClientConnection : Connection, IDuplexPipe, ITlsConnectionFeature
+internal sealed class TlsClientConnection : TlsConnectionBase
 {
-    private readonly Connection _inner;
-    private readonly SslStream _ssl;
     private readonly ConnectionPipeStream _ciphertext;
-    private readonly Worker _worker;
     private readonly TlsClientStats _stats;
-    private readonly PipeWriter _plaintextWriter;
     private bool _inputCompleted;
     private bool _outputCompleted;
     private Task? _outputClosed;
 
     public TlsClientConnection(Connection inner, SslStream ssl, ConnectionPipeStream ciphertext, Worker worker, TlsClientStats stats)
+        : base(inner, ssl, worker)
     {
-        _inner = inner;
-        _ssl = ssl;
         _ciphertext = ciphertext;
-        _worker = worker;
         _stats = stats;
-        var reader = new WorkerBoundReader(PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true)), worker);
-        var writer = new WorkerBoundWriter(PipeWriter.Create(ssl, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)), worker);
-        _plaintextWriter = writer;
-        Input = new EndingReader(reader, this);
-        Output = new EndingWriter(writer, this);
+        Input = new EndingReader(PlaintextReader, this);
+        Output = new EndingWriter(PlaintextWriter, this);
     }
 
-    public override IDuplexPipe Transport => this;
+    public override PipeReader Input { get; }
 
-    public PipeReader Input { get; }
-
-    public PipeWriter Output { get; }
-
-    public override EndPoint? LocalEndPoint => _inner.LocalEndPoint;
-
-    public override EndPoint? RemoteEndPoint => _inner.RemoteEndPoint;
-
-    public override int WorkerIndex => _inner.WorkerIndex;
-
-    public override int WorkerCpu => _inner.WorkerCpu;
-
-    public override int IncomingCpu => _inner.IncomingCpu;
-
-    public override CancellationToken ConnectionClosed => _inner.ConnectionClosed;
-
-    public override bool IsShutdownRequested => _inner.IsShutdownRequested;
-
-    public override CancellationToken InputEnded => _inner.InputEnded;
-
-    public SslProtocols Protocol => _ssl.SslProtocol;
-
-    public SslApplicationProtocol ApplicationProtocol => _ssl.NegotiatedApplicationProtocol;
-
-    public string ServerName => _ssl.TargetHostName;
-
-    public TlsCipherSuite CipherSuite => _ssl.NegotiatedCipherSuite;
-
-    private protected override Worker? DeadlineWorker => _worker;
-
-    public override void Abort() => _inner.Abort();
+    public override PipeWriter Output { get; }
 
     private void EndCompleted(bool input, Exception? error = null)
     {
@@ -99,10 +60,10 @@ internal sealed class TlsClientConnection : Connection, IDuplexPipe, ITlsConnect
         try
         {
             // Asynchronously: a plain Complete would flush what is left with a blocking write, which a worker refuses.
-            await _plaintextWriter.CompleteAsync(error).ConfigureAwait(true);
+            await PlaintextWriter.CompleteAsync(error).ConfigureAwait(true);
             if (error is null)
             {
-                await _ssl.ShutdownAsync().ConfigureAwait(true);
+                await Ssl.ShutdownAsync().ConfigureAwait(true);
             }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
@@ -117,17 +78,17 @@ internal sealed class TlsClientConnection : Connection, IDuplexPipe, ITlsConnect
         await _outputClosed!.ConfigureAwait(true);
         try
         {
-            await _ssl.DisposeAsync().ConfigureAwait(true);
+            await Ssl.DisposeAsync().ConfigureAwait(true);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {
             // As above.
         }
 
-        await new WorkerHop(_worker);
-        _inner.Transport.Input.Complete();
-        _inner.Transport.Output.Complete();
-        _stats.Closed(_inner.WorkerIndex, _ciphertext.HopsToWorker);
+        await new WorkerHop(Worker);
+        Inner.Transport.Input.Complete();
+        Inner.Transport.Output.Complete();
+        _stats.Closed(Inner.WorkerIndex, _ciphertext.HopsToWorker);
     }
 
     /// <summary>The plaintext reader; completing it is half of closing the connection.</summary>
