@@ -213,21 +213,12 @@ public sealed class HttpProxyTests : HttpProxyHarness
     [Fact]
     public async Task Close_delimited_response_is_forwarded_as_it_arrives_and_then_the_client_connection_closes()
     {
-        var firstPartSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backend = new RawBackend(async c =>
-        {
-            await c.ReadHeadAsync();
-            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the ");
-            await firstPartSeen.Task;
-            await c.SendAsync("end");
-            c.Socket.Shutdown(SocketShutdown.Both);
-        });
-        var proxy = await StartProxyAsync(backend.Port);
-        using var client = await WireClient.ConnectAsync(proxy);
-        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        await client.ReadUntilAsync("until the ", TimeSpan.FromSeconds(15));
-        firstPartSeen.SetResult();
-        var text = await client.ReadToEndAsync();
+        var text = await ForwardInTwoPartsAsync(
+            "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the ",
+            "end",
+            seenMarker: "until the ",
+            closeAfter: true);
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
         Assert.Contains("\r\nConnection: close\r\n", text, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\nuntil the end", text, StringComparison.Ordinal);
@@ -236,20 +227,11 @@ public sealed class HttpProxyTests : HttpProxyHarness
     [Fact]
     public async Task Chunked_response_is_forwarded_chunk_by_chunk_as_they_arrive()
     {
-        var firstChunkSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backend = new RawBackend(async c =>
-        {
-            await c.ReadHeadAsync();
-            await c.SendAsync("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n");
-            await firstChunkSeen.Task;
-            await c.SendAsync("2;x=y\r\nde\r\n0\r\n\r\n");
-        });
-        var proxy = await StartProxyAsync(backend.Port);
-        using var client = await WireClient.ConnectAsync(proxy);
-        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        await client.ReadUntilAsync("3\r\nabc\r\n", TimeSpan.FromSeconds(15));
-        firstChunkSeen.SetResult();
-        var text = await client.ReadToEndAsync();
+        var text = await ForwardInTwoPartsAsync(
+            "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n",
+            "2;x=y\r\nde\r\n0\r\n\r\n",
+            seenMarker: "3\r\nabc\r\n");
         Assert.Contains("\r\nTransfer-Encoding: chunked\r\n", text, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", text, StringComparison.Ordinal);
     }
@@ -257,22 +239,40 @@ public sealed class HttpProxyTests : HttpProxyHarness
     [Fact]
     public async Task Interim_responses_are_forwarded_before_the_final_one_is_even_sent()
     {
-        var hintsSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var text = await ForwardInTwoPartsAsync(
+            "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            seenMarker: "rel=preload\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nok", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The backend answers <paramref name="request"/> with <paramref name="first"/>, then sends <paramref name="second"/>
+    /// only once the client has read the first part up to <paramref name="seenMarker"/> through the
+    /// proxy, which shows the proxy forwards as bytes arrive. Returns everything the client read until the proxy closed.
+    /// </summary>
+    private async Task<string> ForwardInTwoPartsAsync(string request, string first, string second, string seenMarker, bool closeAfter = false)
+    {
+        var firstPartSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var backend = new RawBackend(async c =>
         {
             await c.ReadHeadAsync();
-            await c.SendAsync("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
-            await hintsSeen.Task;
-            await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            await c.SendAsync(first);
+            await firstPartSeen.Task;
+            await c.SendAsync(second);
+            if (closeAfter)
+            {
+                c.Socket.Shutdown(SocketShutdown.Both);
+            }
         });
         var proxy = await StartProxyAsync(backend.Port);
         using var client = await WireClient.ConnectAsync(proxy);
-        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        await client.ReadUntilAsync("rel=preload\r\n\r\n", TimeSpan.FromSeconds(15));
-        hintsSeen.SetResult();
-        var text = await client.ReadToEndAsync();
-        Assert.StartsWith("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
-        Assert.EndsWith("\r\n\r\nok", text, StringComparison.Ordinal);
+        await client.SendAsync(request);
+        await client.ReadUntilAsync(seenMarker, TimeSpan.FromSeconds(15));
+        firstPartSeen.SetResult();
+        return await client.ReadToEndAsync();
     }
 
     [Fact]
