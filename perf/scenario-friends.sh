@@ -65,7 +65,8 @@ friends_levels() {
     for c in "${FRIENDS_CLIENTS[@]}"; do
         W_ARGS=(-t1 -c"$c")
         EMIT_CLIENTS="$c" M_TAG="$sc-c$c-$srv-$run"
-        friends_measure "$sc" "$srv" "$run" "$@"
+        # Every server here has just started: the first level gets the full --warmup (the JIT's ~10 s), the others --rewarm.
+        M_WARMUP="$( [[ "$c" == "${FRIENDS_CLIENTS[0]}" ]] && echo "$WARMUP" || echo "$REWARM")" friends_measure "$sc" "$srv" "$run" "$@"
         ((run > 1 || c != FRIENDS_CLIENTS[0])) || emit_cmd "$sc" "$srv" "$command ; $M_CMD (-c for each of $(IFS=,; echo "${FRIENDS_CLIENTS[*]}"))"
     done
     unset EMIT_CLIENTS M_TAG

@@ -120,19 +120,24 @@ tls_keepalive() {
     W_PRE=(taskset -c "$CLIENT_CPU")
     W_ARGS=(-t1 -c"$TLS_KEEPALIVE_CONNECTIONS")
     W_URL="https://127.0.0.1:$TLS_PORT/plaintext"
-    wrk_measure tls-keepalive "$srv" "$run" "$PROXY_PID"
+    # The proxy has just started: the full --warmup (the JIT's ~10 s to settle), not --rewarm.
+    M_WARMUP="$WARMUP" wrk_measure tls-keepalive "$srv" "$run" "$PROXY_PID"
     ((run > 1)) || emit_cmd tls-keepalive "$srv" "$PROXY_CMD ; $M_CMD"
     emit_http tls-keepalive "$srv" "$run"
 }
 
-# tls_s_time SCENARIO SERVER RUN -new|-reuse: openssl s_time for --duration s on the client CPU (after a --rewarm s
-# one): a handshake and GET /plaintext per connection, one connection at a time; -new makes every handshake a full
+# tls_s_time SCENARIO SERVER RUN -new|-reuse: openssl s_time for --duration s on the client CPU (after a warm-up run
+# of its own): a handshake and GET /plaintext per connection, one connection at a time; -new makes every handshake a full
 # one, -reuse resumes the first connection's session (reading the response lets TLS 1.3 tickets arrive first).
 tls_s_time() {
     local sc="$1" srv="$2" run="$3" mode="$4" out="$RAW/$1-$2-$3.txt" r0 r1 u0 s0 u1 s1 t0 t1 n reused secs resumed=""
     local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$DURATION")
-    if ((REWARM > 0)); then
-        run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$REWARM" \
+    # Full handshakes run code the keep-alive warm-up barely touched (and the RSA proxy has just started): they get the
+    # full --warmup; resumption follows a full-handshake run and gets --rewarm.
+    local warm="$REWARM"
+    [[ "$mode" == -new ]] && warm="$WARMUP"
+    if ((warm > 0)); then
+        run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$warm" \
             >"$RAW/$sc-$srv-$run-warmup.txt" 2>&1 || true
     fi
     r0="$(tls_resumed_count "$srv")"
