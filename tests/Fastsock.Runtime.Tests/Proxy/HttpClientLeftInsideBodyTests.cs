@@ -59,7 +59,7 @@ public sealed class HttpClientLeftInsideBodyTests : HttpProxyHarness
 
     [Theory]
     [InlineData("copy")]
-    [InlineData("auto")] // the body is spliced: a failed splice aborts both sockets, so nothing can be drained
+    [InlineData("auto")] // the body is spliced: a failed splice has aborted both sockets, so nothing can be drained
     public async Task A_client_leaving_inside_a_body_whose_rest_is_over_the_bound_closes_the_connection_and_the_next_request_opens_one(string forwarding)
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -73,6 +73,9 @@ public sealed class HttpClientLeftInsideBodyTests : HttpProxyHarness
         var closed = Connections(await PollJsonAsync(adminClient, s => Connections(s).GetProperty("closed").GetInt64() == 1
             && Frontend(s, "web").GetProperty("current").GetInt64() == 0));
         Assert.Equal((0, 0), (closed.GetProperty("drained").GetInt64(), closed.GetProperty("idle").GetInt64()));
+        // The client left; the server did nothing wrong: no failure counted against it (passive health would see one).
+        var failures = Server(await PollJsonAsync(adminClient, _ => true), "b", "server0").GetProperty("failures");
+        Assert.Equal(0, failures.GetProperty("reset").GetInt64());
 
         string answer = await ExchangeUntilCloseAsync(web, "GET /next/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         Assert.EndsWith("\r\n\r\nnext 0", answer, StringComparison.Ordinal);

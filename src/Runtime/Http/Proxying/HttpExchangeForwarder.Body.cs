@@ -61,7 +61,9 @@ public sealed partial class HttpExchangeForwarder
             if (forward.Mode == ForwardingMode.Splice)
             {
                 Count(fromBackend, forward.FirstToSecond);
-                return forward.Error is null ? BodyEnd.Complete : BodyEnd.SourceEnded;
+                // A failed splice has aborted both connections: nothing can be drained, but the side that failed is
+                // named, so that a client leaving a spliced download is not counted as a server failure.
+                return forward.Error is null ? BodyEnd.Complete : forward.TargetFailed ? BodyEnd.DestinationClosed : BodyEnd.SourceEnded;
             }
         }
 
