@@ -34,6 +34,7 @@ public sealed class ConfigValidationTests : IDisposable
         Assert.Equal(ProxyMode.Http, frontend.Mode);
         Assert.Equal(10_000, frontend.MaxConn);
         Assert.Equal(64 * 1024, settings.HttpSpliceThreshold);
+        Assert.Equal(64 * 1024, settings.HttpMaxDrainBody);
         var backend = frontend.Backend;
         Assert.Equal(BalanceAlgorithm.LeastConn, backend.Balance);
         Assert.Equal([ServerKind.Tcp, ServerKind.Unix, ServerKind.InProc], backend.Servers.Select(s => s.Address.Kind));
@@ -56,6 +57,8 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "db.local:5432" } ] } ] }""", "backends[0].servers[0].address", "not an IP address")]
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "balance": "fastest", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "backends[0].balance", "roundrobin, leastconn, source, random")]
     [InlineData("""{ "http": { "spliceThreshold": 100 }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "http.spliceThreshold", "100 is out of range; use 4096")]
+    [InlineData("""{ "http": { "maxDrainBody": -1 }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "http.maxDrainBody", "-1 is out of range; use 0 to 1073741824")]
+    [InlineData("""{ "http": { "maxDrainBody": "64KiB" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "http.maxDrainBody", "'64KiB'")]
     [InlineData("""{ "timeouts": { "connect": "soon" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.connect", "'soon' is not a positive duration")]
     [InlineData("""{ "cores": "2-1", "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "cores", "runs backwards")]
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app", "maxconn": "lots" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].maxConn", "'lots'")]

@@ -136,15 +136,17 @@ public sealed class HttpClientAbortDrainTests : HttpProxyHarness
         await closedByProxy.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
         using var adminClient = await Samples.RawHttpClient.ConnectAsync(admin);
-        // As above, the worker may read the FIN only after the answer started: then writing it fails (a reset) and
-        // the connection is closed as well. Either way it must not be kept.
+        // As above, the worker may read the FIN only after the answer started: then writing it fails (the client is
+        // gone inside the body, over the bound) and the connection is closed as well. Either way it must not be kept,
+        // and the server, which answered in full, is not blamed for it.
         var json = await PollJsonAsync(adminClient, s => Connections(s).GetProperty("closed").GetInt64() == 1
             && Frontend(s, "web").GetProperty("current").GetInt64() == 0);
         var connections = Connections(json);
         Assert.Equal(0, connections.GetProperty("drained").GetInt64());
         Assert.Equal(0, connections.GetProperty("idle").GetInt64());
         var server = Server(json, "b", "server0");
-        Assert.Equal(1, server.GetProperty("http").GetProperty("clientAborts").GetInt64() + server.GetProperty("failures").GetProperty("reset").GetInt64());
+        Assert.True(server.GetProperty("http").GetProperty("clientAborts").GetInt64() <= 1);
+        Assert.Equal(0, server.GetProperty("failures").GetProperty("reset").GetInt64());
     }
 
     private static JsonElement Web(JsonElement stats) => Frontend(stats, "web").GetProperty("http");

@@ -48,4 +48,14 @@ public sealed class RestartOnlySettingsTests : IDisposable
 
         Assert.Equal([("cores", "a restart or --takeover"), ("forwarding", "a restart or --takeover")], RestartOnlySettings.ChangedKeys(running, next));
     }
+
+    [Fact]
+    public void The_drain_bound_is_an_http_option_a_restart_or_takeover_applies_and_a_reload_keeps_as_running()
+    {
+        var running = Running();
+        var next = running with { HttpMaxDrainBody = 0 };
+
+        Assert.Equal([("http.maxDrainBody", "a restart or --takeover")], RestartOnlySettings.ChangedKeys(running, next));
+        Assert.Equal(64 * 1024, RestartOnlySettings.KeepRunning(running, next).HttpMaxDrainBody);
+    }
 }

@@ -23,6 +23,12 @@ public sealed partial class HttpExchangeForwarder
         /// <summary>The side the body went to stopped reading.</summary>
         DestinationClosed,
 
+        /// <summary>
+        /// The client stopped reading a response body, and the rest of the body was read and discarded: the backend
+        /// connection is at the end of the message, clean for another.
+        /// </summary>
+        DestinationClosedDrained,
+
         /// <summary>Malformed chunked framing; <see cref="ChunkedBodyDecoder.Error"/> says how.</summary>
         Invalid,
     }
@@ -46,7 +52,7 @@ public sealed partial class HttpExchangeForwarder
             var flush = await to.FlushAsync().ConfigureAwait(true);
             if (flush.IsCompleted)
             {
-                return BodyEnd.DestinationClosed;
+                return fromBackend ? await DiscardRestOfBodyAsync(from, framing, length).ConfigureAwait(false) : BodyEnd.DestinationClosed;
             }
 
             var forward = fromBackend
@@ -55,7 +61,9 @@ public sealed partial class HttpExchangeForwarder
             if (forward.Mode == ForwardingMode.Splice)
             {
                 Count(fromBackend, forward.FirstToSecond);
-                return forward.Error is null ? BodyEnd.Complete : BodyEnd.SourceEnded;
+                // A failed splice has aborted both connections: nothing can be drained, but the side that failed is
+                // named, so that a client leaving a spliced download is not counted as a server failure.
+                return forward.Error is null ? BodyEnd.Complete : forward.TargetFailed ? BodyEnd.DestinationClosed : BodyEnd.SourceEnded;
             }
         }
 
@@ -84,7 +92,8 @@ public sealed partial class HttpExchangeForwarder
             var flush = await to.FlushAsync().ConfigureAwait(true);
             if (flush.IsCompleted)
             {
-                return BodyEnd.DestinationClosed;
+                // The client left in the middle of a response body: the rest may still be read to keep the backend.
+                return fromBackend ? await DiscardRestOfBodyAsync(from, framing, remaining).ConfigureAwait(false) : BodyEnd.DestinationClosed;
             }
         }
     }

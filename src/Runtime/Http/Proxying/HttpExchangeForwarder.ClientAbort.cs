@@ -3,7 +3,9 @@ namespace Fastsock.Http.Proxying;
 // A client that leaves while its request is with the server. Like HAProxy's "option abortonclose": once the client's
 // FIN (or reset) is read while the response head is awaited, the exchange ends as ClientAborted instead of being found
 // out only when the response is written. The response is then read and discarded up to MaxDrainBody
-// (HttpExchangeForwarder.Drain.cs) so the backend connection can be kept; past that bound it is closed. A client that half-closed after pipelining more requests still wants its answers: it is not treated as gone.
+// (HttpExchangeForwarder.Drain.cs) so the backend connection can be kept; past that bound it is closed. A client
+// that leaves later, inside the body, is seen by the failed flush instead (HttpExchangeForwarder.Body.cs). A client
+// that half-closed after pipelining more requests still wants its answers: it is not treated as gone.
 public sealed partial class HttpExchangeForwarder
 {
     private static readonly Action<object?> s_clientInputEnded = static state => ((HttpExchangeForwarder)state!).OnClientInputEnded();

@@ -8,7 +8,9 @@ namespace Fastsock.Http.Proxying;
 // A client that left while the server was answering: the server finishes its response anyway, so closing the
 // connection would throw away a good connection and make the next request open one (a load generator that stops with
 // requests in flight closed hundreds at once). Like HAProxy, the proxy reads the response to its end, discards it and
-// keeps the connection, as long as the response is small (MaxDrainBody) and keeps coming (ResponseTimeout per read).
+// keeps the connection, as long as what is left is small (MaxDrainBody) and keeps coming (ResponseTimeout per read).
+// Two moments: before the response head (the client's FIN seen while waiting, DiscardResponseAsync), and inside the
+// body (the client's socket failed under a write, DiscardRestOfBodyAsync), where the bound counts from that point.
 public sealed partial class HttpExchangeForwarder
 {
     /// <summary>
@@ -70,6 +72,7 @@ public sealed partial class HttpExchangeForwarder
                     case HttpBodyFraming.ContentLength when length <= budget:
                         return keepAlive && await DiscardBodyAsync(input, framing, length).ConfigureAwait(false);
                     case HttpBodyFraming.Chunked:
+                        Chunks.Reset();
                         return keepAlive && await DiscardBodyAsync(input, framing, budget).ConfigureAwait(false);
                     default:
                         return false; // larger than the bound, or delimited by the close
@@ -86,15 +89,11 @@ public sealed partial class HttpExchangeForwarder
     /// Discards a Content-Length body of <paramref name="limit"/> bytes, or a chunked body of at most
     /// <paramref name="limit"/> bytes on the wire; true when it ended whole.
     /// </summary>
+    /// <remarks>A chunked body is decoded from where <see cref="Chunks"/> stands: reset it before a body's first byte.</remarks>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DiscardBodyAsync(PipeReader input, HttpBodyFraming framing, long limit)
     {
         var chunks = Chunks;
-        if (framing == HttpBodyFraming.Chunked)
-        {
-            chunks.Reset();
-        }
-
         long remaining = limit;
         while (true)
         {
@@ -135,6 +134,37 @@ public sealed partial class HttpExchangeForwarder
             {
                 return false;
             }
+        }
+    }
+
+    /// <summary>
+    /// The client's side of a response body closed under the forwarder (the flush found it gone): the rest of the body,
+    /// <paramref name="remaining"/> bytes of a Content-Length body or the chunks after those already forwarded, is read
+    /// and discarded when it fits <see cref="HttpForwarderOptions.MaxDrainBody"/> counted from here, so that the backend
+    /// connection ends at a message boundary. A Content-Length above the bound is known at once and not read.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
+    private async ValueTask<BodyEnd> DiscardRestOfBodyAsync(PipeReader input, HttpBodyFraming framing, long remaining)
+    {
+        long budget = _options.MaxDrainBody;
+        long limit = framing switch
+        {
+            HttpBodyFraming.ContentLength when remaining <= budget => remaining,
+            HttpBodyFraming.Chunked => budget,
+            _ => 0, // larger than the bound, or delimited by the close: nothing to keep
+        };
+        if (limit <= 0)
+        {
+            return BodyEnd.DestinationClosed;
+        }
+
+        try
+        {
+            return await DiscardBodyAsync(input, framing, limit).ConfigureAwait(false) ? BodyEnd.DestinationClosedDrained : BodyEnd.DestinationClosed;
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException)
+        {
+            return BodyEnd.DestinationClosed;
         }
     }
 

@@ -161,9 +161,12 @@ public sealed partial class HttpExchangeForwarder
         var error = end switch
         {
             BodyEnd.Complete => flush.IsCompleted ? HttpForwarderError.ResponseBodyClient : HttpForwarderError.None,
-            BodyEnd.DestinationClosed => HttpForwarderError.ResponseBodyClient,
+            BodyEnd.DestinationClosed or BodyEnd.DestinationClosedDrained => HttpForwarderError.ResponseBodyClient,
             _ => HttpForwarderError.ResponseBodyDestination,
         };
+
+        // The server's message ended where it should, whether or not the client took it all: the connection is clean.
+        bool backendReusable = (complete || end == BodyEnd.DestinationClosedDrained) && response.BackendKeepAlive;
         string? why = error switch
         {
             HttpForwarderError.None => null,
@@ -172,7 +175,7 @@ public sealed partial class HttpExchangeForwarder
         };
         return Finish(new HttpForwarderOutcome(
             error, response.Status, answerStatus: 0, clientKeepAlive: complete && response.ClientKeepAlive && !flush.IsCompleted,
-            backendReusable: complete && response.BackendKeepAlive, canRetry: false, why));
+            backendReusable, canRetry: false, why, backendDrained: backendReusable && error == HttpForwarderError.ResponseBodyClient));
     }
 
     /// <summary>

@@ -37,6 +37,9 @@ public enum HttpForwarderError : byte
     /// <summary>The backend failed inside the response body (ended early, malformed chunks, timed out): the response is cut short.</summary>
     ResponseBodyDestination,
 
-    /// <summary>The client stopped reading the response.</summary>
+    /// <summary>
+    /// The client stopped reading the response (its connection failed under a write); the rest of the body may have been
+    /// discarded to keep the backend connection (<see cref="HttpForwarderOutcome.BackendDrained"/>).
+    /// </summary>
     ResponseBodyClient,
 }

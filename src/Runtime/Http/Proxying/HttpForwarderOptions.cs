@@ -32,10 +32,13 @@ public sealed class HttpForwarderOptions
     public bool AbortOnClose { get; init; } = true;
 
     /// <summary>
-    /// The most bytes (heads and body) of a response read and discarded after its client left
-    /// (<see cref="HttpForwarderError.ClientAborted"/>), so that the backend connection ends clean and can be pooled, as
-    /// HAProxy does; a larger response (a Content-Length above it is known at once), a close-delimited one, or one that
-    /// does not end within <see cref="ResponseTimeout"/> per read closes the connection. 0: always close.
+    /// The most bytes of a response read and discarded after its client left, so that the backend connection ends clean
+    /// and can be pooled, as HAProxy does (<see cref="HttpForwarderOutcome.BackendDrained"/>): the whole response (heads
+    /// and body) when the client left before its head (<see cref="HttpForwarderError.ClientAborted"/>), the rest of the
+    /// body from where the client left when it left inside it (<see cref="HttpForwarderError.ResponseBodyClient"/>). More
+    /// than that (a Content-Length above it is known at once), a close-delimited response, one that does not end within
+    /// <see cref="ResponseTimeout"/> per read, or a body the client left while it was spliced closes the connection. 0:
+    /// always close.
     /// </summary>
     public long MaxDrainBody { get; init; } = 64 * 1024;
 

@@ -4,8 +4,10 @@ namespace Fastsock.Http.Proxying;
 public readonly struct HttpForwarderOutcome
 {
     internal HttpForwarderOutcome(
-        HttpForwarderError error, int statusCode, int answerStatus, bool clientKeepAlive, bool backendReusable, bool canRetry, string? reason)
+        HttpForwarderError error, int statusCode, int answerStatus, bool clientKeepAlive, bool backendReusable, bool canRetry, string? reason,
+        bool backendDrained = false)
     {
+        BackendDrained = backendDrained;
         Error = error;
         StatusCode = statusCode;
         AnswerStatus = answerStatus;
@@ -34,6 +36,14 @@ public readonly struct HttpForwarderOutcome
     public bool BackendReusable { get; }
 
     /// <summary>
+    /// The client left (<see cref="HttpForwarderError.ClientAborted"/> before the response head,
+    /// <see cref="HttpForwarderError.ResponseBodyClient"/> inside its body) and the response was nonetheless read to its
+    /// end, the part nobody took discarded (at most <see cref="HttpForwarderOptions.MaxDrainBody"/> bytes from where the
+    /// client left): the backend connection is <see cref="BackendReusable"/> although its exchange failed.
+    /// </summary>
+    public bool BackendDrained { get; }
+
+    /// <summary>
     /// The exchange was forwarded as replayable and failed before any response byte (the connection died:
     /// <see cref="HttpForwarderError.Request"/>; or no byte came within the timeout: <see cref="HttpForwarderError.RequestTimedOut"/>),
     /// and the request has no body or its body is in hand: it can be forwarded again, on a new connection, with another
@@ -52,11 +62,11 @@ public readonly struct HttpForwarderOutcome
         new(error, 0, answerStatus, false, false, canRetry: true, reason);
 
     /// <summary>This outcome, no longer retryable: the caller gave up on sending the request again.</summary>
-    public HttpForwarderOutcome Final() => new(Error, StatusCode, AnswerStatus, ClientKeepAlive, BackendReusable, canRetry: false, Reason);
+    public HttpForwarderOutcome Final() => new(Error, StatusCode, AnswerStatus, ClientKeepAlive, BackendReusable, canRetry: false, Reason, BackendDrained);
 
     /// <summary>The client left while its response was awaited; <paramref name="backendReusable"/>: the response was read to its end and discarded.</summary>
     internal static HttpForwarderOutcome ClientAborted(bool backendReusable) =>
-        new(HttpForwarderError.ClientAborted, 0, 0, false, backendReusable, canRetry: false, "the client left before its response");
+        new(HttpForwarderError.ClientAborted, 0, 0, false, backendReusable, canRetry: false, "the client left before its response", backendDrained: backendReusable);
 
     internal static HttpForwarderOutcome Failed(HttpForwarderError error, int answerStatus, string? reason) =>
         new(error, 0, answerStatus, false, false, canRetry: false, reason);

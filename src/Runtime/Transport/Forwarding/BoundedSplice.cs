@@ -93,8 +93,11 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
         Run();
     }
 
-    public void OnSocketClosed(SocketConnection socket) =>
-        Finish(new ConnectionAbortedException($"The {(ReferenceEquals(socket, _direction!.Source.Socket) ? "source" : "target")} connection of a bounded splice was closed."));
+    public void OnSocketClosed(SocketConnection socket)
+    {
+        bool target = !ReferenceEquals(socket, _direction!.Source.Socket);
+        Finish(new ConnectionAbortedException($"The {(target ? "target" : "source")} connection of a bounded splice was closed."), target);
+    }
 
     private void TryBegin()
     {
@@ -164,7 +167,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
                         Finish(null);
                         return;
                     case PumpStatus.Failed or PumpStatus.Unsupported:
-                        Finish(new ConnectionResetException($"{direction.FailedCall}: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
+                        Finish(new ConnectionResetException($"{direction.FailedCall}: {Errno.Name(errno)} ({Errno.Describe(errno)})"), direction.TargetFailed);
                         return;
                     case PumpStatus.BudgetSpent when !_resumePosted:
                         _resumePosted = true;
@@ -180,7 +183,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
         }
     }
 
-    private void Finish(Exception? error)
+    private void Finish(Exception? error, bool targetFailed = false)
     {
         if (_finished)
         {
@@ -203,6 +206,6 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
             direction.Target.Socket.AbortSplice(error);
         }
 
-        _done.TrySetResult(new ForwardResult(direction.Forwarded, 0, ForwardingMode.Splice, error));
+        _done.TrySetResult(new ForwardResult(direction.Forwarded, 0, ForwardingMode.Splice, error) { TargetFailed = targetFailed });
     }
 }

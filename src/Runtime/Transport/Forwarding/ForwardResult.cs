@@ -8,4 +8,10 @@ public readonly record struct ForwardResult(long FirstToSecond, long SecondToFir
 {
     /// <summary>Whether both directions ended cleanly with a FIN.</summary>
     public bool Completed => Error is null;
+
+    /// <summary>
+    /// A bounded splice (<see cref="ConnectionForwarder.SpliceExactlyAsync"/>) failed on the side the bytes went to, not
+    /// the one they came from: an HTTP forwarder tells a client that left from a server that failed by it.
+    /// </summary>
+    internal bool TargetFailed { get; init; }
 }

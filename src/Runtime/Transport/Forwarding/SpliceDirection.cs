@@ -75,6 +75,9 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
     /// <summary>The syscall that failed, for the error message.</summary>
     public string FailedCall { get; private set; } = "";
 
+    /// <summary>The failure was the target's (a write or a splice into it): the side the bytes went to is gone.</summary>
+    public bool TargetFailed { get; private set; }
+
     /// <summary>
     /// Takes what the source's input pipe already holds: it must reach the target before any spliced byte.
     /// The read stays open (not advanced) until those bytes are written.
@@ -121,6 +124,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
                 if (written < 0)
                 {
                     FailedCall = "write";
+                    TargetFailed = true;
                     return PumpStatus.Failed;
                 }
 
@@ -160,6 +164,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
                 }
 
                 FailedCall = "splice(pipe → socket)";
+                TargetFailed = true;
                 return PumpStatus.Failed;
             }
 

@@ -27,6 +27,7 @@ internal static partial class ConfigValidator
         int retries = check.Range("retries", config.Retries ?? 2, 0, 10);
         int spliceThreshold = check.Range("http.spliceThreshold", config.Http.SpliceThreshold ?? ProxySettings.DefaultSpliceThreshold, 4096, int.MaxValue);
         bool abortOnClose = config.Http.AbortOnClose ?? true;
+        int maxDrainBody = check.Range("http.maxDrainBody", config.Http.MaxDrainBody ?? ProxySettings.DefaultMaxDrainBody, 0, ProxySettings.MaxMaxDrainBody);
         var admin = config.Admin?.Bind is { } adminBind ? check.EndPoint("admin.bind", adminBind) : null;
 
         var backends = new List<BackendSettings>();
@@ -77,6 +78,7 @@ internal static partial class ConfigValidator
         return new ProxySettings(cores, steering, forwarding, strategy, timeouts, retries, admin, frontends, backends, spliceThreshold, abortOnClose, resolvers, adminSocket)
         {
             AdminRemoteApi = config.Admin?.RemoteApi ?? false,
+            HttpMaxDrainBody = maxDrainBody,
             TcpFriendsCgroup = config.TcpFriends is { Enabled: true } friends ? friends.Cgroup ?? "" : null,
         };
     }

@@ -63,6 +63,9 @@ internal sealed class HttpConfig
     public int? SpliceThreshold { get; set; }
 
     public bool? AbortOnClose { get; set; }
+
+    /// <summary>Bytes of a response read and discarded after its client left, to keep the backend connection; 0: close instead.</summary>
+    public int? MaxDrainBody { get; set; }
 }
 
 internal sealed class AdminConfig

@@ -128,6 +128,15 @@ internal sealed record ProxySettings(
     /// <summary>http mode: bodies of known length from this size on are spliced (forwarding auto or splice).</summary>
     public const int DefaultSpliceThreshold = 64 * 1024;
 
+    /// <summary>http mode: what is read and discarded of a response whose client left, to keep its backend connection.</summary>
+    public const int DefaultMaxDrainBody = 64 * 1024;
+
+    /// <summary>The largest <c>http.maxDrainBody</c>: past a few MiB, a new connection costs less than reading for nobody.</summary>
+    public const int MaxMaxDrainBody = 1024 * 1024 * 1024;
+
+    /// <summary><c>http.maxDrainBody</c>: bytes of a response read and discarded after its client left; 0: close the backend connection.</summary>
+    public int HttpMaxDrainBody { get; init; } = DefaultMaxDrainBody;
+
     /// <summary>The admin endpoint's runtime API (POST) answers peers other than loopback too (<c>admin.remoteApi</c>).</summary>
     public bool AdminRemoteApi { get; init; }
 

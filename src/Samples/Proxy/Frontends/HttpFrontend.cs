@@ -67,6 +67,9 @@ internal sealed partial class HttpFrontend
     /// </summary>
     public bool AbortOnClose { get; init; } = true;
 
+    /// <summary>Bytes of a response read and discarded after its client left, so that its backend connection is kept; 0: closed.</summary>
+    public long MaxDrainBody { get; init; } = ProxySettings.DefaultMaxDrainBody;
+
     /// <summary>Reads the PROXY header of a frontend with <c>acceptProxy</c>.</summary>
     public ProxyHeaderExchange ProxyHeaders { get; }
 

@@ -142,10 +142,12 @@ internal sealed partial class HttpProxySession
         if (outcome.Error == HttpForwarderError.ClientAborted)
         {
             _frontend.Counters?.ClientAborted(_client.WorkerIndex, server);
-            if (outcome.BackendReusable)
-            {
-                _frontend.Counters?.BackendDrained(_client.WorkerIndex, server.Index);
-            }
+        }
+
+        if (outcome.BackendDrained)
+        {
+            // The client left before or inside its response and the rest was read and discarded: kept, not closed.
+            _frontend.Counters?.BackendDrained(_client.WorkerIndex, server.Index);
         }
 
         if (outcome.BackendReusable)

@@ -54,6 +54,7 @@ internal sealed partial class HttpProxySession : IHttpExchangeObserver
             SpliceThreshold = frontend.SpliceThreshold,
             Forwarding = frontend.Forwarding,
             AbortOnClose = frontend.AbortOnClose,
+            MaxDrainBody = frontend.MaxDrainBody,
             ForwardedProto = frontend.Settings.Tls is null ? "http" : "https",
             MaxReplayBody = frontend.Backend.Settings.Faults.RetryBodyLimit,
         };
@@ -110,6 +111,7 @@ internal sealed partial class HttpProxySession : IHttpExchangeObserver
                 SpliceThreshold = options.SpliceThreshold,
                 Forwarding = options.Forwarding,
                 AbortOnClose = options.AbortOnClose,
+                MaxDrainBody = options.MaxDrainBody,
                 ForwardedProto = options.ForwardedProto,
             };
         }

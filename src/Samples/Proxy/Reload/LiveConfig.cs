@@ -24,6 +24,7 @@ internal sealed class LiveConfig
     private readonly ForwardingMode _forwarding;
     private readonly int _spliceThreshold;
     private readonly bool _abortOnClose;
+    private readonly int _maxDrainBody;
     private readonly Dictionary<string, LiveFrontend> _frontends = [];
 
     public LiveConfig(ProxySettings settings, string source, int workerCount, ServerConnector connector, HealthChecker health, ILogger logger)
@@ -42,6 +43,7 @@ internal sealed class LiveConfig
         };
         _spliceThreshold = settings.HttpSpliceThreshold;
         _abortOnClose = settings.HttpAbortOnClose;
+        _maxDrainBody = settings.HttpMaxDrainBody;
         foreach (var backend in settings.Backends)
         {
             var pool = new BackendPool(backend, workerCount, logger);
@@ -153,6 +155,7 @@ internal sealed class LiveConfig
                 Forwarding = _forwarding,
                 SpliceThreshold = _spliceThreshold,
                 AbortOnClose = _abortOnClose,
+                MaxDrainBody = _maxDrainBody,
             };
             handler = http.HandleAsync;
             return http;

@@ -73,6 +73,11 @@ internal static class RestartOnlySettings
             keys.Add(("http.abortOnClose", RestartOrTakeover));
         }
 
+        if (running.HttpMaxDrainBody != next.HttpMaxDrainBody)
+        {
+            keys.Add(("http.maxDrainBody", RestartOrTakeover));
+        }
+
         return keys;
     }
 
@@ -91,5 +96,6 @@ internal static class RestartOnlySettings
         Timeouts = next.Timeouts with { Client = running.Timeouts.Client },
         HttpSpliceThreshold = running.HttpSpliceThreshold,
         HttpAbortOnClose = running.HttpAbortOnClose,
+        HttpMaxDrainBody = running.HttpMaxDrainBody,
     };
 }

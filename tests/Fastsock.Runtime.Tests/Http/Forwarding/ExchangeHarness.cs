@@ -22,22 +22,30 @@ internal sealed class ExchangeHarness : IAsyncDisposable
     private readonly Channel<Report> _reports = Channel.CreateUnbounded<Report>();
     private readonly HttpForwarderOptions _options;
     private readonly bool _replayable;
+    private readonly bool _keepBackend;
     private readonly List<Peer> _peers = [];
     private FastsockServer? _server;
+    private Connection? _idleBackend;
 
-    private ExchangeHarness(HttpForwarderOptions options, bool replayable)
+    private ExchangeHarness(HttpForwarderOptions options, bool replayable, bool keepBackend)
     {
         _options = options;
         _replayable = replayable;
+        _keepBackend = keepBackend;
         _backends.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _backends.Listen(16);
     }
 
     /// <param name="options">Copy only, unless given; no splicing below 1 GiB.</param>
     /// <param name="replayable">Whether the forwarder is told the backend connection is a reused one.</param>
-    public static async Task<ExchangeHarness> StartAsync(HttpForwarderOptions? options = null, bool replayable = false)
+    /// <param name="keepBackend">
+    /// A pool of one: a backend connection the last outcome called reusable outlives its client connection and carries
+    /// the next client's requests, as a proxy's pool would; false: it is closed with its client.
+    /// </param>
+    public static async Task<ExchangeHarness> StartAsync(HttpForwarderOptions? options = null, bool replayable = false, bool keepBackend = false)
     {
-        var harness = new ExchangeHarness(options ?? new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, SpliceThreshold = 1L << 30 }, replayable);
+        var harness = new ExchangeHarness(
+            options ?? new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, SpliceThreshold = 1L << 30 }, replayable, keepBackend);
         harness._server = await TestServers.StartAsync(harness.HandleAsync, o => o.Cores = CoreSets.First);
         return harness;
     }
@@ -81,6 +89,7 @@ internal sealed class ExchangeHarness : IAsyncDisposable
         }
 
         _backends.Dispose();
+        Interlocked.Exchange(ref _idleBackend, null)?.Abort(); // posted to its worker, which the server's disposal stops after
         if (_server is not null)
         {
             await _server.DisposeAsync();
@@ -102,7 +111,8 @@ internal sealed class ExchangeHarness : IAsyncDisposable
         var forwarder = new HttpExchangeForwarder(client, [192, 0, 2, 1], _options);
         var input = client.Transport.Input;
         var output = client.Transport.Output;
-        Connection? backend = null;
+        Connection? backend = Interlocked.Exchange(ref _idleBackend, null);
+        bool backendClean = false;
         try
         {
             while (true)
@@ -130,6 +140,7 @@ internal sealed class ExchangeHarness : IAsyncDisposable
                 }
 
                 backend ??= await FastsockConnector.ConnectAsync(_backends.LocalEndPoint!);
+                backendClean = false;
                 var outcome = await forwarder.ForwardAsync(backend, "backend.test"u8.ToArray(), _replayable);
                 if (outcome.CanRetry)
                 {
@@ -139,12 +150,14 @@ internal sealed class ExchangeHarness : IAsyncDisposable
                     outcome = await forwarder.ForwardAsync(backend, "backend.test"u8.ToArray(), replayable: false);
                 }
 
-                _reports.Writer.TryWrite(new Report(outcome, null));
                 if (!outcome.BackendReusable)
                 {
                     Close(backend);
                     backend = null;
                 }
+
+                backendClean = backend is not null;
+                _reports.Writer.TryWrite(new Report(outcome, null));
 
                 if (outcome.AnswerStatus != 0)
                 {
@@ -161,7 +174,7 @@ internal sealed class ExchangeHarness : IAsyncDisposable
         }
         finally
         {
-            if (backend is not null)
+            if (backend is not null && !(_keepBackend && backendClean && Interlocked.CompareExchange(ref _idleBackend, backend, null) is null))
             {
                 Close(backend);
             }
