@@ -144,12 +144,6 @@ internal static partial class ConfigValidator
         {
             var hcKey = $"{key}.healthCheck";
             var type = check.OneOf($"{hcKey}.type", hc.Type ?? "tcp", ("tcp", HealthCheckType.Tcp), ("http", HealthCheckType.Http));
-            if (type == HealthCheckType.Http && servers.Exists(s => s.Tls is not null))
-            {
-                // An http check speaks plaintext: a TLS server would fail every check and be marked DOWN.
-                throw check.Error($"{hcKey}.type", "http checks speak plaintext and a server of this backend has tls; use \"tcp\" (TLS health checks are not supported yet)");
-            }
-
             var path = hc.Path ?? "/";
             if (!path.StartsWith('/') || path.Any(c => c <= ' ' || c >= 0x7f))
             {
