@@ -63,7 +63,7 @@ public static partial class TlsLayer
             throw failure;
         }
 
-        options.Stats.Succeeded(connection.WorkerIndex);
+        options.Stats.Succeeded(connection.WorkerIndex, ssl.SslProtocol, ssl.NegotiatedCipherSuite);
         return new TlsClientConnection(connection, ssl, ciphertext, worker, options.Stats);
     }
 
