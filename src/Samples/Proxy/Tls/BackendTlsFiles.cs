@@ -14,14 +14,26 @@ internal static class BackendTlsFiles
     /// <summary>The checked settings, or null when the section says <c>"enabled": false</c>.</summary>
     public static BackendTlsSettings? Load(string source, string key, BackendTlsConfig config, ServerAddress address)
     {
+        if (config.Enabled != false && address.Kind == ServerKind.InProc)
+        {
+            throw new ConfigException(source, key, $"not for an inproc: server ({address}): it is reached in memory; remove tls");
+        }
+
+        return Load(source, key, config, DefaultName(address));
+    }
+
+    /// <summary>
+    /// The settings of a <c>dns:</c>/<c>srv:</c> server: without <c>sni</c>, the name asked for and verified is
+    /// <paramref name="dnsName"/> (what the certificate of a server found by name holds), not each resolved IP.
+    /// </summary>
+    public static BackendTlsSettings? LoadForName(string source, string key, BackendTlsConfig config, string dnsName) =>
+        Load(source, key, config, dnsName);
+
+    private static BackendTlsSettings? Load(string source, string key, BackendTlsConfig config, string defaultName)
+    {
         if (config.Enabled == false)
         {
             return null;
-        }
-
-        if (address.Kind == ServerKind.InProc)
-        {
-            throw new ConfigException(source, key, $"not for an inproc: server ({address}): it is reached in memory; remove tls");
         }
 
         var timeoutText = config.HandshakeTimeout ?? "5s";
@@ -31,7 +43,7 @@ internal static class BackendTlsFiles
         }
 
         bool verify = config.Verify ?? true;
-        var sni = config.Sni ?? DefaultName(address);
+        var sni = config.Sni ?? defaultName;
         if (string.IsNullOrWhiteSpace(sni) || sni.Any(c => c <= ' ' || c >= 0x7f))
         {
             throw new ConfigException(source, $"{key}.sni", $"'{sni}' is not a host name; write the name the server's certificate holds, e.g. backend.example.com");

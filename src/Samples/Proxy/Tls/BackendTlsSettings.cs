@@ -46,5 +46,11 @@ internal sealed class BackendTlsSettings : IEquatable<BackendTlsSettings>
 
     public override int GetHashCode() => HashCode.Combine(TargetHost, Verify, HandshakeTimeout, _rootsKey);
 
+    /// <summary>
+    /// The same settings with their own <see cref="TlsClientOptions"/> (so their own counters), for each server a
+    /// <c>dns:</c>/<c>srv:</c> name resolves to: one server's handshakes are not shown as another's.
+    /// </summary>
+    public BackendTlsSettings ForResolvedServer() => new(TargetHost, Verify, Options.TrustedRoots, CaFile, HandshakeTimeout);
+
     public override string ToString() => $"tls sni={TargetHost} verify={(Verify ? "on" : "off")} ca={CaFile ?? "system"}";
 }
