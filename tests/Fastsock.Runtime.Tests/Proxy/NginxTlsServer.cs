@@ -10,7 +10,7 @@ namespace Fastsock.Tests.Proxy;
 /// certificate a test issued: <c>/plaintext</c> answers "Hello", a POST to <c>/post</c> is answered with what nginx
 /// read, other paths are files under <c>www</c> in its directory (a test makes <c>/health</c> appear and go), and the
 /// access log records per request nginx's connection serial number, the requests served on that connection so far and
-/// the TLS protocol. With <c>clientCaFile</c> it asks clients for a certificate issued by that CA
+/// the TLS protocol, then the request line, bytes read and status. With <c>clientCaFile</c> it asks clients for a certificate issued by that CA
 /// (<c>ssl_verify_client on</c>) and answers 400 without one; <c>errorLogLevel</c> info logs each failed handshake.
 /// </summary>
 internal sealed class NginxTlsServer : IDisposable
@@ -42,7 +42,7 @@ internal sealed class NginxTlsServer : IDisposable
             error_log {{dir}}/error.log {{errorLogLevel}};
             events { worker_connections 256; }
             http {
-                log_format conn '$connection $connection_requests $ssl_protocol $request $request_length';
+                log_format conn '$connection $connection_requests $ssl_protocol $request $request_length $status';
                 access_log {{dir}}/access.log conn;
                 client_body_temp_path {{dir}}/body;
                 proxy_temp_path {{dir}}/proxy;

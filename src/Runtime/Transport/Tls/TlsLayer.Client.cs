@@ -76,6 +76,7 @@ public static partial class TlsLayer
             RemoteCertificateValidationCallback = check.Validate,
             CertificateChainPolicy = check.ChainPolicy(),
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            ClientCertificateContext = options.ClientCertificateContext,
         };
         if (options.ApplicationProtocols.Count > 0)
         {

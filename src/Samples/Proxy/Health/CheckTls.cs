@@ -31,6 +31,12 @@ internal static class CheckTls
             options.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
         }
 
+        if (tls.Options.ClientCertificate is { } certificate)
+        {
+            // Sent whatever CA names the server lists, as the traffic's layer does.
+            options.LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate;
+        }
+
         try
         {
             await ssl.AuthenticateAsClientAsync(options, token).ConfigureAwait(false);

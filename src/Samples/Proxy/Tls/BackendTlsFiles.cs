@@ -49,9 +49,10 @@ internal static class BackendTlsFiles
             throw new ConfigException(source, $"{key}.sni", $"'{sni}' is not a host name; write the name the server's certificate holds, e.g. backend.example.com");
         }
 
+        var client = ClientCertificate(source, key, config);
         if (config.CaFile is null)
         {
-            return new BackendTlsSettings(sni, verify, roots: null, caFile: null, timeout);
+            return new BackendTlsSettings(sni, verify, roots: null, caFile: null, timeout, client);
         }
 
         var path = Path.IsPathRooted(config.CaFile) ? config.CaFile : Path.GetFullPath(config.CaFile, Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".");
@@ -75,7 +76,27 @@ internal static class BackendTlsFiles
             throw new ConfigException(source, $"{key}.caFile", $"'{config.CaFile}' holds no PEM certificate; give a file with -----BEGIN CERTIFICATE-----");
         }
 
-        return new BackendTlsSettings(sni, verify, roots, path, timeout);
+        return new BackendTlsSettings(sni, verify, roots, path, timeout, client);
+    }
+
+    /// <summary>
+    /// The client certificate of <c>cert</c>/<c>key</c>, checked as a frontend's are (present, PEM, the key is the
+    /// certificate's, valid now); null without either.
+    /// </summary>
+    private static X509Certificate2? ClientCertificate(string source, string key, BackendTlsConfig config)
+    {
+        if (config.Cert is null && config.Key is null)
+        {
+            return null;
+        }
+
+        if (config.Cert is null || config.Key is null)
+        {
+            var missing = config.Cert is null ? "cert" : "key";
+            throw new ConfigException(source, $"{key}.{missing}", $"missing: a client certificate needs both cert and key (PEM files); give {missing} or remove the other");
+        }
+
+        return CertificateFiles.LoadPair(source, key, new CertificateConfig { Cert = config.Cert, Key = config.Key }, source, DateTimeOffset.UtcNow);
     }
 
     /// <summary>Without <c>sni</c>: the address's host (an IP is checked against the certificate's IP names, and sent as no SNI).</summary>
