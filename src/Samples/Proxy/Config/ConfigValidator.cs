@@ -62,12 +62,6 @@ internal static partial class ConfigValidator
             var backend = backends.Find(b => b.Name == backendName)
                 ?? throw check.Error($"{key}.backend", $"'{backendName}' is not a backend; defined: {string.Join(", ", backends.Select(b => b.Name))}");
             int maxConn = check.Range($"{key}.maxConn", frontend.MaxConn ?? 10_000, 1, 10_000_000);
-            if (frontend.Tls is not null && frontend.AcceptProxy)
-            {
-                // The TLS layer reads the first bytes, where a PROXY header would be: every connection would fail.
-                throw check.Error($"{key}.acceptProxy", "not supported together with tls yet: remove acceptProxy or tls from this frontend");
-            }
-
             var tls = frontend.Tls is null ? null : Fastsock.Samples.Proxy.Tls.CertificateFiles.Load(source, $"{key}.tls", frontend.Tls, DateTimeOffset.UtcNow);
             frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy, tls));
         }
