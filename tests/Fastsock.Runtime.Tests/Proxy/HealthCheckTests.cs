@@ -106,9 +106,9 @@ public sealed class HealthCheckTests
         });
 
         var address = new ServerAddress(ServerKind.Tcp, (IPEndPoint)listener.LocalEndpoint, null);
-        Assert.Equal("HTTP 500, expected 200", await HealthChecker.ProbeAsync(address, Check(HealthCheckType.Http), CancellationToken.None));
+        Assert.Equal("HTTP 500, expected 200", await HealthChecker.ProbeAsync(address, null, Check(HealthCheckType.Http), CancellationToken.None));
         Volatile.Write(ref status, 200);
-        Assert.Null(await HealthChecker.ProbeAsync(address, Check(HealthCheckType.Http), CancellationToken.None));
+        Assert.Null(await HealthChecker.ProbeAsync(address, null, Check(HealthCheckType.Http), CancellationToken.None));
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => serve);
     }
@@ -120,7 +120,7 @@ public sealed class HealthCheckTests
         probe.Start();
         var endPoint = (IPEndPoint)probe.LocalEndpoint;
         probe.Stop();
-        var reason = await HealthChecker.ProbeAsync(new ServerAddress(ServerKind.Tcp, endPoint, null), Check(HealthCheckType.Tcp), CancellationToken.None);
+        var reason = await HealthChecker.ProbeAsync(new ServerAddress(ServerKind.Tcp, endPoint, null), null, Check(HealthCheckType.Tcp), CancellationToken.None);
         Assert.Equal("ConnectionRefused", reason);
     }
 

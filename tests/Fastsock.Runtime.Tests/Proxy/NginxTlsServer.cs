@@ -8,8 +8,10 @@ namespace Fastsock.Tests.Proxy;
 /// <summary>
 /// A real nginx as an HTTPS backend, run in the foreground from a temp directory with a generated config and the
 /// certificate a test issued: <c>/plaintext</c> answers "Hello", a POST to <c>/post</c> is answered with what nginx
-/// read, and the access log records per request nginx's connection serial number, the requests served on that
-/// connection so far and the TLS protocol.
+/// read, other paths are files under <c>www</c> in its directory (a test makes <c>/health</c> appear and go), and the
+/// access log records per request nginx's connection serial number, the requests served on that connection so far and
+/// the TLS protocol, then the request line, bytes read and status. With <c>clientCaFile</c> it asks clients for a certificate issued by that CA
+/// (<c>ssl_verify_client on</c>) and answers 400 without one; <c>errorLogLevel</c> info logs each failed handshake.
 /// </summary>
 internal sealed class NginxTlsServer : IDisposable
 {
@@ -26,20 +28,21 @@ internal sealed class NginxTlsServer : IDisposable
 
     public int Port { get; }
 
-    public static async Task<NginxTlsServer> StartAsync(string dir, int port, string certFile, string keyFile)
+    public static async Task<NginxTlsServer> StartAsync(string dir, int port, string certFile, string keyFile, string errorLogLevel = "warn", string? clientCaFile = null)
     {
         Assert.True(File.Exists("/usr/sbin/nginx"), "nginx is missing: .ci/run installs it (apt-get install nginx-light)");
-        System.IO.Directory.CreateDirectory(dir);
+        System.IO.Directory.CreateDirectory(Path.Combine(dir, "www"));
+        var clientVerify = clientCaFile is null ? "" : $"ssl_verify_client on; ssl_client_certificate {clientCaFile};";
         var conf = Path.Combine(dir, "nginx.conf");
         File.WriteAllText(conf, $$"""
             daemon off;
             master_process off;
             worker_processes 1;
             pid {{dir}}/nginx.pid;
-            error_log {{dir}}/error.log warn;
+            error_log {{dir}}/error.log {{errorLogLevel}};
             events { worker_connections 256; }
             http {
-                log_format conn '$connection $connection_requests $ssl_protocol $request $request_length';
+                log_format conn '$connection $connection_requests $ssl_protocol $request $request_length $status';
                 access_log {{dir}}/access.log conn;
                 client_body_temp_path {{dir}}/body;
                 proxy_temp_path {{dir}}/proxy;
@@ -53,6 +56,8 @@ internal sealed class NginxTlsServer : IDisposable
                     ssl_certificate_key {{keyFile}};
                     ssl_protocols TLSv1.2 TLSv1.3;
                     client_max_body_size 0;
+                    {{clientVerify}}
+                    location / { root {{dir}}/www; }
                     location = /plaintext { return 200 "Hello"; }
                     location = /post { return 200 "posted $content_length bytes over $ssl_protocol"; }
                 }
@@ -89,6 +94,9 @@ internal sealed class NginxTlsServer : IDisposable
         var path = Path.Combine(Directory, "access.log");
         return File.Exists(path) ? [.. File.ReadAllLines(path).Where(l => l.Length > 0)] : [];
     }
+
+    /// <summary>Where the files nginx serves live (<c>www</c> in its directory).</summary>
+    public string WebRoot => Path.Combine(Directory, "www");
 
     public string ErrorLog()
     {

@@ -38,13 +38,14 @@ public sealed class TlsConfigValidationTests : IDisposable
     }
 
     [Fact]
-    public void Accept_proxy_together_with_tls_is_refused_in_one_line()
+    public void Accept_proxy_together_with_tls_is_accepted()
     {
         var (cert, key) = Valid();
         var path = Config(cert, key);
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"backend\": \"b\",", "\"backend\": \"b\", \"acceptProxy\": true,", StringComparison.Ordinal));
-        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
-        Assert.Equal($"{path}: frontends[0].acceptProxy: not supported together with tls yet: remove acceptProxy or tls from this frontend", error.Message);
+        var frontend = Assert.Single(ConfigLoader.Load(path).Frontends);
+        Assert.True(frontend.AcceptProxy);
+        Assert.NotNull(frontend.Tls);
     }
 
     [Fact]

@@ -11,6 +11,9 @@ namespace Fastsock.Transport.Tls;
 /// </summary>
 public sealed class TlsClientOptions
 {
+    private X509Certificate2? _clientCertificate;
+    private SslStreamCertificateContext? _clientCertificateContext;
+
     /// <summary>
     /// The server's name: sent as SNI (unless it is an IP address) and checked against the certificate's names when
     /// <see cref="Verify"/> is on.
@@ -41,6 +44,25 @@ public sealed class TlsClientOptions
     /// </summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A certificate with its private key to send when the server asks for one (mutual TLS); null (the default): none.
+    /// Sent whatever CA names the server lists, so a server that does not trust it refuses the handshake and says so.
+    /// </summary>
+    public X509Certificate2? ClientCertificate
+    {
+        get => _clientCertificate;
+        set
+        {
+            _clientCertificate = value;
+            _clientCertificateContext = null;
+        }
+    }
+
     /// <summary>Handshakes and failures by reason through these options, per worker.</summary>
     public TlsClientStats Stats { get; } = new();
+
+    /// <summary>The client certificate's context, built on first use (its chain once, not per handshake); a race builds two equal ones.</summary>
+    internal SslStreamCertificateContext? ClientCertificateContext =>
+        _clientCertificate is not { } certificate ? null
+            : _clientCertificateContext ??= SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
 }

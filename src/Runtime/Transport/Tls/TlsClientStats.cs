@@ -1,9 +1,12 @@
+using System.Net.Security;
+using System.Security.Authentication;
+
 namespace Fastsock.Transport.Tls;
 
 /// <summary>
 /// Handshake counts of one TLS client layer (one <see cref="TlsClientOptions"/>). Each worker writes only its own
 /// counters object, created by that worker on its first handshake, so no cache line is written by two cores;
-/// <see cref="Snapshot"/> sums them for readers.
+/// <see cref="Snapshot()"/> sums them for readers.
 /// </summary>
 public sealed class TlsClientStats
 {
@@ -15,28 +18,42 @@ public sealed class TlsClientStats
     /// <summary>The totals over all workers at this moment (each counter read once; they are not a consistent cut).</summary>
     public TlsClientStatsSnapshot Snapshot()
     {
-        long handshakes = 0, hops = 0, closed = 0;
-        var failures = new long[ReasonCount];
+        var total = new WorkerCounters();
         foreach (var worker in Volatile.Read(ref _workers))
         {
-            if (worker is null)
-            {
-                continue;
-            }
-
-            handshakes += Interlocked.Read(ref worker.Handshakes);
-            hops += Interlocked.Read(ref worker.Hops);
-            closed += Interlocked.Read(ref worker.Closed);
-            for (int i = 0; i < failures.Length; i++)
-            {
-                failures[i] += Interlocked.Read(ref worker.Failures[i]);
-            }
+            worker?.AddTo(total);
         }
 
-        return new TlsClientStatsSnapshot(handshakes, failures, hops, closed);
+        return total.ToSnapshot();
     }
 
-    internal void Succeeded(int worker) => Interlocked.Increment(ref For(worker).Handshakes);
+    /// <summary>The counts of one worker (by index); all zero for a worker that has not handshaken yet.</summary>
+    public TlsClientStatsSnapshot Snapshot(int worker)
+    {
+        var total = new WorkerCounters();
+        var workers = Volatile.Read(ref _workers);
+        if ((uint)worker < (uint)workers.Length)
+        {
+            workers[worker]?.AddTo(total);
+        }
+
+        return total.ToSnapshot();
+    }
+
+    internal void Succeeded(int worker, SslProtocols protocol, TlsCipherSuite cipher)
+    {
+        var counters = For(worker);
+        Interlocked.Increment(ref counters.Handshakes);
+        Interlocked.Increment(ref counters.Ciphers[TlsCipherTable.IndexOf(cipher)]);
+        if (protocol == SslProtocols.Tls13)
+        {
+            Interlocked.Increment(ref counters.Tls13);
+        }
+        else if (protocol == SslProtocols.Tls12)
+        {
+            Interlocked.Increment(ref counters.Tls12);
+        }
+    }
 
     internal void Failed(int worker, TlsClientFailureReason reason) => Interlocked.Increment(ref For(worker).Failures[(int)reason]);
 
@@ -78,9 +95,32 @@ public sealed class TlsClientStats
     private sealed class WorkerCounters
     {
         public readonly long[] Failures = new long[ReasonCount];
+        public readonly long[] Ciphers = new long[TlsCipherTable.Other + 1];
         public long Handshakes;
+        public long Tls12;
+        public long Tls13;
         public long Hops;
         public long Closed;
+
+        public void AddTo(WorkerCounters total)
+        {
+            total.Handshakes += Interlocked.Read(ref Handshakes);
+            total.Tls12 += Interlocked.Read(ref Tls12);
+            total.Tls13 += Interlocked.Read(ref Tls13);
+            total.Hops += Interlocked.Read(ref Hops);
+            total.Closed += Interlocked.Read(ref Closed);
+            for (int i = 0; i < Failures.Length; i++)
+            {
+                total.Failures[i] += Interlocked.Read(ref Failures[i]);
+            }
+
+            for (int i = 0; i < Ciphers.Length; i++)
+            {
+                total.Ciphers[i] += Interlocked.Read(ref Ciphers[i]);
+            }
+        }
+
+        public TlsClientStatsSnapshot ToSnapshot() => new(Handshakes, Failures, Hops, Closed) { Tls12 = Tls12, Tls13 = Tls13, CipherSuites = Ciphers };
     }
 }
 
@@ -106,6 +146,15 @@ public sealed class TlsClientStatsSnapshot
 
     /// <summary>Handshakes that failed, whatever the reason.</summary>
     public long Failures { get; }
+
+    /// <summary>Of the handshakes, those that agreed TLS 1.2.</summary>
+    public long Tls12 { get; internal init; }
+
+    /// <summary>Of the handshakes, those that agreed TLS 1.3.</summary>
+    public long Tls13 { get; internal init; }
+
+    /// <summary>Handshakes by negotiated cipher suite, indexed like <see cref="TlsCipherTable.Names"/> (the last is "other").</summary>
+    public IReadOnlyList<long> CipherSuites { get; internal init; } = new long[TlsCipherTable.Other + 1];
 
     /// <summary>
     /// TLS stream calls that arrived off the connection's worker and were posted back to it (closed connections

@@ -63,7 +63,7 @@ public static partial class TlsLayer
             throw failure;
         }
 
-        options.Stats.Succeeded(connection.WorkerIndex);
+        options.Stats.Succeeded(connection.WorkerIndex, ssl.SslProtocol, ssl.NegotiatedCipherSuite);
         return new TlsClientConnection(connection, ssl, ciphertext, worker, options.Stats);
     }
 
@@ -76,6 +76,7 @@ public static partial class TlsLayer
             RemoteCertificateValidationCallback = check.Validate,
             CertificateChainPolicy = check.ChainPolicy(),
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            ClientCertificateContext = options.ClientCertificateContext,
         };
         if (options.ApplicationProtocols.Count > 0)
         {

@@ -52,6 +52,13 @@ internal sealed class ServerState(ServerSettings settings, int index)
                 _runtimeWeight = -1;
             }
 
+            // Equal TLS settings (always, for a server matched by name and address) keep their object, so the server's
+            // client TLS counters run on across reloads and DNS updates instead of starting from zero.
+            if (configured.Tls is { } tls && tls.Equals(_settings.Tls))
+            {
+                configured = configured with { Tls = _settings.Tls };
+            }
+
             _settings = configured;
         }
     }

@@ -21,15 +21,12 @@ internal static partial class ConfigValidator
             throw check.Error($"{key}.localFastPath", "not for a dns: or srv: server (one socket path cannot stand for every address the name resolves to); remove it");
         }
 
-        if (server.Tls is not null)
-        {
-            throw check.Error($"{key}.tls", "not supported for a dns: or srv: server yet; give the resolved servers' addresses with tls, or remove tls");
-        }
-
         int weight = check.Range($"{key}.weight", server.Weight ?? 1, 0, 256);
         var sendProxy = check.OneOf($"{key}.sendProxy", server.SendProxy ?? "none", ("none", ProxyHeaderMode.None), ("v1", ProxyHeaderMode.V1), ("v2", ProxyHeaderMode.V2));
         var interval = server.ResolveInterval is null ? backendInterval : ResolveInterval(check, $"{key}.resolveInterval", server.ResolveInterval);
-        return new DnsServerTemplate(name, query, weight, sendProxy, interval);
+        var template = new DnsServerTemplate(name, query, weight, sendProxy, interval);
+        return server.Tls is null ? template
+            : template with { Tls = Tls.BackendTlsFiles.LoadForName(check.Source, $"{key}.tls", server.Tls, template.ServiceName) };
     }
 
     private static DnsServerQuery DnsQuery(Checker check, string key, string text)

@@ -63,12 +63,6 @@ internal static partial class ConfigValidator
             var backend = backends.Find(b => b.Name == backendName)
                 ?? throw check.Error($"{key}.backend", $"'{backendName}' is not a backend; defined: {string.Join(", ", backends.Select(b => b.Name))}");
             int maxConn = check.Range($"{key}.maxConn", frontend.MaxConn ?? 10_000, 1, 10_000_000);
-            if (frontend.Tls is not null && frontend.AcceptProxy)
-            {
-                // The TLS layer reads the first bytes, where a PROXY header would be: every connection would fail.
-                throw check.Error($"{key}.acceptProxy", "not supported together with tls yet: remove acceptProxy or tls from this frontend");
-            }
-
             var tls = frontend.Tls is null ? null : Fastsock.Samples.Proxy.Tls.CertificateFiles.Load(source, $"{key}.tls", frontend.Tls, DateTimeOffset.UtcNow);
             frontends.Add(new FrontendSettings(name, binds, mode, backend, maxConn, frontend.AcceptProxy, tls));
         }
@@ -146,12 +140,6 @@ internal static partial class ConfigValidator
         {
             var hcKey = $"{key}.healthCheck";
             var type = check.OneOf($"{hcKey}.type", hc.Type ?? "tcp", ("tcp", HealthCheckType.Tcp), ("http", HealthCheckType.Http));
-            if (type == HealthCheckType.Http && servers.Exists(s => s.Tls is not null))
-            {
-                // An http check speaks plaintext: a TLS server would fail every check and be marked DOWN.
-                throw check.Error($"{hcKey}.type", "http checks speak plaintext and a server of this backend has tls; use \"tcp\" (TLS health checks are not supported yet)");
-            }
-
             var path = hc.Path ?? "/";
             if (!path.StartsWith('/') || path.Any(c => c <= ' ' || c >= 0x7f))
             {

@@ -30,8 +30,15 @@ internal sealed record DnsServerQuery(DnsQueryKind Kind, string Name, int Port)
 /// <c>NAME/ADDRESS:PORT</c> (stable while the address stays, so that server keeps its pooled connections and health).
 /// </summary>
 /// <param name="Weight">Each resolved server's weight for <c>dns:</c>; for <c>srv:</c> the records' weights are used.</param>
-internal sealed record DnsServerTemplate(string Name, DnsServerQuery Query, int Weight, ProxyHeaderMode SendProxy, TimeSpan ResolveInterval)
+/// <param name="Tls">TLS to each resolved server (SNI and verification default to the DNS name); null: plaintext.</param>
+internal sealed record DnsServerTemplate(string Name, DnsServerQuery Query, int Weight, ProxyHeaderMode SendProxy, TimeSpan ResolveInterval, Tls.BackendTlsSettings? Tls = null)
 {
+    /// <summary>
+    /// The DNS name a server found by this query goes by: NAME of <c>dns:NAME:PORT</c>, and of
+    /// <c>srv:_service._proto.NAME</c> (the service's name, which its certificates hold, rather than each SRV target).
+    /// </summary>
+    public string ServiceName => Query.Kind == DnsQueryKind.Address ? Query.Name : Query.Name.Split('.', 3)[2];
+
     public static readonly TimeSpan DefaultResolveInterval = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan MinResolveInterval = TimeSpan.FromMilliseconds(100);
     public static readonly TimeSpan MaxResolveInterval = TimeSpan.FromHours(1);

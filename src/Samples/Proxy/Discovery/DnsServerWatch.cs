@@ -58,7 +58,8 @@ internal sealed class DnsServerWatch
         {
             int weight = resolved.Weight > 0 ? resolved.Weight : Template.Weight;
             addresses.Add(resolved.EndPoint);
-            servers.Add(new ServerSettings(ServerName(Template, resolved), new ServerAddress(ServerKind.Tcp, resolved.EndPoint, null), weight, Template.SendProxy));
+            servers.Add(new ServerSettings(
+                ServerName(Template, resolved), new ServerAddress(ServerKind.Tcp, resolved.EndPoint, null), weight, Template.SendProxy, Tls: Template.Tls?.ForResolvedServer()));
         }
 
         bool changed = !servers.SequenceEqual(Servers);

@@ -3,6 +3,7 @@ using System.Text;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Tls;
 using Microsoft.Extensions.Logging;
 
 namespace Fastsock.Samples.Proxy.Health;
@@ -171,20 +172,26 @@ internal sealed partial class HealthChecker : IAsyncDisposable
         while (await WaitAsync(timer, stop).ConfigureAwait(false));
     }
 
-    /// <summary>Probes the way traffic goes: the local fast path when its socket exists, then TCP if that fails.</summary>
+    /// <summary>
+    /// Probes the way traffic goes: the local fast path when its socket exists, then TCP if that fails; over TLS with the
+    /// traffic's settings when the server has a <c>tls</c> section.
+    /// </summary>
     private static async Task<string?> ProbeServerAsync(ServerSettings server, HealthCheckSettings check, CancellationToken stop)
     {
         if (server.LocalFastPath is { } path && File.Exists(path)
-            && await ProbeAsync(new ServerAddress(ServerKind.Unix, null, path), check, stop).ConfigureAwait(false) is null)
+            && await ProbeAsync(new ServerAddress(ServerKind.Unix, null, path), server.Tls, check, stop).ConfigureAwait(false) is null)
         {
             return null;
         }
 
-        return await ProbeAsync(server.Address, check, stop).ConfigureAwait(false);
+        return await ProbeAsync(server.Address, server.Tls, check, stop).ConfigureAwait(false);
     }
 
-    /// <summary>Null when the server answered as expected, else why not.</summary>
-    internal static async Task<string?> ProbeAsync(ServerAddress address, HealthCheckSettings check, CancellationToken stop)
+    /// <summary>
+    /// Null when the server answered as expected, else why not. With <paramref name="tls"/>, a tcp check passes once the
+    /// handshake completes (HAProxy's check-ssl, a layer 6 check) and an http check is sent inside it.
+    /// </summary>
+    internal static async Task<string?> ProbeAsync(ServerAddress address, BackendTlsSettings? tls, HealthCheckSettings check, CancellationToken stop)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(check.Timeout);
@@ -195,14 +202,31 @@ internal sealed partial class HealthChecker : IAsyncDisposable
                 : new Socket(address.EndPoint!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             System.Net.EndPoint target = address.Kind == ServerKind.Unix ? new UnixDomainSocketEndPoint(address.Path!) : address.EndPoint!;
             await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            Stream channel = stream;
+            if (tls is not null)
+            {
+                var (ssl, failure) = await CheckTls.HandshakeAsync(stream, tls, timeout.Token).ConfigureAwait(false);
+                if (ssl is null)
+                {
+                    return failure;
+                }
+
+                channel = ssl;
+            }
+
+            await using var owned = channel == stream ? null : channel;
             if (check.Type == HealthCheckType.Tcp)
             {
                 return null;
             }
 
-            var request = Encoding.ASCII.GetBytes($"GET {check.Path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: fastsock-health\r\nConnection: close\r\n\r\n");
-            await socket.SendAsync(request, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            var status = await ReadStatusAsync(socket, timeout.Token).ConfigureAwait(false);
+            // The name the server is asked for (SNI over TLS), as a virtual host on it would expect.
+            string host = tls?.TargetHost ?? address.ToString();
+            var request = Encoding.ASCII.GetBytes($"GET {check.Path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fastsock-health\r\nConnection: close\r\n\r\n");
+            await channel.WriteAsync(request, timeout.Token).ConfigureAwait(false);
+            await channel.FlushAsync(timeout.Token).ConfigureAwait(false);
+            var status = await ReadStatusAsync(channel, timeout.Token).ConfigureAwait(false);
             return status == check.ExpectStatus ? null : status < 0 ? "no HTTP status line" : $"HTTP {status}, expected {check.ExpectStatus}";
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
@@ -213,15 +237,19 @@ internal sealed partial class HealthChecker : IAsyncDisposable
         {
             return ex.SocketErrorCode.ToString();
         }
+        catch (IOException ex)
+        {
+            return ex.InnerException is SocketException socket ? socket.SocketErrorCode.ToString() : ex.Message;
+        }
     }
 
-    private static async Task<int> ReadStatusAsync(Socket socket, CancellationToken token)
+    private static async Task<int> ReadStatusAsync(Stream channel, CancellationToken token)
     {
         var buffer = new byte[128];
         int filled = 0;
         while (filled < 12)
         {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, token).ConfigureAwait(false);
+            int n = await channel.ReadAsync(buffer.AsMemory(filled), token).ConfigureAwait(false);
             if (n == 0)
             {
                 break;

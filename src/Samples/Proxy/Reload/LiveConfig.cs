@@ -33,6 +33,7 @@ internal sealed class LiveConfig
         Settings = settings;
         _workerCount = workerCount;
         _logger = logger;
+        ProxyHeadersBeforeTls = new ProxyHeaderExchange(logger, ProxyHeaderExchange.DefaultTimeout);
         Connector = connector;
         Health = health;
         _forwarding = settings.Forwarding switch
@@ -64,7 +65,7 @@ internal sealed class LiveConfig
         foreach (var frontend in settings.Frontends)
         {
             var built = Build(frontend, settings, existing: null, out var handler);
-            _frontends[frontend.Name] = new LiveFrontend(frontend, new FrontendSlot(Tls.FrontendTls.Handler(frontend, handler, TlsStats)), built);
+            _frontends[frontend.Name] = new LiveFrontend(frontend, new FrontendSlot(Tls.FrontendTls.Handler(frontend, handler, TlsStats, ProxyHeadersBeforeTls)), built);
         }
     }
 
@@ -73,6 +74,9 @@ internal sealed class LiveConfig
 
     /// <summary>Backends by name; a reload adds new ones (the admin endpoint reads it live).</summary>
     public ConcurrentDictionary<string, BackendPool> Pools { get; } = new();
+
+    /// <summary>Reads the PROXY header of TLS frontends with acceptProxy, in the clear before the handshake.</summary>
+    public ProxyHeaderExchange ProxyHeadersBeforeTls { get; }
 
     public ProxyCounters Counters { get; }
 

@@ -39,8 +39,18 @@ internal sealed partial class ProxyHeaderExchange(ILogger logger, TimeSpan timeo
     public ValueTask<ClientEndPoints?> ReceiveAsync(Connection client, FrontendSettings frontend)
     {
         var real = new ClientEndPoints(null, client);
+        if (frontend.AcceptProxy && frontend.Tls is not null && Tls.ProxyHeaderBeforeTls.Take(out var before))
+        {
+            // Read in the clear before the TLS layer started; the session's connection is the TLS one.
+            return ValueTask.FromResult(before is { } peer ? peer with { Client = client } : (ClientEndPoints?)null);
+        }
+
         return frontend.AcceptProxy ? ReadHeaderAsync(client.Transport.Input, frontend.Name, real) : ValueTask.FromResult<ClientEndPoints?>(real);
     }
+
+    /// <summary>Reads a header on <paramref name="client"/> whatever its frontend says (the TLS frontend's raw connection).</summary>
+    public ValueTask<ClientEndPoints?> ReadAsync(Connection client, string frontend) =>
+        ReadHeaderAsync(client.Transport.Input, frontend, new ClientEndPoints(null, client));
 
     /// <summary>The header bytes: TCP4/TCP6 with both endpoints, or UNKNOWN / LOCAL when one is not an IP endpoint.</summary>
     public static void Write(System.Buffers.IBufferWriter<byte> output, ProxyHeaderMode mode, ClientEndPoints client)

@@ -66,7 +66,11 @@ internal sealed class AdminEndpoint : IHttpApplication
         }
 
         var workers = _workerStats();
-        var report = StatsReport.Collect(_counters, _pools, workers) with { Tls = TlsReport.Collect(Tls, workers.Count) };
+        var report = StatsReport.Collect(_counters, _pools, workers) with
+        {
+            Tls = TlsReport.Collect(Tls, workers.Count),
+            BackendTls = BackendTlsReport.Collect(_pools, workers.Count),
+        };
         if (metrics)
         {
             exchange.WriteResponse(200, "text/plain; version=0.0.4; charset=utf-8"u8, PrometheusText.Write(report));

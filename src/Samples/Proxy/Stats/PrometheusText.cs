@@ -83,6 +83,7 @@ internal static class PrometheusText
                 (WorkerLabels(w, "outbound"), w.Stats.OutboundRemoteConnections),
             }));
         report.Tls.WritePrometheus(text);
+        report.BackendTls.WritePrometheus(text);
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 

@@ -93,6 +93,7 @@ internal static class StatsHtml
 
         html.Append("</table>");
         report.Tls.WriteHtml(html);
+        report.BackendTls.WriteHtml(html);
         html.Append("<p><a href=\"/stats?format=json\">json</a> · <a href=\"/metrics\">metrics</a></p></body></html>");
         return Encoding.UTF8.GetBytes(html.ToString());
     }

@@ -77,6 +77,7 @@ internal static class StatsJsonWriter
 
             json.WriteEndArray();
             report.Tls.WriteJson(json);
+            report.BackendTls.WriteJson(json);
             if (friends is { Count: > 0 })
             {
                 Fastsock.Transport.TcpFriendsStatsJson.Write(json, friends);

@@ -61,6 +61,9 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
     /// <summary>TLS frontends' counters per worker (empty without TLS frontends).</summary>
     public TlsReport Tls { get; init; } = TlsReport.Empty;
 
+    /// <summary>TLS to servers: client handshakes per server per worker.</summary>
+    public BackendTlsReport BackendTls { get; init; } = BackendTlsReport.Empty;
+
     public static readonly Column<SessionTotals>[] SessionColumns =
     [
         new("sessions", "sessions_total", "Sessions started.", true, t => t.Sessions),

@@ -164,10 +164,10 @@ internal sealed record TlsReport(IReadOnlyList<TlsRow> Rows, KernelTlsStatus? Ke
         return extra is { } e ? $"{{{labels},{e.Name}=\"{Escape(e.Value)}\"}}" : $"{{{labels}}}";
     }
 
-    private static string Escape(string value) =>
+    internal static string Escape(string value) =>
         value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
-    private static void Metric(StringBuilder text, string name, string help, bool counter, IEnumerable<(string Labels, long Value)> series)
+    internal static void Metric(StringBuilder text, string name, string help, bool counter, IEnumerable<(string Labels, long Value)> series)
     {
         text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
         text.Append("# TYPE ").Append(name).Append(counter ? " counter\n" : " gauge\n");

@@ -47,6 +47,14 @@ internal static partial class BackendTls
                     Unverified(logger, backend.Name, server.Name, server.Address.ToString());
                 }
             }
+
+            foreach (var template in backend.DnsServers ?? [])
+            {
+                if (template.Tls is { Verify: false })
+                {
+                    Unverified(logger, backend.Name, template.Name, template.Query.ToString());
+                }
+            }
         }
     }
 

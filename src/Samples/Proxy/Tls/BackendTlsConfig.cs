@@ -13,4 +13,10 @@ internal sealed class BackendTlsConfig
     public bool? Verify { get; set; }
 
     public string? HandshakeTimeout { get; set; }
+
+    /// <summary>A client certificate (PEM) sent when the server asks for one; with <see cref="Key"/>.</summary>
+    public string? Cert { get; set; }
+
+    /// <summary>The client certificate's private key (PEM, unencrypted).</summary>
+    public string? Key { get; set; }
 }

@@ -14,14 +14,26 @@ internal static class BackendTlsFiles
     /// <summary>The checked settings, or null when the section says <c>"enabled": false</c>.</summary>
     public static BackendTlsSettings? Load(string source, string key, BackendTlsConfig config, ServerAddress address)
     {
+        if (config.Enabled != false && address.Kind == ServerKind.InProc)
+        {
+            throw new ConfigException(source, key, $"not for an inproc: server ({address}): it is reached in memory; remove tls");
+        }
+
+        return Load(source, key, config, DefaultName(address));
+    }
+
+    /// <summary>
+    /// The settings of a <c>dns:</c>/<c>srv:</c> server: without <c>sni</c>, the name asked for and verified is
+    /// <paramref name="dnsName"/> (what the certificate of a server found by name holds), not each resolved IP.
+    /// </summary>
+    public static BackendTlsSettings? LoadForName(string source, string key, BackendTlsConfig config, string dnsName) =>
+        Load(source, key, config, dnsName);
+
+    private static BackendTlsSettings? Load(string source, string key, BackendTlsConfig config, string defaultName)
+    {
         if (config.Enabled == false)
         {
             return null;
-        }
-
-        if (address.Kind == ServerKind.InProc)
-        {
-            throw new ConfigException(source, key, $"not for an inproc: server ({address}): it is reached in memory; remove tls");
         }
 
         var timeoutText = config.HandshakeTimeout ?? "5s";
@@ -31,15 +43,16 @@ internal static class BackendTlsFiles
         }
 
         bool verify = config.Verify ?? true;
-        var sni = config.Sni ?? DefaultName(address);
+        var sni = config.Sni ?? defaultName;
         if (string.IsNullOrWhiteSpace(sni) || sni.Any(c => c <= ' ' || c >= 0x7f))
         {
             throw new ConfigException(source, $"{key}.sni", $"'{sni}' is not a host name; write the name the server's certificate holds, e.g. backend.example.com");
         }
 
+        var client = ClientCertificate(source, key, config);
         if (config.CaFile is null)
         {
-            return new BackendTlsSettings(sni, verify, roots: null, caFile: null, timeout);
+            return new BackendTlsSettings(sni, verify, roots: null, caFile: null, timeout, client);
         }
 
         var path = Path.IsPathRooted(config.CaFile) ? config.CaFile : Path.GetFullPath(config.CaFile, Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".");
@@ -63,7 +76,27 @@ internal static class BackendTlsFiles
             throw new ConfigException(source, $"{key}.caFile", $"'{config.CaFile}' holds no PEM certificate; give a file with -----BEGIN CERTIFICATE-----");
         }
 
-        return new BackendTlsSettings(sni, verify, roots, path, timeout);
+        return new BackendTlsSettings(sni, verify, roots, path, timeout, client);
+    }
+
+    /// <summary>
+    /// The client certificate of <c>cert</c>/<c>key</c>, checked as a frontend's are (present, PEM, the key is the
+    /// certificate's, valid now); null without either.
+    /// </summary>
+    private static X509Certificate2? ClientCertificate(string source, string key, BackendTlsConfig config)
+    {
+        if (config.Cert is null && config.Key is null)
+        {
+            return null;
+        }
+
+        if (config.Cert is null || config.Key is null)
+        {
+            var missing = config.Cert is null ? "cert" : "key";
+            throw new ConfigException(source, $"{key}.{missing}", $"missing: a client certificate needs both cert and key (PEM files); give {missing} or remove the other");
+        }
+
+        return CertificateFiles.LoadPair(source, key, new CertificateConfig { Cert = config.Cert, Key = config.Key }, source, DateTimeOffset.UtcNow);
     }
 
     /// <summary>Without <c>sni</c>: the address's host (an IP is checked against the certificate's IP names, and sent as no SNI).</summary>

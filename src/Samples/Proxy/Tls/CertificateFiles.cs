@@ -47,7 +47,8 @@ internal static class CertificateFiles
         return new FrontendTlsSettings(certificates, timeout);
     }
 
-    private static X509Certificate2 LoadPair(string source, string key, CertificateConfig pair, string configPath, DateTimeOffset now)
+    /// <summary>A certificate with its private key, checked as a frontend's are (a server's client certificate uses it too).</summary>
+    internal static X509Certificate2 LoadPair(string source, string key, CertificateConfig pair, string configPath, DateTimeOffset now)
     {
         var certPath = ExistingFile(source, $"{key}.cert", pair.Cert, configPath);
         var keyPath = ExistingFile(source, $"{key}.key", pair.Key, configPath);

@@ -26,8 +26,12 @@ internal sealed class TestCertificateAuthority : IDisposable
     /// <summary>The CA alone, as a trust store.</summary>
     public X509Certificate2Collection Roots => [X509CertificateLoader.LoadCertificate(Certificate.RawData)];
 
-    /// <summary>A server certificate for <paramref name="dnsNames"/> with its private key, valid from <paramref name="notBefore"/> to <paramref name="notAfter"/>.</summary>
-    public X509Certificate2 Issue(string[] dnsNames, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null)
+    /// <summary>
+    /// A server certificate for <paramref name="dnsNames"/> with its private key, valid from <paramref name="notBefore"/>
+    /// to <paramref name="notAfter"/>; with <paramref name="client"/>, a client certificate instead (extended key usage
+    /// clientAuth, which OpenSSL servers require of a client's certificate).
+    /// </summary>
+    public X509Certificate2 Issue(string[] dnsNames, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null, bool client = false)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={dnsNames[0]}", key, HashAlgorithmName.SHA256);
@@ -39,7 +43,7 @@ internal sealed class TestCertificateAuthority : IDisposable
 
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(client ? "1.3.6.1.5.5.7.3.2" : "1.3.6.1.5.5.7.3.1")], critical: false));
         var from = notBefore ?? DateTimeOffset.UtcNow.AddDays(-1);
         var to = notAfter ?? DateTimeOffset.UtcNow.AddDays(2);
         byte[] serial = RandomNumberGenerator.GetBytes(12);
