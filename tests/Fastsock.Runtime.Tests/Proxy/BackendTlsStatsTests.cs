@@ -42,10 +42,12 @@ public sealed class BackendTlsStatsTests : IDisposable
               "frontends": [ { "name": "good", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "g" },
                              { "name": "bad", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "g", "servers": [ { "name": "good", "address": "127.0.0.1:{{good.Port}}",
-                              "tls": { "enabled": true, "caFile": "{{caFile}}", "sni": "backend.test" } } ] },
+                              "tls": { "enabled": true, "caFile": "{{caFile}}", "sni": "backend.test", "handshakeTimeout": "60s" } } ] },
                             { "name": "b", "servers": [ { "name": "bad", "address": "127.0.0.1:{{bad.Port}}",
                               "tls": { "enabled": true, "caFile": "{{caFile}}", "sni": "backend.test" } } ] } ] }
             """);
+        // A long handshake timeout for the good server: its first handshake loads OpenSSL and compiles the client path, which
+        // a loaded machine running other tests in parallel may stretch past the default 5 s (this test is about counting).
         var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {cores}");
         _owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
