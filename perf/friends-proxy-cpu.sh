@@ -7,9 +7,13 @@
 #   COUNT_S=S   syscalls by kind for S s (perf stat on the syscall tracepoints: nearly free, unlike strace), and the
 #               average return of recvfrom and epoll_wait (bytes per read, events per wake) from a perf record of
 #               their exit tracepoints; all divided by the requests wrk completed in that window.
+#   FADE_S=S    after the rounds' figures, per variant: wrk on a 16 KiB response for S s, then how many of the bytes the
+#               backend sent the proxy came through TCP (ss: tcpi_bytes_received of the proxy's backend sockets) rather
+#               than by redirect: with the budget alone, each pooled backend connection falls back to TCP after 4 MiB.
+#   FRIENDS_PROXY_DLL=PATH  another build of fastsock-proxy.dll (e.g. main's, for a before/after).
 #   PROFILE_S=S perf record -g of the proxy for S s (DOTNET_PerfMapEnabled=1, and W^X off so that perf can name
 #               managed frames), reports by DSO and by symbol in perf/.work/friends-proxy-cpu.
-# Usage: [CLIENTS=64] [ROUNDS=2] [WARMUP=12] [MEASURE=6] [COUNT_S=0] [PROFILE_S=0] [VARIANTS="friends off"] perf/friends-proxy-cpu.sh
+# Usage: [CLIENTS=64] [ROUNDS=2] [WARMUP=12] [MEASURE=6] [COUNT_S=0] [PROFILE_S=0] [FADE_S=0] [VARIANTS="friends off"] perf/friends-proxy-cpu.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$PERF_DIR/lib-proxy.sh"
@@ -17,9 +21,10 @@ source "$PERF_DIR/lib-proxy.sh"
 [[ "$(id -u)" == 0 ]] || { echo "perf/friends-proxy-cpu.sh: skipped (needs root: BPF programs and a child cgroup v2)"; exit 0; }
 require_cmd nginx nginx-light
 require_cmd wrk wrk
+PROXY_DLL="${FRIENDS_PROXY_DLL:-$PROXY_DLL}"
 [[ -f "$PROXY_DLL" ]] || build_proxy
 CLIENTS="${CLIENTS:-64}" ROUNDS="${ROUNDS:-2}" WARMUP="${WARMUP:-12}" MEASURE="${MEASURE:-6}"
-COUNT_S="${COUNT_S:-0}" PROFILE_S="${PROFILE_S:-0}" VARIANTS="${VARIANTS:-friends off}"
+COUNT_S="${COUNT_S:-0}" PROFILE_S="${PROFILE_S:-0}" FADE_S="${FADE_S:-0}" VARIANTS="${VARIANTS:-friends off}"
 ((COUNT_S == 0 && PROFILE_S == 0)) || require_cmd perf linux-perf
 
 mount="$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -1)"
@@ -34,7 +39,9 @@ on_exit 'echo "$$" >"'"${home:-$mount}"'/cgroup.procs"; for _ in $(seq 50); do r
 
 BASE="${PERF_FRIENDS_PORT_BASE:-18771}"
 OUT="$WORK_DIR/friends-proxy-cpu"
-proxy_env "$OUT" "$BASE" "$((BASE + 1))"
+mkdir -p "$OUT"
+proxy_env "$OUT/run" "$BASE" "$((BASE + 1))"
+head -c 16384 /dev/urandom >"$PROXY_WORK/www/16k"
 CLIENT_CPU="${CLIENT_CPU:-1}" SERVER_CPU="${SERVER_CPU:-0}"
 URL="http://127.0.0.1:$PROXY_PORT/plaintext"
 start_backend
@@ -90,6 +97,15 @@ count_syscalls() {
             v, r, rn ? rb / rn : 0, ea, e, e ? ev / e : 0, ez }'
 }
 
+# fade VARIANT: FADE_S s of 16 KiB responses, then the backend's bytes that reached the proxy through TCP.
+fade() {
+    local out n tcp
+    out="$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CLIENTS" -d"$FADE_S"s "http://127.0.0.1:$PROXY_PORT/16k")"
+    n="$(requests_of "$out")"
+    tcp="$(ss -tniH state established "( dport = :$BACKEND_PORT )" | grep -o 'bytes_received:[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')"
+    awk -v v="$1" -v n="$n" -v t="$tcp" -v d="$FADE_S" 'BEGIN { b = n * 16384; printf "%-7s fade: %d x 16 KiB in %d s; of the ~%.0f MB the backend sent the proxy, %.0f MB came through TCP (%.0f%%)\n", v, n, d, b / 1e6, t / 1e6, b ? 100 * t / b : 0 }'
+}
+
 for variant in $VARIANTS; do
     flag=""
     [[ "$variant" == friends ]] && flag="--tcp-friends"
@@ -126,6 +142,7 @@ for variant in $VARIANTS; do
             } >"$OUT/report-$variant.txt" || true
             echo "$variant: profile in $OUT/report-$variant.txt"
         fi
+        ((FADE_S == 0 || round < ROUNDS)) || fade "$variant"
         stop_pid "$pid"
     done
 done

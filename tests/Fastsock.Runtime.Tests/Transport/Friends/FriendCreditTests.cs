@@ -69,7 +69,15 @@ public sealed class FriendCreditTests
         var payload = FriendsTraffic.Payload(4 * FriendsPrograms.RedirectBudget, 13);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(server.EndPoints[0]);
-        var sending = FriendsTraffic.SendInRandomPiecesAsync(client, payload, 14);
+
+        // First 2 MiB, then wait until the transport has read (and so credited) what its input pipe takes: the credit
+        // is in before the budget could be spent, so a credit that did not stop with the reading would show below.
+        int head = 2 * FriendCredit.Batch;
+        await SendInPiecesAsync(client, payload.AsMemory(0, head), new Random(14));
+        await Eventually.AssertAsync(
+            () => server.GetStats().Sum(w => w.BytesReceived) >= FriendCredit.Batch,
+            () => $"the server read {server.GetStats().Sum(w => w.BytesReceived)} bytes of the first {head}");
+        var sending = SendRestAndHalfCloseAsync(client, payload.AsMemory(head));
 
         // Unread, the redirect stops at the budget and the rest goes through TCP (acknowledged into the server's receive
         // buffer, then held back by its window), while the handler still has not read a byte.
@@ -166,6 +174,12 @@ public sealed class FriendCreditTests
             int sent = await socket.SendAsync(data[..size], SocketFlags.None).AsTask().WaitAsync(Clients.Timeout);
             data = data[sent..];
         }
+    }
+
+    private static async Task SendRestAndHalfCloseAsync(Socket socket, ReadOnlyMemory<byte> rest)
+    {
+        await SendInPiecesAsync(socket, rest, new Random(15));
+        socket.Shutdown(SocketShutdown.Send);
     }
 
     /// <summary>Everything until the peer's FIN: the answer, 8 bytes of count and 32 of SHA-256.</summary>
