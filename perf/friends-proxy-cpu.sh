@@ -97,13 +97,19 @@ count_syscalls() {
             v, r, rn ? rb / rn : 0, ea, e, e ? ev / e : 0, ez }'
 }
 
-# fade VARIANT: FADE_S s of 16 KiB responses, then the backend's bytes that reached the proxy through TCP.
+# fade VARIANT PID: FADE_S s of 16 KiB responses, the proxy's CPU per response, then the backend's bytes that reached
+# the proxy through TCP.
 fade() {
-    local out n tcp
+    local out n tcp u0 s0 u1 s1
+    read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$2/stat")
     out="$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CLIENTS" -d"$FADE_S"s "http://127.0.0.1:$PROXY_PORT/16k")"
+    read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$2/stat")
     n="$(requests_of "$out")"
-    tcp="$(ss -tniH state established "( dport = :$BACKEND_PORT )" | grep -o 'bytes_received:[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')"
-    awk -v v="$1" -v n="$n" -v t="$tcp" -v d="$FADE_S" 'BEGIN { b = n * 16384; printf "%-7s fade: %d x 16 KiB in %d s; of the ~%.0f MB the backend sent the proxy, %.0f MB came through TCP (%.0f%%)\n", v, n, d, b / 1e6, t / 1e6, b ? 100 * t / b : 0 }'
+    # ss leaves bytes_received out when it is 0: awk alone, so that no match is not a failure.
+    tcp="$(ss -tniH state established "( dport = :$BACKEND_PORT )" | tr ' ' '\n' | awk -F: '$1 == "bytes_received" { s += $2 } END { print s + 0 }')"
+    awk -v v="$1" -v n="$n" -v t="$tcp" -v d="$FADE_S" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { b = n * 16384
+        printf "%-7s fade: %d x 16 KiB in %d s, proxy %.2f us/response (user %.2f + sys %.2f); of the ~%.0f MB the backend sent the proxy, %.0f MB came through TCP (%.0f%%)\n",
+            v, n, d, (u + s) / hz * 1e6 / n, u / hz * 1e6 / n, s / hz * 1e6 / n, b / 1e6, t / 1e6, b ? 100 * t / b : 0 }'
 }
 
 for variant in $VARIANTS; do
@@ -142,7 +148,7 @@ for variant in $VARIANTS; do
             } >"$OUT/report-$variant.txt" || true
             echo "$variant: profile in $OUT/report-$variant.txt"
         fi
-        ((FADE_S == 0 || round < ROUNDS)) || fade "$variant"
+        ((FADE_S == 0 || round < ROUNDS)) || fade "$variant" "$pid"
         stop_pid "$pid"
     done
 done
