@@ -67,7 +67,7 @@ friends_levels() {
         EMIT_CLIENTS="$c" M_TAG="$sc-c$c-$srv-$run" M_WARMUP="$REWARM"
         # The server was just started: its first level gets the sweeps' --warmup (tiered compilation and PGO need
         # ~10 s of load), not --rewarm. With 3 s, the proxy's user time at 64 clients was still JIT-era code (8.6 and
-        # 9.2 µs/request with friends on and off, against 3.1 warm; perf/results/friends.md, "User time per request").
+        # 9.2 µs/request with friends on and off, against 3.1 warm; perf/results/friends.md, the 2026-11-26 section).
         [[ "$c" != "${FRIENDS_CLIENTS[0]}" ]] || M_WARMUP="$WARMUP"
         friends_measure "$sc" "$srv" "$run" "$@"
         ((run > 1 || c != FRIENDS_CLIENTS[0])) || emit_cmd "$sc" "$srv" "$command ; $M_CMD (-c for each of $(IFS=,; echo "${FRIENDS_CLIENTS[*]}"); warm-up ${WARMUP}s at the first, ${REWARM}s at the others)"
