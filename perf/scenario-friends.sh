@@ -8,7 +8,7 @@
 # The friends variant comes first in each: the report takes a scenario's first server as its subject, so its ratios
 # read friends / without and friends / peer (the issue's target: fastsock-proxy-friends / haproxy req/s >= 1.3 at 64
 # and at 256 clients). Each server is measured at every level of FRIENDS_CLIENTS (wrk -t1 -cN keep-alive), after a
-# --rewarm s warm-up at that level.
+# --warmup s warm-up at the first level (the server has just started) and a --rewarm s one at the others.
 # Beside the server's own CPU per request, user and system (emit_http: cpu_us_per_req, cpu_sys_us_per_req, the kernel
 # time spent for the server process), friends_cpu_us_per_req is the CPU time of both CPUs (server, wrk, backend,
 # kernel) per request: friends save kernel time for every peer of a redirected pair, not only ours.
@@ -64,12 +64,15 @@ friends_levels() {
     shift 4
     for c in "${FRIENDS_CLIENTS[@]}"; do
         W_ARGS=(-t1 -c"$c")
-        EMIT_CLIENTS="$c" M_TAG="$sc-c$c-$srv-$run"
-        # Every server here has just started: the first level gets the full --warmup (the JIT's ~10 s), the others --rewarm.
-        M_WARMUP="$( [[ "$c" == "${FRIENDS_CLIENTS[0]}" ]] && echo "$WARMUP" || echo "$REWARM")" friends_measure "$sc" "$srv" "$run" "$@"
-        ((run > 1 || c != FRIENDS_CLIENTS[0])) || emit_cmd "$sc" "$srv" "$command ; $M_CMD (-c for each of $(IFS=,; echo "${FRIENDS_CLIENTS[*]}"))"
+        EMIT_CLIENTS="$c" M_TAG="$sc-c$c-$srv-$run" M_WARMUP="$REWARM"
+        # The server was just started: its first level gets the sweeps' --warmup (tiered compilation and PGO need
+        # ~10 s of load), not --rewarm. With 3 s, the proxy's user time at 64 clients was still JIT-era code (8.6 and
+        # 9.2 µs/request with friends on and off, against 3.1 warm; perf/results/friends.md, the 2026-11-26 section).
+        [[ "$c" != "${FRIENDS_CLIENTS[0]}" ]] || M_WARMUP="$WARMUP"
+        friends_measure "$sc" "$srv" "$run" "$@"
+        ((run > 1 || c != FRIENDS_CLIENTS[0])) || emit_cmd "$sc" "$srv" "$command ; $M_CMD (-c for each of $(IFS=,; echo "${FRIENDS_CLIENTS[*]}"); warm-up ${WARMUP}s at the first, ${REWARM}s at the others)"
     done
-    unset EMIT_CLIENTS M_TAG
+    unset EMIT_CLIENTS M_TAG M_WARMUP
 }
 
 # The fastsock proxy with --tcp-friends, else as start_proxy fastsock-proxy. Sets PROXY_PID and PROXY_CMD.

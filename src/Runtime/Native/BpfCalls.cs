@@ -12,6 +12,8 @@ internal static unsafe partial class BpfCalls
 
     public const int BPF_MAP_CREATE = 0;
     public const int BPF_MAP_LOOKUP_ELEM = 1;
+    public const int BPF_MAP_UPDATE_ELEM = 2;
+    public const ulong BPF_EXIST = 2; // update only: the key must be there already
     public const int BPF_PROG_LOAD = 5;
     public const int BPF_PROG_ATTACH = 8;
     public const int BPF_LINK_CREATE = 28;
@@ -59,7 +61,7 @@ internal static unsafe partial class BpfCalls
         public fixed byte Name[16];
     }
 
-    /// <summary>BPF_MAP_LOOKUP_ELEM.</summary>
+    /// <summary>BPF_MAP_LOOKUP_ELEM and BPF_MAP_UPDATE_ELEM.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct MapElemAttr
     {

@@ -259,6 +259,7 @@ internal sealed partial class SocketConnection
         _idleClosing = false;
         _localityMeasured = false;
         _incomingCpu = -1;
+        _receivedTotal = 0;
         _hasOutput = false;
         _outputResult = default;
         _waitingWritable = false;

@@ -13,6 +13,7 @@ internal sealed partial class SocketConnection
     private bool _peerFinished;
     private bool _localityMeasured;
     private int _incomingCpu = -1;
+    private long _receivedTotal; // TCP friends: what this side has read, credited to the peer once per MiB
 
     /// <summary>
     /// Reads what the socket holds into the input pipe. Memory is rented only once EPOLLIN says data is there,
@@ -117,6 +118,8 @@ internal sealed partial class SocketConnection
         }
 
         _worker.Counters.BytesReceived += received;
+        _receivedTotal += received;
+        Friends.FriendCredit.OnReceived(_fd, _receivedTotal, received);
         _lastActivityMs = _worker.NowMs;
         if (!_localityMeasured)
         {

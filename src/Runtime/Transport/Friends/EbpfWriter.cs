@@ -13,7 +13,7 @@ internal sealed class EbpfWriter
     private const byte SizeW = 0x00, SizeDw = 0x18;
     private const byte ModeImm = 0x00, ModeMem = 0x60, ModeAtomic = 0xC0;
     private const byte SourceK = 0x00, SourceX = 0x08;
-    private const byte OpAdd = 0x00, OpAnd = 0x50, OpMov = 0xB0, OpEnd = 0xD0, ToBigEndian = 0x08;
+    private const byte OpAdd = 0x00, OpSub = 0x10, OpAnd = 0x50, OpMov = 0xB0, OpEnd = 0xD0, ToBigEndian = 0x08;
     private const byte JumpAlways = 0x00, JumpEqual = 0x10, JumpGreater = 0x20, JumpNotEqual = 0x50, OpCall = 0x80, OpExit = 0x90;
     private const int PseudoMapFd = 1;
 
@@ -29,6 +29,9 @@ internal sealed class EbpfWriter
 
     /// <summary>dst += imm (64-bit).</summary>
     public void AddImmediate(int dst, int imm) => Emit(ClassAlu64 | OpAdd | SourceK, dst, 0, 0, imm);
+
+    /// <summary>dst -= src (64-bit).</summary>
+    public void Subtract(int dst, int src) => Emit(ClassAlu64 | OpSub | SourceX, dst, src, 0, 0);
 
     /// <summary>dst &amp;= imm (32-bit).</summary>
     public void And32(int dst, int imm) => Emit(ClassAlu | OpAnd | SourceK, dst, 0, 0, imm);
@@ -65,22 +68,25 @@ internal sealed class EbpfWriter
 
     public void Exit() => Emit(ClassJmp | OpExit, 0, 0, 0, 0);
 
-    public void Jump(string label) => EmitJump(ClassJmp | JumpAlways, 0, 0, label);
+    public void Jump(string label) => EmitJump(ClassJmp | JumpAlways, 0, 0, 0, label);
 
     /// <summary>if ((u32)dst == imm) goto label. 32-bit compare: a 64-bit one would sign-extend imm.</summary>
-    public void JumpIfEqual32(int dst, int imm, string label) => EmitJump(ClassJmp32 | JumpEqual | SourceK, dst, imm, label);
+    public void JumpIfEqual32(int dst, int imm, string label) => EmitJump(ClassJmp32 | JumpEqual | SourceK, dst, 0, imm, label);
 
     /// <summary>if ((u32)dst != imm) goto label.</summary>
-    public void JumpIfNotEqual32(int dst, int imm, string label) => EmitJump(ClassJmp32 | JumpNotEqual | SourceK, dst, imm, label);
+    public void JumpIfNotEqual32(int dst, int imm, string label) => EmitJump(ClassJmp32 | JumpNotEqual | SourceK, dst, 0, imm, label);
 
     /// <summary>if (dst == imm) goto label, 64-bit: for pointers returned by helpers.</summary>
-    public void JumpIfEqual64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpEqual | SourceK, dst, imm, label);
+    public void JumpIfEqual64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpEqual | SourceK, dst, 0, imm, label);
 
     /// <summary>if (dst &gt; imm) goto label, 64-bit unsigned (imm sign-extended: keep it positive).</summary>
-    public void JumpIfGreater64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpGreater | SourceK, dst, imm, label);
+    public void JumpIfGreater64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpGreater | SourceK, dst, 0, imm, label);
+
+    /// <summary>if (dst &gt; src) goto label, 64-bit unsigned.</summary>
+    public void JumpIfGreaterRegister64(int dst, int src, string label) => EmitJump(ClassJmp | JumpGreater | SourceX, dst, src, 0, label);
 
     /// <summary>if (dst != imm) goto label, 64-bit.</summary>
-    public void JumpIfNotEqual64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpNotEqual | SourceK, dst, imm, label);
+    public void JumpIfNotEqual64(int dst, int imm, string label) => EmitJump(ClassJmp | JumpNotEqual | SourceK, dst, 0, imm, label);
 
     public void Label(string name) => _labels.Add(name, _code.Count);
 
@@ -102,10 +108,10 @@ internal sealed class EbpfWriter
         return code;
     }
 
-    private void EmitJump(int code, int dst, int imm, string label)
+    private void EmitJump(int code, int dst, int src, int imm, string label)
     {
         _jumps.Add((_code.Count, label));
-        Emit(code, dst, 0, 0, imm);
+        Emit(code, dst, src, 0, imm);
     }
 
     private void Emit(int code, int dst, int src, short offset, int imm) =>

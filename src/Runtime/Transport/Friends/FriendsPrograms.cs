@@ -10,7 +10,8 @@ namespace Fastsock.Transport.Friends;
 /// (::ffff:a.b.c.d), so an AF_INET socket and a dual-stack AF_INET6 socket speaking IPv4 produce the same key.
 /// The sockops program inserts a socket under its own tuple; the sk_msg program looks its peer up under the
 /// reversed tuple (the peer's local is our remote), so only pairs whose both ends were inserted meet. A HASH map under
-/// the same key holds the bytes each socket has redirected (its budget, see <see cref="SkMsg"/>).
+/// the same key holds the bytes each socket has redirected (its budget, see <see cref="SkMsg"/>), and another the bytes
+/// its peer's reader reported consumed (its credit, written from user space by <see cref="FriendCredit"/>).
 /// </para>
 /// <para>
 /// Context fields (<c>linux/bpf.h</c>): <c>local_port</c> is in host order, <c>remote_port</c> holds the big-endian
@@ -32,6 +33,9 @@ internal static class FriendsPrograms
     /// Request/response traffic stays far below it for a long while; a bulk transfer gets its first 4 MiB redirected.
     /// </summary>
     public const int RedirectBudget = 4 * 1024 * 1024;
+
+    /// <summary>A budget entry holding this has fallen back to TCP for good (see <see cref="SkMsg"/>): all bits set.</summary>
+    public const ulong Faded = ulong.MaxValue;
 
     private const int HelperMapLookup = 1;
     private const int HelperMapUpdate = 2;
@@ -74,11 +78,13 @@ internal static class FriendsPrograms
 
     /// <summary>
     /// BPF_PROG_TYPE_SOCK_OPS. On ACTIVE/PASSIVE_ESTABLISHED of a loopback connection (both addresses in 127.0.0.0/8
-    /// or ::1, plain or IPv4-mapped): gives the socket a redirect budget entry, inserts it into the SOCKHASH under its
-    /// own tuple, asks for state callbacks and counts it. On the state change to CLOSE: removes the budget entry (the
-    /// SOCKHASH drops closed sockets by itself). A socket that got no budget entry is never inserted.
+    /// or ::1, plain or IPv4-mapped): gives the socket a redirect budget entry and a credit entry (both 0), inserts it
+    /// into the SOCKHASH under its own tuple, asks for state callbacks and counts it. On the state change to CLOSE:
+    /// removes both entries (the SOCKHASH drops closed sockets by itself). A socket that did not get both entries is
+    /// never inserted. The credit entry exists only while the socket does, so a credit written with BPF_EXIST can never
+    /// outlive it or land on a later socket of the same tuple.
     /// </summary>
-    public static EbpfInstruction[] SockOps(int sockHashFd, int budgetFd, int countersFd)
+    public static EbpfInstruction[] SockOps(int sockHashFd, int budgetFd, int creditFd, int countersFd)
     {
         var w = new EbpfWriter();
         w.Move(R6, R1);
@@ -89,10 +95,8 @@ internal static class FriendsPrograms
         w.Load32(R2, R6, OpsNewState);
         w.JumpIfNotEqual32(R2, TcpClose, "out");
         OwnKeyFromSockOps(w, "closing");
-        w.LoadMap(R1, budgetFd);
-        w.Move(R2, FP);
-        w.AddImmediate(R2, KeyLocal);
-        w.Call(HelperMapDelete);
+        DeleteOwnEntry(w, creditFd);
+        DeleteOwnEntry(w, budgetFd);
         w.Jump("out");
 
         w.Label("established");
@@ -100,16 +104,12 @@ internal static class FriendsPrograms
         RequireLoopback(w, KeyLocal, "local");
         RequireLoopback(w, KeyRemote, "remote");
 
-        // The budget entry exists before the socket can send anything (see SkMsg).
+        // The budget and credit entries exist before the socket can send anything (see SkMsg).
         w.Store64Immediate(FP, BudgetZero, 0);
-        w.LoadMap(R1, budgetFd);
-        w.Move(R2, FP);
-        w.AddImmediate(R2, KeyLocal);
-        w.Move(R3, FP);
-        w.AddImmediate(R3, BudgetZero);
-        w.MoveImmediate(R4, 0); // BPF_ANY
-        w.Call(HelperMapUpdate);
+        CreateOwnEntry(w, budgetFd);
         w.JumpIfNotEqual64(R0, 0, "out");
+        CreateOwnEntry(w, creditFd);
+        w.JumpIfNotEqual64(R0, 0, "forget");
 
         w.Move(R1, R6);
         w.LoadMap(R2, sockHashFd);
@@ -126,10 +126,8 @@ internal static class FriendsPrograms
         w.Jump("out");
 
         w.Label("forget");
-        w.LoadMap(R1, budgetFd);
-        w.Move(R2, FP);
-        w.AddImmediate(R2, KeyLocal);
-        w.Call(HelperMapDelete);
+        DeleteOwnEntry(w, creditFd);
+        DeleteOwnEntry(w, budgetFd);
         w.Label("out");
         w.MoveImmediate(R0, 1);
         w.Exit();
@@ -138,19 +136,25 @@ internal static class FriendsPrograms
 
     /// <summary>
     /// BPF_PROG_TYPE_SK_MSG, attached to the SOCKHASH: redirects each send into the receive queue of the peer found
-    /// under the reversed tuple (BPF_F_INGRESS) and counts its bytes, while the sending socket has redirected at most
-    /// <see cref="RedirectBudget"/> bytes. When the peer is not in the map (a backend outside the cgroup, a
-    /// non-loopback peer), or the budget is spent, or the socket has no budget entry, the program returns SK_PASS
-    /// with no redirect: the data goes through TCP as usual. Never SK_DROP.
+    /// under the reversed tuple (BPF_F_INGRESS) and counts its bytes, while the sending socket's redirected bytes less
+    /// its credit (what the peer's reader reported consumed) are at most <see cref="RedirectBudget"/>. When the peer is
+    /// not in the map (a backend outside the cgroup, a non-loopback peer), or the budget is spent, or the socket has no
+    /// budget entry, the program returns SK_PASS with no redirect: the data goes through TCP as usual. Never SK_DROP.
     /// <para>
     /// Why a budget: redirected data is queued on the receiver at once, with no receive window, so a sender faster
     /// than its reader grows the queue until the kernel's TCP memory runs out and sends fail with ENOMEM (measured,
-    /// perf/results/friends.md). Past the budget the connection goes on through TCP, whose window bounds it. The
-    /// switch is one way, and that keeps the byte order: the receiver reads its redirect queue before its TCP queue,
-    /// and every redirected byte was queued before the first byte sent through TCP.
+    /// perf/results/friends.md). The credit only ever counts bytes already read out of that queue, so the bytes queued
+    /// unread stay at most the budget plus one send. A reader that reports nothing (any process but ours) leaves the
+    /// credit at 0: its peer gets its first 4 MiB redirected, as before credits existed.
+    /// </para>
+    /// <para>
+    /// Past the budget the connection goes on through TCP, whose window bounds it, and the entry is marked
+    /// <see cref="Faded"/>: the switch is one way even if credit comes later, and that keeps the byte order (the
+    /// receiver reads its redirect queue before its TCP queue, and every redirected byte was queued before the first
+    /// byte sent through TCP).
     /// </para>
     /// </summary>
-    public static EbpfInstruction[] SkMsg(int sockHashFd, int budgetFd, int countersFd)
+    public static EbpfInstruction[] SkMsg(int sockHashFd, int budgetFd, int creditFd, int countersFd)
     {
         var w = new EbpfWriter();
         w.Move(R6, R1);
@@ -184,7 +188,24 @@ internal static class FriendsPrograms
         w.JumpIfEqual64(R0, 0, "out");
         w.Move(R8, R0);
         w.Load64(R2, R8, 0);
-        w.JumpIfGreater64(R2, RedirectBudget, "out");
+        w.JumpIfEqual64(R2, -1, "out"); // Faded
+
+        // r3 = credit (0 without an entry); redirect while sent - credit <= budget. Credit ahead of sent (bytes the
+        // reader took that came through TCP before the pair joined) means nothing of ours is queued unread.
+        w.LoadMap(R1, creditFd);
+        w.Move(R2, FP);
+        w.AddImmediate(R2, OwnLocal);
+        w.Call(HelperMapLookup);
+        w.MoveImmediate(R3, 0);
+        w.JumpIfEqual64(R0, 0, "credited");
+        w.Load64(R3, R0, 0);
+        w.Label("credited");
+        w.Load64(R2, R8, 0);
+        w.JumpIfGreaterRegister64(R3, R2, "redirect");
+        w.Subtract(R2, R3);
+        w.JumpIfGreater64(R2, RedirectBudget, "fade");
+
+        w.Label("redirect");
 
         w.Move(R1, R6);
         w.LoadMap(R2, sockHashFd);
@@ -198,10 +219,35 @@ internal static class FriendsPrograms
         w.Label("messages");
         w.MoveImmediate(R7, 1);
         AddToCounter(w, countersFd, CounterMessagesRedirected, R7, "out");
+        w.Jump("out");
+
+        // Sends serialise under the socket's lock, so no redirect of this socket races this store.
+        w.Label("fade");
+        w.Store64Immediate(R8, 0, -1);
         w.Label("out");
         w.MoveImmediate(R0, SkPass);
         w.Exit();
         return w.Build();
+    }
+
+    /// <summary>map[own key at fp-40] = the zero u64 at fp-56 (BPF_ANY); r0 = the helper's result.</summary>
+    private static void CreateOwnEntry(EbpfWriter w, int mapFd)
+    {
+        w.LoadMap(R1, mapFd);
+        w.Move(R2, FP);
+        w.AddImmediate(R2, KeyLocal);
+        w.Move(R3, FP);
+        w.AddImmediate(R3, BudgetZero);
+        w.MoveImmediate(R4, 0); // BPF_ANY
+        w.Call(HelperMapUpdate);
+    }
+
+    private static void DeleteOwnEntry(EbpfWriter w, int mapFd)
+    {
+        w.LoadMap(R1, mapFd);
+        w.Move(R2, FP);
+        w.AddImmediate(R2, KeyLocal);
+        w.Call(HelperMapDelete);
     }
 
     /// <summary>The socket's own key at fp-40 from a sockops context; goes to "out" for a family other than IPv4/IPv6.</summary>

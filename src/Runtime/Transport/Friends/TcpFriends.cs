@@ -31,6 +31,7 @@ internal sealed unsafe class TcpFriends : IDisposable
 
     private int _sockHash = -1;
     private int _budget = -1;
+    private int _credit = -1;
     private int _counters = -1;
     private int _sockOps = -1;
     private int _skMsg = -1;
@@ -74,6 +75,7 @@ internal sealed unsafe class TcpFriends : IDisposable
         }
 
         Interlocked.Increment(ref s_active);
+        FriendCredit.Use(friends._credit);
         FriendsLog.On(logger, directory);
         return friends;
     }
@@ -110,11 +112,13 @@ internal sealed unsafe class TcpFriends : IDisposable
 
         // The link first: no socket joins once we start letting go.
         bool attached = _link >= 0;
+        FriendCredit.Forget(_credit);
         Close(ref _link);
         Close(ref _sockOps);
         Close(ref _skMsg);
         Close(ref _counters);
         Close(ref _budget);
+        Close(ref _credit);
         Close(ref _sockHash);
         if (attached)
         {
@@ -136,9 +140,10 @@ internal sealed unsafe class TcpFriends : IDisposable
         _sockHash = CreateMap(BpfCalls.BPF_MAP_TYPE_SOCKHASH, FriendsPrograms.KeySize, 8, 65536, "fsock_friends",
             "The kernel has no SOCKHASH (needs CONFIG_BPF_STREAM_PARSER and CONFIG_NET_SOCK_MSG)");
         _budget = CreateMap(BpfCalls.BPF_MAP_TYPE_HASH, FriendsPrograms.KeySize, 8, 65536, "fsock_budget", null);
+        _credit = CreateMap(BpfCalls.BPF_MAP_TYPE_HASH, FriendsPrograms.KeySize, 8, 65536, "fsock_credit", null);
         _counters = CreateMap(BpfCalls.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, FriendsPrograms.CounterCount, "fsock_counters", null);
-        _sockOps = Load(BpfCalls.BPF_PROG_TYPE_SOCK_OPS, 0, FriendsPrograms.SockOps(_sockHash, _budget, _counters), SockOpsName);
-        _skMsg = Load(BpfCalls.BPF_PROG_TYPE_SK_MSG, BpfCalls.BPF_SK_MSG_VERDICT, FriendsPrograms.SkMsg(_sockHash, _budget, _counters), SkMsgName);
+        _sockOps = Load(BpfCalls.BPF_PROG_TYPE_SOCK_OPS, 0, FriendsPrograms.SockOps(_sockHash, _budget, _credit, _counters), SockOpsName);
+        _skMsg = Load(BpfCalls.BPF_PROG_TYPE_SK_MSG, BpfCalls.BPF_SK_MSG_VERDICT, FriendsPrograms.SkMsg(_sockHash, _budget, _credit, _counters), SkMsgName);
 
         var verdict = new BpfCalls.ProgAttachAttr { TargetFd = (uint)_sockHash, AttachBpfFd = (uint)_skMsg, AttachType = BpfCalls.BPF_SK_MSG_VERDICT };
         if (BpfCalls.Bpf(BpfCalls.BPF_PROG_ATTACH, ref verdict) != 0)

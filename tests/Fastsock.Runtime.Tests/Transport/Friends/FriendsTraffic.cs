@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -46,6 +47,14 @@ internal static class FriendsTraffic
         return (total, hash.GetHashAndReset());
     }
 
+    private static ulong TcpInfoField(Socket socket, int offset)
+    {
+        Span<byte> info = stackalloc byte[232];
+        int length = socket.GetRawSocketOption(6 /* IPPROTO_TCP */, 11 /* TCP_INFO */, info);
+        Assert.True(length >= offset + 8, $"TCP_INFO returned {length} bytes, too short for the field at {offset}");
+        return BinaryPrimitives.ReadUInt64LittleEndian(info[offset..]);
+    }
+
     public static Socket Listen()
     {
         var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -55,6 +64,12 @@ internal static class FriendsTraffic
     }
 
     public static int PortOf(Socket listener) => ((IPEndPoint)listener.LocalEndPoint!).Port;
+
+    /// <summary>tcpi_bytes_acked of TCP_INFO (offset 120, Linux ≥ 4.1): what this socket sent through TCP (SYN and FIN count one each).</summary>
+    public static ulong BytesAckedByTcp(Socket socket) => TcpInfoField(socket, 120);
+
+    /// <summary>tcpi_bytes_received of TCP_INFO (offset 128, Linux ≥ 4.1): payload the TCP stack took in, not counting redirected bytes.</summary>
+    public static ulong BytesReceivedByTcp(Socket socket) => TcpInfoField(socket, 128);
 
     public static ulong Sum(ulong[] perCpu)
     {
