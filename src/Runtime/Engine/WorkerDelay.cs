@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Tasks.Sources;
 
 namespace Fastsock.Engine;
@@ -25,19 +26,35 @@ public static class WorkerDelay
         }
 
         var worker = context.Worker;
-        var entry = new DelayEntry();
+        var entry = new DelayEntry(worker, Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency));
         worker.Timers.Schedule(entry, worker.NowMs, (long)delay.TotalMilliseconds);
         return new ValueTask(entry, entry.Version);
     }
 
     /// <summary>One wait: the timer entry and the source of its task. Allocated per wait; periodic work waits seldom.</summary>
-    private sealed class DelayEntry : TimerEntry, IValueTaskSource
+    /// <remarks>
+    /// The wheel counts from the worker's turn clock (<see cref="Environment.TickCount64"/>, read once per turn and as
+    /// coarse as the kernel's tick), which may stand a few milliseconds behind the moment of the call: measured with a
+    /// precise clock, a wait could end up to that much early. The deadline is therefore also kept on the precise clock,
+    /// and a wait that fires short of it waits one more tick.
+    /// </remarks>
+    private sealed class DelayEntry(Worker worker, long deadline) : TimerEntry, IValueTaskSource
     {
         private ManualResetValueTaskSourceCore<bool> _core;
 
         public short Version => _core.Version;
 
-        public override void OnExpired() => _core.SetResult(true);
+        public override void OnExpired()
+        {
+            long remaining = deadline - Stopwatch.GetTimestamp();
+            if (remaining > 0)
+            {
+                worker.Timers.Schedule(this, worker.NowMs, Math.Max(1, remaining * 1000 / Stopwatch.Frequency));
+                return;
+            }
+
+            _core.SetResult(true);
+        }
 
         public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
