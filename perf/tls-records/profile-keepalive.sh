@@ -8,12 +8,12 @@
 # SCHEME=http drops TLS from the frontend (same proxy, same backend): the difference is what TLS costs per request.
 # PROXY=haproxy runs HAProxy (as perf/scenario-tls.sh configures it) instead, for the same counts beside it.
 # Usage: perf/tls-records/profile-keepalive.sh MODE [SECONDS] [OUT_DIR]. Warm-up: WARMUP s (default 12) of the same load.
-# Build first: dotnet build Fastsock.sln -c Release. Needs root for perf/strace/uprobes.
+# Build first: dotnet build Fastsock.sln -c Release (PROXY_DLL=path runs another build of fastsock-proxy, e.g. a before/after pair). Needs root for perf/strace/uprobes.
 set -euo pipefail
 mode="${1:-cpu}" secs="${2:-10}" out="${3:-$(mktemp -d /tmp/tls-profile.XXXXXX)}"
 SERVER_CPU="${SERVER_CPU:-0}" CLIENT_CPU="${CLIENT_CPU:-1}" WARMUP="${WARMUP:-12}" CONNECTIONS="${CONNECTIONS:-64}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-dll="$root/src/Samples/Proxy/bin/Release/net10.0/fastsock-proxy.dll"
+dll="${PROXY_DLL:-$root/src/Samples/Proxy/bin/Release/net10.0/fastsock-proxy.dll}"
 [[ -f "$dll" ]] || { echo "profile-keepalive: $dll missing; build with dotnet build Fastsock.sln -c Release" >&2; exit 2; }
 mkdir -p "$out/www" "$out/tmp"
 pids=()
