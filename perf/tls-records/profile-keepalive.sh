@@ -38,7 +38,13 @@ http { access_log off; keepalive_requests 1000000;
   server { listen 127.0.0.1:$backend_port backlog=4096; location = /plaintext { default_type text/plain; return 200 "Hello, World!"; } } }
 CONF
 taskset -c "$CLIENT_CPU" nginx -p "$out" -c "$out/backend.conf" >"$out/backend.out" 2>&1 &
-pids+=($!)
+backend=$!
+pids+=("$backend")
+for ((i = 0; i < 100; i++)); do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$backend_port/plaintext" && break
+    kill -0 "$backend" 2>/dev/null || { echo "profile-keepalive: the nginx backend did not start on $backend_port:" >&2; cat "$out/backend.out" "$out/error.log" >&2; exit 1; }
+    sleep 0.1
+done
 scheme="${SCHEME:-https}" tls_json="" tls_bind=""
 if [[ "$scheme" == https ]]; then
     tls_json=', "tls": { "certificates": [ { "cert": "'"$out"'/ecdsa.crt", "key": "'"$out"'/ecdsa.key" } ] }'
@@ -124,6 +130,9 @@ case "$mode" in
 esac
 read -r u1 s1 < <(ticks)
 n="$(requests "$out/wrk.txt")"
+if grep -q "Non-2xx" "$out/wrk.txt"; then
+    echo "profile-keepalive: wrk saw error responses, no figure from this run:" >&2; grep -E "Non-2xx|requests in" "$out/wrk.txt" >&2; exit 1
+fi
 hz="$(getconf CLK_TCK)"
 awk -v n="$n" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$hz" -v m="$mode" -v p="${PROXY:-fastsock} $scheme" -v o="$out" 'BEGIN {
     printf "%s %s: %d requests, user %.2f + sys %.2f = %.2f CPU us/request (proxy pid utime/stime); files in %s\n",
