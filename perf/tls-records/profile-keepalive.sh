@@ -4,6 +4,7 @@
 #   cpu     user and system CPU µs per request of the proxy (utime/stime from /proc/PID/stat over wrk's requests)
 #   perf    the same, with `perf record -g` on the proxy (DOTNET_PerfMapEnabled=1 resolves JIT frames); perf.data in OUT
 #   strace  syscalls per request: `strace -c -f` on the proxy over the run (slows the proxy; counts, not timings)
+#   windows no warm-up: WINDOWS (default 8) consecutive runs of SECONDS from the start, CPU µs/request in each
 #   probes  calls per request into OpenSSL (SSL_read/SSL_write/BIO_read/BIO_write in libssl) with uprobes + perf stat
 # SCHEME=http drops TLS from the frontend (same proxy, same backend): the difference is what TLS costs per request.
 # PROXY=haproxy runs HAProxy (as perf/scenario-tls.sh configures it) instead, for the same counts beside it.
@@ -89,10 +90,38 @@ done
 url="$scheme://127.0.0.1:$tls_port/plaintext"
 wrk_run() { taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$1s" --timeout 5s "$url"; }
 ticks() { awk '{ print $14, $15 }' "/proc/$proxy/stat"; }
+# The worker threads' own user+system ticks (fastsock-w*; HAProxy's one thread is the process), the rest being the
+# runtime's threads: tiered JIT compilation, GC, timers.
+worker_ticks() {
+    local t
+    for t in /proc/"$proxy"/task/*; do
+        if [[ "${PROXY:-fastsock}" == haproxy || "$(cat "$t/comm" 2>/dev/null)" == fastsock-w* ]]; then
+            awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || true
+        fi
+    done | awk '{ s += $1 } END { print s + 0 }'
+}
 requests() { awk '/requests in/ { print $1 }' "$1"; }
 
+if [[ "$mode" == windows ]]; then
+    # No warm-up: consecutive windows from the proxy's start show how long its JIT takes to settle under this load.
+    hz="$(getconf CLK_TCK)" at=0
+    for ((w = 1; w <= ${WINDOWS:-8}; w++)); do
+        read -r u0 s0 < <(ticks)
+        w0="$(worker_ticks)"
+        wrk_run "$secs" >"$out/window-$w.txt"
+        read -r u1 s1 < <(ticks)
+        w1="$(worker_ticks)"
+        n="$(requests "$out/window-$w.txt")"
+        awk -v n="$n" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v w=$((w1 - w0)) -v hz="$hz" -v a="$at" -v b=$((at + secs)) 'BEGIN {
+            printf "window %3d-%3d s after start: %7d requests, user %6.2f + sys %6.2f CPU us/request; worker thread %6.2f, other threads %6.2f\n",
+                a, b, n, u * 1e6 / hz / n, s * 1e6 / hz / n, w * 1e6 / hz / n, (u + s - w) * 1e6 / hz / n }'
+        at=$((at + secs))
+    done
+    exit 0
+fi
 wrk_run "$WARMUP" >"$out/warmup.txt"
 read -r u0 s0 < <(ticks)
+w0="$(worker_ticks)"
 case "$mode" in
     cpu) wrk_run "$secs" >"$out/wrk.txt" ;;
     perf)
@@ -129,12 +158,13 @@ case "$mode" in
     *) echo "profile-keepalive: unknown mode '$mode' (cpu, perf, strace, probes)" >&2; exit 2 ;;
 esac
 read -r u1 s1 < <(ticks)
+w1="$(worker_ticks)"
 n="$(requests "$out/wrk.txt")"
 if grep -q "Non-2xx" "$out/wrk.txt"; then
     echo "profile-keepalive: wrk saw error responses, no figure from this run:" >&2; grep -E "Non-2xx|requests in" "$out/wrk.txt" >&2; exit 1
 fi
 hz="$(getconf CLK_TCK)"
-awk -v n="$n" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$hz" -v m="$mode" -v p="${PROXY:-fastsock} $scheme" -v o="$out" 'BEGIN {
-    printf "%s %s: %d requests, user %.2f + sys %.2f = %.2f CPU us/request (proxy pid utime/stime); files in %s\n",
-        p, m, n, u * 1e6 / hz / n, s * 1e6 / hz / n, (u + s) * 1e6 / hz / n, o }'
+awk -v n="$n" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v w=$((w1 - w0)) -v hz="$hz" -v m="$mode" -v p="${PROXY:-fastsock} $scheme" -v o="$out" 'BEGIN {
+    printf "%s %s: %d requests, user %.2f + sys %.2f = %.2f CPU us/request (proxy pid utime/stime; worker thread %.2f, other threads %.2f); files in %s\n",
+        p, m, n, u * 1e6 / hz / n, s * 1e6 / hz / n, (u + s) * 1e6 / hz / n, w * 1e6 / hz / n, (u + s - w) * 1e6 / hz / n, o }'
 echo "$n" >"$out/requests"
