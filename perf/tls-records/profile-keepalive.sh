@@ -148,13 +148,26 @@ case "$mode" in
             perf probe -q -d "probe_libcrypto:$f" >/dev/null 2>&1 || true
             perf probe -q -x "$crypto" "$f" >/dev/null 2>&1 && events+=(-e "probe_libcrypto:$f")
         done
+        # .NET's own shim between SslStream and OpenSSL (absent under HAProxy): one call per SslStream record operation.
+        shim="$(find "$(dirname "$(readlink -f "$(command -v dotnet)")")/shared" -name libSystem.Security.Cryptography.Native.OpenSsl.so 2>/dev/null | sort | tail -1)"
+        for f in CryptoNative_SslRead CryptoNative_SslWrite CryptoNative_BioRead CryptoNative_BioWrite CryptoNative_BioCtrlPending CryptoNative_SslGetError; do
+            [[ -n "$shim" ]] || break
+            perf probe -q -d "probe_libSystem:$f" >/dev/null 2>&1 || true
+            perf probe -q -x "$shim" "$f" >/dev/null 2>&1 && events+=(-e "probe_libSystem:$f")
+        done
+        for f in ERR_clear_error; do
+            perf probe -q -d "probe_libcrypto:$f" >/dev/null 2>&1 || true
+            perf probe -q -x "$crypto" "$f" >/dev/null 2>&1 && events+=(-e "probe_libcrypto:$f")
+        done
         perf stat "${events[@]}" -e 'syscalls:sys_enter_*' -p "$proxy" -o "$out/perf-stat.txt" -- sleep "$((secs + 1))" >/dev/null 2>&1 &
         rec=$!
         sleep 0.5
         wrk_run "$secs" >"$out/wrk.txt"
         wait "$rec" || true
         perf probe -q -d 'probe_libssl:*' >/dev/null 2>&1 || true
-        perf probe -q -d 'probe_libcrypto:*' >/dev/null 2>&1 || true ;;
+        perf probe -q -d 'probe_libcrypto:*' >/dev/null 2>&1 || true
+        perf probe -q -d 'probe_libSystem:*' >/dev/null 2>&1 || true
+        awk -v n="$(requests "$out/wrk.txt")" '$1 ~ /^[0-9,]+$/ && $2 ~ /probe_|syscalls:/ { gsub(",", "", $1); if ($1 > 0) printf "%-45s %10d  %6.2f per request\n", $2, $1, $1 / n }' "$out/perf-stat.txt" ;;
     *) echo "profile-keepalive: unknown mode '$mode' (cpu, perf, strace, probes)" >&2; exit 2 ;;
 esac
 read -r u1 s1 < <(ticks)
