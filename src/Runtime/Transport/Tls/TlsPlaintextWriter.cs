@@ -25,6 +25,7 @@ internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, W
     private bool _flushing;
     private bool _cancelNextFlush;
     private bool _completed;
+    private Task? _completing;
 
     public override bool CanGetUnflushedBytes => true;
 
@@ -152,9 +153,17 @@ internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, W
     {
         if (_completed)
         {
+            // A synchronous Complete may still be sending what was left: whoever completes next (the layer, before its
+            // close_notify) waits for that write rather than racing it.
+            if (_completing is { } completing)
+            {
+                await completing.ConfigureAwait(true);
+            }
+
             return;
         }
 
+        _completed = true;
         try
         {
             if (exception is null && _buffered > 0 && !_flushing)
@@ -164,7 +173,6 @@ internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, W
         }
         finally
         {
-            _completed = true;
             if (!_flushing)
             {
                 Release();
@@ -178,7 +186,11 @@ internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, W
     /// </summary>
     public override void Complete(Exception? exception = null)
     {
-        _ = ObserveAsync(CompleteAsync(exception));
+        var completing = ObserveAsync(CompleteAsync(exception));
+        if (!completing.IsCompleted)
+        {
+            _completing = completing;
+        }
     }
 
     private static async Task ObserveAsync(ValueTask completion)
