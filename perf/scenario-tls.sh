@@ -1,7 +1,8 @@
 # perf/run's tls scenario: TLS termination in front of one nginx backend, fastsock-proxy vs HAProxy
 # (`bind … ssl crt … alpn http/1.1`) vs nginx (a TLS-terminating proxy), the same certificates for all, the proxy on
 # --server-cpu (one worker / thread), the clients and the backend on --client-cpu. Per round and proxy:
-#   tls-keepalive        keep-alive HTTPS GET /plaintext, wrk -t1 -c64 (ECDSA P-256 certificate): req/s, CPU µs/request
+#   tls-keepalive        keep-alive HTTPS GET /plaintext, wrk -t1 -c64 (ECDSA P-256 certificate) after a 20 s warm-up:
+#                        req/s, CPU µs/request
 #   tls-handshake-ecdsa  full handshakes: openssl s_time -new -www /plaintext (ECDSA P-256), one connection at a time
 #   tls-handshake-rsa    the same with an RSA-2048 certificate
 #   tls-resumed          resumed handshakes: openssl s_time -reuse -www /plaintext (reading the response lets TLS 1.3
@@ -114,14 +115,18 @@ tls_emit_handshakes() {
     progress "$sc run $run/$RUNS: $srv … $(thousands "$rate") handshakes/s, $cpu CPU µs/handshake ($user user + $sys sys)$more"
 }
 
-# tls_keepalive SERVER RUN: keep-alive HTTPS, one wrk run (after the --rewarm warm-up) on the running proxy.
+# tls_keepalive SERVER RUN: keep-alive HTTPS, one wrk run on the freshly started proxy after TLS_KEEPALIVE_WARMUP s
+# of the same load (--rewarm when that is shorter, as under --quick). A fresh fastsock-proxy JIT-compiles its request
+# path for 15-20 s under this load (tiered compilation with PGO; perf/tls-records/profile-keepalive.sh windows): after
+# the 3 s --rewarm alone it spent 30-58 user µs per request against 10-11 once settled. Every proxy gets the same warm-up.
+TLS_KEEPALIVE_WARMUP=20
 tls_keepalive() {
-    local srv="$1" run="$2"
+    local srv="$1" run="$2" warm="$TLS_KEEPALIVE_WARMUP"
+    ((REWARM >= 3)) || warm="$REWARM"
     W_PRE=(taskset -c "$CLIENT_CPU")
     W_ARGS=(-t1 -c"$TLS_KEEPALIVE_CONNECTIONS")
     W_URL="https://127.0.0.1:$TLS_PORT/plaintext"
-    # The proxy has just started: the full --warmup (the JIT's ~10 s to settle), not --rewarm.
-    M_WARMUP="$WARMUP" wrk_measure tls-keepalive "$srv" "$run" "$PROXY_PID"
+    M_WARMUP="$warm" wrk_measure tls-keepalive "$srv" "$run" "$PROXY_PID"
     ((run > 1)) || emit_cmd tls-keepalive "$srv" "$PROXY_CMD ; $M_CMD"
     emit_http tls-keepalive "$srv" "$run"
 }

@@ -19,7 +19,7 @@ internal abstract class TlsConnectionBase : Connection, IDuplexPipe, ITlsConnect
         Ssl = ssl;
         Worker = worker;
         PlaintextReader = new WorkerBoundReader(PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true)), worker);
-        PlaintextWriter = new WorkerBoundWriter(PipeWriter.Create(ssl, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)), worker);
+        PlaintextWriter = new TlsPlaintextWriter(ssl, inner.Transport.Output, worker);
     }
 
     private protected Connection Inner { get; }
@@ -32,7 +32,7 @@ internal abstract class TlsConnectionBase : Connection, IDuplexPipe, ITlsConnect
     private protected WorkerBoundReader PlaintextReader { get; }
 
     /// <summary>The plaintext writer over the stream, before any wrapper a side puts around it.</summary>
-    private protected WorkerBoundWriter PlaintextWriter { get; }
+    private protected TlsPlaintextWriter PlaintextWriter { get; }
 
     public override IDuplexPipe Transport => this;
 
