@@ -14,23 +14,11 @@ namespace Fastsock.Tests.Proxy;
 [Trait("Category", "Slow")] // real processes and peers
 public sealed class BackendTlsClientCertificateTests : IDisposable
 {
-    private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-mtls-").FullName;
-    private readonly TestCertificateAuthority _ca = new();
-    private readonly List<IDisposable> _owned = [];
+    private readonly BackendTlsTestBed _bed = new("fastsock-mtls-");
 
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-        {
-            _owned[i].Dispose();
-        }
+    public void Dispose() => _bed.Dispose();
 
-        _ca.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
-
-    private string CaFile => _ca.WritePem(_dir);
+    private string CaFile => _bed.Ca.WritePem(_bed.Dir);
 
     [Theory]
     [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
@@ -39,7 +27,7 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
         var nginx = await StartNginxAsync();
         File.WriteAllText(Path.Combine(nginx.WebRoot, "health"), "ok");
         var (cert, key) = ClientPair();
-        var proxy = await StartProxyAsync($$"""
+        var proxy = await _bed.StartProxyAsync($$"""
             { "retries": 0,
               "frontends": [ { "name": "with", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "m" },
                              { "name": "without", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "n" } ],
@@ -52,14 +40,14 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
 
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend with")))
         {
-            var response = await GetAsync(client);
+            var response = await BackendTlsTestBed.GetAsync(client);
             Assert.True((response.Status, response.Body) == (200, "Hello"), $"{response.Status} {response.Body}: {proxy.Stdout}{proxy.Stderr}");
         }
 
         // nginx finishes the handshake without a certificate and answers 400 itself (its way, not a TLS failure).
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend without")))
         {
-            var response = await GetAsync(client);
+            var response = await BackendTlsTestBed.GetAsync(client);
             Assert.Equal(400, response.Status);
             Assert.Contains("No required SSL certificate was sent", response.Body, StringComparison.Ordinal);
         }
@@ -74,7 +62,7 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
     [Fact]
     public async Task A_server_that_requires_a_certificate_gets_it_and_without_one_the_request_is_a_502_with_one_log_line()
     {
-        var (serverCert, serverKey) = TestCertificates.WritePem(_ca.Issue(["backend.test"]), _dir, "server");
+        var (serverCert, serverKey) = TestCertificates.WritePem(_bed.Ca.Issue(["backend.test"]), _bed.Dir, "server");
         var caFile = CaFile;
         var openssl = await LoopbackPorts.StartPeerAsync(async port =>
         {
@@ -93,9 +81,9 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
 
             return (Server: server, Port: port);
         });
-        _owned.Add(openssl.Server);
+        _bed.Owned.Add(openssl.Server);
         var (cert, key) = ClientPair();
-        var proxy = await StartProxyAsync($$"""
+        var proxy = await _bed.StartProxyAsync($$"""
             { "admin": { "bind": "127.0.0.1:0" }, "retries": 0,
               "frontends": [ { "name": "with", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "m" },
                              { "name": "without", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "n" } ],
@@ -117,7 +105,7 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
 
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend without")))
         {
-            Assert.Equal(502, (await GetAsync(client)).Status);
+            Assert.Equal(502, (await BackendTlsTestBed.GetAsync(client)).Status);
         }
 
         var line = $"Server nocert: TLS handshake failed (";
@@ -132,14 +120,14 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
     public async Task A_client_key_that_is_not_the_certificates_stops_the_proxy_with_exit_code_2_naming_the_key()
     {
         var (cert, _) = ClientPair();
-        var (_, otherKey) = TestCertificates.WritePem(_ca.Issue(["other.client"], client: true), _dir, "other");
-        var path = Path.Combine(_dir, "proxy.json");
+        var (_, otherKey) = TestCertificates.WritePem(_bed.Ca.Issue(["other.client"], client: true), _bed.Dir, "other");
+        var path = Path.Combine(_bed.Dir, "proxy.json");
         File.WriteAllText(path, $$"""
             { "frontends": [ { "bind": ["127.0.0.1:0"], "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:9443",
                               "tls": { "enabled": true, "cert": "{{cert}}", "key": "{{otherKey}}" } } ] } ] }
             """);
-        using var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {CoreSets.FirstText}");
+        using var proxy = SampleProcess.Start(BackendTlsTestBed.ProxyDll, $"--config {path} --cores {CoreSets.FirstText}");
         Assert.Equal(2, await proxy.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains($"{path}: backends[0].servers[0].tls.key: '{otherKey}' is not the private key of '{cert}'", proxy.Stderr, StringComparison.Ordinal);
     }
@@ -150,7 +138,7 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
         var (cert, key) = ClientPair();
         string Config(string tls)
         {
-            var path = Path.Combine(_dir, $"proxy-{Guid.NewGuid():N}.json");
+            var path = Path.Combine(_bed.Dir, $"proxy-{Guid.NewGuid():N}.json");
             File.WriteAllText(path, $$"""
                 { "frontends": [ { "bind": ["127.0.0.1:0"], "backend": "b" } ],
                   "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:9443", "tls": {{tls}} } ] } ] }
@@ -169,28 +157,18 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
 
     private (string Cert, string Key) ClientPair()
     {
-        using var client = _ca.Issue(["proxy.client"], client: true);
-        return TestCertificates.WritePem(client, _dir, "client");
+        using var client = _bed.Ca.Issue(["proxy.client"], client: true);
+        return TestCertificates.WritePem(client, _bed.Dir, "client");
     }
 
     private async Task<NginxTlsServer> StartNginxAsync()
     {
-        using var leaf = _ca.Issue(["backend.test"]);
-        var (cert, key) = TestCertificates.WritePem(leaf, _dir, "nginx");
+        using var leaf = _bed.Ca.Issue(["backend.test"]);
+        var (cert, key) = TestCertificates.WritePem(leaf, _bed.Dir, "nginx");
         var caFile = CaFile;
-        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_dir, "nginx"), port, cert, key, clientCaFile: caFile));
-        _owned.Add(nginx);
+        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_bed.Dir, "nginx"), port, cert, key, clientCaFile: caFile));
+        _bed.Owned.Add(nginx);
         return nginx;
-    }
-
-    private async Task<SampleProcess> StartProxyAsync(string json, string cores)
-    {
-        var path = Path.Combine(_dir, "proxy.json");
-        await File.WriteAllTextAsync(path, json);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {cores}");
-        _owned.Add(proxy);
-        await proxy.WaitForLineAsync("Press Ctrl+C");
-        return proxy;
     }
 
     private static long Failures(JsonElement stats, string server) =>
@@ -198,10 +176,4 @@ public sealed class BackendTlsClientCertificateTests : IDisposable
             ? rows.EnumerateArray().Where(r => r.GetProperty("server").GetString() == server)
                 .Sum(r => r.GetProperty("failures").EnumerateObject().Sum(f => f.Value.GetInt64()))
             : 0;
-
-    private static async Task<RawHttpResponse> GetAsync(RawHttpClient client)
-    {
-        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: backend.test\r\n\r\n");
-        return await client.ReadResponseAsync();
-    }
 }

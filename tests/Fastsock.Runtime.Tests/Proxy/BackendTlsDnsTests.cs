@@ -15,27 +15,15 @@ namespace Fastsock.Tests.Proxy;
 [Trait("Category", "Slow")] // real processes and peers
 public sealed class BackendTlsDnsTests : IDisposable
 {
-    private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-tlsdns-").FullName;
-    private readonly TestCertificateAuthority _ca = new();
-    private readonly List<IDisposable> _owned = [];
+    private readonly BackendTlsTestBed _bed = new("fastsock-tlsdns-");
 
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-        {
-            _owned[i].Dispose();
-        }
-
-        _ca.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _bed.Dispose();
 
     [Fact]
     public void Without_sni_a_dns_server_verifies_its_name_and_an_srv_server_its_service_name()
     {
-        var caFile = _ca.WritePem(_dir);
-        var path = Path.Combine(_dir, "proxy.json");
+        var caFile = _bed.Ca.WritePem(_bed.Dir);
+        var path = Path.Combine(_bed.Dir, "proxy.json");
         File.WriteAllText(path, $$"""
             { "resolvers": { "nameservers": ["127.0.0.1:5353"] },
               "frontends": [ { "bind": ["127.0.0.1:0"], "backend": "b" } ],
@@ -47,7 +35,7 @@ public sealed class BackendTlsDnsTests : IDisposable
             """);
         var templates = Assert.Single(ConfigLoader.Load(path).Backends).Discovered;
         Assert.Equal(["backend.test", "svc.test", "named.test"], templates.Take(3).Select(t => t.Tls!.TargetHost));
-        Assert.Equal(_ca.Certificate.Thumbprint, Assert.Single(templates[0].Tls!.Options.TrustedRoots!).Thumbprint);
+        Assert.Equal(_bed.Ca.Certificate.Thumbprint, Assert.Single(templates[0].Tls!.Options.TrustedRoots!).Thumbprint);
         Assert.False(templates[2].Tls!.Verify);
         Assert.Null(templates[3].Tls);
     }
@@ -56,17 +44,17 @@ public sealed class BackendTlsDnsTests : IDisposable
     [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
     public async Task Dns_and_srv_servers_reach_an_https_nginx_by_name_and_a_name_its_certificate_lacks_is_refused(string cores)
     {
-        using var leaf = _ca.Issue(["backend.test", "svc.test"]);
-        var (cert, key) = TestCertificates.WritePem(leaf, _dir, "nginx");
-        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_dir, "nginx"), port, cert, key));
-        _owned.Add(nginx);
+        using var leaf = _bed.Ca.Issue(["backend.test", "svc.test"]);
+        var (cert, key) = TestCertificates.WritePem(leaf, _bed.Dir, "nginx");
+        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_bed.Dir, "nginx"), port, cert, key));
+        _bed.Owned.Add(nginx);
         var dns = await DnsmasqServer.StartAsync(
-            _dir,
+            _bed.Dir,
             [("127.0.0.1", "backend.test"), ("127.0.0.1", "node1.test"), ("127.0.0.1", "wrong.test")],
             [$"_https._tcp.svc.test,node1.test,{nginx.Port},0,1"]);
-        _owned.Add(dns);
-        var caFile = _ca.WritePem(_dir);
-        var path = Path.Combine(_dir, "proxy.json");
+        _bed.Owned.Add(dns);
+        var caFile = _bed.Ca.WritePem(_bed.Dir);
+        var path = Path.Combine(_bed.Dir, "proxy.json");
         await File.WriteAllTextAsync(path, $$"""
             { "admin": { "bind": "127.0.0.1:0" }, "retries": 0, "resolvers": {{dns.ResolversJson}},
               "frontends": [ { "name": "byname", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "d" },
@@ -76,20 +64,20 @@ public sealed class BackendTlsDnsTests : IDisposable
                             { "name": "s", "servers": [ { "name": "svc", "address": "srv:_https._tcp.svc.test", "tls": { "enabled": true, "caFile": "{{caFile}}" } } ] },
                             { "name": "w", "servers": [ { "name": "bad", "address": "dns:wrong.test:{{nginx.Port}}", "tls": { "enabled": true, "caFile": "{{caFile}}" } } ] } ] }
             """);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {cores}");
-        _owned.Add(proxy);
+        var proxy = SampleProcess.Start(BackendTlsTestBed.ProxyDll, $"--config {path} --cores {cores}");
+        _bed.Owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
 
         foreach (var frontend in new[] { "byname", "bysrv" })
         {
             using var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync($"frontend {frontend}"));
-            var response = await GetAsync(client);
+            var response = await BackendTlsTestBed.GetAsync(client);
             Assert.True((response.Status, response.Body) == (200, "Hello"), $"{frontend}: {response.Status} {response.Body}: {proxy.Stdout}{proxy.Stderr}");
         }
 
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend wrong")))
         {
-            Assert.Equal(502, (await GetAsync(client)).Status);
+            Assert.Equal(502, (await BackendTlsTestBed.GetAsync(client)).Status);
         }
 
         // The resolved server's name says which address it is; the name verified is the DNS name.
@@ -111,10 +99,4 @@ public sealed class BackendTlsDnsTests : IDisposable
         stats.TryGetProperty("tlsServers", out var rows)
             ? rows.EnumerateArray().Where(r => r.GetProperty("server").GetString() == server).Sum(r => r.GetProperty("handshakes").GetInt64())
             : 0;
-
-    private static async Task<RawHttpResponse> GetAsync(RawHttpClient client)
-    {
-        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: backend.test\r\n\r\n");
-        return await client.ReadResponseAsync();
-    }
 }

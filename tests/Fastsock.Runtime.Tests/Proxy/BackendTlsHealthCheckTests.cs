@@ -12,41 +12,29 @@ namespace Fastsock.Tests.Proxy;
 [Trait("Category", "Slow")] // real processes and peers
 public sealed class BackendTlsHealthCheckTests : IDisposable
 {
-    private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-tlscheck-").FullName;
-    private readonly TestCertificateAuthority _ca = new();
-    private readonly List<IDisposable> _owned = [];
+    private readonly BackendTlsTestBed _bed = new("fastsock-tlscheck-");
 
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-        {
-            _owned[i].Dispose();
-        }
-
-        _ca.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _bed.Dispose();
 
     [Theory]
     [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
     public async Task An_http_check_inside_tls_takes_an_nginx_server_down_on_404_and_up_once_its_health_page_exists(string cores)
     {
-        var nginx = await StartNginxAsync(_ca.Issue(["backend.test"]));
+        var nginx = await StartNginxAsync(_bed.Ca.Issue(["backend.test"]));
         var proxy = await StartProxyAsync(nginx, "backend.test", cores);
 
         // nginx answered 404 through TLS: the handshake with the traffic's CA and SNI passed and the request went inside.
         await WaitForLineAsync(proxy, $"Server b/nginx (127.0.0.1:{nginx.Port}) is DOWN after 1 failed checks: HTTP 404, expected 200");
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web")))
         {
-            Assert.Equal(503, (await GetAsync(client)).Status);
+            Assert.Equal(503, (await BackendTlsTestBed.GetAsync(client)).Status);
         }
 
         File.WriteAllText(Path.Combine(nginx.WebRoot, "health"), "ok");
         await WaitForLineAsync(proxy, $"Server b/nginx (127.0.0.1:{nginx.Port}) is UP after 2 good checks");
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web")))
         {
-            Assert.Equal(200, (await GetAsync(client)).Status);
+            Assert.Equal(200, (await BackendTlsTestBed.GetAsync(client)).Status);
         }
 
         var checks = nginx.AccessLog().Where(l => l.Contains("GET /health HTTP/1.1", StringComparison.Ordinal)).ToArray();
@@ -60,7 +48,7 @@ public sealed class BackendTlsHealthCheckTests : IDisposable
     public async Task An_http_check_to_a_server_whose_certificate_fails_verification_keeps_it_down_and_logs_why(string problem, string reason)
     {
         using var otherCa = new TestCertificateAuthority("Unknown CA");
-        var nginx = await StartNginxAsync(problem == "unknown-ca" ? otherCa.Issue(["backend.test"]) : _ca.Issue(["backend.test"]));
+        var nginx = await StartNginxAsync(problem == "unknown-ca" ? otherCa.Issue(["backend.test"]) : _bed.Ca.Issue(["backend.test"]));
         File.WriteAllText(Path.Combine(nginx.WebRoot, "health"), "ok"); // a check that reached nginx would pass
         var proxy = await StartProxyAsync(nginx, problem == "wrong-sni" ? "other.test" : "backend.test", CoreSets.FirstText);
 
@@ -76,32 +64,32 @@ public sealed class BackendTlsHealthCheckTests : IDisposable
         Assert.DoesNotContain("is UP after", Logged(proxy), StringComparison.Ordinal);
         Assert.DoesNotContain(nginx.AccessLog(), l => l.Contains("/health", StringComparison.Ordinal));
         using var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web"));
-        Assert.Equal(503, (await GetAsync(client)).Status);
+        Assert.Equal(503, (await BackendTlsTestBed.GetAsync(client)).Status);
     }
 
     private async Task<NginxTlsServer> StartNginxAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
     {
         using (certificate)
         {
-            var (cert, key) = TestCertificates.WritePem(certificate, _dir, "nginx");
-            var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_dir, "nginx"), port, cert, key, errorLogLevel: "info"));
-            _owned.Add(nginx);
+            var (cert, key) = TestCertificates.WritePem(certificate, _bed.Dir, "nginx");
+            var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_bed.Dir, "nginx"), port, cert, key, errorLogLevel: "info"));
+            _bed.Owned.Add(nginx);
             return nginx;
         }
     }
 
     private async Task<SampleProcess> StartProxyAsync(NginxTlsServer nginx, string sni, string cores)
     {
-        var path = Path.Combine(_dir, "proxy.json");
+        var path = Path.Combine(_bed.Dir, "proxy.json");
         await File.WriteAllTextAsync(path, $$"""
             { "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b",
                               "healthCheck": { "type": "http", "path": "/health", "interval": "100ms", "timeout": "10s", "rise": {{(sni == "backend.test" ? 2 : 1)}}, "fall": 1 },
                               "servers": [ { "name": "nginx", "address": "127.0.0.1:{{nginx.Port}}",
-                                             "tls": { "enabled": true, "caFile": "{{_ca.WritePem(_dir)}}", "sni": "{{sni}}" } } ] } ] }
+                                             "tls": { "enabled": true, "caFile": "{{_bed.Ca.WritePem(_bed.Dir)}}", "sni": "{{sni}}" } } ] } ] }
             """);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {cores}");
-        _owned.Add(proxy);
+        var proxy = SampleProcess.Start(BackendTlsTestBed.ProxyDll, $"--config {path} --cores {cores}");
+        _bed.Owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
         return proxy;
     }
@@ -110,12 +98,6 @@ public sealed class BackendTlsHealthCheckTests : IDisposable
     {
         await Eventually.AssertAsync(() => Logged(proxy).Contains(text, StringComparison.Ordinal), () => $"no log line '{text}': {Logged(proxy)}");
         return Logged(proxy).Split('\n').First(l => l.Contains(text, StringComparison.Ordinal));
-    }
-
-    private static async Task<RawHttpResponse> GetAsync(RawHttpClient client)
-    {
-        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: backend.test\r\n\r\n");
-        return await client.ReadResponseAsync();
     }
 
     private static string Logged(SampleProcess proxy) => proxy.Stdout + proxy.Stderr;

@@ -21,30 +21,18 @@ namespace Fastsock.Tests.Proxy;
 [Trait("Category", "Slow")] // real processes and peers
 public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-backendtls-").FullName;
-    private readonly TestCertificateAuthority _ca = new();
-    private readonly List<IDisposable> _owned = [];
+    private readonly BackendTlsTestBed _bed = new("fastsock-backendtls-");
 
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-        {
-            _owned[i].Dispose();
-        }
+    public void Dispose() => _bed.Dispose();
 
-        _ca.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
-
-    private string CaFile => _ca.WritePem(_dir);
+    private string CaFile => _bed.Ca.WritePem(_bed.Dir);
 
     [Theory]
     [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
     public async Task Get_and_post_reach_an_https_nginx_backend_and_keep_alive_pays_one_handshake(string cores)
     {
-        var nginx = await StartNginxAsync(_ca.Issue(["backend.test"]));
-        var proxy = await StartProxyAsync($$"""
+        var nginx = await StartNginxAsync(_bed.Ca.Issue(["backend.test"]));
+        var proxy = await _bed.StartProxyAsync($$"""
             { "admin": { "bind": "127.0.0.1:0" },
               "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "name": "nginx", "address": "127.0.0.1:{{nginx.Port}}",
@@ -88,15 +76,15 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
     public async Task A_refused_backend_certificate_is_a_502_with_one_log_line_while_other_clients_go_on(string problem, string reason, string detail)
     {
         using var otherCa = new TestCertificateAuthority("Unknown CA");
-        var good = await StartNginxAsync(_ca.Issue(["backend.test"]), "good");
+        var good = await StartNginxAsync(_bed.Ca.Issue(["backend.test"]), "good");
         var bad = await StartNginxAsync(problem switch
         {
             "unknown-ca" => otherCa.Issue(["backend.test"]),
-            "expired" => _ca.Issue(["backend.test"], DateTimeOffset.UtcNow.AddDays(-10), DateTimeOffset.UtcNow.AddDays(-1)),
-            _ => _ca.Issue(["backend.test"]),
+            "expired" => _bed.Ca.Issue(["backend.test"], DateTimeOffset.UtcNow.AddDays(-10), DateTimeOffset.UtcNow.AddDays(-1)),
+            _ => _bed.Ca.Issue(["backend.test"]),
         }, "bad");
         string sni = problem == "wrong-sni" ? "other.test" : "backend.test";
-        var proxy = await StartProxyAsync($$"""
+        var proxy = await _bed.StartProxyAsync($$"""
             { "admin": { "bind": "127.0.0.1:0" }, "retries": 0,
               "frontends": [ { "name": "good", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "g" },
                              { "name": "bad", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
@@ -107,11 +95,11 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
             """, CoreSets.FirstText);
 
         using var steady = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend good"));
-        Assert.Equal(200, (await GetAsync(steady)).Status);
+        Assert.Equal(200, (await BackendTlsTestBed.GetAsync(steady)).Status);
 
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend bad")))
         {
-            Assert.Equal(502, (await GetAsync(client)).Status);
+            Assert.Equal(502, (await BackendTlsTestBed.GetAsync(client)).Status);
         }
 
         var line = $"Server bad: TLS handshake failed ({reason}): TLS to {sni} (127.0.0.1:{bad.Port}) failed: ";
@@ -125,9 +113,9 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
         Assert.Empty(bad.AccessLog()); // no request reached the server that failed verification
 
         // The other frontend's keep-alive client and new clients are served as before, by the same process.
-        Assert.Equal(200, (await GetAsync(steady)).Status);
+        Assert.Equal(200, (await BackendTlsTestBed.GetAsync(steady)).Status);
         using var fresh = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend good"));
-        Assert.Equal(200, (await GetAsync(fresh)).Status);
+        Assert.Equal(200, (await BackendTlsTestBed.GetAsync(fresh)).Status);
         Assert.False(proxy.HasExited);
     }
 
@@ -136,14 +124,14 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
     {
         using var otherCa = new TestCertificateAuthority("Unknown CA");
         var nginx = await StartNginxAsync(otherCa.Issue(["whatever.test"]));
-        var proxy = await StartProxyAsync($$"""
+        var proxy = await _bed.StartProxyAsync($$"""
             { "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "name": "lax", "address": "127.0.0.1:{{nginx.Port}}",
                               "tls": { "enabled": true, "verify": false } } ] } ] }
             """, CoreSets.FirstText);
 
         using var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web"));
-        Assert.Equal(200, (await GetAsync(client)).Status);
+        Assert.Equal(200, (await BackendTlsTestBed.GetAsync(client)).Status);
         var warnings = Logged(proxy).Split('\n').Where(l => l.Contains("tls verify is false", StringComparison.Ordinal)).ToArray();
         Assert.Contains($"Backend b, server lax (127.0.0.1:{nginx.Port})", Assert.Single(warnings), StringComparison.Ordinal);
     }
@@ -152,11 +140,11 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
     [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
     public async Task Tcp_mode_forwards_64_mib_byte_exact_both_ways_to_a_tls_backend(string cores)
     {
-        using var leaf = _ca.Issue(["backend.test"]);
+        using var leaf = _bed.Ca.Issue(["backend.test"]);
         var options = new TlsServerOptions();
         options.Certificates.Add(leaf);
         await using var backend = await TestServers.StartAsync(TlsLayer.Server(options, TestServers.Echo), o => o.Cores = CpuSet.Parse(cores));
-        var proxy = await StartProxyAsync($$"""
+        var proxy = await _bed.StartProxyAsync($$"""
             { "frontends": [ { "name": "raw", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backend.EndPoints[0].Port}}",
                               "tls": { "enabled": true, "caFile": "{{CaFile}}", "sni": "backend.test" } } ] } ] }
@@ -177,7 +165,7 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
     [Fact]
     public async Task In_tcp_mode_a_refused_backend_certificate_closes_the_client_connection_and_is_logged()
     {
-        using var leaf = _ca.Issue(["backend.test"]);
+        using var leaf = _bed.Ca.Issue(["backend.test"]);
         var options = new TlsServerOptions();
         options.Certificates.Add(leaf);
         long reachedBackend = 0;
@@ -195,7 +183,7 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
                 }
             }
         }), o => o.Cores = CoreSets.First);
-        var proxy = await StartProxyAsync($$"""
+        var proxy = await _bed.StartProxyAsync($$"""
             { "retries": 0, "frontends": [ { "name": "raw", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
               "backends": [ { "name": "b", "servers": [ { "name": "wrong", "address": "127.0.0.1:{{backend.EndPoints[0].Port}}",
                               "tls": { "enabled": true, "caFile": "{{CaFile}}", "sni": "other.test" } } ] } ] }
@@ -225,10 +213,10 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
     public async Task A_large_body_crosses_client_tls_proxy_and_backend_tls_byte_exact_both_ways()
     {
         long size = long.TryParse(Environment.GetEnvironmentVariable("FASTSOCK_TLS_LARGE_BODY"), out long forced) ? forced : LargeBody;
-        using var leaf = _ca.Issue(["backend.test"]);
+        using var leaf = _bed.Ca.Issue(["backend.test"]);
         await using var backend = await HttpsBodyBackend.StartAsync(leaf, CoreSets.First);
-        var front = TestCertificates.WritePem(TestCertificates.Create("proxy.test", ["proxy.test"]), _dir, "front");
-        var proxy = await StartProxyAsync($$"""
+        var front = TestCertificates.WritePem(TestCertificates.Create("proxy.test", ["proxy.test"]), _bed.Dir, "front");
+        var proxy = await _bed.StartProxyAsync($$"""
             { "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b",
                                "tls": { "certificates": [ { "cert": "{{front.Cert}}", "key": "{{front.Key}}" } ] } } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backend.Port}}",
@@ -308,26 +296,10 @@ public sealed class BackendTlsProcessTests(ITestOutputHelper output) : IDisposab
 
     private async Task<NginxTlsServer> StartNginxAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string name = "nginx")
     {
-        var (cert, key) = TestCertificates.WritePem(certificate, _dir, name);
-        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_dir, name), port, cert, key));
-        _owned.Add(nginx);
+        var (cert, key) = TestCertificates.WritePem(certificate, _bed.Dir, name);
+        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_bed.Dir, name), port, cert, key));
+        _bed.Owned.Add(nginx);
         return nginx;
-    }
-
-    private async Task<SampleProcess> StartProxyAsync(string json, string cores, string arguments = "")
-    {
-        var path = Path.Combine(_dir, $"proxy-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(path, json);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {cores} {arguments}");
-        _owned.Add(proxy);
-        await proxy.WaitForLineAsync("Press Ctrl+C");
-        return proxy;
-    }
-
-    private static async Task<RawHttpResponse> GetAsync(RawHttpClient client)
-    {
-        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: backend.test\r\n\r\n");
-        return await client.ReadResponseAsync();
     }
 
     private static string Logged(SampleProcess proxy) => proxy.Stdout + proxy.Stderr;

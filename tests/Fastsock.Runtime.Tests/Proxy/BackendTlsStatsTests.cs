@@ -12,31 +12,19 @@ namespace Fastsock.Tests.Proxy;
 [Trait("Category", "Slow")] // real processes and peers
 public sealed class BackendTlsStatsTests : IDisposable
 {
-    private static readonly string ProxyDll = Path.Combine(AppContext.BaseDirectory, "fastsock-proxy.dll");
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-tlsstats-").FullName;
-    private readonly TestCertificateAuthority _ca = new();
-    private readonly List<IDisposable> _owned = [];
+    private readonly BackendTlsTestBed _bed = new("fastsock-tlsstats-");
 
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-        {
-            _owned[i].Dispose();
-        }
-
-        _ca.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _bed.Dispose();
 
     [Theory]
     [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
     public async Task Handshakes_protocols_ciphers_and_failures_to_tls_servers_are_shown_per_server_in_json_metrics_and_page(string cores)
     {
         using var otherCa = new TestCertificateAuthority("Unknown CA");
-        var good = await StartNginxAsync(_ca.Issue(["backend.test"]), "good");
+        var good = await StartNginxAsync(_bed.Ca.Issue(["backend.test"]), "good");
         var bad = await StartNginxAsync(otherCa.Issue(["backend.test"]), "bad");
-        var caFile = _ca.WritePem(_dir);
-        var path = Path.Combine(_dir, "proxy.json");
+        var caFile = _bed.Ca.WritePem(_bed.Dir);
+        var path = Path.Combine(_bed.Dir, "proxy.json");
         await File.WriteAllTextAsync(path, $$"""
             { "admin": { "bind": "127.0.0.1:0" }, "retries": 0,
               "frontends": [ { "name": "good", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "g" },
@@ -48,22 +36,22 @@ public sealed class BackendTlsStatsTests : IDisposable
             """);
         // A long handshake timeout for the good server: its first handshake loads OpenSSL and compiles the client path, which
         // a loaded machine running other tests in parallel may stretch past the default 5 s (this test is about counting).
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {path} --cores {cores}");
-        _owned.Add(proxy);
+        var proxy = SampleProcess.Start(BackendTlsTestBed.ProxyDll, $"--config {path} --cores {cores}");
+        _bed.Owned.Add(proxy);
         await proxy.WaitForLineAsync("Press Ctrl+C");
 
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend good")))
         {
             for (int i = 0; i < 3; i++)
             {
-                var response = await GetAsync(client);
+                var response = await BackendTlsTestBed.GetAsync(client);
                 Assert.True(response.Status == 200, $"{response.Status} {response.Body}: {proxy.Stdout}{proxy.Stderr}"); // one keep-alive backend connection: one handshake
             }
         }
 
         using (var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend bad")))
         {
-            Assert.Equal(502, (await GetAsync(client)).Status);
+            Assert.Equal(502, (await BackendTlsTestBed.GetAsync(client)).Status);
         }
 
         using var admin = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("admin"));
@@ -102,16 +90,10 @@ public sealed class BackendTlsStatsTests : IDisposable
     {
         using (certificate)
         {
-            var (cert, key) = TestCertificates.WritePem(certificate, _dir, name);
-            var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_dir, name), port, cert, key));
-            _owned.Add(nginx);
+            var (cert, key) = TestCertificates.WritePem(certificate, _bed.Dir, name);
+            var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_bed.Dir, name), port, cert, key));
+            _bed.Owned.Add(nginx);
             return nginx;
         }
-    }
-
-    private static async Task<RawHttpResponse> GetAsync(RawHttpClient client)
-    {
-        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: backend.test\r\n\r\n");
-        return await client.ReadResponseAsync();
     }
 }
