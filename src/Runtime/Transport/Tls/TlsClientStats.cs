@@ -12,37 +12,17 @@ public sealed class TlsClientStats
 {
     private static readonly int ReasonCount = Enum.GetValues<TlsClientFailureReason>().Length;
 
-    private readonly Lock _grow = new();
-    private WorkerCounters?[] _workers = new WorkerCounters?[8];
+    private readonly PerWorkerCounters<WorkerCounters> _workers = new();
 
     /// <summary>The totals over all workers at this moment (each counter read once; they are not a consistent cut).</summary>
-    public TlsClientStatsSnapshot Snapshot()
-    {
-        var total = new WorkerCounters();
-        foreach (var worker in Volatile.Read(ref _workers))
-        {
-            worker?.AddTo(total);
-        }
-
-        return total.ToSnapshot();
-    }
+    public TlsClientStatsSnapshot Snapshot() => _workers.Sum().ToSnapshot();
 
     /// <summary>The counts of one worker (by index); all zero for a worker that has not handshaken yet.</summary>
-    public TlsClientStatsSnapshot Snapshot(int worker)
-    {
-        var total = new WorkerCounters();
-        var workers = Volatile.Read(ref _workers);
-        if ((uint)worker < (uint)workers.Length)
-        {
-            workers[worker]?.AddTo(total);
-        }
-
-        return total.ToSnapshot();
-    }
+    public TlsClientStatsSnapshot Snapshot(int worker) => _workers.Sum(worker).ToSnapshot();
 
     internal void Succeeded(int worker, SslProtocols protocol, TlsCipherSuite cipher)
     {
-        var counters = For(worker);
+        var counters = _workers.For(worker);
         Interlocked.Increment(ref counters.Handshakes);
         Interlocked.Increment(ref counters.Ciphers[TlsCipherTable.IndexOf(cipher)]);
         if (protocol == SslProtocols.Tls13)
@@ -55,12 +35,12 @@ public sealed class TlsClientStats
         }
     }
 
-    internal void Failed(int worker, TlsClientFailureReason reason) => Interlocked.Increment(ref For(worker).Failures[(int)reason]);
+    internal void Failed(int worker, TlsClientFailureReason reason) => Interlocked.Increment(ref _workers.For(worker).Failures[(int)reason]);
 
     /// <summary>A connection under the layer has ended; <paramref name="hops"/> of its stream calls came from off the worker.</summary>
     internal void Closed(int worker, long hops)
     {
-        var counters = For(worker);
+        var counters = _workers.For(worker);
         Interlocked.Increment(ref counters.Closed);
         if (hops > 0)
         {
@@ -68,31 +48,9 @@ public sealed class TlsClientStats
         }
     }
 
-    private WorkerCounters For(int worker)
-    {
-        var workers = Volatile.Read(ref _workers);
-        if ((uint)worker < (uint)workers.Length && workers[worker] is { } counters)
-        {
-            return counters;
-        }
-
-        // Once per worker per layer: grow or fill the slot under a lock no handshake takes afterwards.
-        lock (_grow)
-        {
-            workers = _workers;
-            if (worker >= workers.Length)
-            {
-                Array.Resize(ref workers, Math.Max(worker + 1, workers.Length * 2));
-            }
-
-            counters = workers[worker] ??= new WorkerCounters();
-            Volatile.Write(ref _workers, workers);
-            return counters;
-        }
-    }
 
     /// <summary>One worker's counters; the interlocked adds are uncontended and let readers on other threads see whole values.</summary>
-    private sealed class WorkerCounters
+    private sealed class WorkerCounters : IWorkerCounters<WorkerCounters>
     {
         public readonly long[] Failures = new long[ReasonCount];
         public readonly long[] Ciphers = new long[TlsCipherTable.Other + 1];

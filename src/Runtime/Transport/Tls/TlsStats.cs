@@ -9,38 +9,18 @@ namespace Fastsock.Transport.Tls;
 /// </summary>
 public sealed class TlsStats
 {
-    private readonly Lock _grow = new();
-    private TlsWorkerCounters?[] _workers = new TlsWorkerCounters?[8];
+    private readonly PerWorkerCounters<TlsWorkerCounters> _workers = new();
 
     /// <summary>The totals over all workers at this moment (each counter read once; they are not a consistent cut).</summary>
-    public TlsStatsSnapshot Snapshot()
-    {
-        var total = new TlsWorkerCounters();
-        foreach (var worker in Volatile.Read(ref _workers))
-        {
-            worker?.AddTo(total);
-        }
-
-        return total.ToSnapshot();
-    }
+    public TlsStatsSnapshot Snapshot() => _workers.Sum().ToSnapshot();
 
     /// <summary>The counts of one worker (by index); all zero for a worker that has not handshaken yet.</summary>
-    public TlsStatsSnapshot Snapshot(int worker)
-    {
-        var total = new TlsWorkerCounters();
-        var workers = Volatile.Read(ref _workers);
-        if ((uint)worker < (uint)workers.Length)
-        {
-            workers[worker]?.AddTo(total);
-        }
-
-        return total.ToSnapshot();
-    }
+    public TlsStatsSnapshot Snapshot(int worker) => _workers.Sum(worker).ToSnapshot();
 
     /// <summary>A connection under the layer has ended; <paramref name="hops"/> of its stream calls came from off the worker.</summary>
     internal void Closed(int worker, long hops)
     {
-        var counters = For(worker);
+        var counters = _workers.For(worker);
         Interlocked.Increment(ref counters.Closed);
         if (hops > 0)
         {
@@ -50,7 +30,7 @@ public sealed class TlsStats
 
     internal void Succeeded(int worker, SslProtocols protocol, SslApplicationProtocol alpn, TlsCipherSuite cipher, bool resumed)
     {
-        var counters = For(worker);
+        var counters = _workers.For(worker);
         Interlocked.Increment(ref counters.Handshakes);
         Interlocked.Increment(ref counters.Ciphers[TlsCipherTable.IndexOf(cipher)]);
         if (resumed)
@@ -73,33 +53,11 @@ public sealed class TlsStats
         }
     }
 
-    internal void Failed(int worker, TlsFailureReason reason) => Interlocked.Increment(ref For(worker).Failures[(int)reason]);
+    internal void Failed(int worker, TlsFailureReason reason) => Interlocked.Increment(ref _workers.For(worker).Failures[(int)reason]);
 
-    private TlsWorkerCounters For(int worker)
-    {
-        var workers = Volatile.Read(ref _workers);
-        if ((uint)worker < (uint)workers.Length && workers[worker] is { } counters)
-        {
-            return counters;
-        }
-
-        // Once per worker per layer: grow or fill the slot under a lock no handshake path takes afterwards.
-        lock (_grow)
-        {
-            workers = _workers;
-            if (worker >= workers.Length)
-            {
-                Array.Resize(ref workers, Math.Max(worker + 1, workers.Length * 2));
-            }
-
-            counters = workers[worker] ??= new TlsWorkerCounters();
-            Volatile.Write(ref _workers, workers);
-            return counters;
-        }
-    }
 
     /// <summary>One worker's counters; the interlocked adds are uncontended and let readers on other threads see whole values.</summary>
-    private sealed class TlsWorkerCounters
+    private sealed class TlsWorkerCounters : IWorkerCounters<TlsWorkerCounters>
     {
         public long Handshakes;
         public long Tls12;
