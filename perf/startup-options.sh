@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# How fast does fastsock-proxy reach full speed, per way of building it? For each variant (JIT with tiering and
-# PGO, ReadyToRun, JIT with tiering off, Native AOT) this script publishes the proxy, then, alternating the
-# variants round by round under the same pinning (proxy on --server-cpu, nginx backend and wrk on --client-cpu):
+# How fast does fastsock-proxy reach full speed, per way of building it? Variants: jit (tiering and PGO, with the
+# samples' shipped CallCountingDelayMs=0), jit-delay (the same with .NET's default tier-1 delay, 100 ms x10 on one
+# CPU, through DOTNET_TC_CallCountingDelayMs=100), r2r (ReadyToRun), jit-notiered, aot (Native AOT). This script
+# publishes each, then, alternating the variants round by round under the same pinning (proxy on --server-cpu, nginx
+# backend and wrk on --client-cpu):
 #   start-up  : ms from exec to the first 200 through the proxy (curl polling every 10 ms)
-#   first 2 s : requests/s of a 2 s wrk run started right after that first answer (cold code)
-#   steady    : requests/s of a --duration run after a --warmup run at the same load (JIT settled)
+#   windows   : requests/s of back-to-back 2 s wrk runs from that first answer for --warmup s (the first one is the
+#               "first 2 s" figure, with its p99)
+#   steady    : requests/s and p99 of a --duration run right after (JIT settled)
 #   CPU µs/request (steady, from /proc/PID/stat) and VmRSS (MiB) at the end.
 # Usage: perf/startup-options.sh [--runs N] [--warmup S] [--duration S] [--connections N]
-#                                [--variants jit,r2r,jit-notiered,aot] [--server-cpu N] [--client-cpu N]
+#                                [--variants jit,jit-delay,r2r,jit-notiered,aot] [--server-cpu N] [--client-cpu N]
 # Results: a table on stdout and perf/.work/startup/results.tsv.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-proxy.sh"
 
-RUNS=2 WARMUP=12 DURATION=8 CONNECTIONS=64 VARIANTS=jit,r2r,jit-notiered,aot
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+RUNS=2 WARMUP=12 DURATION=8 CONNECTIONS=64 VARIANTS=jit,jit-delay,r2r,jit-notiered,aot
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
     case "$1" in
         --runs) RUNS="${2:?}"; shift 2 ;;
@@ -42,10 +45,10 @@ publish() {
     local v="$1" dir="$OUT/$1" project="$REPO_ROOT/src/Samples/Proxy"
     local -a props=(--self-contained false -p:PublishReadyToRun=false -p:PublishAot=false)
     case "$v" in
-        jit | jit-notiered) ;;
+        jit | jit-delay | jit-notiered) ;;
         r2r) props=(--self-contained false -p:PublishReadyToRun=true -p:PublishAot=false) ;;
         aot) props=(-p:PublishAot=true -p:PublishReadyToRun=false) ;; # native AOT is self-contained by nature
-        *) die "unknown variant '$v' (jit, r2r, jit-notiered, aot)" ;;
+        *) die "unknown variant '$v' (jit, jit-delay, r2r, jit-notiered, aot)" ;;
     esac
     run_waited dotnet publish "$project" -c Release -r linux-x64 "${props[@]}" -o "$dir" -nologo -v q \
         >"$OUT/$v.publish.log" 2>&1 || { tail -n 20 "$OUT/$v.publish.log" >&2; die "dotnet publish ($v) failed"; }
@@ -60,6 +63,7 @@ JSON
     local -a cmd=("$dir/fastsock-proxy" --config "$OUT/proxy.json" --cores "$SERVER_CPU" --log-level Warning)
     local -a envs=()
     [[ "$v" == jit-notiered ]] && envs=(DOTNET_TieredCompilation=0)
+    [[ "$v" == jit-delay ]] && envs=(DOTNET_TC_CallCountingDelayMs=100) # the environment wins over runtimeconfig.json
     local t0 t1
     t0=$(date +%s%N)
     env "${envs[@]}" taskset -c "$SERVER_CPU" "${cmd[@]}" >"$OUT/$v.out" 2>&1 &
@@ -76,22 +80,27 @@ JSON
 
 for v in "${variants[@]}"; do log "publishing $v"; publish "$v"; done
 start_backend
-printf 'variant\trun\tstartup_ms\tfirst2s_rps\tsteady_rps\tcpu_us_per_req\trss_mib\n' >"$OUT/results.tsv"
+printf 'variant\trun\tstartup_ms\tfirst2s_rps\tfirst2s_p99_ms\tsteady_rps\tsteady_p99_ms\tcpu_us_per_req\trss_mib\twindows_2s_rps\n' >"$OUT/results.tsv"
+p99_ms() { awk -v u="$(wrk_latency_us "$1" 99)" 'BEGIN { printf "%.2f", u / 1000 }'; }
 for ((run = 1; run <= RUNS; run++)); do
     for v in "${variants[@]}"; do
         start_variant "$v"
-        run_wrk "$PROXY_PORT" keepalive 2s "$CONNECTIONS" "$OUT/$v.$run.first.txt"
-        first=$(wrk_rps "$OUT/$v.$run.first.txt")
-        run_wrk "$PROXY_PORT" keepalive "${WARMUP}s" "$CONNECTIONS" "$OUT/$v.$run.warm.txt"
+        windows=""
+        for ((w = 0; w < (WARMUP + 1) / 2; w++)); do
+            run_wrk "$PROXY_PORT" keepalive 2s "$CONNECTIONS" "$OUT/$v.$run.w$w.txt"
+            windows+="${windows:+ }$(wrk_rps "$OUT/$v.$run.w$w.txt" | awk '{ printf "%.0f", $1 }')"
+        done
+        first=$(wrk_rps "$OUT/$v.$run.w0.txt") first_p99=$(p99_ms "$OUT/$v.$run.w0.txt")
         c0=$(cpu_ticks "$PROXY_PID")
         run_wrk "$PROXY_PORT" keepalive "${DURATION}s" "$CONNECTIONS" "$OUT/$v.$run.steady.txt"
         c1=$(cpu_ticks "$PROXY_PID")
-        steady=$(wrk_rps "$OUT/$v.$run.steady.txt")
+        steady=$(wrk_rps "$OUT/$v.$run.steady.txt") steady_p99=$(p99_ms "$OUT/$v.$run.steady.txt")
         reqs=$(wrk_requests "$OUT/$v.$run.steady.txt")
         cpu=$(awk -v d=$((c1 - c0)) -v t="$CLK_TCK" -v n="$reqs" 'BEGIN { printf "%.2f", d / t * 1e6 / n }')
         rss=$(awk -v k="$(rss_kib "$PROXY_PID")" 'BEGIN { printf "%.1f", k / 1024 }')
         stop_pid "$PROXY_PID"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$run" "$STARTUP_MS" "$first" "$steady" "$cpu" "$rss" | tee -a "$OUT/results.tsv"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$run" "$STARTUP_MS" "$first" "$first_p99" "$steady" "$steady_p99" \
+            "$cpu" "$rss" "$windows" | tee -a "$OUT/results.tsv"
     done
 done
 log "results: $OUT/results.tsv"
