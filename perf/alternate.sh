@@ -33,7 +33,7 @@ round. Only the proxy being measured has load; the others sit idle.
   tls-new        full handshakes: openssl s_time -new -www /plaintext, one connection at a time
   tls-reuse      resumed handshakes: openssl s_time -reuse -www /plaintext
 Per run: the rate (req/s or handshakes/s), p99 (wrk), the proxy's user and system CPU µs per request or handshake
-(/proc/PID/stat) and VmRSS. Prints per proxy the median and range, and for every proxy after the first the ratio to
+(/proc/PID/stat), VmRSS and its private part (RssAnon + RssShmem). Prints per proxy the median and range, and for every proxy after the first the ratio to
 the first one per round (median, range, rounds ahead). Writes runs.tsv and summary.txt into --output
 (perf/.work/alternate-MEASURE-cN-TIME).
 USAGE
@@ -109,6 +109,10 @@ load() {
     esac || { tail -5 "$out" >&2; die "$s: the load failed ($out)"; }
 }
 
+# private_kib PID: RssAnon + RssShmem (the JIT's double-mapped code is shared memory): what the process holds of its
+# own, without the file-backed pages of the libraries and assemblies it maps (shared with other processes, reclaimable).
+private_kib() { awk '/^(RssAnon|RssShmem):/ { k += $2 } END { print k + 0 }' "/proc/$1/status"; }
+
 # count OUTFILE: requests (wrk) or connections (s_time: its first "N connections in" line; its own seconds are whole).
 count() {
     if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then
@@ -123,7 +127,7 @@ for s in "${SERVERS_LIST[@]}"; do
     load "$s" "$WARMUP" "$OUT/warmup-$s.txt"
 done
 
-printf 'round\tserver\tunits\tseconds\trate\tp99_us\tuser_us\tsys_us\trss_kib\terrors\n' >"$OUT/runs.tsv"
+printf 'round\tserver\tunits\tseconds\trate\tp99_us\tuser_us\tsys_us\trss_kib\terrors\tprivate_kib\n' >"$OUT/runs.tsv"
 n=${#SERVERS_LIST[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
     for ((k = 0; k < n; k++)); do
@@ -146,9 +150,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
             ((errors > 0)) || errors=0
         fi
         awk -v r="$r" -v s="$s" -v n="$units" -v t0="$t0" -v t1="$t1" -v u="$((u1 - u0))" -v y="$((s1 - s0))" \
-            -v p="$p99" -v m="$(rss_kib "$pid")" -v e="$errors" -v hz="$CLK_TCK" 'BEGIN {
-            secs = t1 - t0; printf "%d\t%s\t%d\t%.2f\t%.1f\t%s\t%.2f\t%.2f\t%d\t%d\n", r, s, n, secs, n / secs, p,
-                u * 1e6 / hz / n, y * 1e6 / hz / n, m, e }' >>"$OUT/runs.tsv"
+            -v p="$p99" -v m="$(rss_kib "$pid")" -v e="$errors" -v hz="$CLK_TCK" -v pm="$(private_kib "$pid")" 'BEGIN {
+            secs = t1 - t0; printf "%d\t%s\t%d\t%.2f\t%.1f\t%s\t%.2f\t%.2f\t%d\t%d\t%d\n", r, s, n, secs, n / secs, p,
+                u * 1e6 / hz / n, y * 1e6 / hz / n, m, e, pm }' >>"$OUT/runs.tsv"
         tail -1 "$OUT/runs.tsv" | awk -F'\t' '{ printf "round %d %-20s %10.1f/s  p99 %s us  cpu %.2f+%.2f us  rss %d KiB  errors %d\n", $1, $2, $5, $6, $7, $8, $9, $10 }' >&2
     done
 done
@@ -161,17 +165,18 @@ function lo(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m =
 function hi(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
 NR == 1 { next }
 { s = $2; k = ++cnt[s]; if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
-  rate[s, k] = $5; p99[s, k] = $6; user[s, k] = $7; sys[s, k] = $8; rss[s, k] = $9; err[s] += $10; byround[$1, s] = $5 }
+  rate[s, k] = $5; p99[s, k] = $6; user[s, k] = $7; sys[s, k] = $8; rss[s, k] = $9; err[s] += $10; priv[s, k] = $11; byround[$1, s] = $5 }
 END {
   printf "%s, %s clients, %d rounds of %d s, servers measured in turn while all run\n\n", measure, clients, rounds, dur
-  printf "%-20s %12s %22s %10s %12s %12s %10s %7s\n", "server", "median rate", "range", "p99 ms", "user us", "sys us", "RSS MiB", "errors"
+  printf "%-20s %12s %22s %10s %12s %12s %10s %12s %7s\n", "server", "median rate", "range", "p99 ms", "user us", "sys us", "RSS MiB", "private MiB", "errors"
   for (i = 1; i <= ns; i++) { s = order[i]; n = cnt[s]
     for (k = 1; k <= n; k++) { a[k] = rate[s, k] } m = med(a, n); l = lo(a, n); h = hi(a, n)
     for (k = 1; k <= n; k++) { a[k] = p99[s, k] } p = (p99[s, 1] == "-") ? "-" : sprintf("%.2f", med(a, n) / 1000)
     for (k = 1; k <= n; k++) { a[k] = user[s, k] } uu = med(a, n)
     for (k = 1; k <= n; k++) { a[k] = sys[s, k] } ss = med(a, n)
     for (k = 1; k <= n; k++) { a[k] = rss[s, k] } rr = med(a, n) / 1024
-    printf "%-20s %12.1f %10.1f-%-11.1f %10s %12.2f %12.2f %10.1f %7d\n", s, m, l, h, p, uu, ss, rr, err[s] }
+    for (k = 1; k <= n; k++) { a[k] = priv[s, k] } pr = med(a, n) / 1024
+    printf "%-20s %12.1f %10.1f-%-11.1f %10s %12.2f %12.2f %10.1f %12.1f %7d\n", s, m, l, h, p, uu, ss, rr, pr, err[s] }
   for (i = 2; i <= ns; i++) { s = order[i]; n = 0; ahead = 0
     for (r = 1; r <= rounds; r++) if (((r, s) in byround) && ((r, first) in byround) && byround[r, s] > 0) {
       q[++n] = byround[r, first] / byround[r, s]; if (q[n] > 1) ahead++ }
