@@ -44,7 +44,7 @@ public sealed class BackendTlsResumptionTests : IDisposable
         using var leaf = _bed.Ca.Issue(["backend.test"]);
         var (cert, key) = Transport.Tls.TestCertificates.WritePem(leaf, _bed.Dir, "backend");
         var nginx = await LoopbackPorts.StartPeerAsync(port => NginxTlsServer.StartAsync(Path.Combine(_bed.Dir, "nginx"), port, cert, key,
-            protocols: protocols, serverDirectives: $"keepalive_timeout 0; {sessions}"));
+            protocols: protocols, serverDirectives: $"keepalive_timeout 0; {sessions}", logResumption: true));
         _bed.Owned.Add(nginx);
         var caFile = _bed.Ca.WritePem(_bed.Dir);
         var proxy = await _bed.StartProxyAsync($$"""

@@ -13,8 +13,8 @@ namespace Fastsock.Tests.Proxy;
 /// the TLS protocol, then the request line, bytes read and status. With <c>clientCaFile</c> it asks clients for a certificate issued by that CA
 /// (<c>ssl_verify_client on</c>) and answers 400 without one; <c>errorLogLevel</c> info logs each failed handshake.
 /// <c>protocols</c> replaces the TLS versions it accepts and <c>serverDirectives</c> are added to its server block (session
-/// cache, tickets, keep-alive); a second log records per request the TLS protocol, whether the session was reused
-/// (nginx's <c>$ssl_session_reused</c>: r or .) and the path.
+/// cache, tickets, keep-alive); with <c>logResumption</c> a second log records per request the TLS protocol, whether the
+/// session was reused (nginx's <c>$ssl_session_reused</c>: r or .) and the path.
 /// </summary>
 internal sealed class NginxTlsServer : IDisposable
 {
@@ -32,11 +32,12 @@ internal sealed class NginxTlsServer : IDisposable
     public int Port { get; }
 
     public static async Task<NginxTlsServer> StartAsync(string dir, int port, string certFile, string keyFile, string errorLogLevel = "warn", string? clientCaFile = null,
-        string protocols = "TLSv1.2 TLSv1.3", string serverDirectives = "")
+        string protocols = "TLSv1.2 TLSv1.3", string serverDirectives = "", bool logResumption = false)
     {
         Assert.True(File.Exists("/usr/sbin/nginx"), "nginx is missing: .ci/run installs it (apt-get install nginx-light)");
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "www"));
         var clientVerify = clientCaFile is null ? "" : $"ssl_verify_client on; ssl_client_certificate {clientCaFile};";
+        var resumptionLog = logResumption ? $"access_log {dir}/resumption.log resumption;" : "";
         var conf = Path.Combine(dir, "nginx.conf");
         File.WriteAllText(conf, $$"""
             daemon off;
@@ -49,7 +50,7 @@ internal sealed class NginxTlsServer : IDisposable
                 log_format conn '$connection $connection_requests $ssl_protocol $request $request_length $status';
                 access_log {{dir}}/access.log conn;
                 log_format resumption '$ssl_protocol $ssl_session_reused $request_uri';
-                access_log {{dir}}/resumption.log resumption;
+                {{resumptionLog}}
                 client_body_temp_path {{dir}}/body;
                 proxy_temp_path {{dir}}/proxy;
                 fastcgi_temp_path {{dir}}/fastcgi;

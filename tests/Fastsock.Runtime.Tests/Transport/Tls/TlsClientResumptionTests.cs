@@ -85,6 +85,33 @@ public sealed class TlsClientResumptionTests : IDisposable
         Assert.Equal(Connections, protocol == "TLSv1.3" ? stats.Tls13 : stats.Tls12);
     }
 
+    [Theory]
+    [InlineData("TLSv1.3")]
+    [InlineData("TLSv1.2")]
+    public async Task A_client_certificate_does_not_stop_resumption_and_a_resumed_session_still_carries_it(string protocol)
+    {
+        // SslStream caches client sessions per certificate context, so a fixed client certificate resumes; nginx
+        // (ssl_verify_client on) answers 400 to a request without a verified certificate, so 200 proves it carried over.
+        var host = $"resume-{Guid.NewGuid():N}.test";
+        var clientCa = _ca.WritePem(_dir);
+        using var nginx = await StartNginxAsync(host, protocol, SessionModes["tickets"], clientCa);
+        using var clientCertificate = _ca.Issue(["proxy.test"], client: true);
+        var options = new TlsClientOptions
+        {
+            TargetHost = host,
+            TrustedRoots = _ca.Roots,
+            ClientCertificate = clientCertificate,
+            EnabledProtocols = protocol == "TLSv1.3" ? SslProtocols.Tls13 : SslProtocols.Tls12,
+            HandshakeTimeout = TimeSpan.FromSeconds(60),
+        };
+        await using var relay = await StartRelayAsync(new IPEndPoint(IPAddress.Loopback, nginx.Port), options, CoreSets.FirstText);
+
+        await AskAsync(relay, nginx);
+
+        Assert.Equal([".", "r", "r", "r"], nginx.ResumptionLog().Select(line => line.Split(' ')[1]));
+        await AssertCountedAsync(options, resumed: Connections - 1);
+    }
+
     [Fact]
     public async Task A_server_asked_for_by_ip_address_gets_full_handshakes_because_sslstream_keys_its_sessions_by_name()
     {
@@ -100,13 +127,13 @@ public sealed class TlsClientResumptionTests : IDisposable
         await AssertCountedAsync(options, resumed: 0);
     }
 
-    private async Task<NginxTlsServer> StartNginxAsync(string host, string protocols, string directives)
+    private async Task<NginxTlsServer> StartNginxAsync(string host, string protocols, string directives, string? clientCaFile = null)
     {
         using var leaf = _ca.Issue([host]);
         var name = $"nginx-{Guid.NewGuid():N}";
         var (cert, key) = TestCertificates.WritePem(leaf, _dir, name);
         return await LoopbackPorts.StartPeerAsync(port =>
-            NginxTlsServer.StartAsync(Path.Combine(_dir, name), port, cert, key, protocols: protocols, serverDirectives: directives));
+            NginxTlsServer.StartAsync(Path.Combine(_dir, name), port, cert, key, clientCaFile: clientCaFile, protocols: protocols, serverDirectives: directives, logResumption: true));
     }
 
     /// <summary>One relay connection after another, each a new TLS connection to nginx; returns once nginx logged them all.</summary>
