@@ -48,7 +48,10 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
     /// </summary>
     public PipeReader? Plaintext { get; set; }
 
-    /// <summary>Reads the server's first flight while set (the handshake only); null afterwards, so records pay nothing.</summary>
+    /// <summary>
+    /// Reads the server's first flight while set (the handshake only): in what this stream writes on a server, in what
+    /// it reads on a client. Null afterwards, so records pay nothing.
+    /// </summary>
     public ResumptionWitness? Witness { get; set; }
 
     public override bool CanRead => true;
@@ -93,7 +96,11 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
             return WriteAfterHopAsync(buffer, cancellationToken);
         }
 
-        Witness?.Observe(buffer.Span);
+        if (Witness is { WatchesReads: false } witness)
+        {
+            witness.Observe(buffer.Span);
+        }
+
         return AwaitFlush(_pipe.Output.WriteAsync(buffer, cancellationToken));
     }
 
@@ -191,6 +198,11 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
         int count = (int)Math.Min(data.Length, buffer.Length);
         data.Slice(0, count).CopyTo(buffer.Span);
         _pipe.Input.AdvanceTo(data.GetPosition(count));
+        if (Witness is { WatchesReads: true } witness)
+        {
+            witness.Observe(buffer.Span[..count]);
+        }
+
         return count;
     }
 

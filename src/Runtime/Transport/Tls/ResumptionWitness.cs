@@ -1,8 +1,10 @@
 namespace Fastsock.Transport.Tls;
 
 /// <summary>
-/// Tells a resumed handshake from a full one by reading the plaintext records the server writes, because SslStream
-/// exposes no "resumed" flag and its OpenSSL handle is not ours to touch. The wire is the ground truth:
+/// Tells a resumed handshake from a full one by reading the server's first flight, because SslStream exposes no
+/// "resumed" flag (on either side) and its OpenSSL handle is not ours to touch. The server's first flight starts in
+/// plaintext on both ends of the wire: a server layer sees it in the records it writes, a client layer in the records
+/// it reads (<see cref="WatchesReads"/>). The wire is the ground truth:
 /// TLS 1.3 (RFC 8446 §4.2.11): the ServerHello carries <c>pre_shared_key</c> (41) exactly when the server accepted a
 /// ticket. TLS 1.2 (RFC 5246 §7.3): a full handshake sends Certificate (11) after the ServerHello; an abbreviated one
 /// goes straight to ChangeCipherSpec. Only the first flight is read, then the witness stops looking.
@@ -35,12 +37,23 @@ internal sealed class ResumptionWitness
     private bool _sawServerHello;
     private bool _gaveUp;
 
+    private ResumptionWitness(bool watchesReads) => WatchesReads = watchesReads;
+
+    /// <summary>False: the stream it watches is the server's (the flight is what it writes); true: the client's (what it reads).</summary>
+    public bool WatchesReads { get; }
+
+    /// <summary>A witness for a server layer: it reads what the layer writes.</summary>
+    public static ResumptionWitness OfServer() => new(watchesReads: false);
+
+    /// <summary>A witness for a client layer: it reads what the layer reads from the server.</summary>
+    public static ResumptionWitness OfClient() => new(watchesReads: true);
+
     /// <summary>True: resumed; false: full; null: not decided (yet, or the flight was not what a server sends).</summary>
     public bool? Resumed { get; private set; }
 
     private bool Done => Resumed is not null || _gaveUp;
 
-    /// <summary>Reads bytes the server is about to send, in order.</summary>
+    /// <summary>Reads bytes of the server's flight, in order (as the server sends them or as the client receives them).</summary>
     public void Observe(ReadOnlySpan<byte> bytes)
     {
         while (!bytes.IsEmpty && !Done)

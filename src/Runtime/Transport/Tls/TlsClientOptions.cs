@@ -16,7 +16,8 @@ public sealed class TlsClientOptions
 
     /// <summary>
     /// The server's name: sent as SNI (unless it is an IP address) and checked against the certificate's names when
-    /// <see cref="Verify"/> is on.
+    /// <see cref="Verify"/> is on. Sessions are resumed by this name (SslStream's client cache is keyed by it), so a
+    /// server asked for by IP address always gets full handshakes.
     /// </summary>
     public string TargetHost { get; set; } = "";
 

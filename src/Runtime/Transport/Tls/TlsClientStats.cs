@@ -20,10 +20,15 @@ public sealed class TlsClientStats
     /// <summary>The counts of one worker (by index); all zero for a worker that has not handshaken yet.</summary>
     public TlsClientStatsSnapshot Snapshot(int worker) => _workers.Sum(worker).ToSnapshot();
 
-    internal void Succeeded(int worker, SslProtocols protocol, TlsCipherSuite cipher)
+    internal void Succeeded(int worker, SslProtocols protocol, TlsCipherSuite cipher, bool resumed)
     {
         var counters = _workers.For(worker);
         Interlocked.Increment(ref counters.Handshakes);
+        if (resumed)
+        {
+            Interlocked.Increment(ref counters.Resumed);
+        }
+
         Interlocked.Increment(ref counters.Ciphers[TlsCipherTable.IndexOf(cipher)]);
         if (protocol == SslProtocols.Tls13)
         {
@@ -55,6 +60,7 @@ public sealed class TlsClientStats
         public readonly long[] Failures = new long[ReasonCount];
         public readonly long[] Ciphers = new long[TlsCipherTable.Other + 1];
         public long Handshakes;
+        public long Resumed;
         public long Tls12;
         public long Tls13;
         public long Hops;
@@ -63,6 +69,7 @@ public sealed class TlsClientStats
         public void AddTo(WorkerCounters total)
         {
             total.Handshakes += Interlocked.Read(ref Handshakes);
+            total.Resumed += Interlocked.Read(ref Resumed);
             total.Tls12 += Interlocked.Read(ref Tls12);
             total.Tls13 += Interlocked.Read(ref Tls13);
             total.Hops += Interlocked.Read(ref Hops);
@@ -78,7 +85,7 @@ public sealed class TlsClientStats
             }
         }
 
-        public TlsClientStatsSnapshot ToSnapshot() => new(Handshakes, Failures, Hops, Closed) { Tls12 = Tls12, Tls13 = Tls13, CipherSuites = Ciphers };
+        public TlsClientStatsSnapshot ToSnapshot() => new(Handshakes, Failures, Hops, Closed) { Resumed = Resumed, Tls12 = Tls12, Tls13 = Tls13, CipherSuites = Ciphers };
     }
 }
 
@@ -101,6 +108,12 @@ public sealed class TlsClientStatsSnapshot
 
     /// <summary>Handshakes completed (and, with verification on, the certificate accepted).</summary>
     public long Handshakes { get; }
+
+    /// <summary>
+    /// Of the handshakes, those that resumed a session (a TLS 1.3 ticket, a TLS 1.2 session id or ticket), as the
+    /// server's first flight shows it; the rest were full handshakes.
+    /// </summary>
+    public long Resumed { get; internal init; }
 
     /// <summary>Handshakes that failed, whatever the reason.</summary>
     public long Failures { get; }
@@ -128,5 +141,5 @@ public sealed class TlsClientStatsSnapshot
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"handshakes {Handshakes}, failures {Failures} ({string.Join(", ", Enum.GetValues<TlsClientFailureReason>().Select(r => $"{r} {FailuresOf(r)}"))}), closed {Closed}, hops {HopsToWorker}";
+        $"handshakes {Handshakes} (resumed {Resumed}), failures {Failures} ({string.Join(", ", Enum.GetValues<TlsClientFailureReason>().Select(r => $"{r} {FailuresOf(r)}"))}), closed {Closed}, hops {HopsToWorker}";
 }

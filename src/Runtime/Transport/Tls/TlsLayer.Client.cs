@@ -33,7 +33,7 @@ public static partial class TlsLayer
 
         var check = new ServerCertificateCheck(options);
         var deadline = new ClientHandshakeDeadline(connection);
-        var ciphertext = new ConnectionPipeStream(connection.Transport, worker);
+        var ciphertext = new ConnectionPipeStream(connection.Transport, worker) { Witness = ResumptionWitness.OfClient() };
         var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: true);
         deadline.Arm(worker, options.HandshakeTimeout);
         TlsHandshakeException? failure;
@@ -52,6 +52,8 @@ public static partial class TlsLayer
         // The caller and the connection's timers belong to the worker, wherever SslStream's last await resumed.
         await new WorkerHop(worker);
         deadline.Disarm();
+        bool resumed = ciphertext.Witness?.Resumed == true;
+        ciphertext.Witness = null;
         if (failure is not null)
         {
             options.Stats.Failed(connection.WorkerIndex, failure.Reason);
@@ -63,10 +65,16 @@ public static partial class TlsLayer
             throw failure;
         }
 
-        options.Stats.Succeeded(connection.WorkerIndex, ssl.SslProtocol, ssl.NegotiatedCipherSuite);
+        options.Stats.Succeeded(connection.WorkerIndex, ssl.SslProtocol, ssl.NegotiatedCipherSuite, resumed);
         return new TlsClientConnection(connection, ssl, ciphertext, worker, options.Stats);
     }
 
+    /// <remarks>
+    /// SslStream resumes client sessions from a cache it keeps per process, keyed by <see cref="SslClientAuthenticationOptions.TargetHost"/>
+    /// (one session per name; TLS 1.3 tickets and TLS 1.2 ids or tickets): nothing here is per connection in a way that
+    /// defeats it, and the certificate check still runs on a resumed handshake. It does not resume when the target host is
+    /// empty or an IP address (the name is its key), so such servers always get full handshakes.
+    /// </remarks>
     private static SslClientAuthenticationOptions Authentication(TlsClientOptions options, ServerCertificateCheck check)
     {
         var authentication = new SslClientAuthenticationOptions

@@ -11,7 +11,7 @@ namespace Fastsock.Samples.Proxy.Stats;
 internal sealed record BackendTlsRow(string Backend, string Server, string Address, int Worker, TlsClientStatsSnapshot Stats);
 
 /// <summary>
-/// The TLS the proxy originates to its servers, on the admin endpoint: handshakes, protocols, cipher suites and
+/// The TLS the proxy originates to its servers, on the admin endpoint: handshakes (and how many resumed), protocols, cipher suites and
 /// failures by reason per server per worker (the runtime's <see cref="TlsClientStats"/> of each server's
 /// <c>tls</c> settings). Written into the stats page, its JSON (<c>tlsServers</c>) and /metrics
 /// (<c>fastsock_tls_client_*</c>), beside the frontends' <see cref="TlsReport"/>.
@@ -71,6 +71,7 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
             json.WriteString("address", row.Address);
             json.WriteNumber("worker", row.Worker);
             json.WriteNumber("handshakes", s.Handshakes);
+            json.WriteNumber("resumed", s.Resumed);
             json.WriteNumber("tls12", s.Tls12);
             json.WriteNumber("tls13", s.Tls13);
             json.WriteStartObject("ciphers");
@@ -102,6 +103,9 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
 
         TlsReport.Metric(text, "fastsock_tls_client_handshakes_total", "TLS handshakes to servers completed (certificate accepted).", true,
             Rows.Select(r => (Labels(r), r.Stats.Handshakes)));
+        TlsReport.Metric(text, "fastsock_tls_client_resumed_handshakes_total",
+            "TLS handshakes to servers that resumed a session (1.3 ticket, 1.2 id or ticket); none when sni is an IP address (.NET does not resume those).", true,
+            Rows.Select(r => (Labels(r), r.Stats.Resumed)));
         TlsReport.Metric(text, "fastsock_tls_client_protocol_handshakes_total", "TLS handshakes to servers completed, by protocol version.", true,
             Rows.SelectMany(r => new[] { (Labels(r, ("protocol", "TLSv1.2")), r.Stats.Tls12), (Labels(r, ("protocol", "TLSv1.3")), r.Stats.Tls13) }));
         TlsReport.Metric(text, "fastsock_tls_client_cipher_handshakes_total", "TLS handshakes to servers completed, by cipher suite (a fixed set; the rest as other).", true,
@@ -118,7 +122,7 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
             return;
         }
 
-        html.Append("<h2>TLS to servers</h2><table id=\"tls-servers\"><tr><th>backend</th><th>server</th><th>worker</th><th>handshakes</th><th>TLS 1.2</th><th>TLS 1.3</th>");
+        html.Append("<h2>TLS to servers</h2><table id=\"tls-servers\"><tr><th>backend</th><th>server</th><th>worker</th><th>handshakes</th><th>resumed</th><th>TLS 1.2</th><th>TLS 1.3</th>");
         foreach (var (key, _, _) in FailureColumns)
         {
             html.Append("<th>").Append(key).Append("</th>");
@@ -130,7 +134,7 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
             var s = row.Stats;
             html.Append("<tr><td class=\"name\">").Append(WebUtility.HtmlEncode(row.Backend)).Append("</td><td class=\"name\">")
                 .Append(WebUtility.HtmlEncode(row.Server)).Append("</td>");
-            foreach (long value in new[] { row.Worker, s.Handshakes, s.Tls12, s.Tls13 })
+            foreach (long value in new[] { row.Worker, s.Handshakes, s.Resumed, s.Tls12, s.Tls13 })
             {
                 Cell(html, value);
             }

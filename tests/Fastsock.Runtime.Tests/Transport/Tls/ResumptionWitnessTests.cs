@@ -28,11 +28,11 @@ public sealed class ResumptionWitnessTests
     public void Server_flight_is_read_as_resumed_or_full_whether_written_whole_or_byte_by_byte(string flight, bool? resumed)
     {
         var bytes = Flight(flight);
-        var whole = new ResumptionWitness();
+        var whole = ResumptionWitness.OfServer();
         whole.Observe(bytes);
         Assert.Equal(resumed, whole.Resumed);
 
-        var split = new ResumptionWitness();
+        var split = ResumptionWitness.OfServer();
         foreach (var b in bytes)
         {
             split.Observe([b]);
@@ -44,7 +44,7 @@ public sealed class ResumptionWitnessTests
     [Fact]
     public void Bytes_after_the_decision_are_ignored()
     {
-        var witness = new ResumptionWitness();
+        var witness = ResumptionWitness.OfServer();
         witness.Observe(Flight("tls13-full"));
         witness.Observe(Record(22, Message(2, ServerHello(tls13: true, psk: true))));
         Assert.False(witness.Resumed);
