@@ -23,16 +23,14 @@ internal sealed class NginxProcess : IDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>Writes <paramref name="config"/> to <c>nginx.conf</c> in <paramref name="dir"/>, starts nginx on it and waits until it accepts on <paramref name="port"/>.</summary>
+    /// <summary>Starts nginx in <paramref name="dir"/> on the config file <paramref name="conf"/> and waits until it accepts on <paramref name="port"/>.</summary>
     /// <remarks>
     /// Fails at once if nginx exits, with its error log: "Address already in use" there is what
     /// <see cref="LoopbackPorts.StartPeerAsync{T}"/> retries on.
     /// </remarks>
-    public static async Task<NginxProcess> StartAsync(string dir, int port, string config)
+    public static async Task<NginxProcess> StartAsync(string dir, int port, string conf)
     {
         Assert.True(File.Exists("/usr/sbin/nginx"), "nginx is missing: .ci/run installs it (apt-get install nginx-light)");
-        var conf = Path.Combine(dir, "nginx.conf");
-        File.WriteAllText(conf, config);
         var nginx = new NginxProcess(dir, Process.Start(new ProcessStartInfo("/usr/sbin/nginx", $"-p {dir} -e {dir}/error.log -c {conf}")
         {
             RedirectStandardOutput = true,

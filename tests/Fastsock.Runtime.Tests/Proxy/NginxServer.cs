@@ -28,7 +28,8 @@ internal sealed class NginxServer : IDisposable
     {
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "www"));
         File.WriteAllBytes(Path.Combine(dir, "www", "big"), bigFile);
-        var process = await NginxProcess.StartAsync(dir, port, $$"""
+        var conf = Path.Combine(dir, "nginx.conf");
+        File.WriteAllText(conf, $$"""
             daemon off;
             master_process off;
             worker_processes 1;
@@ -52,7 +53,7 @@ internal sealed class NginxServer : IDisposable
                 }
             }
             """);
-        return new NginxServer(dir, port, process);
+        return new NginxServer(dir, port, await NginxProcess.StartAsync(dir, port, conf));
     }
 
     /// <summary>nginx's connection serial numbers ($connection), one per logged request.</summary>

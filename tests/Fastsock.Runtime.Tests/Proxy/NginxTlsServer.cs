@@ -27,7 +27,8 @@ internal sealed class NginxTlsServer : IDisposable
     {
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "www"));
         var clientVerify = clientCaFile is null ? "" : $"ssl_verify_client on; ssl_client_certificate {clientCaFile};";
-        var process = await NginxProcess.StartAsync(dir, port, $$"""
+        var conf = Path.Combine(dir, "nginx.conf");
+        File.WriteAllText(conf, $$"""
             daemon off;
             master_process off;
             worker_processes 1;
@@ -56,7 +57,7 @@ internal sealed class NginxTlsServer : IDisposable
                 }
             }
             """);
-        return new NginxTlsServer(dir, port, process);
+        return new NginxTlsServer(dir, port, await NginxProcess.StartAsync(dir, port, conf));
     }
 
     /// <summary>The access log, one entry per request: connection serial, requests on it so far, TLS protocol, request line, bytes read.</summary>
