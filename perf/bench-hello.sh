@@ -3,6 +3,7 @@
 # keep-alive and Connection: close, servers pinned to one CPU, wrk pinned to another.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$PERF_DIR/lib-hello-bench.sh"
 
 DURATION=10
 CONNECTIONS=64
@@ -34,30 +35,18 @@ EOF
 }
 
 while (($#)); do
-    parse_common "$@"
+    parse_hello_bench_option "$@"
     if ((SHIFT_BY)); then shift "$SHIFT_BY"; continue; fi
     case "$1" in
-        --duration) DURATION="${2:?}"; shift 2 ;;
-        --connections) CONNECTIONS="${2:?}"; shift 2 ;;
         --runs) RUNS="${2:?}"; shift 2 ;;
-        --warmup) WARMUP="${2:?}"; shift 2 ;;
-        --scenarios) SCENARIOS="${2:?}"; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $1" ;;
     esac
 done
-DURATION="${DURATION%s}"
-WARMUP="${WARMUP%s}"
-[[ "$DURATION" =~ ^[0-9]+$ && "$RUNS" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ ]] ||
-    die "--duration, --runs, --connections, --warmup take whole numbers"
+check_hello_bench_options
+[[ "$RUNS" =~ ^[0-9]+$ ]] || die "--runs takes a whole number"
 ((RUNS >= 1 && DURATION >= 1)) || die "--runs and --duration must be >= 1"
-IFS=',' read -r -a SCEN <<<"$SCENARIOS"
-for s in "${SCEN[@]}"; do [[ "$s" == keepalive || "$s" == close ]] || die "unknown scenario '$s'"; done
-
-require_cmd wrk wrk
-check_cpus
-prepare_servers
-raise_nofile "$SERVER_NOFILE" >/dev/null
+prepare_hello_bench
 
 echo "# bench-hello: server cpu $SERVER_CPU, wrk cpu $CLIENT_CPU, -t1 -c$CONNECTIONS -d${DURATION}s, runs $RUNS, $(date -u +%FT%TZ)"
 echo "# kernel $(uname -r), $(nproc --all) cpus, servers: ${ACTIVE_SERVERS[*]}"

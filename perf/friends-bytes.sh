@@ -8,6 +8,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$PERF_DIR/lib-proxy.sh"
+source "$PERF_DIR/lib-friends.sh"
 
 GIB="${1:-2}"
 [[ "$GIB" =~ ^[0-9]+$ && "$GIB" -ge 1 ]] || die "usage: perf/friends-bytes.sh [GIB] (a whole number of GiB, default 2)"
@@ -16,15 +17,7 @@ require_cmd nginx nginx-light
 require_cmd curl curl
 [[ -f "$PROXY_DLL" ]] || build_proxy
 
-mount="$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -1)"
-[[ -n "$mount" ]] || die "no cgroup2 mount (TCP friends needs cgroup v2)"
-home="$mount$(sed -n 's/^0:://p' /proc/self/cgroup)"
-home="${home%/}"
-CG="$mount/fastsock-friends-bytes-$$"
-mkdir -p "$CG"
-echo "$$" >"$CG/cgroup.procs"
-# shellcheck disable=SC2016 # expanded when the hook runs
-on_exit 'echo "$$" >"'"${home:-$mount}"'/cgroup.procs"; for _ in $(seq 50); do rmdir "'"$CG"'" 2>/dev/null && break; sleep 0.1; done'
+friends_cgroup_enter friends-bytes
 
 BACKEND_PORT_BASE="${PERF_FRIENDS_PORT_BASE:-18561}"
 proxy_env "$WORK_DIR/friends-bytes" "$BACKEND_PORT_BASE" "$((BACKEND_PORT_BASE + 1))"
@@ -55,7 +48,7 @@ JSON
         "http://127.0.0.1:$PROXY_PORT/big" 2>"$PROXY_WORK/curl-$mode.txt" | sha256sum | cut -d' ' -f1)"
     end=$(date +%s.%N)
     read -r bytes code < <(tail -n 1 "$PROXY_WORK/curl-$mode.txt")
-    redirected="$(curl -sf "http://127.0.0.1:$((BACKEND_PORT_BASE + 2))/stats?format=json" | grep -o '"bytesRedirected":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }' || true)"
+    redirected="$(friends_redirected $((BACKEND_PORT_BASE + 2)))"
     verdict=OK
     [[ "$got" == "$want" && "$code" == 0 ]] || { verdict="FAIL (curl exit $code: $(head -n 1 "$PROXY_WORK/curl-$mode.txt"))"; failed=1; }
     awk -v m="$mode" -v b="$bytes" -v s="$start" -v e="$end" -v r="${redirected:-0}" -v v="$verdict" \

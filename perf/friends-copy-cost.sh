@@ -8,21 +8,14 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$PERF_DIR/lib-proxy.sh"
+source "$PERF_DIR/lib-friends.sh"
 
 [[ "$(id -u)" == 0 ]] || { echo "perf/friends-copy-cost.sh: skipped (needs root: BPF programs and a child cgroup v2)"; exit 0; }
 require_cmd nginx nginx-light
 require_cmd wrk wrk
 [[ -f "$PROXY_DLL" ]] || build_proxy
 
-mount="$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -1)"
-[[ -n "$mount" ]] || die "no cgroup2 mount (TCP friends needs cgroup v2)"
-home="$mount$(sed -n 's/^0:://p' /proc/self/cgroup)"
-home="${home%/}"
-CG="$mount/fastsock-friends-copy-cost-$$"
-mkdir -p "$CG"
-echo "$$" >"$CG/cgroup.procs"
-# shellcheck disable=SC2016 # expanded when the hook runs
-on_exit 'echo "$$" >"'"${home:-$mount}"'/cgroup.procs"; for _ in $(seq 50); do rmdir "'"$CG"'" 2>/dev/null && break; sleep 0.1; done'
+friends_cgroup_enter friends-copy-cost
 
 BASE="${PERF_FRIENDS_PORT_BASE:-18761}"
 proxy_env "$WORK_DIR/friends-copy-cost" "$BASE" "$((BASE + 1))"
@@ -46,7 +39,7 @@ JSON
         out="$(taskset -c "$CLIENT_CPU" wrk -t1 -c8 -d5s -H 'Connection: close' "http://127.0.0.1:$PROXY_PORT/1m")"
         read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
         downloads="$(awk '/requests in/ { print $1 }' <<<"$out")"
-        redirected="$(curl -sf "http://127.0.0.1:$((BASE + 2))/stats?format=json" | grep -o '"bytesRedirected":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }' || true)"
+        redirected="$(friends_redirected $((BASE + 2)))"
         awk -v v="$variant" -v r="$round" -v n="$downloads" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$CLK_TCK" -v b="${redirected:-0}" \
             'BEGIN { gb = n * 1048576 / 1e9; printf "%-19s round %d: %d x 1 MiB in 5 s, proxy CPU %.2f s/GB (user %.2f + sys %.2f), %.0f bytes redirected by the proxy since its start\n", v, r, n, (u + s) / hz / gb, u / hz / gb, s / hz / gb, b }'
         stop_pid "$pid"

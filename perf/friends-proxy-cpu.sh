@@ -17,6 +17,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$PERF_DIR/lib-proxy.sh"
+source "$PERF_DIR/lib-friends.sh"
 
 [[ "$(id -u)" == 0 ]] || { echo "perf/friends-proxy-cpu.sh: skipped (needs root: BPF programs and a child cgroup v2)"; exit 0; }
 require_cmd nginx nginx-light
@@ -27,15 +28,7 @@ CLIENTS="${CLIENTS:-64}" ROUNDS="${ROUNDS:-2}" WARMUP="${WARMUP:-12}" MEASURE="$
 COUNT_S="${COUNT_S:-0}" PROFILE_S="${PROFILE_S:-0}" FADE_S="${FADE_S:-0}" VARIANTS="${VARIANTS:-friends off}"
 ((COUNT_S == 0 && PROFILE_S == 0)) || require_cmd perf linux-perf
 
-mount="$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -1)"
-[[ -n "$mount" ]] || die "no cgroup2 mount (TCP friends needs cgroup v2)"
-home="$mount$(sed -n 's/^0:://p' /proc/self/cgroup)"
-home="${home%/}"
-CG="$mount/fastsock-friends-proxy-cpu-$$"
-mkdir -p "$CG"
-echo "$$" >"$CG/cgroup.procs"
-# shellcheck disable=SC2016 # expanded when the hook runs
-on_exit 'echo "$$" >"'"${home:-$mount}"'/cgroup.procs"; for _ in $(seq 50); do rmdir "'"$CG"'" 2>/dev/null && break; sleep 0.1; done'
+friends_cgroup_enter friends-proxy-cpu
 
 BASE="${PERF_FRIENDS_PORT_BASE:-18771}"
 OUT="$WORK_DIR/friends-proxy-cpu"

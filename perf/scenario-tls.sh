@@ -14,6 +14,7 @@
 # must be 0 under -new and all of them under -reuse.
 # Sourced by perf/run, not run alone: it uses perf/run's wrk_measure, emit, emit_http, progress and own_pid.
 # shellcheck shell=bash disable=SC2034  # TLS_SERVERS and the ports are read by perf/run
+source "$PERF_DIR/lib-tls.sh" # HAProxy's TLS set-up, shared with perf/tls-records/profile-keepalive.sh
 
 TLS_SERVERS=(fastsock-proxy haproxy nginx)
 TLS_MEASURES=4 # keepalive, handshake-ecdsa, handshake-rsa, resumed: steps per server per round
@@ -44,24 +45,7 @@ start_tls_proxy() {
 JSON
             cmd=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$d/fastsock-$kind.json" --cores "$SERVER_CPU" --log-level Warning) ;;
         haproxy)
-            cat >"$d/haproxy-$kind.cfg" <<CFG
-global
-  nbthread 1
-  maxconn ${HAPROXY_MAXCONN:-4000}
-  ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend f
-  bind 127.0.0.1:$TLS_PORT ssl crt $d/$kind.pem alpn http/1.1
-  default_backend b
-backend b
-  server s1 127.0.0.1:$BACKEND_PORT
-CFG
+            tls_haproxy_cfg "$d/haproxy-$kind.cfg" "127.0.0.1:$TLS_PORT ssl crt $d/$kind.pem alpn http/1.1" "127.0.0.1:$BACKEND_PORT"
             cmd=(taskset -c "$SERVER_CPU" haproxy -db -f "$d/haproxy-$kind.cfg") ;;
         nginx)
             mkdir -p "$d/px-$kind"

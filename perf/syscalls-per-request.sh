@@ -2,6 +2,7 @@
 # Syscalls per request and epoll_ctl per request under wrk load, per server, via strace -c.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$PERF_DIR/lib-hello-bench.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib-resources.sh"
 
 DURATION=5
@@ -34,29 +35,18 @@ EOF
 }
 
 while (($#)); do
-    parse_common "$@"
+    parse_hello_bench_option "$@"
     if ((SHIFT_BY)); then shift "$SHIFT_BY"; continue; fi
     case "$1" in
-        --duration) DURATION="${2:?}"; shift 2 ;;
-        --connections) CONNECTIONS="${2:?}"; shift 2 ;;
-        --scenarios) SCENARIOS="${2:?}"; shift 2 ;;
         --top) TOP="${2:?}"; shift 2 ;;
-        --warmup) WARMUP="${2:?}"; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $1" ;;
     esac
 done
-DURATION="${DURATION%s}"
-WARMUP="${WARMUP%s}"
-[[ "$DURATION" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ && "$TOP" =~ ^[0-9]+$ ]] || die "numeric options take whole numbers"
-IFS=',' read -r -a SCEN <<<"$SCENARIOS"
-for s in "${SCEN[@]}"; do [[ "$s" == keepalive || "$s" == close ]] || die "unknown scenario '$s'"; done
-
-require_cmd wrk wrk
+check_hello_bench_options
+[[ "$TOP" =~ ^[0-9]+$ ]] || die "--top takes a whole number"
 require_cmd strace strace
-check_cpus
-prepare_servers
-raise_nofile "$SERVER_NOFILE" >/dev/null
+prepare_hello_bench
 
 echo "# syscalls-per-request: server cpu $SERVER_CPU, wrk cpu $CLIENT_CPU, -t1 -c$CONNECTIONS -d${DURATION}s under strace -c -f, $(date -u +%FT%TZ)"
 declare -a ROWS=()

@@ -14,6 +14,7 @@ set -euo pipefail
 mode="${1:-cpu}" secs="${2:-10}" out="${3:-$(mktemp -d /tmp/tls-profile.XXXXXX)}"
 SERVER_CPU="${SERVER_CPU:-0}" CLIENT_CPU="${CLIENT_CPU:-1}" WARMUP="${WARMUP:-12}" CONNECTIONS="${CONNECTIONS:-64}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$root/perf/lib-tls.sh"
 dll="${PROXY_DLL:-$root/src/Samples/Proxy/bin/Release/net10.0/fastsock-proxy.dll}"
 [[ -f "$dll" ]] || { echo "profile-keepalive: $dll missing; build with dotnet build Fastsock.sln -c Release" >&2; exit 2; }
 mkdir -p "$out/www" "$out/tmp"
@@ -57,24 +58,7 @@ cat >"$out/proxy.json" <<JSON
 JSON
 if [[ "${PROXY:-fastsock}" == haproxy ]]; then
     cat "$out/ecdsa.crt" "$out/ecdsa.key" >"$out/ecdsa.pem"
-    cat >"$out/haproxy.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 4000
-  ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-  mode http
-  option http-keep-alive
-  http-reuse always
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend f
-  bind 127.0.0.1:$tls_port$tls_bind
-  default_backend b
-backend b
-  server s1 127.0.0.1:$backend_port
-CFG
+    tls_haproxy_cfg "$out/haproxy.cfg" "127.0.0.1:$tls_port$tls_bind" "127.0.0.1:$backend_port"
     taskset -c "$SERVER_CPU" haproxy -db -f "$out/haproxy.cfg" >"$out/proxy.out" 2>&1 &
 else
     # W^X off: JIT code then sits in anonymous memory that perf maps through /tmp/perf-PID.map (else "memfd:doublemapper").

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using Fastsock.Locality;
 using Fastsock.Tests.Support;
@@ -13,7 +12,6 @@ public sealed class ForwardingAllocationTests(ITestOutputHelper output)
     private const int Warmup = 64 << 20; // the worker's pool grows its slabs to the working set first
     private const int Measured = 32 << 20;
     private const int Chunk = 16 * 1024;
-    private const int Windows = 5;
 
     // Every relay operation moves at most 16 KiB: the copy loop reads from an input pipe that pauses at 16 KiB, and a
     // splice moves what fits in a 16 KiB kernel pipe. So a window forwards with at least this many operations, and an
@@ -43,28 +41,7 @@ public sealed class ForwardingAllocationTests(ITestOutputHelper output)
         var worker = relay.Server.WorkerList[0];
 
         await EchoAsync(client, Warmup);
-        var excess = new List<long>(Windows);
-        for (int window = 0; window < Windows; window++)
-        {
-            // Loaded window, then an idle one as long: what the worker allocates anyway (timers, the probe itself)
-            // is not the forwarding's.
-            var clock = Stopwatch.StartNew();
-            long before = await WorkerThreads.AllocatedBytes(worker);
-            await EchoAsync(client, Measured);
-            long loaded = await WorkerThreads.AllocatedBytes(worker) - before;
-            var length = clock.Elapsed;
-
-            before = await WorkerThreads.AllocatedBytes(worker);
-            await Task.Delay(length);
-            long idle = await WorkerThreads.AllocatedBytes(worker) - before;
-
-            excess.Add(loaded - idle);
-            output.WriteLine($"window {window}: {loaded} B loaded, {idle} B idle over {length.TotalMilliseconds:F0} ms, {2 * Measured} B forwarded");
-            if (loaded - idle < Operations)
-            {
-                break;
-            }
-        }
+        var excess = await WorkerAllocationWindows.MeasureAsync(worker, () => EchoAsync(client, Measured), Operations, $"{2 * Measured} B forwarded", output);
 
         // Under one byte per operation in some window: one object per operation (≥ 24 B) would show in every window,
         // while a one-off growth (a slab, a pipe's segment pool reaching its working set) shows in one at most.

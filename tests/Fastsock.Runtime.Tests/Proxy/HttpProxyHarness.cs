@@ -53,9 +53,12 @@ public abstract class HttpProxyHarness : IDisposable
         return port.Port;
     }
 
-    internal async Task<NginxServer> StartNginxAsync(byte[]? bigFile = null)
+    internal Task<NginxServer> StartNginxAsync(byte[]? bigFile = null) => StartNginxAsync("nginx", bigFile);
+
+    /// <summary>nginx in its own directory <paramref name="name"/> (so that a test can run several), stopped with the test.</summary>
+    internal async Task<NginxServer> StartNginxAsync(string name, byte[]? bigFile = null)
     {
-        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "nginx")).FullName, port, bigFile ?? "big"u8.ToArray()));
+        var nginx = await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, port, bigFile ?? "big"u8.ToArray()));
         _owned.Add(nginx);
         return nginx;
     }
@@ -73,6 +76,22 @@ public abstract class HttpProxyHarness : IDisposable
               "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "{{requestTimeout}}", "connect": "1s" }, "retries": 1 }
             """);
         return (proxy, await proxy.ListeningOnAsync("frontend"));
+    }
+
+    /// <summary>
+    /// fastsock-proxy (one worker) in http mode with an admin endpoint, in front of backend <c>b</c> made of
+    /// <paramref name="servers"/>; <paramref name="backendMore"/> is added to the backend.
+    /// </summary>
+    internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartProxyWithAdminAsync(
+        string servers, string backendMore = "", string serverTimeout = "2s", string connectTimeout = "1s", int retries = 2, string arguments = "")
+    {
+        var (proxy, _) = await StartProxyWithConfigAsync($$"""
+            { "admin": { "bind": "127.0.0.1:0" },
+              "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": {{servers}} {{backendMore}} } ],
+              "timeouts": { "server": "{{serverTimeout}}", "httpRequest": "10s", "connect": "{{connectTimeout}}" }, "retries": {{retries}} }
+            """, arguments);
+        return (proxy, await proxy.ListeningOnAsync("frontend"), await proxy.ListeningOnAsync("admin"));
     }
 
     /// <summary>fastsock-proxy on <paramref name="cores"/> (default: the first allowed CPU) with <paramref name="json"/> as its config, stopped with the test.</summary>

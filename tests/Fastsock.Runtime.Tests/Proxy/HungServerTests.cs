@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Proxy;
 
@@ -9,27 +8,19 @@ namespace Fastsock.Tests.Proxy;
 /// 504, passive health marks it DOWN after observe.errorLimit timeouts, the other server serves the rest, and the
 /// active check brings it back once it runs again; with retryOn response-timeout the client never sees the timeout.
 /// </summary>
-public sealed class HungServerTests : HttpProxyHarness, IDisposable
+public sealed class HungServerTests : HttpProxyHarness
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-hung-").FullName;
-
-    void IDisposable.Dispose()
-    {
-        Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     [Fact]
     public async Task A_stopped_server_gets_504s_until_passive_health_marks_it_down_then_the_other_server_serves_everything_until_the_check_brings_it_back()
     {
-        using var hung = await StartNginxAsync("hung");
-        using var ok = await StartNginxAsync("ok");
+        var hung = await StartNginxAsync("hung");
+        var ok = await StartNginxAsync("ok");
         // fall 100: the active check alone would not take it down during the test; its timeout fails while nginx is stopped.
-        var (proxy, front, admin) = await StartAsync($$"""
+        var (proxy, front, admin) = await StartProxyWithAdminAsync($$"""
             [ { "name": "hung", "address": "127.0.0.1:{{hung.Port}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ],
             "healthCheck": { "type": "http", "path": "/big", "interval": "200ms", "timeout": "300ms", "rise": 1, "fall": 100 },
             "observe": { "errorLimit": 2 }
-            """);
+            """, serverTimeout: "500ms");
         await GetAsync(front); // both servers answer before the stop (round robin), so both have pooled connections
         await GetAsync(front);
 
@@ -76,13 +67,13 @@ public sealed class HungServerTests : HttpProxyHarness, IDisposable
     [Fact]
     public async Task With_retry_on_response_timeout_a_get_sent_to_a_stopped_server_is_answered_by_the_other_server()
     {
-        using var hung = await StartNginxAsync("hung");
-        using var ok = await StartNginxAsync("ok");
+        var hung = await StartNginxAsync("hung");
+        var ok = await StartNginxAsync("ok");
         // The hung server weighs 10 against 1, and passive health is off: requests keep being sent to it first.
-        var (_, front, admin) = await StartAsync($$"""
+        var (_, front, admin) = await StartProxyWithAdminAsync($$"""
             [ { "name": "hung", "address": "127.0.0.1:{{hung.Port}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ],
             "retryOn": [ "conn-failure", "empty-response", "response-timeout" ], "observe": { "onError": "none" }
-            """);
+            """, serverTimeout: "500ms");
         hung.Signal("STOP");
         try
         {
@@ -112,19 +103,5 @@ public sealed class HungServerTests : HttpProxyHarness, IDisposable
         var response = await ExchangeUntilCloseAsync(front, "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 ", response, StringComparison.Ordinal);
         return int.Parse(response.AsSpan(9, 3), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private async Task<NginxServer> StartNginxAsync(string name) =>
-        await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, port, "big"u8.ToArray()));
-
-    private async Task<(SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartAsync(string serversAndMore)
-    {
-        var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:0" },
-              "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
-              "timeouts": { "server": "500ms", "httpRequest": "10s", "connect": "1s" }, "retries": 2 }
-            """);
-        return (proxy, await proxy.ListeningOnAsync("frontend"), await proxy.ListeningOnAsync("admin"));
     }
 }

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Proxy;
 
@@ -12,9 +9,9 @@ namespace Fastsock.Tests.Proxy;
 /// </summary>
 internal sealed class NginxServer : IDisposable
 {
-    private readonly Process _process;
+    private readonly NginxProcess _process;
 
-    private NginxServer(string dir, int port, Process process)
+    private NginxServer(string dir, int port, NginxProcess process)
     {
         Directory = dir;
         Port = port;
@@ -29,7 +26,6 @@ internal sealed class NginxServer : IDisposable
 
     public static async Task<NginxServer> StartAsync(string dir, int port, byte[] bigFile, int workerConnections = 256)
     {
-        Assert.True(File.Exists("/usr/sbin/nginx"), "nginx is missing: .ci/run installs it (apt-get install nginx-light)");
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "www"));
         File.WriteAllBytes(Path.Combine(dir, "www", "big"), bigFile);
         var conf = Path.Combine(dir, "nginx.conf");
@@ -57,15 +53,7 @@ internal sealed class NginxServer : IDisposable
                 }
             }
             """);
-        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nginx", $"-p {dir} -e {dir}/error.log -c {conf}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        var nginx = new NginxServer(dir, port, process);
-        await WaitForPortAsync(port, process, dir);
-        return nginx;
+        return new NginxServer(dir, port, await NginxProcess.StartAsync(dir, port, conf));
     }
 
     /// <summary>nginx's connection serial numbers ($connection), one per logged request.</summary>
@@ -80,43 +68,5 @@ internal sealed class NginxServer : IDisposable
         Assert.Equal(0, kill.ExitCode);
     }
 
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-            _process.WaitForExit(5000);
-        }
-
-        _process.Dispose();
-    }
-
-    /// <remarks>
-    /// Fails at once if nginx exits, with its error log: "Address already in use" there is what
-    /// <see cref="LoopbackPorts.StartPeerAsync{T}"/> retries on.
-    /// </remarks>
-    private static async Task WaitForPortAsync(int port, Process process, string dir)
-    {
-        bool listening = await Eventually.HoldsAsync(async () =>
-        {
-            Assert.False(process.HasExited, $"nginx exited: {ReadLog(dir)}");
-            using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        });
-        Assert.True(listening, $"nginx did not listen on 127.0.0.1:{port}: {ReadLog(dir)}");
-    }
-
-    private static string ReadLog(string dir)
-    {
-        var log = Path.Combine(dir, "error.log");
-        return File.Exists(log) ? File.ReadAllText(log) : "(no error.log)";
-    }
+    public void Dispose() => _process.Dispose();
 }

@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using Fastsock.Tests.Support;
-
 namespace Fastsock.Tests.Proxy;
 
 /// <summary>
@@ -18,9 +13,9 @@ namespace Fastsock.Tests.Proxy;
 /// </summary>
 internal sealed class NginxTlsServer : IDisposable
 {
-    private readonly Process _process;
+    private readonly NginxProcess _process;
 
-    private NginxTlsServer(string dir, int port, Process process)
+    private NginxTlsServer(string dir, int port, NginxProcess process)
     {
         Directory = dir;
         Port = port;
@@ -34,7 +29,6 @@ internal sealed class NginxTlsServer : IDisposable
     public static async Task<NginxTlsServer> StartAsync(string dir, int port, string certFile, string keyFile, string errorLogLevel = "warn", string? clientCaFile = null,
         string protocols = "TLSv1.2 TLSv1.3", string serverDirectives = "", bool logResumption = false)
     {
-        Assert.True(File.Exists("/usr/sbin/nginx"), "nginx is missing: .ci/run installs it (apt-get install nginx-light)");
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "www"));
         var clientVerify = clientCaFile is null ? "" : $"ssl_verify_client on; ssl_client_certificate {clientCaFile};";
         var resumptionLog = logResumption ? $"access_log {dir}/resumption.log resumption;" : "";
@@ -71,29 +65,7 @@ internal sealed class NginxTlsServer : IDisposable
                 }
             }
             """);
-        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nginx", $"-p {dir} -e {dir}/error.log -c {conf}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        var nginx = new NginxTlsServer(dir, port, process);
-        bool listening = await Eventually.HoldsAsync(async () =>
-        {
-            Assert.False(process.HasExited, $"nginx exited: {nginx.ErrorLog()}");
-            using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        });
-        Assert.True(listening, $"nginx did not listen on 127.0.0.1:{port}: {nginx.ErrorLog()}");
-        return nginx;
+        return new NginxTlsServer(dir, port, await NginxProcess.StartAsync(dir, port, conf));
     }
 
     /// <summary>The access log, one entry per request: connection serial, requests on it so far, TLS protocol, request line, bytes read.</summary>
@@ -113,20 +85,7 @@ internal sealed class NginxTlsServer : IDisposable
     /// <summary>Where the files nginx serves live (<c>www</c> in its directory).</summary>
     public string WebRoot => Path.Combine(Directory, "www");
 
-    public string ErrorLog()
-    {
-        var log = Path.Combine(Directory, "error.log");
-        return File.Exists(log) ? File.ReadAllText(log) : "(no error.log)";
-    }
+    public string ErrorLog() => _process.ErrorLog();
 
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-            _process.WaitForExit(5000);
-        }
-
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 }

@@ -10,25 +10,17 @@ namespace Fastsock.Tests.Proxy;
 /// A failed attempt goes to another server: a refused or timed-out connect, a new connection reset before any response
 /// byte (for a GET); never a request whose body was already streamed.
 /// </summary>
-public sealed class RedispatchTests : HttpProxyHarness, IDisposable
+public sealed class RedispatchTests : HttpProxyHarness
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-redispatch-").FullName;
-
-    void IDisposable.Dispose()
-    {
-        Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     // The failing servers weigh 10 against 1: a retry the balancer alone picks would go back to them, so only a
     // redispatch that leaves them out gets every request through.
     [Fact]
     public async Task Requests_to_a_refusing_server_go_to_the_other_server_and_all_get_200()
     {
-        using var nginx = await StartOwnNginxAsync("a");
+        var nginx = await StartNginxAsync();
         using var refusing = LoopbackPorts.Refusing();
         int refused = refusing.Port;
-        var (_, front, _) = await StartAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""");
+        var (_, front, _) = await StartProxyWithAdminAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""");
 
         await AssertAllOkAsync(front, requests: 20);
         Assert.Equal(20, nginx.LoggedConnections().Length);
@@ -37,7 +29,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
     [Fact]
     public async Task A_connect_that_times_out_goes_to_the_other_server()
     {
-        using var nginx = await StartOwnNginxAsync("a");
+        var nginx = await StartNginxAsync();
         // A listener never accepting, its queue full: further SYNs are dropped and the connect times out.
         using var stuck = new Socket(SocketType.Stream, ProtocolType.Tcp);
         stuck.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -46,7 +38,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
         var fillers = await FillAcceptQueueAsync(stuckPort);
         try
         {
-            var (_, front, _) = await StartAsync(
+            var (_, front, _) = await StartProxyWithAdminAsync(
                 $$"""[ { "name": "stuck", "address": "127.0.0.1:{{stuckPort}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""", connectTimeout: "300ms");
             await AssertAllOkAsync(front, requests: 4);
         }
@@ -59,14 +51,14 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
     [Fact]
     public async Task A_get_whose_new_connection_is_reset_before_the_response_goes_to_the_other_server()
     {
-        using var nginx = await StartOwnNginxAsync("a");
+        var nginx = await StartNginxAsync();
         await using var resetting = new RawBackend(async conversation =>
         {
             await conversation.ReadHeadAsync();
             conversation.Socket.LingerState = new LingerOption(true, 0);
             conversation.Socket.Close(); // RST
         });
-        var (_, front, _) = await StartAsync($$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""");
+        var (_, front, _) = await StartProxyWithAdminAsync($$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""");
 
         await AssertAllOkAsync(front, requests: 10);
         Assert.True(resetting.Accepted >= 1, "the resetting server was never tried");
@@ -90,7 +82,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
             await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
         });
         // Round robin with equal weights sends the first request to the first server.
-        var (_, front, _) = await StartAsync($$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}" }, { "name": "other", "address": "127.0.0.1:{{other.Port}}" } ]""");
+        var (_, front, _) = await StartProxyWithAdminAsync($$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}" }, { "name": "other", "address": "127.0.0.1:{{other.Port}}" } ]""");
 
         var response = await ExchangeUntilCloseAsync(front, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
 
@@ -103,7 +95,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
     [Fact]
     public async Task Failures_are_counted_per_server_by_reason_with_their_redispatches_in_the_stats_the_page_and_the_metrics()
     {
-        using var nginx = await StartOwnNginxAsync("a");
+        var nginx = await StartNginxAsync();
         using var refusing = LoopbackPorts.Refusing();
         await using var resetting = new RawBackend(async conversation =>
         {
@@ -111,7 +103,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
             conversation.Socket.LingerState = new LingerOption(true, 0);
             conversation.Socket.Close(); // RST
         });
-        var (_, front, admin) = await StartAsync($$"""
+        var (_, front, admin) = await StartProxyWithAdminAsync($$"""
             [ { "name": "gone", "address": "127.0.0.1:{{refusing.Port}}", "weight": 10 },
               { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}", "weight": 10 },
               { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]
@@ -158,7 +150,7 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
             await conversation.ReadHeadAsync();
             await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc");
         });
-        var (_, front, admin) = await StartAsync($$"""[ { "name": "bad", "address": "127.0.0.1:{{garbage.Port}}" } ]""");
+        var (_, front, admin) = await StartProxyWithAdminAsync($$"""[ { "name": "bad", "address": "127.0.0.1:{{garbage.Port}}" } ]""");
 
         var response = await ExchangeUntilCloseAsync(front, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
 
@@ -199,22 +191,6 @@ public sealed class RedispatchTests : HttpProxyHarness, IDisposable
         }
 
         return fillers;
-    }
-
-    internal async Task<NginxServer> StartOwnNginxAsync(string name) =>
-        await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, port, "big"u8.ToArray()));
-
-    /// <summary>fastsock-proxy (one worker) in http mode with an admin endpoint; <paramref name="backendMore"/> is added to the backend.</summary>
-    internal async Task<(SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartAsync(
-        string servers, string backendMore = "", string connectTimeout = "1s", int retries = 2, string arguments = "")
-    {
-        var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:0" },
-              "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": {{servers}} {{backendMore}} } ],
-              "timeouts": { "server": "2s", "httpRequest": "10s", "connect": "{{connectTimeout}}" }, "retries": {{retries}} }
-            """, arguments);
-        return (proxy, await proxy.ListeningOnAsync("frontend"), await proxy.ListeningOnAsync("admin"));
     }
 
     internal static async Task<JsonElement> ServerStatsAsync(IPEndPoint admin, string server)

@@ -74,13 +74,7 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
             json.WriteNumber("resumed", s.Resumed);
             json.WriteNumber("tls12", s.Tls12);
             json.WriteNumber("tls13", s.Tls13);
-            json.WriteStartObject("ciphers");
-            for (int i = 0; i < s.CipherSuites.Count; i++)
-            {
-                json.WriteNumber(TlsCipherTable.Names[i], s.CipherSuites[i]);
-            }
-
-            json.WriteEndObject();
+            CipherSuitesJson.Write(json, s.CipherSuites);
             json.WriteStartObject("failures");
             foreach (var (key, _, reason) in FailureColumns)
             {

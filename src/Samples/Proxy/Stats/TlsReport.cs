@@ -71,13 +71,7 @@ internal sealed record TlsReport(IReadOnlyList<TlsRow> Rows, KernelTlsStatus? Ke
             json.WriteNumber("tls12", s.Tls12);
             json.WriteNumber("tls13", s.Tls13);
             json.WriteNumber("alpnHttp11", s.Http11);
-            json.WriteStartObject("ciphers");
-            for (int i = 0; i < s.CipherSuites.Count; i++)
-            {
-                json.WriteNumber(TlsCipherTable.Names[i], s.CipherSuites[i]);
-            }
-
-            json.WriteEndObject();
+            CipherSuitesJson.Write(json, s.CipherSuites);
             json.WriteStartObject("failures");
             foreach (var (key, _, get) in FailureColumns)
             {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Fastsock.Locality;
@@ -17,7 +16,6 @@ public sealed class TlsAllocationTests(ITestOutputHelper output)
 {
     private const int WarmUp = 4_000;
     private const int Requests = 2_000;
-    private const int Windows = 5;
 
     private static readonly X509Certificate2 Certificate = TestCertificates.Create("alloc.test", ["alloc.test"]);
 
@@ -37,28 +35,7 @@ public sealed class TlsAllocationTests(ITestOutputHelper output)
         var response = new byte[Request.Length];
 
         await ExchangeAsync(client, response, WarmUp);
-        var excess = new List<long>(Windows);
-        for (int window = 0; window < Windows; window++)
-        {
-            // A loaded window, then an idle one as long: what the worker allocates anyway (timers, the probe itself)
-            // is not the requests'.
-            var clock = Stopwatch.StartNew();
-            long before = await WorkerThreads.AllocatedBytes(worker);
-            await ExchangeAsync(client, response, Requests);
-            long loaded = await WorkerThreads.AllocatedBytes(worker) - before;
-            var length = clock.Elapsed;
-
-            before = await WorkerThreads.AllocatedBytes(worker);
-            await Task.Delay(length);
-            long idle = await WorkerThreads.AllocatedBytes(worker) - before;
-
-            excess.Add(loaded - idle);
-            output.WriteLine($"window {window}: {loaded} B loaded, {idle} B idle over {length.TotalMilliseconds:F0} ms, {Requests} requests");
-            if (loaded - idle < Requests)
-            {
-                break;
-            }
-        }
+        var excess = await WorkerAllocationWindows.MeasureAsync(worker, () => ExchangeAsync(client, response, Requests), Requests, $"{Requests} requests", output);
 
         // Under one byte per request in some window: one object per request (≥ 24 B) would show in every window, a
         // one-off (tiering, a pool reaching its working set) in one at most.
