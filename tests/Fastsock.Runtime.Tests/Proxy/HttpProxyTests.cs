@@ -37,7 +37,7 @@ public sealed class HttpProxyTests : HttpProxyHarness
             }
         }
 
-        var connections = nginx.LoggedConnections();
+        var connections = await nginx.LoggedConnectionsAsync(100);
         Assert.Equal(100, connections.Length);
         Assert.Single(connections.Distinct());
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Proxy;
 
@@ -58,7 +59,17 @@ internal sealed class NginxServer : IDisposable
 
     /// <summary>nginx's connection serial numbers ($connection), one per logged request.</summary>
     public string[] LoggedConnections() =>
-        [.. File.ReadAllLines(AccessLog).Where(l => l.Length > 0).Select(l => l.Split(' ')[0])];
+        File.Exists(AccessLog) ? [.. File.ReadAllLines(AccessLog).Where(l => l.Length > 0).Select(l => l.Split(' ')[0])] : [];
+
+    /// <summary>
+    /// <see cref="LoggedConnections"/> once at least <paramref name="requests"/> requests are logged: nginx writes a
+    /// request's line after sending its response, so a client holding the last response can be ahead of the log.
+    /// </summary>
+    public async Task<string[]> LoggedConnectionsAsync(int requests)
+    {
+        await Eventually.AssertAsync(() => LoggedConnections().Length >= requests, () => $"nginx logged {LoggedConnections().Length} of {requests} requests");
+        return LoggedConnections();
+    }
 
     /// <summary>Sends nginx a real signal through kill(1): STOP hangs it (its sockets stay open, nothing answers), CONT resumes it.</summary>
     public void Signal(string name)

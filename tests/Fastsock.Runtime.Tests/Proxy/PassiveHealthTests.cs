@@ -39,7 +39,7 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
         using var later = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "later")).FullName, laterPort, "big"u8.ToArray());
         await proxy.WaitForLineAsync("later (127.0.0.1:" + laterPort + ") is UP after 1 good checks");
         await GetAllOkAsync(front, 10);
-        Assert.NotEmpty(later.LoggedConnections());
+        Assert.NotEmpty(await later.LoggedConnectionsAsync(1));
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class RedispatchTests : HttpProxyHarness
         var (_, front, _) = await StartProxyWithAdminAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}", "weight": 10 }, { "name": "ok", "address": "127.0.0.1:{{nginx.Port}}" } ]""");
 
         await AssertAllOkAsync(front, requests: 20);
-        Assert.Equal(20, nginx.LoggedConnections().Length);
+        Assert.Equal(20, (await nginx.LoggedConnectionsAsync(20)).Length);
     }
 
     [Fact]
