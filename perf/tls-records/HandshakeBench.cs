@@ -19,7 +19,9 @@
 // After WARMUP seconds of all cases (tier-1 code), BATCHES rounds alternate the two servers batch by batch, the order
 // swapping each round, and the median and min-max of the per-batch µs per handshake are printed, with SslStream's
 // managed allocation per handshake (GC.GetAllocatedBytesForCurrentThread around each batch).
-// Usage: fastsock-tls-records handshakes [PER_BATCH=100] [BATCHES=11] [WARMUP_SECONDS=12] [both|sslstream|libssl]
+// Usage: fastsock-tls-records handshakes [PER_BATCH=100] [BATCHES=11] [WARMUP_SECONDS=12] [both|sslstream|libssl|options]
+// (sslstream or libssl alone: for a profile of one; options: the layer's SslStream against the same options passed
+// directly to AuthenticateAsServerAsync, without the SNI selection callback, to price that choice.)
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
@@ -78,7 +80,8 @@ internal static class HandshakeBench
         using var certificates = new BenchCertificates();
         using var tls13 = new HandshakeClient(0x0304);
         using var tls12 = new HandshakeClient(0x0303);
-        var sslStream = new[] { SslStreamServer(certificates.Ecdsa), SslStreamServer(certificates.Rsa) };
+        var sslStream = new[] { SslStreamServer(certificates.Ecdsa, direct: false), SslStreamServer(certificates.Rsa, direct: false) };
+        var direct = new[] { SslStreamServer(certificates.Ecdsa, direct: true), SslStreamServer(certificates.Rsa, direct: true) };
         var libSsl = new[]
         {
             new LibSslHandshakeServer(certificates.EcdsaPem, certificates.EcdsaKeyPem),
@@ -89,9 +92,14 @@ internal static class HandshakeBench
         {
             var client = c.Version == 0x0304 ? tls13 : tls12;
             int certificate = c.Rsa ? 1 : 0;
-            if (only is "both" or "sslstream")
+            if (only is "both" or "sslstream" or "options")
             {
                 runs.Add(new Measured(c, sslStream[certificate], client));
+            }
+
+            if (only is "options")
+            {
+                runs.Add(new Measured(c, direct[certificate], client));
             }
 
             if (only is "both" or "libssl")
@@ -162,18 +170,23 @@ internal static class HandshakeBench
             server.Dispose();
         }
 
+        foreach (var server in direct)
+        {
+            server.Dispose();
+        }
+
         foreach (var server in libSsl)
         {
             server.Dispose();
         }
     }
 
-    private static SslStreamHandshakeServer SslStreamServer(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    private static SslStreamHandshakeServer SslStreamServer(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, bool direct)
     {
         // TlsServerOptions' defaults are the proxy frontend's: TLS 1.2 and 1.3, ALPN http/1.1.
         var options = new TlsServerOptions();
         options.Certificates.Add(certificate);
-        return new SslStreamHandshakeServer(options);
+        return new SslStreamHandshakeServer(options, direct);
     }
 
     private static void Batch(Measured run, int count, bool record)

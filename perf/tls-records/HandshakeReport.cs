@@ -14,23 +14,25 @@ internal static class HandshakeReport
             row.Microseconds.Sort();
             row.AllocatedBytes.Sort();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{row.Case,-27} {row.Server,-9} median {Median(row.Microseconds),7:F1} µs/handshake (min {row.Microseconds[0]:F1}, max {row.Microseconds[^1]:F1}); " +
+                $"{row.Case,-27} {row.Server,-25} median {Median(row.Microseconds),7:F1} µs/handshake (min {row.Microseconds[0]:F1}, max {row.Microseconds[^1]:F1}); " +
                 $"{Median(row.AllocatedBytes),7:F0} B managed/handshake; server sent {row.BytesSent:F0} B in {row.Steps:F1} timed steps; {row.Negotiated}{Reuse(row.SameTicketTwice)}"));
         }
 
         Console.WriteLine();
-        Console.WriteLine("| handshake | negotiated (client's view) | SslStream µs | libssl µs | SslStream / libssl | difference µs | SslStream B allocated |");
+        if (rows.Count < 2 || rows[0].Case != rows[1].Case)
+        {
+            return;
+        }
+
+        // Each case's two servers side by side: the first (SslStream) over the second (libssl, or the experiment).
+        string first = rows[0].Server;
+        string second = rows[1].Server;
+        Console.WriteLine($"| handshake | negotiated (client's view) | {first} µs | {second} µs | {first} / {second} | difference µs | {first} B allocated |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
-        for (int i = 0; i < rows.Count; i++)
+        for (int i = 0; i + 1 < rows.Count; i += 2)
         {
             var a = rows[i];
-            var b = i + 1 < rows.Count && rows[i + 1].Case == a.Case ? rows[i + 1] : null;
-            if (b is null || a.Server != "SslStream")
-            {
-                continue;
-            }
-
-            i++;
+            var b = rows[i + 1];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {a.Case} | {a.Negotiated} | {Range(a.Microseconds)} | {Range(b.Microseconds)} | " +
                 $"{Median(a.Microseconds) / Median(b.Microseconds):F3}× | {Median(a.Microseconds) - Median(b.Microseconds):F1} | {Median(a.AllocatedBytes):N0} |"));

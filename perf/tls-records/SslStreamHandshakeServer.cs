@@ -18,18 +18,26 @@ internal sealed class SslStreamHandshakeServer : IHandshakeServer
         ValueTask.FromResult(((TlsCertificateSelector)state!).Select(hello.ServerName));
 
     private readonly TlsCertificateSelector _selector;
+    private readonly SslServerAuthenticationOptions? _direct;
     private readonly TlsStats _stats;
     private HandshakeTransport? _transport;
     private SslStream? _stream;
     private Task? _handshake;
 
-    public SslStreamHandshakeServer(TlsServerOptions options)
+    /// <param name="options">The layer's options.</param>
+    /// <param name="direct">
+    /// An experiment, not the layer: pass the selected options straight to AuthenticateAsServerAsync instead of through
+    /// the selection callback (what a layer with one certificate and no SNI could do).
+    /// </param>
+    public SslStreamHandshakeServer(TlsServerOptions options, bool direct)
     {
         _selector = new TlsCertificateSelector(options);
+        _direct = direct ? _selector.Select(null) : null;
         _stats = options.Stats;
+        Name = direct ? "SslStream, options direct" : "SslStream";
     }
 
-    public string Name => "SslStream";
+    public string Name { get; }
 
     /// <summary>What the layer's ResumptionWitness read from the server's first flight.</summary>
     public bool? Reused { get; private set; }
@@ -42,7 +50,9 @@ internal sealed class SslStreamHandshakeServer : IHandshakeServer
         _transport = new HandshakeTransport { Output = output, Witness = new ResumptionWitness() };
         _transport.Deliver(clientHello);
         _stream = new SslStream(_transport, leaveInnerStreamOpen: false);
-        _handshake = _stream.AuthenticateAsServerAsync(Select, _selector, CancellationToken.None);
+        _handshake = _direct is { } options
+            ? _stream.AuthenticateAsServerAsync(options, CancellationToken.None)
+            : _stream.AuthenticateAsServerAsync(Select, _selector, CancellationToken.None);
         return Done();
     }
 
