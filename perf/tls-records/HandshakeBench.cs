@@ -1,6 +1,7 @@
 // Server CPU per TLS handshake: (a) SslStream as the runtime's TlsLayer.Server drives it (its own certificate selector,
 // options, resumption witness and stats; see SslStreamHandshakeServer) against (b) libssl used directly as HAProxy
-// uses it (see LibSslHandshakeServer). Same libssl.so.3 under both, same certificates, same client.
+// uses it (see LibSslHandshakeServer). Same libssl.so.3 under both, same certificates, same client. One handshake's
+// turns: OneHandshake.cs.
 //
 // How the server is timed, exactly: one thread plays both sides over in-memory flights, one handshake at a time. The
 // client is libssl (HandshakeClient) and its steps are never timed. Each server step is timed alone with the thread's
@@ -8,7 +9,7 @@
 // SslStream, AuthenticateAsServerAsync up to its first wait for the client; libssl: SSL_new, BIOs, SSL_do_handshake),
 // each later client flight (SslStream: the pending read completes and SslStream's continuation runs inline on this
 // thread until it waits again or finishes; libssl: BIO_write, SSL_do_handshake, BIO_read), and Close (DisposeAsync;
-// SSL_free). A step that would leave work running elsewhere stops the run. One clock call's own cost (calibrated at
+// SSL_shutdown + SSL_free). A step that would leave work running elsewhere stops the run. One clock call's own cost (calibrated at
 // start) is subtracted per timed step. Gen-0 collections triggered by the server's allocations run on this thread and
 // are counted, as they would be on a worker.
 //
@@ -66,8 +67,6 @@ internal static class HandshakeBench
         new("TLS 1.2 resumed", 0x0303, Rsa: false, Resumed: true),
     ];
 
-    private static readonly ByteSink ClientFlight = new();
-    private static readonly ByteSink ServerFlight = new();
     private static double _clockCallNs;
 
     public static void Run(string[] args)
@@ -215,9 +214,7 @@ internal static class HandshakeBench
         }
     }
 
-    private readonly record struct Outcome(long Ns, int Steps, int Sent, bool ClientReused, bool? ServerReused);
-
-    private static void Check(Measured run, Outcome outcome, bool resumed)
+    private static void Check(Measured run, OneHandshake.Outcome outcome, bool resumed)
     {
         if (outcome.ClientReused != resumed || (outcome.ServerReused is bool server && server != resumed))
         {
@@ -226,82 +223,22 @@ internal static class HandshakeBench
         }
     }
 
-    /// <summary>
-    /// One handshake: the server's CPU ns (clock calls not yet subtracted), timed steps, bytes sent, and whether it
-    /// resumed. <paramref name="renewSession"/>: the client's session afterwards replaces the one the run offers.
-    /// </summary>
-    private static Outcome Handshake(Measured run, IntPtr session, bool renewSession)
+    /// <summary>One handshake of <paramref name="run"/>; <paramref name="renewSession"/>: its session replaces the one the run offers.</summary>
+    private static OneHandshake.Outcome Handshake(Measured run, IntPtr session, bool renewSession)
     {
-        var server = run.Server;
-        var client = run.Client;
-        client.Begin(session);
-        ClientFlight.Clear();
-        client.Step(default, ClientFlight);
-        ServerFlight.Clear();
-        long start = ThreadCpu.Nanoseconds();
-        bool serverDone = server.Accept(ClientFlight.Span, ServerFlight);
-        long ns = ThreadCpu.Nanoseconds() - start;
-        int steps = 1;
-        int sent = ServerFlight.Length;
-        bool clientDone = false;
-        for (int turn = 0; !(serverDone && clientDone); turn++)
+        var outcome = OneHandshake.Run(run.Server, run.Client, session, renewSession, describe: run.Negotiated.Length == 0);
+        run.Negotiated = outcome.Negotiated ?? run.Negotiated;
+        if (outcome.Session != IntPtr.Zero)
         {
-            if (turn > 16)
-            {
-                throw new InvalidOperationException($"{server.Name}, {run.Case.Label}: the handshake did not finish in 16 turns");
-            }
-
-            if (!clientDone)
-            {
-                ClientFlight.Clear();
-                clientDone = client.Step(ServerFlight.Span, ClientFlight);
-            }
-            else if (ServerFlight.Length > 0)
-            {
-                client.Absorb(ServerFlight.Span);
-            }
-
-            ServerFlight.Clear();
-            if (serverDone || ClientFlight.Length == 0)
-            {
-                continue;
-            }
-
-            start = ThreadCpu.Nanoseconds();
-            serverDone = server.Continue(ClientFlight.Span, ServerFlight);
-            ns += ThreadCpu.Nanoseconds() - start;
-            steps++;
-            sent += ServerFlight.Length;
-            ClientFlight.Clear();
-        }
-
-        if (ServerFlight.Length > 0)
-        {
-            client.Absorb(ServerFlight.Span);
-        }
-
-        var outcome = new Outcome(0, 0, sent, client.Reused, server.Reused);
-        if (renewSession)
-        {
-            if (run.Negotiated.Length == 0)
-            {
-                run.Negotiated = client.Negotiated;
-            }
-
-            var renewed = client.TakeSession();
             if (run.Session != IntPtr.Zero)
             {
                 LibSsl.SessionFree(run.Session);
             }
 
-            run.Session = renewed;
+            run.Session = outcome.Session;
         }
 
-        start = ThreadCpu.Nanoseconds();
-        server.Close();
-        ns += ThreadCpu.Nanoseconds() - start;
-        client.End();
-        return outcome with { Ns = ns, Steps = steps + 1 };
+        return outcome;
     }
 
     /// <summary>The cost of one clock_gettime(CLOCK_THREAD_CPUTIME_ID), which each timed step pays about once.</summary>
