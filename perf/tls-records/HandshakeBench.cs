@@ -1,5 +1,5 @@
 // Server CPU per TLS handshake: (a) SslStream as the runtime's TlsLayer.Server drives it (its own certificate selector,
-// options, resumption witness and stats; see SslStreamHandshakeServer) against (b) libssl used directly as HAProxy
+// options and stats; see SslStreamHandshakeServer) against (b) libssl used directly as HAProxy
 // uses it (see LibSslHandshakeServer). Same libssl.so.3 under both, same certificates, same client. One handshake's
 // turns: OneHandshake.cs.
 //
@@ -14,7 +14,7 @@
 // are counted, as they would be on a worker.
 //
 // Every handshake is checked: full ones must not resume, resumed ones must (client: SSL_session_reused; server: libssl's
-// SSL_session_reused, the layer's ResumptionWitness for SslStream). Resumed runs chain their sessions,
+// SSL_session_reused; SslStream tells nothing). Resumed runs chain their sessions,
 // each handshake offering the session the one before it left (a fresh ticket, as browsers use them; TLS 1.3: the
 // client reads the NewSessionTicket first). Whether a server also takes the same ticket twice is probed once and shown.
 // After WARMUP seconds of all cases (tier-1 code), BATCHES rounds alternate the two servers batch by batch, the order

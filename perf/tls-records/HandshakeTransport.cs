@@ -1,5 +1,4 @@
 using System.Threading.Tasks.Sources;
-using Fastsock.Transport.Tls;
 
 namespace Fastsock.Perf.TlsRecords;
 
@@ -8,8 +7,7 @@ namespace Fastsock.Perf.TlsRecords;
 /// ConnectionPipeStream (which needs a worker and a socket): a read with bytes waiting completes synchronously; a read
 /// with none pends on a value-task source that <see cref="Deliver"/> completes inline, so SslStream's continuation runs
 /// on the delivering thread, inside the benchmark's timing, as it runs on the worker in the runtime. Writes are
-/// observed by the layer's <see cref="ResumptionWitness"/> (as ConnectionPipeStream does) and appended to the flight
-/// the client will read. One per connection, as ConnectionPipeStream is.
+/// appended to the flight the client will read. One per connection, as ConnectionPipeStream is.
 /// </summary>
 internal sealed class HandshakeTransport : Stream, IValueTaskSource<int>
 {
@@ -21,8 +19,6 @@ internal sealed class HandshakeTransport : Stream, IValueTaskSource<int>
     private bool _readPending;
 
     public ByteSink? Output { get; set; }
-
-    public ResumptionWitness? Witness { get; set; }
 
     /// <summary>SslStream is waiting for bytes: the only state a server step may end in before its handshake is done.</summary>
     public bool ReadPending => _readPending;
@@ -75,7 +71,6 @@ internal sealed class HandshakeTransport : Stream, IValueTaskSource<int>
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        Witness?.Observe(buffer.Span);
         Output!.Append(buffer.Span);
         return ValueTask.CompletedTask;
     }
