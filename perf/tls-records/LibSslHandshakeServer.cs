@@ -57,9 +57,6 @@ internal sealed unsafe class LibSslHandshakeServer : IHandshakeServer
 
     public bool? Reused => LibSsl.SessionReused(_ssl) == 1;
 
-    /// <summary>Protocol, cipher, group and ALPN as the server saw them (read outside the timing).</summary>
-    public string Negotiated => LibSsl.Describe(_ssl);
-
     public bool Accept(ReadOnlySpan<byte> clientHello, ByteSink output)
     {
         _ssl = LibSsl.New(_context);

@@ -43,9 +43,6 @@ internal sealed class SslStreamHandshakeServer : IHandshakeServer
     /// <summary>SslStream does not say (the client's SSL_session_reused is the check).</summary>
     public bool? Reused => null;
 
-    /// <summary>Protocol, cipher and ALPN as the server saw them (read outside the timing, before Close).</summary>
-    public string Negotiated => $"{_stream!.SslProtocol} {_stream.NegotiatedCipherSuite} {_stream.NegotiatedApplicationProtocol}";
-
     public bool Accept(ReadOnlySpan<byte> clientHello, ByteSink output)
     {
         _transport = new HandshakeTransport { Output = output };
