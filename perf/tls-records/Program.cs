@@ -4,12 +4,19 @@
 // cipher: the difference is what SslStream and its interop add. Batches of each alternate so machine noise hits both;
 // the server's work is timed with the thread's CPU clock (CLOCK_THREAD_CPUTIME_ID), the client's is not timed.
 // Usage: dotnet run -c Release --project perf/tls-records [-- EXCHANGES_PER_BATCH BATCHES WARMUP_SECONDS]
+// (first argument `handshakes`: server CPU per TLS handshake instead, see HandshakeBench.cs)
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Fastsock.Perf.TlsRecords;
+
+if (args.Length > 0 && args[0] == "handshakes")
+{
+    HandshakeBench.Run(args[1..]); // server CPU per handshake: see HandshakeBench.cs
+    return;
+}
 
 int perBatch = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20_000;
 int batches = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 15;
