@@ -43,7 +43,7 @@ public sealed class InMemoryConnectionTests
             var handler = TestServers.Echo(app);
             var source = new byte[1 << 20];
             new Random(64).NextBytes(source);
-            var reading = HashToEndAsync(client.Transport.Input);
+            var reading = PipeHash.HashToEndAsync(client.Transport.Input);
             var random = new Random(65);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             for (int written = 0; written < Total;)
@@ -156,27 +156,6 @@ public sealed class InMemoryConnectionTests
             }
 
             input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-        }
-    }
-
-    private static async Task<(long Bytes, byte[] Hash)> HashToEndAsync(PipeReader input)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long total = 0;
-        while (true)
-        {
-            var result = await input.ReadAsync();
-            foreach (var segment in result.Buffer)
-            {
-                hash.AppendData(segment.Span);
-            }
-
-            total += result.Buffer.Length;
-            input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return (total, hash.GetHashAndReset());
-            }
         }
     }
 

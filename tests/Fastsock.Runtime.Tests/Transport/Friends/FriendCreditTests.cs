@@ -134,26 +134,8 @@ public sealed class FriendCreditTests
 
     private static async Task AnswerCountAndHashAsync(Connection connection)
     {
-        var input = connection.Transport.Input;
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long total = 0;
-        while (true)
-        {
-            var result = await input.ReadAsync();
-            foreach (var segment in result.Buffer)
-            {
-                hash.AppendData(segment.Span);
-            }
-
-            total += result.Buffer.Length;
-            input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                break;
-            }
-        }
-
-        await WriteAnswerAsync(connection, total, hash.GetHashAndReset());
+        var (total, sha256) = await PipeHash.HashToEndAsync(connection.Transport.Input);
+        await WriteAnswerAsync(connection, total, sha256);
     }
 
     private static async Task WriteAnswerAsync(Connection connection, long total, byte[] sha256)

@@ -121,32 +121,19 @@ public sealed class TlsClientLayerTests : IDisposable
     }
 
     /// <summary>
-    /// A plain server whose handler connects to <paramref name="backend"/> over TLS and forwards; a refused handshake is
-    /// answered with the exception's reason and message on one line. <paramref name="offWorker"/> is called when the
-    /// handler resumed off its worker after the handshake.
+    /// A relay (<see cref="TlsClientRelay"/>) that forwards both ways after the handshake. <paramref name="offWorker"/> is
+    /// called when the handler resumed off its worker after the handshake.
     /// </summary>
     private static Task<FastsockServer> StartRelayAsync(EndPoint backend, TlsClientOptions options, string cores, Action offWorker) =>
-        TestServers.StartAsync(async connection =>
+        TlsClientRelay.StartAsync(backend, options, cores, async (connection, tls) =>
         {
-            var raw = await FastsockConnector.ConnectAsync(backend);
-            Connection tls;
-            try
-            {
-                tls = await TlsLayer.ClientAsync(raw, options);
-            }
-            catch (TlsHandshakeException ex)
-            {
-                await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes($"{ex.Reason}: {ex.Message}\n"));
-                return;
-            }
-
             if (SynchronizationContext.Current is not WorkerSynchronizationContext { Worker.IsCurrentThread: true })
             {
                 offWorker();
             }
 
             await ConnectionForwarder.ForwardAsync(connection, tls);
-        }, o => o.Cores = CpuSet.Parse(cores));
+        });
 
     private static async Task<string> RelayAnswerAsync(EndPoint relay)
     {

@@ -165,26 +165,14 @@ public sealed class TlsClientResumptionTests : IDisposable
     }
 
     /// <summary>
-    /// A plain server whose handler opens a TLS connection to <paramref name="backend"/>, asks for one path with
-    /// <c>Connection: close</c> and relays the answer; a refused handshake is answered with its message.
+    /// A relay (<see cref="TlsClientRelay"/>) that asks for one path with <c>Connection: close</c> over each new TLS
+    /// connection and relays the answer.
     /// </summary>
     private static Task<FastsockServer> StartRelayAsync(EndPoint backend, TlsClientOptions options, string cores)
     {
         int asked = 0;
-        return TestServers.StartAsync(async connection =>
+        return TlsClientRelay.StartAsync(backend, options, cores, async (connection, tls) =>
         {
-            var raw = await FastsockConnector.ConnectAsync(backend);
-            Connection tls;
-            try
-            {
-                tls = await TlsLayer.ClientAsync(raw, options);
-            }
-            catch (TlsHandshakeException ex)
-            {
-                await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes($"{ex.Reason}: {ex.Message}\n"));
-                return;
-            }
-
             int n = Interlocked.Increment(ref asked);
             await tls.Transport.Output.WriteAsync(Encoding.ASCII.GetBytes($"GET /plaintext?{n} HTTP/1.1\r\nHost: {options.TargetHost}\r\nConnection: close\r\n\r\n"));
             var input = tls.Transport.Input;
@@ -205,6 +193,6 @@ public sealed class TlsClientResumptionTests : IDisposable
 
             input.Complete();
             tls.Transport.Output.Complete();
-        }, o => o.Cores = CpuSet.Parse(cores));
+        });
     }
 }
