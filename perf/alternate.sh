@@ -29,7 +29,7 @@ round. Only the proxy being measured has load; the others sit idle.
   http           keep-alive GET /plaintext, wrk -t1 -c--clients (64); servers (default fastsock-proxy,haproxy-http):
                  fastsock-proxy, fastsock-proxy-aot, haproxy-http, nginx-proxy, proxy-floor
   tls-keepalive  the same over HTTPS (TLS 1.3, --kind certificate); servers (default fastsock-proxy,haproxy):
-                 fastsock-proxy, haproxy, nginx
+                 fastsock-proxy, fastsock-proxy-sslstream (its SslStream engine), haproxy, nginx
   tls-new        full handshakes: openssl s_time -new -www /plaintext, one connection at a time
   tls-reuse      resumed handshakes: openssl s_time -reuse -www /plaintext
 Per run: the rate (req/s or handshakes/s), p99 (wrk), the proxy's user and system CPU µs per request or handshake

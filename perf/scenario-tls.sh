@@ -36,14 +36,17 @@ start_tls_proxy() {
     local name="$1" kind="$2" d="$PROXY_WORK" i
     local -a cmd
     case "$name" in
-        fastsock-proxy)
-            cat >"$d/fastsock-$kind.json" <<JSON
+        fastsock-proxy | fastsock-proxy-sslstream)
+            # fastsock-proxy-sslstream: the same proxy on its SslStream engine (tls.engine), for the engines side by side.
+            local engine=openssl
+            [[ "$name" == fastsock-proxy-sslstream ]] && engine=sslstream
+            cat >"$d/$name-$kind.json" <<JSON
 { "admin": { "bind": "127.0.0.1:$TLS_ADMIN_PORT" },
   "frontends": [ { "name": "bench", "bind": ["127.0.0.1:$TLS_PORT"], "mode": "http", "backend": "b",
-                   "tls": { "certificates": [ { "cert": "$d/$kind.crt", "key": "$d/$kind.key" } ] } } ],
+                   "tls": { "engine": "$engine", "certificates": [ { "cert": "$d/$kind.crt", "key": "$d/$kind.key" } ] } } ],
   "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:$BACKEND_PORT" } ] } ] }
 JSON
-            cmd=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$d/fastsock-$kind.json" --cores "$SERVER_CPU" --log-level Warning) ;;
+            cmd=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$d/$name-$kind.json" --cores "$SERVER_CPU" --log-level Warning) ;;
         haproxy)
             tls_haproxy_cfg "$d/haproxy-$kind.cfg" "127.0.0.1:$TLS_PORT ssl crt $d/$kind.pem alpn http/1.1" "127.0.0.1:$BACKEND_PORT"
             cmd=(taskset -c "$SERVER_CPU" haproxy -db -f "$d/haproxy-$kind.cfg") ;;
@@ -75,7 +78,7 @@ CONF
 
 # tls_resumed_count: fastsock-proxy's resumed handshakes so far (admin JSON, all workers); empty for the others.
 tls_resumed_count() {
-    [[ "$1" == fastsock-proxy ]] || return 0
+    [[ "$1" == fastsock-proxy* ]] || return 0
     curl -sf --max-time 5 "http://127.0.0.1:$TLS_ADMIN_PORT/stats?format=json" |
         grep -o '"resumed":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }'
 }
