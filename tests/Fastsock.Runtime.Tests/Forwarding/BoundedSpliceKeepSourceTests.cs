@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Fastsock.Hosting;
+using Fastsock.Locality;
 using Fastsock.Tests.Support;
 using Fastsock.Transport;
 
@@ -23,10 +24,11 @@ public sealed class BoundedSpliceKeepSourceTests
     private const int Prefix = 1000;
     private const int Count = 2 * 1024 * 1024;
 
-    [Fact]
-    public async Task A_failed_target_leaves_the_source_to_its_reader_right_after_the_count_when_what_the_target_missed_fits_the_bound()
+    [Theory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task A_failed_target_leaves_the_source_to_its_reader_right_after_the_count_when_what_the_target_missed_fits_the_bound(string cores)
     {
-        await using var run = await SpliceRun.StartAsync(keepSourceWithin: Count - Prefix);
+        await using var run = await SpliceRun.StartAsync(cores, keepSourceWithin: Count - Prefix);
         var (forward, after) = await run.Result.WaitAsync(Clients.Timeout);
 
         Assert.NotNull(forward.Error);
@@ -36,10 +38,11 @@ public sealed class BoundedSpliceKeepSourceTests
         Assert.False(await run.SourcePeerReset.WaitAsync(Clients.Timeout), "the source was aborted, not closed by its reader");
     }
 
-    [Fact]
-    public async Task A_failed_target_aborts_both_connections_when_what_it_missed_is_one_byte_over_the_bound()
+    [Theory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task A_failed_target_aborts_both_connections_when_what_it_missed_is_one_byte_over_the_bound(string cores)
     {
-        await using var run = await SpliceRun.StartAsync(keepSourceWithin: Count - Prefix - 1);
+        await using var run = await SpliceRun.StartAsync(cores, keepSourceWithin: Count - Prefix - 1);
         var (forward, _) = await run.Result.WaitAsync(Clients.Timeout);
 
         Assert.NotNull(forward.Error);
@@ -68,11 +71,11 @@ public sealed class BoundedSpliceKeepSourceTests
         /// <summary>How the source's peer saw its connection end: true for a reset (aborted), false for a FIN.</summary>
         public Task<bool> SourcePeerReset { get; private set; } = Task.FromResult(false);
 
-        public static async Task<SpliceRun> StartAsync(long keepSourceWithin)
+        public static async Task<SpliceRun> StartAsync(string cores, long keepSourceWithin)
         {
             var run = new SpliceRun();
             run.SourcePeerReset = run.ServeSourceAsync();
-            run._server = await TestServers.StartAsync(client => run.SpliceAsync(client, keepSourceWithin), o => o.Cores = CoreSets.First);
+            run._server = await TestServers.StartAsync(client => run.SpliceAsync(client, keepSourceWithin), o => o.Cores = CpuSet.Parse(cores));
             await run._client.ConnectAsync(run._server.EndPoints[0]).WaitAsync(Clients.Timeout);
             Assert.Equal(Prefix, (await Clients.ReceiveExactlyAsync(run._client, Prefix)).Length);
             run._client.LingerState = new LingerOption(true, 0);
