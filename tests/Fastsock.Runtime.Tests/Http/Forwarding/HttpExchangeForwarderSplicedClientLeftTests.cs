@@ -68,7 +68,7 @@ public sealed class HttpExchangeForwarderSplicedClientLeftTests
     [Fact]
     public async Task Client_leaving_inside_a_spliced_body_whose_rest_stops_coming_closes_the_backend_connection_at_the_response_timeout()
     {
-        await using var harness = await ExchangeHarness.StartAsync(Options(8 * 1024 * 1024, TimeSpan.FromSeconds(2)), keepBackend: true);
+        await using var harness = await ExchangeHarness.StartAsync(Options(8 * 1024 * 1024, TimeSpan.FromSeconds(5)), keepBackend: true);
         var (client, backend) = await ReadSomeOfTheBodyAsync(harness);
 
         Reset(client);
