@@ -9,7 +9,8 @@ namespace Fastsock.Tests.Proxy;
 /// <summary>
 /// Clients that leave while their response body is streaming (the head and part of the body already read): the proxy
 /// reads the rest and discards it when it fits <c>http.maxDrainBody</c> counted from where the client left, and the next
-/// requests go on the same backend connection; a longer rest, or a body being spliced, closes it.
+/// requests go on the same backend connection; a longer rest closes it, spliced or not (HttpClientLeftInsideSplicedBodyTests:
+/// a spliced rest within the bound is drained).
 /// </summary>
 /// <remarks>
 /// The rest is 4 MiB, more than the proxy reads from a socket at once (1 MiB), so the client's departure is met inside
@@ -59,7 +60,7 @@ public sealed class HttpClientLeftInsideBodyTests : HttpProxyHarness
 
     [Theory]
     [InlineData("copy")]
-    [InlineData("auto")] // the body is spliced: a failed splice has aborted both sockets, so nothing can be drained
+    [InlineData("auto")] // the body is spliced: the splice fails on the client's side, and the 4 MiB rest is over the bound
     public async Task A_client_leaving_inside_a_body_whose_rest_is_over_the_bound_closes_the_connection_and_the_next_request_opens_one(string forwarding)
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -55,14 +55,25 @@ public sealed partial class HttpExchangeForwarder
                 return fromBackend ? await DiscardRestOfBodyAsync(from, framing, length).ConfigureAwait(false) : BodyEnd.DestinationClosed;
             }
 
+            // A client that leaves a spliced response body costs the backend connection only when the rest is over the
+            // drain bound: within it, the splice gives the backend back instead of aborting it.
             var forward = fromBackend
-                ? await ConnectionForwarder.SpliceExactlyAsync(backend, _client, length).ConfigureAwait(true)
+                ? await ConnectionForwarder.SpliceExactlyAsync(backend, _client, length, keepSourceWithin: _options.MaxDrainBody).ConfigureAwait(true)
                 : await ConnectionForwarder.SpliceExactlyAsync(_client, backend, length).ConfigureAwait(true);
             if (forward.Mode == ForwardingMode.Splice)
             {
+                if (forward.SourceKept)
+                {
+                    // What sat in the kernel pipe was read from the backend and dropped with it: only the rest is read.
+                    Count(fromBackend, length - forward.SourceRemaining);
+                    return forward.SourceRemaining == 0
+                        ? BodyEnd.DestinationClosedDrained
+                        : await DiscardRestOfBodyAsync(from, framing, forward.SourceRemaining).ConfigureAwait(false);
+                }
+
                 Count(fromBackend, forward.FirstToSecond);
-                // A failed splice has aborted both connections: nothing can be drained, but the side that failed is
-                // named, so that a client leaving a spliced download is not counted as a server failure.
+                // Any other failed splice has aborted both connections, but the side that failed is named, so that a
+                // client leaving a spliced download is not counted as a server failure.
                 return forward.Error is null ? BodyEnd.Complete : forward.TargetFailed ? BodyEnd.DestinationClosed : BodyEnd.SourceEnded;
             }
         }

@@ -10,7 +10,9 @@ namespace Fastsock.Http.Proxying;
 // requests in flight closed hundreds at once). Like HAProxy, the proxy reads the response to its end, discards it and
 // keeps the connection, as long as what is left is small (MaxDrainBody) and keeps coming (ResponseTimeout per read).
 // Two moments: before the response head (the client's FIN seen while waiting, DiscardResponseAsync), and inside the
-// body (the client's socket failed under a write, DiscardRestOfBodyAsync), where the bound counts from that point.
+// body (the client's socket failed under a write, DiscardRestOfBodyAsync), where the bound counts from that point. A
+// spliced body counts from the last byte delivered to the client: bytes the splice had taken into its kernel pipe are
+// part of the rest, read already and dropped with the pipe (BoundedSplice gives the backend back with what is left).
 public sealed partial class HttpExchangeForwarder
 {
     /// <summary>

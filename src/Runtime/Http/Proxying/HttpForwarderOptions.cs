@@ -36,9 +36,9 @@ public sealed class HttpForwarderOptions
     /// and can be pooled, as HAProxy does (<see cref="HttpForwarderOutcome.BackendDrained"/>): the whole response (heads
     /// and body) when the client left before its head (<see cref="HttpForwarderError.ClientAborted"/>), the rest of the
     /// body from where the client left when it left inside it (<see cref="HttpForwarderError.ResponseBodyClient"/>). More
-    /// than that (a Content-Length above it is known at once), a close-delimited response, one that does not end within
-    /// <see cref="ResponseTimeout"/> per read, or a body the client left while it was spliced closes the connection. 0:
-    /// always close.
+    /// than that (a Content-Length above it is known at once), a close-delimited response, or one that does not end within
+    /// <see cref="ResponseTimeout"/> per read closes the connection. A spliced body counts from the last byte the client
+    /// got, the bytes in the splice's kernel pipe included. 0: always close.
     /// </summary>
     public long MaxDrainBody { get; init; } = 64 * 1024;
 

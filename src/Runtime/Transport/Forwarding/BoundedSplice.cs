@@ -9,7 +9,8 @@ namespace Fastsock.Transport.Forwarding;
 /// already holds first), then gives both sockets back to their pipes: the connections go on, e.g. with the next HTTP
 /// message of a keep-alive exchange. Both fds are lent for the duration (their events come here, nothing is read into
 /// their input pipes); bytes after the N stay in the source socket (or its input pipe) for its reader. Any failure,
-/// including the source ending early, aborts both connections. Worker thread only, no locks.
+/// including the source ending early, aborts both connections, except a failed target when the caller allows the
+/// source to be kept (<see cref="ForwardResult.SourceKept"/>). Worker thread only, no locks.
 /// </summary>
 internal sealed class BoundedSplice : ISpliceOwner, IFlushable
 {
@@ -20,6 +21,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
     private readonly Connection _from;
     private readonly Connection _to;
     private readonly long _count;
+    private readonly long _keepSourceWithin;
     private readonly ForwardingOptions _options;
     private readonly TaskCompletionSource<ForwardResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SpliceDirection? _direction;
@@ -29,19 +31,20 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
     private bool _again;
     private bool _finished;
 
-    private BoundedSplice(Worker worker, Connection from, Connection to, long count, ForwardingOptions options)
+    private BoundedSplice(Worker worker, Connection from, Connection to, long count, long keepSourceWithin, ForwardingOptions options)
     {
         _worker = worker;
         _from = from;
         _to = to;
         _count = count;
+        _keepSourceWithin = keepSourceWithin;
         _options = options;
     }
 
     IFlushable? IFlushable.NextFlush { get; set; }
 
-    /// <summary>See <see cref="ConnectionForwarder.SpliceExactlyAsync"/>.</summary>
-    public static Task<ForwardResult> Start(Worker? worker, Connection from, Connection to, long count, ForwardingOptions options)
+    /// <summary>See <see cref="ConnectionForwarder.SpliceExactlyAsync(Connection, Connection, long, long, ForwardingOptions?)"/>.</summary>
+    public static Task<ForwardResult> Start(Worker? worker, Connection from, Connection to, long count, long keepSourceWithin, ForwardingOptions options)
     {
         var readiness = SpliceForwarder.Check(worker, from, to);
         if (readiness == SpliceReadiness.No)
@@ -49,7 +52,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
             return Task.FromResult(NotStarted);
         }
 
-        var splice = new BoundedSplice(worker!, from, to, count, options);
+        var splice = new BoundedSplice(worker!, from, to, count, keepSourceWithin, options);
         if (readiness == SpliceReadiness.OutputPending)
         {
             // Output flushed just before (a response head) goes out at the end of this turn: splice right after it.
@@ -192,7 +195,12 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
 
         _finished = true;
         var direction = _direction!;
+        // Counted before the prefix is released: its unwritten part is still the source's to read.
+        long notTaken = direction.NotTaken;
+        bool keepSource = error is not null && targetFailed && _count - direction.Forwarded <= _keepSourceWithin;
         direction.ReleasePrefix();
+        // A pipe still holding bytes the target never took is closed with them, never cached: for a kept source they
+        // count as read (the caller reads only notTaken more), so the source's stream stays in step.
         _worker.Pipes.Return(direction.Pipe, direction.PipeEmpty);
         if (error is null)
         {
@@ -200,12 +208,22 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
             direction.Source.Socket.LeaveSplice();
             direction.Target.Socket.LeaveSplice();
         }
+        else if (keepSource)
+        {
+            direction.Target.Socket.AbortSplice(error);
+            direction.Source.Socket.LeaveSplice();
+        }
         else
         {
             direction.Source.Socket.AbortSplice(error);
             direction.Target.Socket.AbortSplice(error);
         }
 
-        _done.TrySetResult(new ForwardResult(direction.Forwarded, 0, ForwardingMode.Splice, error) { TargetFailed = targetFailed });
+        _done.TrySetResult(new ForwardResult(direction.Forwarded, 0, ForwardingMode.Splice, error)
+        {
+            TargetFailed = targetFailed,
+            SourceKept = keepSource,
+            SourceRemaining = keepSource ? notTaken : 0,
+        });
     }
 }

@@ -58,14 +58,24 @@ public static class ConnectionForwarder
     /// (both connections are then aborted). <see cref="ForwardingMode.Copy"/> with nothing moved when splice cannot be
     /// used (an end is not a socket of this worker, the kernel refused splice, output is stuck): copy instead.
     /// </returns>
-    public static Task<ForwardResult> SpliceExactlyAsync(Connection from, Connection to, long count, ForwardingOptions? options = null)
+    public static Task<ForwardResult> SpliceExactlyAsync(Connection from, Connection to, long count, ForwardingOptions? options = null) =>
+        SpliceExactlyAsync(from, to, count, keepSourceWithin: 0, options);
+
+    /// <summary>
+    /// <see cref="SpliceExactlyAsync(Connection, Connection, long, ForwardingOptions?)"/>, except when the target fails
+    /// with at most <paramref name="keepSourceWithin"/> bytes of the count not delivered to it: then only the target is
+    /// aborted and <paramref name="from"/> goes back to its input pipe (<see cref="ForwardResult.SourceKept"/>), so that
+    /// its reader can read the rest of the count and go on (an HTTP response body whose client left, drained to keep the
+    /// backend connection).
+    /// </summary>
+    internal static Task<ForwardResult> SpliceExactlyAsync(Connection from, Connection to, long count, long keepSourceWithin, ForwardingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(from);
         ArgumentNullException.ThrowIfNull(to);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         options ??= ForwardingOptions.Default;
         options.Validate();
-        return BoundedSplice.Start(CurrentWorker(), from, to, count, options);
+        return BoundedSplice.Start(CurrentWorker(), from, to, count, keepSourceWithin, options);
     }
 
     /// <summary>The worker whose thread is running the caller, if any.</summary>

@@ -2,7 +2,8 @@ namespace Fastsock.Transport;
 
 /// <summary>
 /// What a forward moved. <see cref="Error"/> is null when both directions ended with a FIN; otherwise it is what
-/// ended the forward (a reset, an abort, a failed syscall) and both connections were aborted.
+/// ended the forward (a reset, an abort, a failed syscall) and both connections were aborted (a bounded splice may keep
+/// its source: <see cref="SourceKept"/>).
 /// </summary>
 public readonly record struct ForwardResult(long FirstToSecond, long SecondToFirst, ForwardingMode Mode, Exception? Error)
 {
@@ -10,8 +11,24 @@ public readonly record struct ForwardResult(long FirstToSecond, long SecondToFir
     public bool Completed => Error is null;
 
     /// <summary>
-    /// A bounded splice (<see cref="ConnectionForwarder.SpliceExactlyAsync"/>) failed on the side the bytes went to, not
-    /// the one they came from: an HTTP forwarder tells a client that left from a server that failed by it.
+    /// A bounded splice (<see cref="ConnectionForwarder.SpliceExactlyAsync(Connection, Connection, long, ForwardingOptions?)"/>)
+    /// failed on the side the bytes went to, not the one they came from: an HTTP forwarder tells a client that left
+    /// from a server that failed by it.
     /// </summary>
     internal bool TargetFailed { get; init; }
+
+    /// <summary>
+    /// A bounded splice whose target failed gave the source back to its input pipe instead of aborting it, because the
+    /// bytes of the count not delivered fit the bound the caller named
+    /// (<see cref="ConnectionForwarder.SpliceExactlyAsync(Connection, Connection, long, long, ForwardingOptions?)"/>): the
+    /// source is where its stream would be had it been read up to <see cref="SourceRemaining"/> bytes before the end of
+    /// the count.
+    /// </summary>
+    internal bool SourceKept { get; init; }
+
+    /// <summary>
+    /// With <see cref="SourceKept"/>: bytes of the count still to be read from the source (its input pipe, then its
+    /// socket). The bytes taken from it but never delivered (they were in the kernel pipe) are gone with the pipe.
+    /// </summary>
+    internal long SourceRemaining { get; init; }
 }

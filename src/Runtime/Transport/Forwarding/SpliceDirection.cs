@@ -69,6 +69,13 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
     /// </summary>
     public long Limit { get; set; } = long.MaxValue;
 
+    /// <summary>
+    /// Bytes of a bounded direction's limit not yet taken from the source: the part of the prefix not written (it stays
+    /// in the source's input pipe when the prefix is released) and what the socket has not given. Together with
+    /// <see cref="Forwarded"/> and the bytes in the kernel pipe, the whole limit.
+    /// </summary>
+    public long NotTaken => (_prefixReader is null ? 0 : _prefix.Length) + Limit;
+
     /// <summary>Tests: the first splice from the socket fails with EINVAL, as on a kernel or socket type without splice.</summary>
     public bool SimulateUnsupported { get; set; }
 

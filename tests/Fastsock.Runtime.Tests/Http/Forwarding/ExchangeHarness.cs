@@ -50,6 +50,21 @@ internal sealed class ExchangeHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>Bytes the proxy's workers moved with splice(2) so far (what went through a kernel pipe to its target).</summary>
+    public long BytesSpliced
+    {
+        get
+        {
+            long total = 0;
+            foreach (var worker in _server!.GetStats())
+            {
+                total += worker.BytesSpliced;
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>A new client connection to the proxy.</summary>
     public async Task<Peer> ConnectClientAsync()
     {
