@@ -112,6 +112,12 @@ internal sealed class OpenSslPlaintextReader : PipeReader
                     return;
                 }
 
+                if (_stopping)
+                {
+                    // Stopped from inside the flush above (the handler returned inline): no read to wait for.
+                    return;
+                }
+
                 _waitingForCiphertext = true;
                 var read = await input.ReadAsync().ConfigureAwait(false);
                 _waitingForCiphertext = false;
