@@ -173,7 +173,7 @@ public sealed class OpenSslEngineTests
 
         // "K": a KeyUpdate with update_requested, so the server must update its own sending keys too.
         await client.TypeAsync("K\n");
-        await client.WaitForAsync("KEYUPDATING");
+        await client.WaitForAsync("KEYUPDATE");
         await client.TypeAsync("pong\n");
         await client.WaitForAsync("pong");
         Assert.True(echoedBefore >= 1, client.Output);
