@@ -234,6 +234,30 @@ public sealed class OpenSslEngineTests
         await Eventually.AssertAsync(() => pool.InUse <= before, () => $"{pool.InUse - before} blocks still held by an idle TLS connection");
     }
 
+    [Theory]
+    [InlineData(TlsServerEngine.OpenSsl)]
+    [InlineData(TlsServerEngine.SslStream)]
+    public async Task Echo_of_16_mib_sent_while_reading_comes_back_byte_exact(TlsServerEngine engine)
+    {
+        var options = Options();
+        options.Engine = engine;
+        await using var server = await StartAsync(options, TestServers.Echo, CoreSets.FirstText);
+        var payload = new byte[16 * 1024 * 1024];
+        new Random(7).NextBytes(payload);
+        await using var client = await TlsTestClient.ConnectAsync(server.EndPoints[0], "a.example.test", System.Security.Authentication.SslProtocols.Tls13);
+        var send = Task.Run(async () =>
+        {
+            for (int at = 0; at < payload.Length; at += 256 * 1024)
+            {
+                await client.Ssl.WriteAsync(payload.AsMemory(at, 256 * 1024));
+            }
+        });
+        var received = new byte[payload.Length];
+        await client.Ssl.ReadExactlyAsync(received).AsTask().WaitAsync(TimeSpan.FromSeconds(120));
+        await send.WaitAsync(Clients.Timeout);
+        Assert.True(payload.AsSpan().SequenceEqual(received), "the echo differs from what was sent");
+    }
+
     private static int CountOf(string text, string value)
     {
         int count = 0;

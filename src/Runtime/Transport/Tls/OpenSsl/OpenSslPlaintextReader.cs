@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Tls.OpenSsl;
@@ -89,6 +90,7 @@ internal sealed class OpenSslPlaintextReader : PipeReader
                 if (_session.HasOutput)
                 {
                     await _writer.SendFromReaderAsync().ConfigureAwait(false);
+                    await new WorkerHop(_worker);
                     if (_stopping)
                     {
                         return;
@@ -98,6 +100,7 @@ internal sealed class OpenSslPlaintextReader : PipeReader
                 if (produced)
                 {
                     var flushed = await plaintext.FlushAsync().ConfigureAwait(false);
+                    await new WorkerHop(_worker);
                     if (flushed.IsCompleted || _stopping)
                     {
                         return;
@@ -120,6 +123,7 @@ internal sealed class OpenSslPlaintextReader : PipeReader
 
                 _waitingForCiphertext = true;
                 var read = await input.ReadAsync().ConfigureAwait(false);
+                await new WorkerHop(_worker);
                 _waitingForCiphertext = false;
                 if (_stopping)
                 {
@@ -152,6 +156,7 @@ internal sealed class OpenSslPlaintextReader : PipeReader
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
         _worker.IsCurrentThread ? _plaintext.Reader.ReadAsync(cancellationToken) : ReadAfterHopAsync(cancellationToken);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> ReadAfterHopAsync(CancellationToken cancellationToken)
     {
         HopsToWorker++;

@@ -154,6 +154,7 @@ internal sealed class OpenSslPlaintextWriter(OpenSslSession session, PipeWriter 
         return await AfterReaderOutputAsync(sent).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FlushResult> FlushLargeAsync(CancellationToken cancellationToken)
     {
         _flushing = true;
@@ -181,6 +182,7 @@ internal sealed class OpenSslPlaintextWriter(OpenSslSession session, PipeWriter 
         return await AfterReaderOutputAsync(sent).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FlushResult> FlushAfterHopAsync(CancellationToken cancellationToken)
     {
         HopsToWorker++;
@@ -188,6 +190,7 @@ internal sealed class OpenSslPlaintextWriter(OpenSslSession session, PipeWriter 
         return await FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FlushResult> FlushAfterReaderAsync(Task readerFlush, CancellationToken cancellationToken)
     {
         await readerFlush.ConfigureAwait(false);
@@ -196,6 +199,7 @@ internal sealed class OpenSslPlaintextWriter(OpenSslSession session, PipeWriter 
     }
 
     /// <summary>What the reader wrote while this flush waited (a KeyUpdate's answer) is flushed now.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FlushResult> AfterReaderOutputAsync(FlushResult sent)
     {
         if (!_readerOutputWaiting || sent.IsCompleted)
@@ -284,6 +288,7 @@ internal sealed class OpenSslPlaintextWriter(OpenSslSession session, PipeWriter 
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask CompleteAsync(Exception? exception = null)
     {
         if (_completed)
