@@ -59,12 +59,14 @@ public sealed class OpenSslEngineTests
     }
 
     [Theory]
-    [InlineData(true, "h2,http/1.1", "ALPN protocol: http/1.1")]
-    [InlineData(true, "h2", "No ALPN negotiated")]
-    [InlineData(false, "http/1.1", "No ALPN negotiated")]
-    public async Task Alpn_agrees_on_the_layer_s_protocol_the_client_offers_and_answers_nothing_otherwise(bool layerOffersHttp11, string clientOffers, string expected)
+    [InlineData(TlsServerEngine.OpenSsl, true, "h2,http/1.1", "ALPN protocol: http/1.1")]
+    [InlineData(TlsServerEngine.OpenSsl, false, "http/1.1", "No ALPN negotiated")]
+    [InlineData(TlsServerEngine.SslStream, true, "h2,http/1.1", "ALPN protocol: http/1.1")]
+    [InlineData(TlsServerEngine.SslStream, false, "http/1.1", "No ALPN negotiated")]
+    public async Task Alpn_agrees_on_the_layer_s_protocol_the_client_offers_and_is_left_out_when_the_layer_has_none(TlsServerEngine engine, bool layerOffersHttp11, string clientOffers, string expected)
     {
         var options = Options(alpn: layerOffersHttp11);
+        options.Engine = engine;
         SslApplicationProtocol? seen = null;
         await using var server = await StartAsync(options, async connection =>
         {
@@ -75,8 +77,22 @@ public sealed class OpenSslEngineTests
         var output = await OpenSslClientProcess.RunAsync(server.EndPoints[0], $"-servername a.example.test -alpn {clientOffers} -ign_eof");
         Assert.Contains(expected, output, StringComparison.Ordinal);
         Assert.Contains("hello", output, StringComparison.Ordinal);
-        Assert.Equal(layerOffersHttp11 && clientOffers.Contains("http/1.1", StringComparison.Ordinal) ? SslApplicationProtocol.Http11 : default, seen);
-        Assert.Equal(layerOffersHttp11 && clientOffers.Contains("http/1.1", StringComparison.Ordinal) ? 1 : 0, options.Stats.Snapshot().Http11);
+        Assert.Equal(layerOffersHttp11 ? SslApplicationProtocol.Http11 : default, seen);
+        Assert.Equal(layerOffersHttp11 ? 1 : 0, options.Stats.Snapshot().Http11);
+    }
+
+    [Theory]
+    [InlineData(TlsServerEngine.OpenSsl)]
+    [InlineData(TlsServerEngine.SslStream)]
+    public async Task Client_offering_only_protocols_the_layer_does_not_serve_gets_no_application_protocol_and_a_counted_error(TlsServerEngine engine)
+    {
+        var options = Options();
+        options.Engine = engine;
+        await using var server = await StartAsync(options, Hello, CoreSets.FirstText);
+        var output = await OpenSslClientProcess.RunAsync(server.EndPoints[0], "-servername a.example.test -alpn h2 -ign_eof");
+        Assert.Contains("no application protocol", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hello", output, StringComparison.Ordinal);
+        await Eventually.AssertAsync(() => options.Stats.Snapshot().HandshakeErrors == 1, () => $"no handshake error counted: {options.Stats.Snapshot()}");
     }
 
     [Theory]

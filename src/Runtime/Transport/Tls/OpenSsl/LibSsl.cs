@@ -34,7 +34,6 @@ internal static unsafe partial class LibSsl
     public const int TlsextNameTypeHostName = 0;
     public const int TlsextErrorOk = 0;
     public const int TlsextErrorAlertFatal = 2;
-    public const int TlsextErrorNoAck = 3;
     public const int NextProtocolNegotiated = 1;
 
     [LibraryImport(Library, EntryPoint = "TLS_server_method")]

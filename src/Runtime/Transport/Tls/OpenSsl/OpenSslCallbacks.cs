@@ -50,9 +50,9 @@ internal static unsafe class OpenSslCallbacks
     }
 
     /// <summary>
-    /// The ALPN callback: the first of the layer's protocols (in its order of preference) that the client offers; no
-    /// ALPN answer (and no alert) when the client offers none of them. <paramref name="argument"/> is the
-    /// layer's list in wire format after its 4-byte length.
+    /// The ALPN callback: the first of the layer's protocols (in its order of preference) that the client offers. A
+    /// client that offers only others gets the fatal no_application_protocol alert RFC 7301 §3.2 asks for (as the
+    /// SslStream engine does). <paramref name="argument"/> is the layer's list in wire format after its 4-byte length.
     /// </summary>
     [UnmanagedCallersOnly]
     public static int SelectApplicationProtocol(IntPtr ssl, byte** output, byte* outputLength, byte* offered, uint offeredLength, IntPtr argument)
@@ -63,7 +63,7 @@ internal static unsafe class OpenSslCallbacks
             byte* ours = (byte*)argument + sizeof(uint);
             return LibSsl.SelectNextProtocol(output, outputLength, ours, length, offered, offeredLength) == LibSsl.NextProtocolNegotiated
                 ? LibSsl.TlsextErrorOk
-                : LibSsl.TlsextErrorNoAck;
+                : LibSsl.TlsextErrorAlertFatal;
         }
         catch (Exception)
         {

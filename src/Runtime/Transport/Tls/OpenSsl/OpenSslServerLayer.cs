@@ -26,10 +26,11 @@ internal static partial class OpenSslServerLayer
             ?? throw new InvalidOperationException("A TLS layer runs on a Fastsock worker; pass TlsLayer.Server(...) to FastsockServerBuilder.Listen.");
         var deadline = new HandshakeDeadline(connection);
         deadline.Arm(worker, timeout);
-        var session = new OpenSslSession(contexts.SessionContext);
+        OpenSslSession? session = null;
         long hops = 0;
         try
         {
+            session = new OpenSslSession(contexts.SessionContext);
             var failure = await HandshakeAsync(connection, session).ConfigureAwait(true);
             await new WorkerHop(worker);
             deadline.Disarm();
@@ -61,7 +62,7 @@ internal static partial class OpenSslServerLayer
         {
             deadline.Disarm();
             await new WorkerHop(worker);
-            session.Dispose();
+            session?.Dispose();
             GC.KeepAlive(contexts);
             stats.Closed(connection.WorkerIndex, hops);
         }
