@@ -18,6 +18,7 @@ internal static unsafe partial class LibSsl
     public const int ErrorZeroReturn = 6;
 
     public const int CtrlMode = 33;
+    public const long ModeReleaseBuffers = 0x10;
     public const int CtrlSetTlsextServerNameCallback = 53;
     public const int CtrlSetTlsextServerNameArgument = 54;
     public const int CtrlChainCertificate = 89;

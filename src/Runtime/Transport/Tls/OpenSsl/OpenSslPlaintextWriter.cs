@@ -202,15 +202,26 @@ internal sealed class OpenSslPlaintextWriter(OpenSslSession session, PipeWriter 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FlushResult> AfterReaderOutputAsync(FlushResult sent)
     {
-        if (!_readerOutputWaiting || sent.IsCompleted)
+        bool canceled = sent.IsCanceled;
+        bool completed = sent.IsCompleted;
+        while (_readerOutputWaiting && !completed)
         {
-            return sent;
+            _readerOutputWaiting = false;
+            _flushing = true;
+            try
+            {
+                var more = await ciphertext.FlushAsync().ConfigureAwait(false);
+                canceled |= more.IsCanceled;
+                completed = more.IsCompleted;
+            }
+            finally
+            {
+                await new WorkerHop(worker);
+                _flushing = false;
+            }
         }
 
-        _readerOutputWaiting = false;
-        var more = await ciphertext.FlushAsync().ConfigureAwait(false);
-        await new WorkerHop(worker);
-        return new FlushResult(sent.IsCanceled || more.IsCanceled, more.IsCompleted);
+        return new FlushResult(canceled, completed);
     }
 
     /// <summary>
