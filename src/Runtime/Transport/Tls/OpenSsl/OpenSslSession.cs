@@ -259,11 +259,3 @@ internal sealed unsafe class OpenSslSession : IDisposable
         }
     }
 }
-
-/// <summary>What one SSL_do_handshake step ended with.</summary>
-internal enum HandshakeStep
-{
-    WantRead,
-    Done,
-    Failed,
-}
