@@ -135,6 +135,7 @@ public sealed class TlsLayerTests
     [InlineData(TlsServerEngine.SslStream, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", TlsFailureReason.NotTls)]
     [InlineData(TlsServerEngine.SslStream, "random", TlsFailureReason.NotTls)]
     [InlineData(TlsServerEngine.SslStream, "truncated", TlsFailureReason.PeerClosed)]
+    [InlineData(TlsServerEngine.OpenSsl, "garbage handshake", TlsFailureReason.HandshakeError)]
     public async Task Bad_first_bytes_close_only_their_connection_and_are_counted_by_reason(TlsServerEngine engine, string input, TlsFailureReason reason)
     {
         var options = Options(engine);
@@ -144,6 +145,8 @@ public sealed class TlsLayerTests
             "random" => RandomNotHandshake(),
             // A record header announcing a 512-byte ClientHello, then only its first bytes and a FIN.
             "truncated" => [22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3, 1, 2, 3, 4],
+            // A whole handshake record whose message is not a ClientHello: the engine itself must refuse it.
+            "garbage handshake" => [22, 3, 1, 0, 8, 99, 0, 0, 4, 1, 2, 3, 4],
             _ => System.Text.Encoding.ASCII.GetBytes(input),
         };
 
@@ -154,7 +157,9 @@ public sealed class TlsLayerTests
             await bad.SendAsync(bytes).WaitAsync(Clients.Timeout);
             bad.Shutdown(SocketShutdown.Send);
             var (received, _) = await Clients.ReadUntilClosedAsync(bad).WaitAsync(Clients.Timeout);
-            Assert.Equal(0, received);
+
+            // Refused before TLS: nothing. Refused by the engine: its fatal alert, one 7-byte record.
+            Assert.Equal(reason == TlsFailureReason.HandshakeError ? 7 : 0, received);
         }
 
         Assert.True(await Eventually.HoldsAsync(() => Count(options.Stats.Snapshot(), reason) == 1), $"{reason} was not counted: {options.Stats.Snapshot()}");
