@@ -119,6 +119,28 @@ public sealed class TlsConfigValidationTests : IDisposable
         Assert.Equal($"{path}: frontends[0].tls.handshakeTimeout: 'soon' is not a positive duration; write it like 500ms, 5s or 2m", error.Message);
     }
 
+    [Theory]
+    [InlineData(null, Fastsock.Transport.Tls.TlsServerEngine.OpenSsl)]
+    [InlineData("openssl", Fastsock.Transport.Tls.TlsServerEngine.OpenSsl)]
+    [InlineData("sslstream", Fastsock.Transport.Tls.TlsServerEngine.SslStream)]
+    public void Engine_is_openssl_unless_the_frontend_asks_for_sslstream(string? engine, Fastsock.Transport.Tls.TlsServerEngine expected)
+    {
+        var (cert, key) = Valid();
+        var path = Config(cert, key, engine is null ? "" : $$""", "engine": "{{engine}}" """);
+        Assert.Equal(expected, Assert.Single(ConfigLoader.Load(path).Frontends).Tls!.Engine);
+    }
+
+    [Fact]
+    public async Task Unknown_engine_makes_check_exit_2_with_one_line_naming_the_key_and_the_choices()
+    {
+        var (cert, key) = Valid();
+        var path = Config(cert, key, """, "engine": "gnutls" """);
+        using var check = SampleProcess.Start(ProxyDll, $"--check --config {path}");
+        Assert.Equal(2, await check.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var line = Assert.Single(check.Stderr.Trim().Split('\n'));
+        Assert.Equal($"fastsock-proxy: {path}: frontends[0].tls.engine: \"gnutls\" is not openssl or sslstream", line);
+    }
+
     [Fact]
     public async Task Expired_certificate_makes_the_proxy_exit_2_with_one_line_naming_file_key_and_date()
     {

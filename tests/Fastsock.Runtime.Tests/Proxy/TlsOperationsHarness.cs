@@ -40,7 +40,7 @@ public abstract class TlsOperationsHarness : IDisposable
         File.Move(written.Cert, CertPath, overwrite: true);
     }
 
-    internal async Task<(SampleProcess Proxy, IPEndPoint Frontend, IPEndPoint Admin)> StartAsync(string cores, int backendPort, string mode = "http")
+    internal async Task<(SampleProcess Proxy, IPEndPoint Frontend, IPEndPoint Admin)> StartAsync(string cores, int backendPort, string mode = "http", string? engine = null)
     {
         if (!File.Exists(CertPath))
         {
@@ -51,7 +51,7 @@ public abstract class TlsOperationsHarness : IDisposable
         await File.WriteAllTextAsync(config, $$"""
             { "admin": { "bind": "127.0.0.1:0" },
               "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "{{mode}}", "backend": "b",
-                               "tls": { "certificates": [ { "cert": "{{CertPath}}", "key": "{{KeyPath}}" } ] } } ],
+                               "tls": { "certificates": [ { "cert": "{{CertPath}}", "key": "{{KeyPath}}" } ]{{(engine is null ? "" : $", \"engine\": \"{engine}\"")}} } } ],
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backendPort}}" } ] } ],
               "timeouts": { "server": "60s", "httpRequest": "60s" } }
             """);

@@ -65,6 +65,35 @@ public sealed class TlsResumptionAndStatsTests : TlsOperationsHarness
         Assert.Equal(1 + Resumptions, rows.Sum(r => r.GetProperty("ciphers").EnumerateObject().Sum(c => c.Value.GetInt64())));
     }
 
+    /// <summary>The SslStream engine stays covered end to end: the same resumption and counts through a frontend that asks for it.</summary>
+    [Theory]
+    [InlineData("-tls1_2")]
+    [InlineData("-tls1_2 -no_ticket")]
+    [InlineData("-tls1_3")]
+    public async Task Frontend_on_the_sslstream_engine_resumes_sessions_across_workers_and_counts_them(string protocol)
+    {
+        var allowed = Fastsock.Locality.CpuSet.Allowed();
+        var cores = allowed.Count >= 2 ? Fastsock.Locality.CpuSet.Of(allowed[0], allowed[1]).ToString() : CoreSets.FirstText;
+        await using var backend = PathBackend();
+        var (proxy, frontend, admin) = await StartAsync(cores, backend.Port, engine: "sslstream");
+        var session = Path.Combine(Dir, "session.pem");
+
+        var first = await SClientAsync(frontend, $"{protocol} -sess_out {session}");
+        Assert.Contains("New, TLSv1.", first, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.1 200 OK", first, StringComparison.Ordinal);
+        for (int i = 0; i < 2; i++)
+        {
+            var again = await SClientAsync(frontend, $"{protocol} -sess_in {session}");
+            Assert.Contains("Reused, TLSv1.", again, StringComparison.Ordinal);
+            Assert.Contains("HTTP/1.1 200 OK", again, StringComparison.Ordinal);
+        }
+
+        var rows = await TlsRowsAsync(admin);
+        Assert.Equal(3, Sum(rows, "handshakes"));
+        Assert.Equal(2, Sum(rows, "resumed"));
+        Assert.DoesNotContain("TLS engine: ", proxy.Stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(SslProtocols.Tls12, "TLSv1.2")]
     [InlineData(SslProtocols.Tls13, "TLSv1.3")]
@@ -102,6 +131,7 @@ public sealed class TlsResumptionAndStatsTests : TlsOperationsHarness
         Assert.Contains("<table id=\"tls\">", page, StringComparison.Ordinal);
         Assert.Contains("kernel TLS: ", page, StringComparison.Ordinal);
         Assert.Contains("kernel TLS: ", proxy.Stdout, StringComparison.Ordinal);
+        Assert.Contains("TLS engine: OpenSSL 3.", proxy.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

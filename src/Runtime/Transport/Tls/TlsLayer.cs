@@ -2,13 +2,14 @@ using System.Buffers;
 using System.Net.Security;
 using System.Security.Authentication;
 using Fastsock.Engine;
+using Fastsock.Transport.Tls.OpenSsl;
 
 namespace Fastsock.Transport.Tls;
 
 /// <summary>
 /// TLS as a connection layer: <c>builder.Listen(endPoint, TlsLayer.Server(options, handler))</c> terminates TLS with
-/// <see cref="SslStream"/> over the connection's pipes, then runs <c>handler</c> on a connection whose pipes carry
-/// plaintext. The handshake and every record run on the worker that owns the connection. A failed or stalled
+/// libssl driven directly (<see cref="TlsServerEngine.OpenSsl"/>, the default) or with <see cref="SslStream"/> over the
+/// connection's pipes, then runs <c>handler</c> on a connection whose pipes carry plaintext. The handshake and every record run on the worker that owns the connection. A failed or stalled
 /// handshake is counted in <see cref="TlsServerOptions.Stats"/> and closes only its own connection.
 /// </summary>
 public static partial class TlsLayer
@@ -20,11 +21,25 @@ public static partial class TlsLayer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HandshakeTimeout, TimeSpan.Zero);
+        if (options.Engine == TlsServerEngine.OpenSsl && OpenSslAvailable)
+        {
+            return OpenSslServerLayer.Create(options, handler);
+        }
+
         var selector = new TlsCertificateSelector(options);
         var timeout = options.HandshakeTimeout;
         var stats = options.Stats;
         return connection => RunAsync(connection, selector, timeout, stats, handler);
     }
+
+    /// <summary>
+    /// Whether this process runs <see cref="TlsServerEngine.OpenSsl"/> layers on OpenSSL: libssl.so.3 loads and is
+    /// OpenSSL 3.0 or later (probed once per process). When false they run on SslStream; <see cref="OpenSslDescription"/> says why.
+    /// </summary>
+    public static bool OpenSslAvailable => OpenSslLibrary.Available;
+
+    /// <summary>One line for a start-up log: the OpenSSL version the engine uses, or why layers fall back to SslStream.</summary>
+    public static string OpenSslDescription => OpenSslLibrary.Description;
 
     private static async Task RunAsync(Connection connection, TlsCertificateSelector selector, TimeSpan timeout, TlsStats stats, ConnectionHandler handler)
     {
@@ -76,21 +91,9 @@ public static partial class TlsLayer
     {
         try
         {
-            // Look before handing bytes to OpenSSL: a TLS connection opens with a handshake record (type 22).
-            // Plaintext HTTP or noise is refused here, cheaply and with a reason of its own.
-            var input = connection.Transport.Input;
-            var first = await input.ReadAsync().ConfigureAwait(true);
-            if (first.Buffer.IsEmpty)
+            if (await TlsFirstBytes.CheckAsync(connection.Transport.Input).ConfigureAwait(true) is { } refused)
             {
-                input.AdvanceTo(first.Buffer.End);
-                return first.IsCanceled ? TlsFailureReason.Timeout : TlsFailureReason.PeerClosed;
-            }
-
-            bool isHandshake = first.Buffer.FirstSpan[0] == 22;
-            input.AdvanceTo(first.Buffer.Start);
-            if (!isHandshake)
-            {
-                return TlsFailureReason.NotTls;
+                return refused;
             }
 
             await ssl.AuthenticateAsServerAsync(Select, selector, CancellationToken.None).ConfigureAwait(true);
@@ -112,23 +115,4 @@ public static partial class TlsLayer
 
     private static ValueTask<SslServerAuthenticationOptions> Select(SslStream stream, SslClientHelloInfo hello, object? state, CancellationToken cancellationToken) =>
         ValueTask.FromResult(((TlsCertificateSelector)state!).Select(hello.ServerName));
-
-    /// <summary>Closes a connection whose handshake outlives the timeout, from the worker's timer wheel.</summary>
-    private sealed class HandshakeDeadline(Connection connection) : TimerEntry
-    {
-        public bool Expired { get; private set; }
-
-        public void Arm(Worker worker, TimeSpan timeout)
-        {
-            worker.Timers.Schedule(this, worker.NowMs, (long)timeout.TotalMilliseconds);
-        }
-
-        public void Disarm() => Wheel?.Cancel(this);
-
-        public override void OnExpired()
-        {
-            Expired = true;
-            connection.Abort();
-        }
-    }
 }

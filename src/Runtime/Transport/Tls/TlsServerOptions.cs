@@ -32,6 +32,13 @@ public sealed class TlsServerOptions
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// What terminates TLS: <see cref="TlsServerEngine.OpenSsl"/> by default (SslStream when libssl.so.3 cannot be
+    /// loaded), or <see cref="TlsServerEngine.SslStream"/>. Both serve the same certificates, SNI rules, protocols,
+    /// ALPN, resumption, timeout and stats.
+    /// </summary>
+    public TlsServerEngine Engine { get; set; } = TlsServerEngine.OpenSsl;
+
+    /// <summary>
     /// Handshakes, failures by reason, protocols and cipher suites negotiated through this layer. Set it to share one
     /// counters object between layers that stand for the same service (a layer rebuilt on a config reload).
     /// </summary>

@@ -7,6 +7,9 @@ internal sealed class FrontendTlsConfig
     public List<CertificateConfig> Certificates { get; set; } = [];
 
     public string? HandshakeTimeout { get; set; }
+
+    /// <summary>"openssl" (default) or "sslstream": what terminates TLS on this frontend.</summary>
+    public string? Engine { get; set; }
 }
 
 internal sealed class CertificateConfig

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Fastsock.Samples.Proxy.Config;
+using Fastsock.Transport.Tls;
 
 namespace Fastsock.Samples.Proxy.Tls;
 
@@ -25,6 +26,7 @@ internal static class CertificateFiles
             throw new ConfigException(source, $"{key}.handshakeTimeout", $"'{timeoutText}' is not a positive duration; write it like 500ms, 5s or 2m");
         }
 
+        var engine = Engine(source, key, config.Engine);
         var certificates = new List<X509Certificate2>();
         try
         {
@@ -44,8 +46,16 @@ internal static class CertificateFiles
             throw;
         }
 
-        return new FrontendTlsSettings(certificates, timeout);
+        return new FrontendTlsSettings(certificates, timeout, engine);
     }
+
+    /// <summary>The frontend's TLS engine: OpenSSL unless it says "sslstream" (backends, the client side, always use SslStream).</summary>
+    private static TlsServerEngine Engine(string source, string key, string? engine) => engine switch
+    {
+        null or "openssl" => TlsServerEngine.OpenSsl,
+        "sslstream" => TlsServerEngine.SslStream,
+        _ => throw new ConfigException(source, $"{key}.engine", $"\"{engine}\" is not openssl or sslstream"),
+    };
 
     /// <summary>A certificate with its private key, checked as a frontend's are (a server's client certificate uses it too).</summary>
     internal static X509Certificate2 LoadPair(string source, string key, CertificateConfig pair, string configPath, DateTimeOffset now)

@@ -24,7 +24,7 @@ internal static class FrontendTls
 
     public static ConnectionHandler Wrap(FrontendTlsSettings settings, ConnectionHandler handler, TlsStats? stats = null)
     {
-        var options = new TlsServerOptions { HandshakeTimeout = settings.HandshakeTimeout };
+        var options = new TlsServerOptions { HandshakeTimeout = settings.HandshakeTimeout, Engine = settings.Engine };
         if (stats is not null)
         {
             options.Stats = stats;

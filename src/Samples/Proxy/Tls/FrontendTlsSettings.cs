@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
+using Fastsock.Transport.Tls;
 
 namespace Fastsock.Samples.Proxy.Tls;
 
-/// <summary>A frontend's checked TLS settings: certificates loaded with their keys (the first is the default).</summary>
-internal sealed record FrontendTlsSettings(IReadOnlyList<X509Certificate2> Certificates, TimeSpan HandshakeTimeout);
+/// <summary>A frontend's checked TLS settings: certificates loaded with their keys (the first is the default), the engine.</summary>
+internal sealed record FrontendTlsSettings(IReadOnlyList<X509Certificate2> Certificates, TimeSpan HandshakeTimeout, TlsServerEngine Engine = TlsServerEngine.OpenSsl);

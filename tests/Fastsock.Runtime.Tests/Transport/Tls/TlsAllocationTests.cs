@@ -23,11 +23,13 @@ public sealed class TlsAllocationTests(ITestOutputHelper output)
         "GET /plaintext HTTP/1.1\r\nHost: alloc.test\r\nUser-Agent: test\r\nAccept: */*\r\n\r\n");
 
     [Theory]
-    [InlineData(SslProtocols.Tls12)]
-    [InlineData(SslProtocols.Tls13)]
-    public async Task Keep_alive_exchanges_over_tls_allocate_nothing_per_request_on_the_worker(SslProtocols protocol)
+    [InlineData(TlsServerEngine.OpenSsl, SslProtocols.Tls12)]
+    [InlineData(TlsServerEngine.OpenSsl, SslProtocols.Tls13)]
+    [InlineData(TlsServerEngine.SslStream, SslProtocols.Tls12)]
+    [InlineData(TlsServerEngine.SslStream, SslProtocols.Tls13)]
+    public async Task Keep_alive_exchanges_over_tls_allocate_nothing_per_request_on_the_worker(TlsServerEngine engine, SslProtocols protocol)
     {
-        var options = new TlsServerOptions { DefaultCertificate = Certificate };
+        var options = new TlsServerOptions { Engine = engine, DefaultCertificate = Certificate };
         options.Certificates.Add(Certificate);
         await using var server = await TestServers.StartAsync(TlsLayer.Server(options, TestServers.Echo), o => o.Cores = CpuSet.Parse(CoreSets.FirstText));
         await using var client = await TlsTestClient.ConnectAsync(server.EndPoints[0], "alloc.test", protocol);
@@ -41,7 +43,7 @@ public sealed class TlsAllocationTests(ITestOutputHelper output)
         // one-off (tiering, a pool reaching its working set) in one at most.
         Assert.True(
             excess.Exists(bytes => bytes < Requests),
-            $"Every window allocated at least one byte per request ({Requests} requests over {protocol}) on the TLS worker: {string.Join(", ", excess)} B.");
+            $"Every window allocated at least one byte per request ({Requests} requests over {protocol}, {engine} engine) on the TLS worker: {string.Join(", ", excess)} B.");
     }
 
     private static async Task ExchangeAsync(TlsTestClient client, byte[] response, int count)

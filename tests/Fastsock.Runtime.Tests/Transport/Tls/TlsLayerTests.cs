@@ -11,16 +11,36 @@ using Fastsock.Transport.Tls;
 
 namespace Fastsock.Tests.Transport.Tls;
 
-/// <summary>The runtime's TLS server layer with a .NET SslStream client on real loopback sockets.</summary>
+/// <summary>The runtime's TLS server layer, each case on both engines (OpenSSL and SslStream), with a .NET SslStream client on real loopback sockets.</summary>
 public sealed class TlsLayerTests
 {
     private static readonly X509Certificate2 Exact = TestCertificates.Create("a.example.test", ["a.example.test"]);
     private static readonly X509Certificate2 Wildcard = TestCertificates.Create("wild.test", ["*.wild.test"]);
     private static readonly X509Certificate2 Fallback = TestCertificates.Create("default.test", ["default.test"]);
 
-    private static TlsServerOptions Options(TimeSpan? handshakeTimeout = null)
+    public static TheoryData<TlsServerEngine> Engines => new() { TlsServerEngine.OpenSsl, TlsServerEngine.SslStream };
+
+    public static TheoryData<TlsServerEngine, string> EnginesAndWorkers
     {
-        var options = new TlsServerOptions { DefaultCertificate = Fallback, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) };
+        get
+        {
+            var data = new TheoryData<TlsServerEngine, string>();
+            foreach (var engine in new[] { TlsServerEngine.OpenSsl, TlsServerEngine.SslStream })
+            {
+                foreach (var row in CoreSets.OneAndTwoWorkers)
+                {
+                    data.Add(engine, row);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    private static TlsServerOptions Options(TlsServerEngine engine, TimeSpan? handshakeTimeout = null)
+    {
+        Assert.True(engine != TlsServerEngine.OpenSsl || TlsLayer.OpenSslAvailable, TlsLayer.OpenSslDescription);
+        var options = new TlsServerOptions { Engine = engine, DefaultCertificate = Fallback, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) };
         options.Certificates.Add(Exact);
         options.Certificates.Add(Wildcard);
         options.Certificates.Add(Fallback);
@@ -31,11 +51,11 @@ public sealed class TlsLayerTests
         TestServers.StartAsync(TlsLayer.Server(options, handler), o => o.Cores = CpuSet.Parse(cores));
 
     [Theory]
-    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
-    public async Task Handler_under_tls_runs_on_its_worker_thread_and_echoes_plaintext_with_tls_1_2_and_1_3(string cores)
+    [MemberData(nameof(EnginesAndWorkers))]
+    public async Task Handler_under_tls_runs_on_its_worker_thread_and_echoes_plaintext_with_tls_1_2_and_1_3(TlsServerEngine engine, string cores)
     {
         int offWorker = 0;
-        var options = Options();
+        var options = Options(engine);
         await using var server = await StartAsync(options, async connection =>
         {
             var input = connection.Transport.Input;
@@ -80,15 +100,21 @@ public sealed class TlsLayerTests
     }
 
     [Theory]
-    [InlineData("a.example.test", "a.example.test")]
-    [InlineData("A.Example.Test", "a.example.test")]
-    [InlineData("x.wild.test", "wild.test")]
-    [InlineData("deeper.x.wild.test", "default.test")]
-    [InlineData("unknown.test", "default.test")]
-    [InlineData(null, "default.test")]
-    public async Task Certificate_is_chosen_by_sni_exact_then_one_label_wildcard_then_default(string? serverName, string expectedCommonName)
+    [InlineData(TlsServerEngine.OpenSsl, "a.example.test", "a.example.test")]
+    [InlineData(TlsServerEngine.OpenSsl, "A.Example.Test", "a.example.test")]
+    [InlineData(TlsServerEngine.OpenSsl, "x.wild.test", "wild.test")]
+    [InlineData(TlsServerEngine.OpenSsl, "deeper.x.wild.test", "default.test")]
+    [InlineData(TlsServerEngine.OpenSsl, "unknown.test", "default.test")]
+    [InlineData(TlsServerEngine.OpenSsl, null, "default.test")]
+    [InlineData(TlsServerEngine.SslStream, "a.example.test", "a.example.test")]
+    [InlineData(TlsServerEngine.SslStream, "A.Example.Test", "a.example.test")]
+    [InlineData(TlsServerEngine.SslStream, "x.wild.test", "wild.test")]
+    [InlineData(TlsServerEngine.SslStream, "deeper.x.wild.test", "default.test")]
+    [InlineData(TlsServerEngine.SslStream, "unknown.test", "default.test")]
+    [InlineData(TlsServerEngine.SslStream, null, "default.test")]
+    public async Task Certificate_is_chosen_by_sni_exact_then_one_label_wildcard_then_default(TlsServerEngine engine, string? serverName, string expectedCommonName)
     {
-        var options = Options();
+        var options = Options(engine);
         string? seen = "unset";
         await using var server = await StartAsync(options, connection =>
         {
@@ -103,18 +129,24 @@ public sealed class TlsLayerTests
     }
 
     [Theory]
-    [InlineData("GET / HTTP/1.1\r\nHost: x\r\n\r\n", TlsFailureReason.NotTls)]
-    [InlineData("random", TlsFailureReason.NotTls)]
-    [InlineData("truncated", TlsFailureReason.PeerClosed)]
-    public async Task Bad_first_bytes_close_only_their_connection_and_are_counted_by_reason(string input, TlsFailureReason reason)
+    [InlineData(TlsServerEngine.OpenSsl, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", TlsFailureReason.NotTls)]
+    [InlineData(TlsServerEngine.OpenSsl, "random", TlsFailureReason.NotTls)]
+    [InlineData(TlsServerEngine.OpenSsl, "truncated", TlsFailureReason.PeerClosed)]
+    [InlineData(TlsServerEngine.SslStream, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", TlsFailureReason.NotTls)]
+    [InlineData(TlsServerEngine.SslStream, "random", TlsFailureReason.NotTls)]
+    [InlineData(TlsServerEngine.SslStream, "truncated", TlsFailureReason.PeerClosed)]
+    [InlineData(TlsServerEngine.OpenSsl, "garbage handshake", TlsFailureReason.HandshakeError)]
+    public async Task Bad_first_bytes_close_only_their_connection_and_are_counted_by_reason(TlsServerEngine engine, string input, TlsFailureReason reason)
     {
-        var options = Options();
+        var options = Options(engine);
         await using var server = await StartAsync(options, TestServers.Echo, CoreSets.FirstText);
         byte[] bytes = input switch
         {
             "random" => RandomNotHandshake(),
             // A record header announcing a 512-byte ClientHello, then only its first bytes and a FIN.
             "truncated" => [22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3, 1, 2, 3, 4],
+            // A whole handshake record whose message is not a ClientHello: the engine itself must refuse it.
+            "garbage handshake" => [22, 3, 1, 0, 8, 99, 0, 0, 4, 1, 2, 3, 4],
             _ => System.Text.Encoding.ASCII.GetBytes(input),
         };
 
@@ -125,7 +157,9 @@ public sealed class TlsLayerTests
             await bad.SendAsync(bytes).WaitAsync(Clients.Timeout);
             bad.Shutdown(SocketShutdown.Send);
             var (received, _) = await Clients.ReadUntilClosedAsync(bad).WaitAsync(Clients.Timeout);
-            Assert.Equal(0, received);
+
+            // Refused before TLS: nothing. Refused by the engine: its fatal alert, one 7-byte record.
+            Assert.Equal(reason == TlsFailureReason.HandshakeError ? 7 : 0, received);
         }
 
         Assert.True(await Eventually.HoldsAsync(() => Count(options.Stats.Snapshot(), reason) == 1), $"{reason} was not counted: {options.Stats.Snapshot()}");
@@ -133,10 +167,11 @@ public sealed class TlsLayerTests
         Assert.Equal("still here"u8.ToArray(), await healthy.RoundTripAsync("still here"u8.ToArray()));
     }
 
-    [Fact]
-    public async Task Client_stalling_mid_handshake_is_closed_at_the_handshake_timeout_while_others_complete()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task Client_stalling_mid_handshake_is_closed_at_the_handshake_timeout_while_others_complete(TlsServerEngine engine)
     {
-        var options = Options(handshakeTimeout: TimeSpan.FromMilliseconds(300));
+        var options = Options(engine, handshakeTimeout: TimeSpan.FromMilliseconds(300));
         await using var server = await StartAsync(options, TestServers.Echo, CoreSets.FirstText);
         using var stalled = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await stalled.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
@@ -151,10 +186,11 @@ public sealed class TlsLayerTests
         Assert.Equal("after"u8.ToArray(), await healthy.RoundTripAsync("after"u8.ToArray()));
     }
 
-    [Fact]
-    public async Task Client_offering_only_tls_1_2_to_a_tls_1_3_only_layer_fails_with_a_counted_handshake_error()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task Client_offering_only_tls_1_2_to_a_tls_1_3_only_layer_fails_with_a_counted_handshake_error(TlsServerEngine engine)
     {
-        var options = Options();
+        var options = Options(engine);
         options.EnabledProtocols = SslProtocols.Tls13;
         await using var server = await StartAsync(options, TestServers.Echo, CoreSets.FirstText);
         await Assert.ThrowsAnyAsync<Exception>(() => TlsTestClient.ConnectAsync(server.EndPoints[0], "a.example.test", SslProtocols.Tls12));
@@ -162,10 +198,10 @@ public sealed class TlsLayerTests
     }
 
     [Theory]
-    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
-    public async Task Graceful_stop_ends_a_tls_handler_s_pending_read_as_cancelled_not_as_an_error(string cores)
+    [MemberData(nameof(EnginesAndWorkers))]
+    public async Task Graceful_stop_ends_a_tls_handler_s_pending_read_as_cancelled_not_as_an_error(TlsServerEngine engine, string cores)
     {
-        var options = Options();
+        var options = Options(engine);
         var outcome = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var server = await StartAsync(options, async connection =>
         {
@@ -211,11 +247,12 @@ public sealed class TlsLayerTests
         }
     }
 
-    [Fact]
-    public void Layer_without_a_certificate_or_key_is_refused_when_built()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void Layer_without_a_certificate_or_key_is_refused_when_built(TlsServerEngine engine)
     {
-        Assert.Throws<ArgumentException>(() => TlsLayer.Server(new TlsServerOptions(), TestServers.Echo));
-        var options = new TlsServerOptions();
+        Assert.Throws<ArgumentException>(() => TlsLayer.Server(new TlsServerOptions { Engine = engine }, TestServers.Echo));
+        var options = new TlsServerOptions { Engine = engine };
         options.Certificates.Add(X509CertificateLoader.LoadCertificate(Exact.Export(X509ContentType.Cert)));
         var error = Assert.Throws<ArgumentException>(() => TlsLayer.Server(options, TestServers.Echo));
         Assert.Contains("no private key", error.Message, StringComparison.Ordinal);

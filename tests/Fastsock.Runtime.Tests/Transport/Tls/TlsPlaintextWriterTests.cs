@@ -12,20 +12,24 @@ using Fastsock.Transport.Tls;
 namespace Fastsock.Tests.Transport.Tls;
 
 /// <summary>
-/// What the handler writes between two flushes leaves as one SslStream write: one TLS record per flush for an answer up
-/// to 16 KiB, not one per piece; and what it leaves unflushed when it completes its output still reaches the client.
+/// What the handler writes between two flushes leaves as one write to the engine (SslStream's WriteAsync, OpenSSL's
+/// SSL_write): one TLS record per flush for an answer up to 16 KiB, not one per piece; and what it leaves unflushed when
+/// it completes its output still reaches the client. Each case on both engines.
 /// </summary>
 public sealed class TlsPlaintextWriterTests
 {
     private static readonly X509Certificate2 Certificate = TestCertificates.Create("records.test", ["records.test"]);
 
     [Theory]
-    [InlineData(SslProtocols.Tls12, 18, 1)]
-    [InlineData(SslProtocols.Tls13, 18, 1)]
-    [InlineData(SslProtocols.Tls13, 40_000, 3)] // SslStream cuts a write into records of at most 16 KiB
-    public async Task An_answer_written_in_pieces_and_flushed_once_leaves_in_the_fewest_records(SslProtocols protocol, int answerBytes, int expectedRecords)
+    [InlineData(TlsServerEngine.OpenSsl, SslProtocols.Tls12, 18, 1)]
+    [InlineData(TlsServerEngine.OpenSsl, SslProtocols.Tls13, 18, 1)]
+    [InlineData(TlsServerEngine.OpenSsl, SslProtocols.Tls13, 40_000, 3)] // records of at most 16 KiB
+    [InlineData(TlsServerEngine.SslStream, SslProtocols.Tls12, 18, 1)]
+    [InlineData(TlsServerEngine.SslStream, SslProtocols.Tls13, 18, 1)]
+    [InlineData(TlsServerEngine.SslStream, SslProtocols.Tls13, 40_000, 3)]
+    public async Task An_answer_written_in_pieces_and_flushed_once_leaves_in_the_fewest_records(TlsServerEngine engine, SslProtocols protocol, int answerBytes, int expectedRecords)
     {
-        await using var server = await TestServers.StartAsync(TlsLayer.Server(Options(), connection => AnswerInPiecesAsync(connection, answerBytes)));
+        await using var server = await TestServers.StartAsync(TlsLayer.Server(Options(engine), connection => AnswerInPiecesAsync(connection, answerBytes)));
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
         var records = new TlsRecordCounter(new NetworkStream(socket, ownsSocket: false));
@@ -44,10 +48,12 @@ public sealed class TlsPlaintextWriterTests
         Assert.Equal(expectedRecords, after - before);
     }
 
-    [Fact]
-    public async Task Bytes_left_unflushed_when_the_handler_completes_its_output_still_reach_the_client()
+    [Theory]
+    [InlineData(TlsServerEngine.OpenSsl)]
+    [InlineData(TlsServerEngine.SslStream)]
+    public async Task Bytes_left_unflushed_when_the_handler_completes_its_output_still_reach_the_client(TlsServerEngine engine)
     {
-        await using var server = await TestServers.StartAsync(TlsLayer.Server(Options(), static async connection =>
+        await using var server = await TestServers.StartAsync(TlsLayer.Server(Options(engine), static async connection =>
         {
             var result = await connection.Transport.Input.ReadAsync();
             connection.Transport.Input.AdvanceTo(result.Buffer.End);
@@ -63,9 +69,9 @@ public sealed class TlsPlaintextWriterTests
         Assert.Equal("bye\n", Encoding.ASCII.GetString(received.ToArray()));
     }
 
-    private static TlsServerOptions Options()
+    private static TlsServerOptions Options(TlsServerEngine engine)
     {
-        var options = new TlsServerOptions { DefaultCertificate = Certificate };
+        var options = new TlsServerOptions { Engine = engine, DefaultCertificate = Certificate };
         options.Certificates.Add(Certificate);
         return options;
     }
