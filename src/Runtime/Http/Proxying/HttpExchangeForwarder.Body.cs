@@ -20,6 +20,9 @@ public sealed partial class HttpExchangeForwarder
         /// <summary>The side the body came from ended (or reset) before the body did.</summary>
         SourceEnded,
 
+        /// <summary>The backend sent nothing of the response body for <see cref="HttpForwarderOptions.ResponseTimeout"/>.</summary>
+        SourceTimedOut,
+
         /// <summary>The side the body went to stopped reading.</summary>
         DestinationClosed,
 
@@ -56,9 +59,12 @@ public sealed partial class HttpExchangeForwarder
             }
 
             // A client that leaves a spliced response body costs the backend connection only when the rest is over the
-            // drain bound: within it, the splice gives the backend back instead of aborting it.
+            // drain bound: within it, the splice gives the backend back instead of aborting it. A backend that stalls
+            // inside it is bounded by the response timeout, as each read of a copied body is; a request body is not
+            // (the copy path reads it without a deadline too: the client's idle timeout bounds it).
             var forward = fromBackend
-                ? await ConnectionForwarder.SpliceExactlyAsync(backend, _client, length, keepSourceWithin: _options.MaxDrainBody).ConfigureAwait(true)
+                ? await ConnectionForwarder.SpliceExactlyAsync(
+                    backend, _client, length, keepSourceWithin: _options.MaxDrainBody, sourceTimeout: _options.ResponseTimeout).ConfigureAwait(true)
                 : await ConnectionForwarder.SpliceExactlyAsync(_client, backend, length).ConfigureAwait(true);
             if (forward.Mode == ForwardingMode.Splice)
             {
@@ -72,6 +78,12 @@ public sealed partial class HttpExchangeForwarder
                 }
 
                 Count(fromBackend, forward.FirstToSecond);
+                if (forward.SourceTimedOut)
+                {
+                    // The backend was aborted; the client is left to the caller, who closes it as after a copied body.
+                    return BodyEnd.SourceTimedOut;
+                }
+
                 // Any other failed splice has aborted both connections, but the side that failed is named, so that a
                 // client leaving a spliced download is not counted as a server failure.
                 return forward.Error is null ? BodyEnd.Complete : forward.TargetFailed ? BodyEnd.DestinationClosed : BodyEnd.SourceEnded;

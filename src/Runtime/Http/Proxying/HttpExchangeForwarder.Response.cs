@@ -150,7 +150,11 @@ public sealed partial class HttpExchangeForwarder
             {
                 end = await ForwardBodyAsync(response.Framing, response.ContentLength, response.Rechunk, fromBackend: true).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is TimeoutException or IOException)
+            catch (TimeoutException)
+            {
+                end = BodyEnd.SourceTimedOut;
+            }
+            catch (IOException)
             {
                 end = BodyEnd.SourceEnded;
             }
@@ -162,6 +166,7 @@ public sealed partial class HttpExchangeForwarder
         {
             BodyEnd.Complete => flush.IsCompleted ? HttpForwarderError.ResponseBodyClient : HttpForwarderError.None,
             BodyEnd.DestinationClosed or BodyEnd.DestinationClosedDrained => HttpForwarderError.ResponseBodyClient,
+            BodyEnd.SourceTimedOut => HttpForwarderError.ResponseBodyTimedOut,
             _ => HttpForwarderError.ResponseBodyDestination,
         };
 
@@ -171,6 +176,7 @@ public sealed partial class HttpExchangeForwarder
         {
             HttpForwarderError.None => null,
             HttpForwarderError.ResponseBodyClient => "the client stopped reading the response",
+            HttpForwarderError.ResponseBodyTimedOut => $"no byte of the response body within {_options.ResponseTimeout.TotalMilliseconds} ms",
             _ => end == BodyEnd.Invalid ? _chunks?.Error?.Reason ?? "invalid chunked body" : "the server ended inside the response body",
         };
         return Finish(new HttpForwarderOutcome(

@@ -34,7 +34,7 @@ public enum HttpForwarderError : byte
     /// <summary>The client left while its response was awaited (<see cref="HttpForwarderOptions.AbortOnClose"/>); the backend request was abandoned.</summary>
     ClientAborted,
 
-    /// <summary>The backend failed inside the response body (ended early, malformed chunks, timed out): the response is cut short.</summary>
+    /// <summary>The backend failed inside the response body (ended early, malformed chunks): the response is cut short.</summary>
     ResponseBodyDestination,
 
     /// <summary>
@@ -42,4 +42,10 @@ public enum HttpForwarderError : byte
     /// discarded to keep the backend connection (<see cref="HttpForwarderOutcome.BackendDrained"/>).
     /// </summary>
     ResponseBodyClient,
+
+    /// <summary>
+    /// The backend sent no byte of the response body for <see cref="HttpForwarderOptions.ResponseTimeout"/>, copied or
+    /// spliced: the response is cut short and the backend connection closed.
+    /// </summary>
+    ResponseBodyTimedOut,
 }

@@ -8,7 +8,13 @@ public sealed class HttpForwarderOptions
 {
     private readonly string _forwardedProto = "http";
 
-    /// <summary>How long the backend may take to start a response, and to send each part of its body.</summary>
+    /// <summary>
+    /// How long the backend may take to start a response, and then to send the next bytes of its body, whether the body
+    /// is copied or spliced (from <see cref="SpliceThreshold"/> on): a wait for the backend's next byte, not a deadline
+    /// for the whole body, so a slow download that keeps moving is not cut. A body that stalls longer ends the exchange
+    /// with <see cref="HttpForwarderError.ResponseBodyTimedOut"/> (the response cut short, the backend connection closed).
+    /// Request bodies are not bounded by it: the client connection's idle timeout bounds them.
+    /// </summary>
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>

@@ -10,9 +10,18 @@ namespace Fastsock.Transport.Forwarding;
 /// message of a keep-alive exchange. Both fds are lent for the duration (their events come here, nothing is read into
 /// their input pipes); bytes after the N stay in the source socket (or its input pipe) for its reader. Any failure,
 /// including the source ending early, aborts both connections, except a failed target when the caller allows the
-/// source to be kept (<see cref="ForwardResult.SourceKept"/>). Worker thread only, no locks.
+/// source to be kept (<see cref="ForwardResult.SourceKept"/>), and a source that stays silent for the caller's
+/// inactivity timeout (<see cref="ForwardResult.SourceTimedOut"/>): only the source is aborted then. Worker thread
+/// only, no locks.
 /// </summary>
-internal sealed class BoundedSplice : ISpliceOwner, IFlushable
+/// <remarks>
+/// The inactivity timeout is this object on the worker's timer wheel (no other allocation): armed once when the splice
+/// starts and cancelled when it ends, never touched per splice call. Each pass only notes the turn's clock when the
+/// direction moved; when the timer fires it fails the splice if the direction has waited on its source alone for the
+/// whole timeout, and otherwise schedules itself for the time still to wait. A target that does not take the bytes is
+/// not the source's fault: the timeout starts again once it does.
+/// </remarks>
+internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
 {
     private const int MaxDeferrals = 4;
     private static readonly Action<object?> s_resume = static state => ((BoundedSplice)state!).OnResume();
@@ -23,6 +32,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
     private readonly long _count;
     private readonly long _keepSourceWithin;
     private readonly ForwardingOptions _options;
+    private readonly long _sourceTimeoutMs;
     private readonly TaskCompletionSource<ForwardResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SpliceDirection? _direction;
     private int _deferrals;
@@ -30,8 +40,10 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
     private bool _running;
     private bool _again;
     private bool _finished;
+    private long _progress;
+    private long _progressAtMs;
 
-    private BoundedSplice(Worker worker, Connection from, Connection to, long count, long keepSourceWithin, ForwardingOptions options)
+    private BoundedSplice(Worker worker, Connection from, Connection to, long count, long keepSourceWithin, TimeSpan sourceTimeout, ForwardingOptions options)
     {
         _worker = worker;
         _from = from;
@@ -39,12 +51,14 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
         _count = count;
         _keepSourceWithin = keepSourceWithin;
         _options = options;
+        _sourceTimeoutMs = sourceTimeout > TimeSpan.Zero ? (long)Math.Ceiling(sourceTimeout.TotalMilliseconds) : 0;
     }
 
     IFlushable? IFlushable.NextFlush { get; set; }
 
-    /// <summary>See <see cref="ConnectionForwarder.SpliceExactlyAsync(Connection, Connection, long, long, ForwardingOptions?)"/>.</summary>
-    public static Task<ForwardResult> Start(Worker? worker, Connection from, Connection to, long count, long keepSourceWithin, ForwardingOptions options)
+    /// <summary>See <see cref="ConnectionForwarder.SpliceExactlyAsync(Connection, Connection, long, long, TimeSpan, ForwardingOptions?)"/>.</summary>
+    public static Task<ForwardResult> Start(
+        Worker? worker, Connection from, Connection to, long count, long keepSourceWithin, TimeSpan sourceTimeout, ForwardingOptions options)
     {
         var readiness = SpliceForwarder.Check(worker, from, to);
         if (readiness == SpliceReadiness.No)
@@ -52,7 +66,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
             return Task.FromResult(NotStarted);
         }
 
-        var splice = new BoundedSplice(worker!, from, to, count, keepSourceWithin, options);
+        var splice = new BoundedSplice(worker!, from, to, count, keepSourceWithin, sourceTimeout, options);
         if (readiness == SpliceReadiness.OutputPending)
         {
             // Output flushed just before (a response head) goes out at the end of this turn: splice right after it.
@@ -134,7 +148,32 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
 
         source.BeginSplice(this);
         target.BeginSplice(this);
+        if (_sourceTimeoutMs > 0)
+        {
+            _progressAtMs = _worker.NowMs;
+            _worker.Timers.Schedule(this, _worker.NowMs, _sourceTimeoutMs);
+        }
+
         Run();
+    }
+
+    /// <summary>The inactivity timer: fails the splice, or waits for what is left of the timeout since the last move.</summary>
+    public override void OnExpired()
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        long quiet = _worker.NowMs - _progressAtMs;
+        if (quiet >= _sourceTimeoutMs && _direction!.AwaitsSource)
+        {
+            Finish(new TimeoutException($"The source of a bounded splice sent nothing for {_sourceTimeoutMs} ms."), sourceTimedOut: true);
+            return;
+        }
+
+        // Moved meanwhile, or waiting on the target (whose own idle timeout bounds it): a full timeout from the last move.
+        _worker.Timers.Schedule(this, _worker.NowMs, quiet < _sourceTimeoutMs ? _sourceTimeoutMs - quiet : _sourceTimeoutMs);
     }
 
     private void OnResume()
@@ -164,6 +203,13 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
 
                 var direction = _direction!;
                 var status = direction.Pump(_options.TurnBudget, nothingSplicedYet: false, out int errno);
+                if (direction.Progress != _progress)
+                {
+                    // No timer operation per pass: the timer reads this when it fires.
+                    _progress = direction.Progress;
+                    _progressAtMs = _worker.NowMs;
+                }
+
                 switch (status)
                 {
                     case PumpStatus.Done:
@@ -186,7 +232,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
         }
     }
 
-    private void Finish(Exception? error, bool targetFailed = false)
+    private void Finish(Exception? error, bool targetFailed = false, bool sourceTimedOut = false)
     {
         if (_finished)
         {
@@ -194,6 +240,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
         }
 
         _finished = true;
+        _worker.Timers.Cancel(this);
         var direction = _direction!;
         // Counted before the prefix is released: its unwritten part is still the source's to read.
         long notTaken = direction.NotTaken;
@@ -213,6 +260,13 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
             direction.Target.Socket.AbortSplice(error);
             direction.Source.Socket.LeaveSplice();
         }
+        else if (sourceTimedOut)
+        {
+            // The target did nothing wrong: its owner closes it (with a FIN after what it got), as after a copied body
+            // whose source timed out. It got every byte taken: the splice was waiting on the source, its pipe empty.
+            direction.Source.Socket.AbortSplice(error);
+            direction.Target.Socket.LeaveSplice();
+        }
         else
         {
             direction.Source.Socket.AbortSplice(error);
@@ -224,6 +278,7 @@ internal sealed class BoundedSplice : ISpliceOwner, IFlushable
             TargetFailed = targetFailed,
             SourceKept = keepSource,
             SourceRemaining = keepSource ? notTaken : 0,
+            SourceTimedOut = sourceTimedOut,
         });
     }
 }

@@ -59,23 +59,27 @@ public static class ConnectionForwarder
     /// used (an end is not a socket of this worker, the kernel refused splice, output is stuck): copy instead.
     /// </returns>
     public static Task<ForwardResult> SpliceExactlyAsync(Connection from, Connection to, long count, ForwardingOptions? options = null) =>
-        SpliceExactlyAsync(from, to, count, keepSourceWithin: 0, options);
+        SpliceExactlyAsync(from, to, count, keepSourceWithin: 0, sourceTimeout: default, options);
 
     /// <summary>
     /// <see cref="SpliceExactlyAsync(Connection, Connection, long, ForwardingOptions?)"/>, except when the target fails
     /// with at most <paramref name="keepSourceWithin"/> bytes of the count not delivered to it: then only the target is
     /// aborted and <paramref name="from"/> goes back to its input pipe (<see cref="ForwardResult.SourceKept"/>), so that
     /// its reader can read the rest of the count and go on (an HTTP response body whose client left, drained to keep the
-    /// backend connection).
+    /// backend connection); and when <paramref name="sourceTimeout"/> is positive, except when <paramref name="from"/>
+    /// sends nothing for that long while the splice waits on it (not while <paramref name="to"/> holds it up): then only
+    /// <paramref name="from"/> is aborted and <paramref name="to"/> goes back to its pipes
+    /// (<see cref="ForwardResult.SourceTimedOut"/>), as for a copied HTTP response body whose server stalls.
     /// </summary>
-    internal static Task<ForwardResult> SpliceExactlyAsync(Connection from, Connection to, long count, long keepSourceWithin, ForwardingOptions? options = null)
+    internal static Task<ForwardResult> SpliceExactlyAsync(
+        Connection from, Connection to, long count, long keepSourceWithin, TimeSpan sourceTimeout = default, ForwardingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(from);
         ArgumentNullException.ThrowIfNull(to);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         options ??= ForwardingOptions.Default;
         options.Validate();
-        return BoundedSplice.Start(CurrentWorker(), from, to, count, keepSourceWithin, options);
+        return BoundedSplice.Start(CurrentWorker(), from, to, count, keepSourceWithin, sourceTimeout, options);
     }
 
     /// <summary>The worker whose thread is running the caller, if any.</summary>

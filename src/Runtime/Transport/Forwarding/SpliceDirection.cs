@@ -41,6 +41,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
     private PipeReader? _prefixReader;
     private ReadOnlySequence<byte> _prefix;
     private int _inPipe;
+    private long _taken; // bytes taken from the source socket into the kernel pipe
 
     public SpliceEnd Source => source;
 
@@ -75,6 +76,18 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
     /// <see cref="Forwarded"/> and the bytes in the kernel pipe, the whole limit.
     /// </summary>
     public long NotTaken => (_prefixReader is null ? 0 : _prefix.Length) + Limit;
+
+    /// <summary>
+    /// Grows with every byte taken from the source or delivered to the target, and only then: a caller that compares it
+    /// with an earlier value knows whether the direction moved meanwhile.
+    /// </summary>
+    public long Progress => Forwarded + _taken;
+
+    /// <summary>
+    /// Nothing to deliver and nothing to read until the source's next EPOLLIN: the direction waits on the source alone
+    /// (not on a target that does not take bytes, nor on its own budget).
+    /// </summary>
+    public bool AwaitsSource => !Done && !SourceEnded && _prefixReader is null && _inPipe == 0 && !source.Readable;
 
     /// <summary>Tests: the first splice from the socket fails with EINVAL, as on a kernel or socket type without splice.</summary>
     public bool SimulateUnsupported { get; set; }
@@ -212,6 +225,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
             if (received > 0)
             {
                 _inPipe = (int)received;
+                _taken += received;
                 if (Limit != long.MaxValue)
                 {
                     Limit -= received;

@@ -186,7 +186,7 @@ internal sealed partial class HttpProxySession
     private static ExchangeFailure? FailureOf(HttpForwarderError error) => error switch
     {
         HttpForwarderError.Request or HttpForwarderError.RequestBodyDestination or HttpForwarderError.ResponseBodyDestination => ExchangeFailure.Reset,
-        HttpForwarderError.RequestTimedOut => ExchangeFailure.ResponseTimeout,
+        HttpForwarderError.RequestTimedOut or HttpForwarderError.ResponseBodyTimedOut => ExchangeFailure.ResponseTimeout,
         HttpForwarderError.ResponseHeaders => ExchangeFailure.BadResponse,
         _ => null,
     };

@@ -131,7 +131,7 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
 
     private const string FailuresHelp =
         "Failed exchanges with servers, by reason (connect refused, timed out or other error; reset or closed before the response; " +
-        "no response within the server timeout; invalid response head; TLS handshake failed or certificate refused).";
+        "no response, or no byte of its body, within the server timeout; invalid response head; TLS handshake failed or certificate refused).";
 
     private const string ClosedHelp =
         "Connections to servers closed, by reason (idle_timeout: keepAlive.idleTimeout; server_closed: closed by the server while idle; " +
