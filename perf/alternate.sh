@@ -10,7 +10,7 @@ source "$PERF_DIR/lib-proxy.sh"
 source "$PERF_DIR/scenario-tls.sh" # start_tls_proxy and the certificates (nothing there runs when sourced)
 
 MEASURE=http
-CLIENTS=64
+CLIENTS=""
 ROUNDS=10
 DURATION=5
 WARMUP=12
@@ -30,8 +30,11 @@ round. Only the proxy being measured has load; the others sit idle.
                  fastsock-proxy, fastsock-proxy-aot, haproxy-http, nginx-proxy, proxy-floor
   tls-keepalive  the same over HTTPS (TLS 1.3, --kind certificate); servers (default fastsock-proxy,haproxy):
                  fastsock-proxy, fastsock-proxy-sslstream (its SslStream engine), haproxy, nginx
-  tls-new        full handshakes: openssl s_time -new -www /plaintext, one connection at a time
-  tls-reuse      resumed handshakes: openssl s_time -reuse -www /plaintext
+  tls-new        full handshakes: openssl s_time -new -www /plaintext, one connection at a time per s_time;
+                 --clients N (default 1) runs N s_time processes at once and adds up their connections (with 1 the
+                 rate is the inverse of one connection's latency, client included; with several the server's CPU
+                 becomes the bound)
+  tls-reuse      resumed handshakes: openssl s_time -reuse -www /plaintext (--clients as for tls-new)
 Per run: the rate (req/s or handshakes/s), p99 (wrk), the proxy's user and system CPU µs per request or handshake
 (/proc/PID/stat), VmRSS and its private part (RssAnon + RssShmem). Prints per proxy the median and range, and for every proxy after the first the ratio to
 the first one per round (median, range, rounds ahead). Writes runs.tsv and summary.txt into --output
@@ -55,8 +58,9 @@ while (($#)); do
     esac
 done
 case "$MEASURE" in
-    http) LIST="${LIST:-fastsock-proxy,haproxy-http}" ;;
-    tls-keepalive | tls-new | tls-reuse) LIST="${LIST:-fastsock-proxy,haproxy}" ;;
+    http) LIST="${LIST:-fastsock-proxy,haproxy-http}" CLIENTS="${CLIENTS:-64}" ;;
+    tls-keepalive) LIST="${LIST:-fastsock-proxy,haproxy}" CLIENTS="${CLIENTS:-64}" ;;
+    tls-new | tls-reuse) LIST="${LIST:-fastsock-proxy,haproxy}" CLIENTS="${CLIENTS:-1}" ;;
     *) die "--measure takes http, tls-keepalive, tls-new or tls-reuse, not '$MEASURE'" ;;
 esac
 [[ "$KIND" == ecdsa || "$KIND" == rsa ]] || die "--kind takes ecdsa or rsa, not '$KIND'"
@@ -104,19 +108,37 @@ load() {
             "http://127.0.0.1:$port/plaintext" >"$out" 2>&1 ;;
         tls-keepalive) run_waited taskset -c "$CLIENT_CPU" wrk -t1 -c"$CLIENTS" -d"${secs}s" --timeout 5s --latency \
             "https://127.0.0.1:$port/plaintext" >"$out" 2>&1 ;;
-        tls-new | tls-reuse) run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" \
-            "-${MEASURE#tls-}" -www /plaintext -time "$secs" >"$out" 2>&1 ;;
+        tls-new | tls-reuse) s_time_clients "$port" "$secs" "$out" ;;
     esac || { tail -5 "$out" >&2; die "$s: the load failed ($out)"; }
+}
+
+# s_time_clients PORT SECONDS OUTFILE: --clients s_time processes at once, their outputs one after the other in OUTFILE.
+s_time_clients() {
+    local port="$1" secs="$2" out="$3" k rc=0
+    local -a pids=()
+    for ((k = 1; k <= CLIENTS; k++)); do
+        taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" "-${MEASURE#tls-}" -www /plaintext \
+            -time "$secs" >"$out.$k" 2>&1 &
+        pids+=("$!")
+        own_pid "$!"
+    done
+    for k in "${!pids[@]}"; do
+        wait "${pids[$k]}" || rc=$?
+        forget_pid "${pids[$k]}"
+    done
+    for ((k = 1; k <= CLIENTS; k++)); do cat "$out.$k"; rm -f "$out.$k"; done >"$out"
+    return "$rc"
 }
 
 # private_kib PID: RssAnon + RssShmem (the JIT's double-mapped code is shared memory): what the process holds of its
 # own, without the file-backed pages of the libraries and assemblies it maps (shared with other processes, reclaimable).
 private_kib() { awk '/^(RssAnon|RssShmem):/ { k += $2 } END { print k + 0 }' "/proc/$1/status"; }
 
-# count OUTFILE: requests (wrk) or connections (s_time: its first "N connections in" line; its own seconds are whole).
+# count OUTFILE: requests (wrk) or connections (s_time: each s_time's "N connections in T s;" line, added up over the
+# s_time processes in the file; its own seconds are whole).
 count() {
     if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then
-        grep -o '^[0-9]* connections in [0-9.]*s;' "$1" | awk '{ print $1; exit }'
+        awk '/^[0-9]+ connections in [0-9.]+s;/ { n += $1 } END { print n + 0 }' "$1"
     else
         wrk_requests "$1"
     fi
