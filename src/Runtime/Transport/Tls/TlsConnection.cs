@@ -1,7 +1,5 @@
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Security;
-using System.Security.Authentication;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Tls;
