@@ -1,3 +1,5 @@
+using Fastsock.Transport.Tls.OpenSsl;
+
 namespace Fastsock.Perf.TlsRecords;
 
 /// <summary>One side's flight of handshake bytes, reused from handshake to handshake (grows once, then never allocates).</summary>
@@ -27,7 +29,7 @@ internal sealed class ByteSink
             int n;
             fixed (byte* end = &_bytes[Length])
             {
-                n = LibSsl.BioRead(bio, end, _bytes.Length - Length);
+                n = LibCrypto.BioRead(bio, end, _bytes.Length - Length);
             }
 
             if (n <= 0)

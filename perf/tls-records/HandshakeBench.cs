@@ -160,7 +160,7 @@ internal static class HandshakeBench
         {
             if (run.Session != IntPtr.Zero)
             {
-                LibSsl.SessionFree(run.Session);
+                BenchLibSsl.SessionFree(run.Session);
             }
         }
 
@@ -232,7 +232,7 @@ internal static class HandshakeBench
         {
             if (run.Session != IntPtr.Zero)
             {
-                LibSsl.SessionFree(run.Session);
+                BenchLibSsl.SessionFree(run.Session);
             }
 
             run.Session = outcome.Session;

@@ -1,3 +1,5 @@
+using Fastsock.Transport.Tls.OpenSsl;
+
 namespace Fastsock.Perf.TlsRecords;
 
 /// <summary>
@@ -18,44 +20,44 @@ internal sealed unsafe class HandshakeClient : IDisposable
 
     public HandshakeClient(int tlsVersion)
     {
-        _context = LibSsl.CtxNew(LibSsl.TlsClientMethod());
+        _context = LibSsl.ContextNew(BenchLibSsl.TlsClientMethod());
         if (_context == IntPtr.Zero)
         {
             throw new InvalidOperationException("SSL_CTX_new(TLS_client_method) failed");
         }
 
-        LibSsl.CtxCtrl(_context, 123, tlsVersion, IntPtr.Zero); // SSL_CTRL_SET_MIN_PROTO_VERSION
-        LibSsl.CtxCtrl(_context, 124, tlsVersion, IntPtr.Zero); // SSL_CTRL_SET_MAX_PROTO_VERSION
+        LibSsl.ContextCtrl(_context, LibSsl.CtrlSetMinProtocolVersion, tlsVersion, IntPtr.Zero);
+        LibSsl.ContextCtrl(_context, LibSsl.CtrlSetMaxProtocolVersion, tlsVersion, IntPtr.Zero);
     }
 
     /// <summary>Did the last handshake resume the offered session (SSL_session_reused)?</summary>
     public bool Reused => LibSsl.SessionReused(_ssl) == 1;
 
     /// <summary>Protocol, cipher, key-exchange group and ALPN of the last handshake.</summary>
-    public string Negotiated => LibSsl.Describe(_ssl);
+    public string Negotiated => BenchLibSsl.Describe(_ssl);
 
     /// <summary>A new connection; <paramref name="session"/> (or zero) is offered for resumption.</summary>
     public void Begin(IntPtr session)
     {
         _ssl = LibSsl.New(_context);
-        _input = LibSsl.BioNew(LibSsl.BioSMem());
-        _output = LibSsl.BioNew(LibSsl.BioSMem());
+        _input = LibCrypto.BioNew(LibCrypto.BioMemoryMethod());
+        _output = LibCrypto.BioNew(LibCrypto.BioMemoryMethod());
         LibSsl.SetBio(_ssl, _input, _output);
-        LibSsl.SetConnectState(_ssl);
+        BenchLibSsl.SetConnectState(_ssl);
         fixed (byte* name = HostName)
         {
-            LibSsl.Ctrl(_ssl, LibSsl.CtrlSetTlsextHostname, 0, (IntPtr)name);
+            BenchLibSsl.Ctrl(_ssl, BenchLibSsl.CtrlSetTlsextHostname, 0, (IntPtr)name);
         }
 
         fixed (byte* alpn = Alpn)
         {
-            if (LibSsl.SetAlpnProtos(_ssl, alpn, (uint)Alpn.Length) != 0)
+            if (BenchLibSsl.SetAlpnProtos(_ssl, alpn, (uint)Alpn.Length) != 0)
             {
                 throw new InvalidOperationException("client SSL_set_alpn_protos failed");
             }
         }
 
-        if (session != IntPtr.Zero && LibSsl.SetSession(_ssl, session) != 1)
+        if (session != IntPtr.Zero && BenchLibSsl.SetSession(_ssl, session) != 1)
         {
             throw new InvalidOperationException("client SSL_set_session failed");
         }
@@ -65,7 +67,7 @@ internal sealed unsafe class HandshakeClient : IDisposable
     public bool Step(ReadOnlySpan<byte> input, ByteSink output)
     {
         Put(input);
-        LibSsl.ErrClearError();
+        LibCrypto.ErrorClear();
         int result = LibSsl.DoHandshake(_ssl);
         if (result != 1 && LibSsl.GetError(_ssl, result) != LibSsl.ErrorWantRead)
         {
@@ -81,7 +83,7 @@ internal sealed unsafe class HandshakeClient : IDisposable
     {
         Put(input);
         var plain = stackalloc byte[256];
-        LibSsl.ErrClearError();
+        LibCrypto.ErrorClear();
         int result = LibSsl.Read(_ssl, plain, 256);
         if (result > 0 || LibSsl.GetError(_ssl, result) != LibSsl.ErrorWantRead)
         {
@@ -92,8 +94,8 @@ internal sealed unsafe class HandshakeClient : IDisposable
     /// <summary>The session of the last handshake, to offer later (the caller frees it with SSL_SESSION_free).</summary>
     public IntPtr TakeSession()
     {
-        var session = LibSsl.GetSession(_ssl);
-        if (session == IntPtr.Zero || LibSsl.SessionIsResumable(session) != 1)
+        var session = BenchLibSsl.GetSession(_ssl);
+        if (session == IntPtr.Zero || BenchLibSsl.SessionIsResumable(session) != 1)
         {
             throw new InvalidOperationException("the server gave the client no resumable session (no ticket or session id)");
         }
@@ -104,7 +106,7 @@ internal sealed unsafe class HandshakeClient : IDisposable
     public void End()
     {
         // Marked as shut down: SSL_free of a connection that was not would take its session off the resumable list.
-        LibSsl.SetShutdown(_ssl, LibSsl.SentAndReceivedShutdown);
+        BenchLibSsl.SetShutdown(_ssl, BenchLibSsl.SentAndReceivedShutdown);
         LibSsl.Free(_ssl);
         _ssl = IntPtr.Zero;
     }
@@ -118,7 +120,7 @@ internal sealed unsafe class HandshakeClient : IDisposable
 
         fixed (byte* bytes = data)
         {
-            if (LibSsl.BioWrite(_input, bytes, data.Length) != data.Length)
+            if (LibCrypto.BioWrite(_input, bytes, data.Length) != data.Length)
             {
                 throw new InvalidOperationException($"client BIO_write of {data.Length} B failed");
             }
@@ -132,6 +134,6 @@ internal sealed unsafe class HandshakeClient : IDisposable
             End();
         }
 
-        LibSsl.CtxFree(_context);
+        LibSsl.ContextFree(_context);
     }
 }

@@ -1,3 +1,5 @@
+using Fastsock.Transport.Tls.OpenSsl;
+
 namespace Fastsock.Perf.TlsRecords;
 
 /// <summary>
@@ -21,17 +23,17 @@ internal sealed unsafe class LibSslExchange : IExchange
     public LibSslExchange(string certificatePem, string keyPem, int tlsVersion)
     {
         _serverContext = Context(LibSsl.TlsServerMethod(), tlsVersion);
-        if (LibSsl.CtxUseCertificateFile(_serverContext, certificatePem, LibSsl.FileTypePem) != 1
-            || LibSsl.CtxUsePrivateKeyFile(_serverContext, keyPem, LibSsl.FileTypePem) != 1)
+        if (BenchLibSsl.CtxUseCertificateFile(_serverContext, certificatePem, BenchLibSsl.FileTypePem) != 1
+            || BenchLibSsl.CtxUsePrivateKeyFile(_serverContext, keyPem, BenchLibSsl.FileTypePem) != 1)
         {
             throw new InvalidOperationException($"libssl could not load {certificatePem} / {keyPem}");
         }
 
-        _clientContext = Context(LibSsl.TlsClientMethod(), tlsVersion);
+        _clientContext = Context(BenchLibSsl.TlsClientMethod(), tlsVersion);
         _server = new Endpoint(_serverContext, server: true);
         _client = new Endpoint(_clientContext, server: false);
         Handshake();
-        Negotiated = $"{LibSsl.Text(LibSsl.GetVersion(_server.Ssl))} {LibSsl.Text(LibSsl.CipherGetName(LibSsl.GetCurrentCipher(_server.Ssl)))}";
+        Negotiated = $"{BenchLibSsl.Text(BenchLibSsl.GetVersion(_server.Ssl))} {BenchLibSsl.Text(BenchLibSsl.CipherGetName(LibSsl.GetCurrentCipher(_server.Ssl)))}";
     }
 
     public string Name => "libssl, memory BIOs";
@@ -40,14 +42,14 @@ internal sealed unsafe class LibSslExchange : IExchange
 
     private static IntPtr Context(IntPtr method, int tlsVersion)
     {
-        var context = LibSsl.CtxNew(method);
+        var context = LibSsl.ContextNew(method);
         if (context == IntPtr.Zero)
         {
             throw new InvalidOperationException("SSL_CTX_new failed");
         }
 
-        LibSsl.CtxCtrl(context, 123, tlsVersion, IntPtr.Zero); // SSL_CTRL_SET_MIN_PROTO_VERSION
-        LibSsl.CtxCtrl(context, 124, tlsVersion, IntPtr.Zero); // SSL_CTRL_SET_MAX_PROTO_VERSION
+        LibSsl.ContextCtrl(context, LibSsl.CtrlSetMinProtocolVersion, tlsVersion, IntPtr.Zero);
+        LibSsl.ContextCtrl(context, LibSsl.CtrlSetMaxProtocolVersion, tlsVersion, IntPtr.Zero);
         return context;
     }
 
@@ -55,10 +57,10 @@ internal sealed unsafe class LibSslExchange : IExchange
     {
         for (int i = 0; i < 32; i++)
         {
-            LibSsl.ErrClearError();
+            LibCrypto.ErrorClear();
             int client = LibSsl.DoHandshake(_client.Ssl);
             Move(_client.Output, _server.Input);
-            LibSsl.ErrClearError();
+            LibCrypto.ErrorClear();
             int server = LibSsl.DoHandshake(_server.Ssl);
             Move(_server.Output, _client.Input);
             if (client == 1 && server == 1)
@@ -74,7 +76,7 @@ internal sealed unsafe class LibSslExchange : IExchange
     {
         var buffer = stackalloc byte[4096];
         int n;
-        while ((n = LibSsl.BioRead(from, buffer, 4096)) > 0)
+        while ((n = LibCrypto.BioRead(from, buffer, 4096)) > 0)
         {
             Put(to, buffer, n);
         }
@@ -82,7 +84,7 @@ internal sealed unsafe class LibSslExchange : IExchange
 
     private static void Put(IntPtr bio, byte* data, int count)
     {
-        if (LibSsl.BioWrite(bio, data, count) != count)
+        if (LibCrypto.BioWrite(bio, data, count) != count)
         {
             throw new InvalidOperationException($"BIO_write of {count} B to a memory BIO failed");
         }
@@ -103,9 +105,9 @@ internal sealed unsafe class LibSslExchange : IExchange
         {
             for (int i = 0; i < count; i++)
             {
-                LibSsl.ErrClearError();
+                LibCrypto.ErrorClear();
                 Check(LibSsl.Write(_client.Ssl, request, Payload.Request.Length), _client.Ssl, "client SSL_write");
-                at += LibSsl.BioRead(_client.Output, records + at, _requests.Length - at);
+                at += LibCrypto.BioRead(_client.Output, records + at, _requests.Length - at);
                 _requestEnds[i] = at;
             }
         }
@@ -126,16 +128,16 @@ internal sealed unsafe class LibSslExchange : IExchange
             {
                 Put(_server.Input, records + start, _requestEnds[i] - start);
                 start = _requestEnds[i];
-                LibSsl.ErrClearError();
+                LibCrypto.ErrorClear();
                 int n = LibSsl.Read(_server.Ssl, plain, MaxRecord);
                 if (n != Payload.Request.Length)
                 {
                     Check(n, _server.Ssl, $"server SSL_read (got {n} B)");
                 }
 
-                LibSsl.ErrClearError();
+                LibCrypto.ErrorClear();
                 Check(LibSsl.Write(_server.Ssl, response, Payload.Response.Length), _server.Ssl, "server SSL_write");
-                written += LibSsl.BioRead(_server.Output, output + written, _responses.Length - written);
+                written += LibCrypto.BioRead(_server.Output, output + written, _responses.Length - written);
             }
         }
 
@@ -151,7 +153,7 @@ internal sealed unsafe class LibSslExchange : IExchange
             Put(_client.Input, output, _responseLength);
             for (int i = 0; i < count; i++)
             {
-                LibSsl.ErrClearError();
+                LibCrypto.ErrorClear();
                 int n = LibSsl.Read(_client.Ssl, plain, MaxRecord);
                 if (n != Payload.Response.Length || !new ReadOnlySpan<byte>(plain, n).SequenceEqual(Payload.Response))
                 {
@@ -175,8 +177,8 @@ internal sealed unsafe class LibSslExchange : IExchange
     {
         _server.Dispose();
         _client.Dispose();
-        LibSsl.CtxFree(_serverContext);
-        LibSsl.CtxFree(_clientContext);
+        LibSsl.ContextFree(_serverContext);
+        LibSsl.ContextFree(_clientContext);
     }
 
     /// <summary>An SSL with its two memory BIOs (SSL_free frees them).</summary>
@@ -185,8 +187,8 @@ internal sealed unsafe class LibSslExchange : IExchange
         public Endpoint(IntPtr context, bool server)
         {
             Ssl = LibSsl.New(context);
-            Input = LibSsl.BioNew(LibSsl.BioSMem());
-            Output = LibSsl.BioNew(LibSsl.BioSMem());
+            Input = LibCrypto.BioNew(LibCrypto.BioMemoryMethod());
+            Output = LibCrypto.BioNew(LibCrypto.BioMemoryMethod());
             LibSsl.SetBio(Ssl, Input, Output);
             if (server)
             {
@@ -194,7 +196,7 @@ internal sealed unsafe class LibSslExchange : IExchange
             }
             else
             {
-                LibSsl.SetConnectState(Ssl);
+                BenchLibSsl.SetConnectState(Ssl);
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Fastsock.Transport.Tls.OpenSsl;
 
 namespace Fastsock.Perf.TlsRecords;
 
@@ -22,35 +23,35 @@ internal sealed unsafe class LibSslHandshakeServer : IHandshakeServer
 
     public LibSslHandshakeServer(string certificatePem, string keyPem)
     {
-        _context = LibSsl.CtxNew(LibSsl.TlsServerMethod());
+        _context = LibSsl.ContextNew(LibSsl.TlsServerMethod());
         if (_context == IntPtr.Zero)
         {
             throw new InvalidOperationException("SSL_CTX_new(TLS_server_method) failed");
         }
 
-        if (LibSsl.CtxUseCertificateFile(_context, certificatePem, LibSsl.FileTypePem) != 1
-            || LibSsl.CtxUsePrivateKeyFile(_context, keyPem, LibSsl.FileTypePem) != 1)
+        if (BenchLibSsl.CtxUseCertificateFile(_context, certificatePem, BenchLibSsl.FileTypePem) != 1
+            || BenchLibSsl.CtxUsePrivateKeyFile(_context, keyPem, BenchLibSsl.FileTypePem) != 1)
         {
             throw new InvalidOperationException($"libssl could not load {certificatePem} / {keyPem}");
         }
 
-        LibSsl.CtxCtrl(_context, 123, 0x0303, IntPtr.Zero); // SSL_CTRL_SET_MIN_PROTO_VERSION TLS 1.2
-        LibSsl.CtxSetOptions(_context, LibSsl.OpNoCompression | LibSsl.OpNoSessionResumptionOnRenegotiation | LibSsl.OpCipherServerPreference);
-        LibSsl.CtxCtrl(_context, LibSsl.CtrlMode, LibSsl.ModeEnablePartialWrite | LibSsl.ModeAcceptMovingWriteBuffer | LibSsl.ModeReleaseBuffers, IntPtr.Zero);
-        if ((LibSsl.CtxGetOptions(_context) & LibSsl.OpNoTicket) != 0)
+        LibSsl.ContextCtrl(_context, LibSsl.CtrlSetMinProtocolVersion, LibSsl.Tls12Version, IntPtr.Zero);
+        LibSsl.ContextSetOptions(_context, LibSsl.OptionNoCompression | BenchLibSsl.OpNoSessionResumptionOnRenegotiation | LibSsl.OptionCipherServerPreference);
+        LibSsl.ContextCtrl(_context, LibSsl.CtrlMode, BenchLibSsl.ModeEnablePartialWrite | BenchLibSsl.ModeAcceptMovingWriteBuffer | LibSsl.ModeReleaseBuffers, IntPtr.Zero);
+        if ((BenchLibSsl.CtxGetOptions(_context) & BenchLibSsl.OpNoTicket) != 0)
         {
             throw new InvalidOperationException("libssl server context has SSL_OP_NO_TICKET set; session tickets must be on");
         }
 
         fixed (byte* id = SessionIdContext)
         {
-            if (LibSsl.CtxSetSessionIdContext(_context, id, (uint)SessionIdContext.Length) != 1)
+            if (LibSsl.ContextSetSessionIdContext(_context, id, (uint)SessionIdContext.Length) != 1)
             {
                 throw new InvalidOperationException("SSL_CTX_set_session_id_context failed");
             }
         }
 
-        LibSsl.CtxSetAlpnSelectCallback(_context, &SelectAlpn, IntPtr.Zero);
+        LibSsl.ContextSetAlpnSelectCallback(_context, &SelectAlpn, IntPtr.Zero);
     }
 
     public string Name => "libssl";
@@ -60,8 +61,8 @@ internal sealed unsafe class LibSslHandshakeServer : IHandshakeServer
     public bool Accept(ReadOnlySpan<byte> clientHello, ByteSink output)
     {
         _ssl = LibSsl.New(_context);
-        _input = LibSsl.BioNew(LibSsl.BioSMem());
-        _output = LibSsl.BioNew(LibSsl.BioSMem());
+        _input = LibCrypto.BioNew(LibCrypto.BioMemoryMethod());
+        _output = LibCrypto.BioNew(LibCrypto.BioMemoryMethod());
         LibSsl.SetBio(_ssl, _input, _output);
         LibSsl.SetAcceptState(_ssl);
         return Continue(clientHello, output);
@@ -71,13 +72,13 @@ internal sealed unsafe class LibSslHandshakeServer : IHandshakeServer
     {
         fixed (byte* bytes = input)
         {
-            if (LibSsl.BioWrite(_input, bytes, input.Length) != input.Length)
+            if (LibCrypto.BioWrite(_input, bytes, input.Length) != input.Length)
             {
                 throw new InvalidOperationException($"server BIO_write of {input.Length} B failed");
             }
         }
 
-        LibSsl.ErrClearError();
+        LibCrypto.ErrorClear();
         int result = LibSsl.DoHandshake(_ssl);
         if (result != 1 && LibSsl.GetError(_ssl, result) != LibSsl.ErrorWantRead)
         {
@@ -92,7 +93,7 @@ internal sealed unsafe class LibSslHandshakeServer : IHandshakeServer
     {
         // HAProxy closes a clean connection with SSL_shutdown (a close_notify) before SSL_free, as SslStream's dispose
         // does; without it SSL_free would also drop the session from the server's cache.
-        LibSsl.ErrClearError();
+        LibCrypto.ErrorClear();
         _ = LibSsl.Shutdown(_ssl); // 0 or 1: close_notify written; the peer's is not awaited
         LibSsl.Free(_ssl);
         _ssl = IntPtr.Zero;
@@ -105,15 +106,15 @@ internal sealed unsafe class LibSslHandshakeServer : IHandshakeServer
             Close();
         }
 
-        LibSsl.CtxFree(_context);
+        LibSsl.ContextFree(_context);
     }
 
     /// <summary>HAProxy's choice: the first of the server's protocols the client offers, else no ALPN answer.</summary>
     [UnmanagedCallersOnly]
     private static int SelectAlpn(IntPtr ssl, byte** output, byte* outputLength, byte* offered, uint offeredLength, IntPtr arg) =>
-        LibSsl.SelectNextProto(output, outputLength, ServerAlpn, 9, offered, offeredLength) == LibSsl.NpnNegotiated
-            ? LibSsl.TlsextErrOk
-            : LibSsl.TlsextErrNoAck;
+        LibSsl.SelectNextProtocol(output, outputLength, ServerAlpn, 9, offered, offeredLength) == LibSsl.NextProtocolNegotiated
+            ? LibSsl.TlsextErrorOk
+            : BenchLibSsl.TlsextErrNoAck;
 
     private static byte* AllocateAlpn()
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Fastsock.Tests.Samples;
+using Fastsock.Tests.Support;
 
 namespace Fastsock.Tests.Proxy;
 
@@ -32,8 +33,8 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
             await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         });
         // Round robin with equal weights sends the first request to the first server.
-        var (_, front, admin) = await StartAsync(
-            $$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""", RetryBufferedBodies);
+        var (_, front, admin) = await StartProxyWithAdminAsync(
+            $$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""", RetryBufferedBodies, serverTimeout: "10s");
 
         var response = await ExchangeUntilCloseAsync(front, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
 
@@ -64,15 +65,15 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
             await conversation.ReadHeadAsync();
             await conversation.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
         });
-        var (_, front, admin) = await StartAsync(
-            $$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}" }, { "name": "other", "address": "127.0.0.1:{{other.Port}}" } ]""", RetryBufferedBodies);
+        var (_, front, admin) = await StartProxyWithAdminAsync(
+            $$"""[ { "name": "rst", "address": "127.0.0.1:{{resetting.Port}}" }, { "name": "other", "address": "127.0.0.1:{{other.Port}}" } ]""", RetryBufferedBodies, serverTimeout: "10s");
 
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(front);
         await client.SendAsync("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhel"u8.ToArray(), SocketFlags.None);
         await partSeen.Task.WaitAsync(TimeSpan.FromSeconds(20)); // the server has part of the body: it is being streamed
         await client.SendAsync("lo"u8.ToArray(), SocketFlags.None);
-        var response = await ReadUntilCloseAsync(client);
+        var response = System.Text.Encoding.Latin1.GetString(await Clients.ReadToEndAsync(client));
 
         Assert.StartsWith("HTTP/1.1 502", response, StringComparison.Ordinal);
         Assert.Equal(["hello"], resetBodies);
@@ -87,7 +88,7 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
     {
         var bodies = new ConcurrentQueue<string>();
         await using var backend = DiesUnderTheSecondRequest(bodies);
-        var (_, front, admin) = await StartAsync($$"""[ { "name": "only", "address": "127.0.0.1:{{backend.Port}}" } ]""");
+        var (_, front, admin) = await StartProxyWithAdminAsync($$"""[ { "name": "only", "address": "127.0.0.1:{{backend.Port}}" } ]""", serverTimeout: "10s");
 
         var second = await SecondRequestOnAPooledConnectionAsync(front, "POST");
 
@@ -107,7 +108,7 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
     {
         var bodies = new ConcurrentQueue<string>();
         await using var backend = DiesUnderTheSecondRequest(bodies);
-        var (_, front, admin) = await StartAsync($$"""[ { "name": "only", "address": "127.0.0.1:{{backend.Port}}" } ]""", backendMore);
+        var (_, front, admin) = await StartProxyWithAdminAsync($$"""[ { "name": "only", "address": "127.0.0.1:{{backend.Port}}" } ]""", backendMore, serverTimeout: "10s");
 
         var second = await SecondRequestOnAPooledConnectionAsync(front, method);
 
@@ -156,30 +157,5 @@ public sealed class BufferedBodyRetryTests : HttpProxyHarness
     {
         conversation.Socket.LingerState = new LingerOption(true, 0);
         conversation.Socket.Close(); // RST, before any response byte
-    }
-
-    private static async Task<string> ReadUntilCloseAsync(Socket socket)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var received = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        int n;
-        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
-        {
-            received.Write(buffer, 0, n);
-        }
-
-        return System.Text.Encoding.Latin1.GetString(received.ToArray());
-    }
-
-    private async Task<(Support.SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartAsync(string servers, string backendMore = "")
-    {
-        var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:0" },
-              "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": {{servers}} {{backendMore}} } ],
-              "timeouts": { "server": "10s", "httpRequest": "10s", "connect": "1s" }, "retries": 2 }
-            """);
-        return (proxy, await proxy.ListeningOnAsync("frontend"), await proxy.ListeningOnAsync("admin"));
     }
 }

@@ -63,6 +63,14 @@ public abstract class HttpProxyHarness : IDisposable
         return nginx;
     }
 
+    /// <summary>nginx in its own directory <paramref name="name"/> on <paramref name="port"/>, a port the test held until now; stopped with the test.</summary>
+    internal async Task<NginxServer> StartNginxAsync(string name, int port)
+    {
+        var nginx = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, port, "big"u8.ToArray());
+        _owned.Add(nginx);
+        return nginx;
+    }
+
     internal Task<IPEndPoint> StartProxyAsync(NginxServer nginx) => StartProxyAsync(nginx.Port);
 
     internal async Task<IPEndPoint> StartProxyAsync(int serverPort, string serverTimeout = "10s", string requestTimeout = "10s") =>

@@ -8,25 +8,17 @@ namespace Fastsock.Tests.Proxy;
 /// Errors on live traffic take a server DOWN before the active check would, the active check brings it back, idle
 /// pooled connections of a DOWN server are closed, and failures are logged in aggregate, not one line per request.
 /// </summary>
-public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
+public sealed partial class PassiveHealthTests : HttpProxyHarness
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-passive-").FullName;
-
-    void IDisposable.Dispose()
-    {
-        Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     [Fact]
     public async Task Refused_connects_on_live_traffic_mark_a_server_down_at_once_and_the_active_check_brings_it_back()
     {
-        using var ok = await StartNginxAsync("ok");
+        var ok = await StartNginxAsync("ok");
         // Refused until nginx takes the port over: held (bound, not listening) so nothing else can get it meanwhile.
         var laterHold = LoopbackPorts.Refusing();
         int laterPort = laterHold.Port;
         // fall 1000: the active check alone would not take it down during the test; rise 1 to come back fast.
-        var (proxy, front, admin) = await StartAsync($$"""
+        var (proxy, front, admin) = await StartProxyWithAdminAsync($$"""
             [ { "name": "later", "address": "127.0.0.1:{{laterPort}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ],
             "healthCheck": { "type": "tcp", "interval": "200ms", "rise": 1, "fall": 100 }, "observe": { "errorLimit": 2 }
             """);
@@ -36,7 +28,7 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
         Assert.Equal("DOWN", (await RedispatchTests.ServerStatsAsync(admin, "later")).GetProperty("status").GetString());
 
         laterHold.Dispose();
-        using var later = await NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, "later")).FullName, laterPort, "big"u8.ToArray());
+        var later = await StartNginxAsync("later", laterPort);
         await proxy.WaitForLineAsync("later (127.0.0.1:" + laterPort + ") is UP after 1 good checks");
         await GetAllOkAsync(front, 10);
         Assert.NotEmpty(await later.LoggedConnectionsAsync(1));
@@ -45,9 +37,9 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
     [Fact]
     public async Task Idle_pooled_connections_to_a_server_that_goes_down_are_closed()
     {
-        using var a = await StartNginxAsync("a");
-        using var b = await StartNginxAsync("b");
-        var (proxy, front, admin) = await StartAsync($$"""
+        var a = await StartNginxAsync("a");
+        var b = await StartNginxAsync("b");
+        var (proxy, front, admin) = await StartProxyWithAdminAsync($$"""
             [ { "name": "a", "address": "127.0.0.1:{{a.Port}}" }, { "name": "b", "address": "127.0.0.1:{{b.Port}}" } ],
             "healthCheck": { "type": "http", "path": "/big", "interval": "200ms", "rise": 1, "fall": 1 }
             """);
@@ -64,10 +56,10 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
     [Fact]
     public async Task A_burst_of_failures_is_logged_as_at_most_one_line_per_second_that_counts_them_all()
     {
-        using var ok = await StartNginxAsync("ok");
+        var ok = await StartNginxAsync("ok");
         using var refusing = LoopbackPorts.Refusing();
         int refused = refusing.Port;
-        var (proxy, front, _) = await StartAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""");
+        var (proxy, front, _) = await StartProxyWithAdminAsync($$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""");
 
         var started = DateTime.UtcNow;
         const int Requests = 200;
@@ -86,10 +78,10 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
     [Fact]
     public async Task Log_level_debug_still_shows_each_failed_connect()
     {
-        using var ok = await StartNginxAsync("ok");
+        var ok = await StartNginxAsync("ok");
         using var refusing = LoopbackPorts.Refusing();
         int refused = refusing.Port;
-        var (proxy, front, _) = await StartAsync(
+        var (proxy, front, _) = await StartProxyWithAdminAsync(
             $$"""[ { "name": "gone", "address": "127.0.0.1:{{refused}}" }, { "name": "ok", "address": "127.0.0.1:{{ok.Port}}" } ]""", arguments: "--log-level Debug");
 
         await GetAllOkAsync(front, 4);
@@ -120,19 +112,5 @@ public sealed partial class PassiveHealthTests : HttpProxyHarness, IDisposable
             await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
             Assert.Equal(200, (await client.ReadResponseAsync()).Status);
         }
-    }
-
-    private async Task<NginxServer> StartNginxAsync(string name) =>
-        await LoopbackPorts.StartPeerAsync(port => NginxServer.StartAsync(Directory.CreateDirectory(Path.Combine(_dir, name)).FullName, port, "big"u8.ToArray()));
-
-    private async Task<(Fastsock.Tests.Support.SampleProcess Proxy, IPEndPoint EndPoint, IPEndPoint Admin)> StartAsync(string serversAndMore, string arguments = "")
-    {
-        var (proxy, _) = await StartProxyWithConfigAsync($$"""
-            { "admin": { "bind": "127.0.0.1:0" },
-              "frontends": [ { "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
-              "backends": [ { "name": "b", "servers": {{serversAndMore}} } ],
-              "timeouts": { "server": "2s", "httpRequest": "10s", "connect": "1s" }, "retries": 2 }
-            """, arguments);
-        return (proxy, await proxy.ListeningOnAsync("frontend"), await proxy.ListeningOnAsync("admin"));
     }
 }

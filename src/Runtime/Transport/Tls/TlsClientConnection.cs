@@ -1,7 +1,5 @@
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Security;
-using System.Security.Authentication;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Tls;
@@ -12,7 +10,7 @@ namespace Fastsock.Transport.Tls;
 /// the caller has completed both pipe ends. Completing the output sends a close_notify; once both are complete the
 /// stream is let go and the inner connection's ends are completed, which closes the socket.
 /// </summary>
-internal sealed class TlsClientConnection : TlsConnectionBase
+internal sealed class TlsClientConnection : SslStreamConnectionBase
 {
     private readonly ConnectionPipeStream _ciphertext;
     private readonly TlsClientStats _stats;

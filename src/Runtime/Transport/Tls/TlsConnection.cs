@@ -1,7 +1,5 @@
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Security;
-using System.Security.Authentication;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Tls;
@@ -10,7 +8,7 @@ namespace Fastsock.Transport.Tls;
 /// A connection after its TLS handshake: the handler's pipes carry plaintext through an <see cref="SslStream"/> over
 /// the inner connection's pipes. Everything else (worker, addresses, closing) is the inner connection's.
 /// </summary>
-internal sealed class TlsConnection(Connection inner, SslStream ssl, Worker worker) : TlsConnectionBase(inner, ssl, worker)
+internal sealed class TlsConnection(Connection inner, SslStream ssl, Worker worker) : SslStreamConnectionBase(inner, ssl, worker)
 {
     public override PipeReader Input => PlaintextReader;
 

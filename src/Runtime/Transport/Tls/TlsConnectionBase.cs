@@ -7,32 +7,21 @@ using Fastsock.Engine;
 namespace Fastsock.Transport.Tls;
 
 /// <summary>
-/// What a connection after its TLS handshake shares on both sides: plaintext pipes through an <see cref="SslStream"/>
-/// over the inner connection's pipes, resuming on the connection's worker, and everything else (worker, addresses,
-/// closing) taken from the inner connection. The server and client sides differ only in how their ends complete.
+/// What a connection after its TLS handshake shares on both engines and both sides: its pipes carry plaintext, what
+/// was negotiated is its <see cref="ITlsConnectionFeature"/>, and everything else (worker, addresses, closing) is taken
+/// from the inner connection. The engines differ in their pipes and in where the negotiated values come from.
 /// </summary>
 internal abstract class TlsConnectionBase : Connection, IDuplexPipe, ITlsConnectionFeature
 {
-    private protected TlsConnectionBase(Connection inner, SslStream ssl, Worker worker)
+    private protected TlsConnectionBase(Connection inner, Worker worker)
     {
         Inner = inner;
-        Ssl = ssl;
         Worker = worker;
-        PlaintextReader = new WorkerBoundReader(PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true)), worker);
-        PlaintextWriter = new TlsPlaintextWriter(ssl, inner.Transport.Output, worker);
     }
 
     private protected Connection Inner { get; }
 
-    private protected SslStream Ssl { get; }
-
     private protected Worker Worker { get; }
-
-    /// <summary>The plaintext reader over the stream, before any wrapper a side puts around it.</summary>
-    private protected WorkerBoundReader PlaintextReader { get; }
-
-    /// <summary>The plaintext writer over the stream, before any wrapper a side puts around it.</summary>
-    private protected TlsPlaintextWriter PlaintextWriter { get; }
 
     public override IDuplexPipe Transport => this;
 
@@ -56,13 +45,13 @@ internal abstract class TlsConnectionBase : Connection, IDuplexPipe, ITlsConnect
 
     public override CancellationToken InputEnded => Inner.InputEnded;
 
-    public SslProtocols Protocol => Ssl.SslProtocol;
+    public abstract SslProtocols Protocol { get; }
 
-    public SslApplicationProtocol ApplicationProtocol => Ssl.NegotiatedApplicationProtocol;
+    public abstract SslApplicationProtocol ApplicationProtocol { get; }
 
-    public string ServerName => Ssl.TargetHostName;
+    public abstract string ServerName { get; }
 
-    public TlsCipherSuite CipherSuite => Ssl.NegotiatedCipherSuite;
+    public abstract TlsCipherSuite CipherSuite { get; }
 
     private protected override Worker? DeadlineWorker => Worker;
 

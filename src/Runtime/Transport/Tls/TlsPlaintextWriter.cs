@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Runtime.CompilerServices;
@@ -18,67 +17,24 @@ namespace Fastsock.Transport.Tls;
 /// </remarks>
 internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, Worker worker) : PipeWriter
 {
-    private const int MinimumBufferSize = 16 * 1024;
-
-    private byte[]? _buffer;
-    private int _buffered;
+    private PlaintextWriteBuffer _buffer;
     private bool _flushing;
     private bool _cancelNextFlush;
-    private bool _completed;
     private Task? _completing;
 
     public override bool CanGetUnflushedBytes => true;
 
-    public override long UnflushedBytes => _buffered;
+    public override long UnflushedBytes => _buffer.Count;
 
-    public override Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Reserve(sizeHint);
-        return _buffer.AsMemory(_buffered);
-    }
+    public override Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
 
-    public override Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Reserve(sizeHint);
-        return _buffer.AsSpan(_buffered);
-    }
+    public override Span<byte> GetSpan(int sizeHint = 0) => _buffer.GetSpan(sizeHint);
 
-    public override void Advance(int bytes)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
-        if (_buffer is null || bytes > _buffer.Length - _buffered)
-        {
-            throw new InvalidOperationException($"Advance({bytes}) goes past the memory GetMemory returned; advance by what was written, at most.");
-        }
-
-        _buffered += bytes;
-    }
-
-    private void Reserve(int sizeHint)
-    {
-        if (_completed)
-        {
-            throw new InvalidOperationException("Writing is not allowed after the TLS connection's output was completed.");
-        }
-
-        int needed = Math.Max(sizeHint, 1);
-        if (_buffer is null)
-        {
-            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumBufferSize));
-        }
-        else if (_buffer.Length - _buffered < needed)
-        {
-            // What was written since the last flush stays contiguous: it is one SslStream write.
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _buffered + needed));
-            _buffer.AsSpan(0, _buffered).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = larger;
-        }
-    }
+    public override void Advance(int bytes) => _buffer.Advance(bytes);
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (_buffered == 0)
+        if (_buffer.Count == 0)
         {
             bool canceled = _cancelNextFlush;
             _cancelNextFlush = false;
@@ -89,7 +45,7 @@ internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, W
         ValueTask write;
         try
         {
-            write = ssl.WriteAsync(_buffer.AsMemory(0, _buffered), cancellationToken);
+            write = ssl.WriteAsync(_buffer.Written, cancellationToken);
         }
         catch
         {
@@ -129,12 +85,7 @@ internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, W
         bool canceled = _cancelNextFlush;
         _cancelNextFlush = false;
         _flushing = false;
-        _buffered = 0;
-        if (_buffer is { } buffer)
-        {
-            _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _buffer.Release();
 
         return new FlushResult(canceled, isCompleted: false);
     }
@@ -151,7 +102,7 @@ internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, W
 
     public override async ValueTask CompleteAsync(Exception? exception = null)
     {
-        if (_completed)
+        if (!_buffer.TryComplete())
         {
             // A synchronous Complete may still be sending what was left: whoever completes next (the layer, before its
             // close_notify) waits for that write rather than racing it.
@@ -163,10 +114,9 @@ internal sealed class TlsPlaintextWriter(SslStream ssl, PipeWriter ciphertext, W
             return;
         }
 
-        _completed = true;
         try
         {
-            if (exception is null && _buffered > 0 && !_flushing)
+            if (exception is null && _buffer.Count > 0 && !_flushing)
             {
                 await FlushAsync().ConfigureAwait(false);
             }

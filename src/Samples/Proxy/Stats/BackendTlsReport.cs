@@ -20,16 +20,23 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
 {
     public static readonly BackendTlsReport Empty = new([]);
 
-    /// <summary>Each reason's JSON key and Prometheus label, in the enum's order.</summary>
-    private static readonly (string Key, string Label, TlsClientFailureReason Reason)[] FailureColumns =
-    [
-        ("timeout", "timeout", TlsClientFailureReason.Timeout),
-        ("untrustedRoot", "untrusted_root", TlsClientFailureReason.UntrustedRoot),
-        ("nameMismatch", "name_mismatch", TlsClientFailureReason.NameMismatch),
-        ("expired", "expired", TlsClientFailureReason.Expired),
-        ("handshakeError", "handshake_error", TlsClientFailureReason.HandshakeError),
-        ("peerClosed", "peer_closed", TlsClientFailureReason.PeerClosed),
-    ];
+    /// <summary>The servers' table after its names: the counts, then the failure reasons in the enum's order.</summary>
+    private static readonly TlsTableColumns<TlsClientStatsSnapshot> Columns = new(
+        [
+            ("handshakes", "handshakes", s => s.Handshakes),
+            ("resumed", "resumed", s => s.Resumed),
+            ("tls12", "TLS 1.2", s => s.Tls12),
+            ("tls13", "TLS 1.3", s => s.Tls13),
+        ],
+        [
+            ("timeout", "timeout", s => s.FailuresOf(TlsClientFailureReason.Timeout)),
+            ("untrustedRoot", "untrusted_root", s => s.FailuresOf(TlsClientFailureReason.UntrustedRoot)),
+            ("nameMismatch", "name_mismatch", s => s.FailuresOf(TlsClientFailureReason.NameMismatch)),
+            ("expired", "expired", s => s.FailuresOf(TlsClientFailureReason.Expired)),
+            ("handshakeError", "handshake_error", s => s.FailuresOf(TlsClientFailureReason.HandshakeError)),
+            ("peerClosed", "peer_closed", s => s.FailuresOf(TlsClientFailureReason.PeerClosed)),
+        ],
+        s => s.CipherSuites);
 
     /// <summary>The servers with a <c>tls</c> section in each backend, on each of <paramref name="workers"/> workers.</summary>
     public static BackendTlsReport Collect(IReadOnlyDictionary<string, BackendPool> pools, int workers)
@@ -64,24 +71,12 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
         json.WriteStartArray("tlsServers");
         foreach (var row in Rows)
         {
-            var s = row.Stats;
             json.WriteStartObject();
             json.WriteString("backend", row.Backend);
             json.WriteString("server", row.Server);
             json.WriteString("address", row.Address);
             json.WriteNumber("worker", row.Worker);
-            json.WriteNumber("handshakes", s.Handshakes);
-            json.WriteNumber("resumed", s.Resumed);
-            json.WriteNumber("tls12", s.Tls12);
-            json.WriteNumber("tls13", s.Tls13);
-            CipherSuitesJson.Write(json, s.CipherSuites);
-            json.WriteStartObject("failures");
-            foreach (var (key, _, reason) in FailureColumns)
-            {
-                json.WriteNumber(key, s.FailuresOf(reason));
-            }
-
-            json.WriteEndObject();
+            Columns.WriteJson(json, row.Stats);
             json.WriteEndObject();
         }
 
@@ -106,7 +101,7 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
             Rows.SelectMany(r => r.Stats.CipherSuites.Select((count, i) => (Labels(r, ("cipher", TlsCipherTable.Names[i])), count))));
         TlsReport.Metric(text, "fastsock_tls_client_handshake_failures_total",
             "TLS handshakes to servers that failed, by reason (timeout, untrusted_root, name_mismatch, expired, handshake_error, peer_closed).", true,
-            Rows.SelectMany(r => FailureColumns.Select(c => (Labels(r, ("reason", c.Label)), r.Stats.FailuresOf(c.Reason)))));
+            Rows.SelectMany(r => Columns.Failures.Select(c => (Labels(r, ("reason", c.Label)), c.Get(r.Stats)))));
     }
 
     public void WriteHtml(StringBuilder html)
@@ -116,48 +111,19 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
             return;
         }
 
-        html.Append("<h2>TLS to servers</h2><table id=\"tls-servers\"><tr><th>backend</th><th>server</th><th>worker</th><th>handshakes</th><th>resumed</th><th>TLS 1.2</th><th>TLS 1.3</th>");
-        foreach (var (key, _, _) in FailureColumns)
-        {
-            html.Append("<th>").Append(key).Append("</th>");
-        }
-
-        html.Append("<th>cipher suites</th></tr>");
+        html.Append("<h2>TLS to servers</h2><table id=\"tls-servers\"><tr><th>backend</th><th>server</th>");
+        Columns.WriteHtmlHeader(html);
         foreach (var row in Rows)
         {
-            var s = row.Stats;
             html.Append("<tr><td class=\"name\">").Append(WebUtility.HtmlEncode(row.Backend)).Append("</td><td class=\"name\">")
                 .Append(WebUtility.HtmlEncode(row.Server)).Append("</td>");
-            foreach (long value in new[] { row.Worker, s.Handshakes, s.Resumed, s.Tls12, s.Tls13 })
-            {
-                Cell(html, value);
-            }
-
-            foreach (var (_, _, reason) in FailureColumns)
-            {
-                Cell(html, s.FailuresOf(reason));
-            }
-
-            html.Append("<td>");
-            for (int i = 0; i < s.CipherSuites.Count; i++)
-            {
-                if (s.CipherSuites[i] > 0)
-                {
-                    html.Append(TlsCipherTable.Names[i]).Append(": ").Append(s.CipherSuites[i].ToString(CultureInfo.InvariantCulture)).Append("<br>");
-                }
-            }
-
-            html.Append("</td></tr>");
+            Columns.WriteHtmlCells(html, row.Worker, row.Stats);
         }
 
         html.Append("</table>");
     }
 
-    private static void Cell(StringBuilder html, long value) => html.Append("<td>").Append(value.ToString(CultureInfo.InvariantCulture)).Append("</td>");
-
-    private static string Labels(BackendTlsRow row, (string Name, string Value)? extra = null)
-    {
-        var labels = $"backend=\"{TlsReport.Escape(row.Backend)}\",server=\"{TlsReport.Escape(row.Server)}\",worker=\"{row.Worker.ToString(CultureInfo.InvariantCulture)}\"";
-        return extra is { } e ? $"{{{labels},{e.Name}=\"{TlsReport.Escape(e.Value)}\"}}" : $"{{{labels}}}";
-    }
+    private static string Labels(BackendTlsRow row, (string Name, string Value)? extra = null) =>
+        TlsReport.PrometheusLabels(
+            $"backend=\"{TlsReport.Escape(row.Backend)}\",server=\"{TlsReport.Escape(row.Server)}\",worker=\"{row.Worker.ToString(CultureInfo.InvariantCulture)}\"", extra);
 }

@@ -19,13 +19,21 @@ internal sealed record TlsReport(IReadOnlyList<TlsRow> Rows, KernelTlsStatus? Ke
 {
     public static readonly TlsReport Empty = new([], null);
 
-    private static readonly (string Key, string Reason, Func<TlsStatsSnapshot, long> Get)[] FailureColumns =
-    [
-        ("timeout", "timeout", s => s.Timeouts),
-        ("notTls", "not_tls", s => s.NotTls),
-        ("handshakeError", "handshake_error", s => s.HandshakeErrors),
-        ("peerClosed", "peer_closed", s => s.PeerClosed),
-    ];
+    private static readonly TlsTableColumns<TlsStatsSnapshot> Columns = new(
+        [
+            ("handshakes", "handshakes", s => s.Handshakes),
+            ("resumed", "resumed", s => s.Resumed),
+            ("tls12", "TLS 1.2", s => s.Tls12),
+            ("tls13", "TLS 1.3", s => s.Tls13),
+            ("alpnHttp11", "ALPN http/1.1", s => s.Http11),
+        ],
+        [
+            ("timeout", "timeout", s => s.Timeouts),
+            ("notTls", "not_tls", s => s.NotTls),
+            ("handshakeError", "handshake_error", s => s.HandshakeErrors),
+            ("peerClosed", "peer_closed", s => s.PeerClosed),
+        ],
+        s => s.CipherSuites);
 
     /// <summary>Every TLS frontend's counters on each of <paramref name="workers"/> workers; empty without TLS frontends.</summary>
     public static TlsReport Collect(FrontendTlsStats? stats, int workers)
@@ -62,23 +70,10 @@ internal sealed record TlsReport(IReadOnlyList<TlsRow> Rows, KernelTlsStatus? Ke
         json.WriteStartArray("frontends");
         foreach (var row in Rows)
         {
-            var s = row.Stats;
             json.WriteStartObject();
             json.WriteString("frontend", row.Frontend);
             json.WriteNumber("worker", row.Worker);
-            json.WriteNumber("handshakes", s.Handshakes);
-            json.WriteNumber("resumed", s.Resumed);
-            json.WriteNumber("tls12", s.Tls12);
-            json.WriteNumber("tls13", s.Tls13);
-            json.WriteNumber("alpnHttp11", s.Http11);
-            CipherSuitesJson.Write(json, s.CipherSuites);
-            json.WriteStartObject("failures");
-            foreach (var (key, _, get) in FailureColumns)
-            {
-                json.WriteNumber(key, get(s));
-            }
-
-            json.WriteEndObject();
+            Columns.WriteJson(json, row.Stats);
             json.WriteEndObject();
         }
 
@@ -103,7 +98,7 @@ internal sealed record TlsReport(IReadOnlyList<TlsRow> Rows, KernelTlsStatus? Ke
         Metric(text, "fastsock_tls_alpn_http11_handshakes_total", "TLS handshakes that agreed ALPN http/1.1.", true, Rows.Select(r => (Labels(r), r.Stats.Http11)));
         Metric(text, "fastsock_tls_handshake_failures_total",
             "TLS handshakes that failed, by reason (timeout; not_tls: plaintext or noise; handshake_error: refused or malformed; peer_closed).", true,
-            Rows.SelectMany(r => FailureColumns.Select(c => (Labels(r, ("reason", c.Reason)), c.Get(r.Stats)))));
+            Rows.SelectMany(r => Columns.Failures.Select(c => (Labels(r, ("reason", c.Label)), c.Get(r.Stats)))));
         Metric(text, "fastsock_tls_kernel_available", "1 when the kernel accepts the tls ULP (kTLS); records are encrypted in user space either way.", false,
             [(Kernel.Available ? "" : $"{{errno=\"{Kernel.ErrnoName}\"}}", Kernel.Available ? 1L : 0L)]);
     }
@@ -116,47 +111,23 @@ internal sealed record TlsReport(IReadOnlyList<TlsRow> Rows, KernelTlsStatus? Ke
         }
 
         html.Append("<h2>TLS</h2><p id=\"ktls\">").Append(WebUtility.HtmlEncode(Kernel.Describe())).Append("</p>");
-        html.Append("<table id=\"tls\"><tr><th>frontend</th><th>worker</th><th>handshakes</th><th>resumed</th><th>TLS 1.2</th><th>TLS 1.3</th><th>ALPN http/1.1</th>");
-        foreach (var (key, _, _) in FailureColumns)
-        {
-            html.Append("<th>").Append(key).Append("</th>");
-        }
-
-        html.Append("<th>cipher suites</th></tr>");
+        html.Append("<table id=\"tls\"><tr><th>frontend</th>");
+        Columns.WriteHtmlHeader(html);
         foreach (var row in Rows)
         {
-            var s = row.Stats;
             html.Append("<tr><td class=\"name\">").Append(WebUtility.HtmlEncode(row.Frontend)).Append("</td>");
-            foreach (long value in new[] { row.Worker, s.Handshakes, s.Resumed, s.Tls12, s.Tls13, s.Http11 })
-            {
-                html.Append("<td>").Append(value.ToString(CultureInfo.InvariantCulture)).Append("</td>");
-            }
-
-            foreach (var (_, _, get) in FailureColumns)
-            {
-                html.Append("<td>").Append(get(s).ToString(CultureInfo.InvariantCulture)).Append("</td>");
-            }
-
-            html.Append("<td>");
-            for (int i = 0; i < s.CipherSuites.Count; i++)
-            {
-                if (s.CipherSuites[i] > 0)
-                {
-                    html.Append(TlsCipherTable.Names[i]).Append(": ").Append(s.CipherSuites[i].ToString(CultureInfo.InvariantCulture)).Append("<br>");
-                }
-            }
-
-            html.Append("</td></tr>");
+            Columns.WriteHtmlCells(html, row.Worker, row.Stats);
         }
 
         html.Append("</table>");
     }
 
-    private static string Labels(TlsRow row, (string Name, string Value)? extra = null)
-    {
-        var labels = $"frontend=\"{Escape(row.Frontend)}\",worker=\"{row.Worker.ToString(CultureInfo.InvariantCulture)}\"";
-        return extra is { } e ? $"{{{labels},{e.Name}=\"{Escape(e.Value)}\"}}" : $"{{{labels}}}";
-    }
+    private static string Labels(TlsRow row, (string Name, string Value)? extra = null) =>
+        PrometheusLabels($"frontend=\"{Escape(row.Frontend)}\",worker=\"{row.Worker.ToString(CultureInfo.InvariantCulture)}\"", extra);
+
+    /// <summary><c>{labels}</c>, or with one more label: what both TLS tables write on each series.</summary>
+    internal static string PrometheusLabels(string labels, (string Name, string Value)? extra) =>
+        extra is { } e ? $"{{{labels},{e.Name}=\"{Escape(e.Value)}\"}}" : $"{{{labels}}}";
 
     internal static string Escape(string value) =>
         value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);

@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using Fastsock.Engine;
@@ -11,20 +10,17 @@ namespace Fastsock.Transport.Tls.OpenSsl;
 /// worker as records arrive and encrypted at each flush. Everything else (worker, addresses, closing) is the inner
 /// connection's.
 /// </summary>
-internal sealed class OpenSslConnection : Connection, IDuplexPipe, ITlsConnectionFeature
+internal sealed class OpenSslConnection : TlsConnectionBase
 {
-    private readonly Connection _inner;
     private readonly OpenSslSession _session;
-    private readonly Worker _worker;
     private readonly OpenSslPlaintextReader _reader;
     private readonly OpenSslPlaintextWriter _writer;
     private string? _serverName;
 
     public OpenSslConnection(Connection inner, OpenSslSession session, Worker worker, SslApplicationProtocol protocol)
+        : base(inner, worker)
     {
-        _inner = inner;
         _session = session;
-        _worker = worker;
         _writer = new OpenSslPlaintextWriter(session, inner.Transport.Output, worker);
         _reader = new OpenSslPlaintextReader(session, inner.Transport, _writer, worker);
         Protocol = session.Protocol;
@@ -32,42 +28,20 @@ internal sealed class OpenSslConnection : Connection, IDuplexPipe, ITlsConnectio
         ApplicationProtocol = protocol;
     }
 
-    public override IDuplexPipe Transport => this;
+    public override PipeReader Input => _reader;
 
-    public PipeReader Input => _reader;
+    public override PipeWriter Output => _writer;
 
-    public PipeWriter Output => _writer;
+    public override SslProtocols Protocol { get; }
 
-    public override EndPoint? LocalEndPoint => _inner.LocalEndPoint;
+    public override SslApplicationProtocol ApplicationProtocol { get; }
 
-    public override EndPoint? RemoteEndPoint => _inner.RemoteEndPoint;
+    public override string ServerName => _serverName ??= _session.ServerName;
 
-    public override int WorkerIndex => _inner.WorkerIndex;
-
-    public override int WorkerCpu => _inner.WorkerCpu;
-
-    public override int IncomingCpu => _inner.IncomingCpu;
-
-    public override CancellationToken ConnectionClosed => _inner.ConnectionClosed;
-
-    public override bool IsShutdownRequested => _inner.IsShutdownRequested;
-
-    public override CancellationToken InputEnded => _inner.InputEnded;
-
-    public SslProtocols Protocol { get; }
-
-    public SslApplicationProtocol ApplicationProtocol { get; }
-
-    public string ServerName => _serverName ??= _session.ServerName;
-
-    public TlsCipherSuite CipherSuite { get; }
+    public override TlsCipherSuite CipherSuite { get; }
 
     /// <summary>Calls of the handler's pipes that arrived off the worker and were posted back to it.</summary>
     public long HopsToWorker => _reader.HopsToWorker + _writer.HopsToWorker;
-
-    private protected override Worker? DeadlineWorker => _worker;
-
-    public override void Abort() => _inner.Abort();
 
     /// <summary>Starts decrypting what the client sends (records that came with its last handshake flight first).</summary>
     public void Start() => _reader.Start();
@@ -87,21 +61,21 @@ internal sealed class OpenSslConnection : Connection, IDuplexPipe, ITlsConnectio
             // The peer reset or the connection was aborted: nothing left to tell it.
         }
 
-        await new WorkerHop(_worker);
+        await new WorkerHop(Worker);
         await _reader.CompleteAsync().ConfigureAwait(true);
         await _reader.StopAsync().ConfigureAwait(true);
-        await new WorkerHop(_worker);
+        await new WorkerHop(Worker);
         try
         {
             _session.Shutdown();
-            _session.DrainTo(_inner.Transport.Output);
-            await _inner.Transport.Output.FlushAsync().ConfigureAwait(true);
+            _session.DrainTo(Inner.Transport.Output);
+            await Inner.Transport.Output.FlushAsync().ConfigureAwait(true);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             // As above.
         }
 
-        await new WorkerHop(_worker);
+        await new WorkerHop(Worker);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Fastsock.Engine;
@@ -15,17 +14,14 @@ namespace Fastsock.Transport.Tls.OpenSsl;
 /// </summary>
 internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, PipeWriter ciphertext, Worker worker) : PipeWriter
 {
-    private const int MinimumBufferSize = 16 * 1024;
     private const int MaxRecord = 16 * 1024;
 
     // Ciphertext is flushed at least this often, so a large write waits for the client instead of piling up in memory.
     private const int FlushEvery = 64 * 1024;
 
-    private byte[]? _buffer;
-    private int _buffered;
+    private PlaintextWriteBuffer _buffer;
     private bool _flushing;
     private bool _cancelNextFlush;
-    private bool _completed;
     private Task? _completing;
 
     /// <summary>Flushes that arrived off the worker and were posted back to it.</summary>
@@ -33,51 +29,13 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
 
     public override bool CanGetUnflushedBytes => true;
 
-    public override long UnflushedBytes => _buffered;
+    public override long UnflushedBytes => _buffer.Count;
 
-    public override Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Reserve(sizeHint);
-        return _buffer.AsMemory(_buffered);
-    }
+    public override Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
 
-    public override Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Reserve(sizeHint);
-        return _buffer.AsSpan(_buffered);
-    }
+    public override Span<byte> GetSpan(int sizeHint = 0) => _buffer.GetSpan(sizeHint);
 
-    public override void Advance(int bytes)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
-        if (_buffer is null || bytes > _buffer.Length - _buffered)
-        {
-            throw new InvalidOperationException($"Advance({bytes}) goes past the memory GetMemory returned; advance by what was written, at most.");
-        }
-
-        _buffered += bytes;
-    }
-
-    private void Reserve(int sizeHint)
-    {
-        if (_completed)
-        {
-            throw new InvalidOperationException("Writing is not allowed after the TLS connection's output was completed.");
-        }
-
-        int needed = Math.Max(sizeHint, 1);
-        if (_buffer is null)
-        {
-            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumBufferSize));
-        }
-        else if (_buffer.Length - _buffered < needed)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _buffered + needed));
-            _buffer.AsSpan(0, _buffered).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = larger;
-        }
-    }
+    public override void Advance(int bytes) => _buffer.Advance(bytes);
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
@@ -86,7 +44,7 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
             return FlushAfterHopAsync(cancellationToken);
         }
 
-        if (_buffered == 0 && !_readerOutputWaiting)
+        if (_buffer.Count == 0 && !_readerOutputWaiting)
         {
             bool canceled = _cancelNextFlush;
             _cancelNextFlush = false;
@@ -98,7 +56,7 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
             return FlushAfterReaderAsync(readerFlush, cancellationToken);
         }
 
-        if (_buffered > FlushEvery)
+        if (_buffer.Count > FlushEvery)
         {
             return FlushLargeAsync(cancellationToken);
         }
@@ -107,7 +65,7 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
         ValueTask<FlushResult> flush;
         try
         {
-            Encrypt(0, _buffered);
+            Encrypt(0, _buffer.Count);
             _readerOutputWaiting = false;
             flush = ciphertext.FlushAsync(cancellationToken);
         }
@@ -130,7 +88,7 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
     {
         for (int at = start; at < end; at += MaxRecord)
         {
-            session.Write(_buffer.AsSpan(at, Math.Min(MaxRecord, end - at)));
+            session.Write(_buffer.Written.Span.Slice(at, Math.Min(MaxRecord, end - at)));
             session.DrainTo(ciphertext);
         }
     }
@@ -159,9 +117,9 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
         FlushResult sent = default;
         try
         {
-            for (int at = 0; at < _buffered; at += FlushEvery)
+            for (int at = 0; at < _buffer.Count; at += FlushEvery)
             {
-                Encrypt(at, Math.Min(_buffered, at + FlushEvery));
+                Encrypt(at, Math.Min(_buffer.Count, at + FlushEvery));
                 _readerOutputWaiting = false;
                 sent = await ciphertext.FlushAsync(cancellationToken).ConfigureAwait(false);
                 await new WorkerHop(worker);
@@ -193,12 +151,7 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
         bool canceled = _cancelNextFlush || sent.IsCanceled;
         _cancelNextFlush = false;
         _flushing = false;
-        _buffered = 0;
-        if (_buffer is { } buffer)
-        {
-            _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _buffer.Release();
 
         return new FlushResult(canceled, sent.IsCompleted);
     }
@@ -216,7 +169,7 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask CompleteAsync(Exception? exception = null)
     {
-        if (_completed)
+        if (!_buffer.TryComplete())
         {
             if (_completing is { } completing)
             {
@@ -226,10 +179,9 @@ internal sealed partial class OpenSslPlaintextWriter(OpenSslSession session, Pip
             return;
         }
 
-        _completed = true;
         try
         {
-            if (exception is null && _buffered > 0 && !_flushing)
+            if (exception is null && _buffer.Count > 0 && !_flushing)
             {
                 await FlushAsync().ConfigureAwait(false);
             }

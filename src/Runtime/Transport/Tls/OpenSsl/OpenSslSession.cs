@@ -30,7 +30,7 @@ internal sealed unsafe class OpenSslSession : IDisposable
             throw new InvalidOperationException($"OpenSSL SSL_new failed: {LibCrypto.LastErrorText()}; the process may be out of memory.");
         }
 
-        _handle = SslHandle.Own(ssl);
+        _handle = new SslHandle(ssl);
         _ssl = ssl;
         _input = LibCrypto.BioNew(LibCrypto.BioMemoryMethod());
         _output = LibCrypto.BioNew(LibCrypto.BioMemoryMethod());

@@ -16,7 +16,7 @@ internal static unsafe class SslContextBuilder
 
     public static SslContextHandle Build(X509Certificate2 certificate, SslProtocols protocols)
     {
-        var context = SslContextHandle.Own(Check(LibSsl.ContextNew(LibSsl.TlsServerMethod()), "SSL_CTX_new(TLS_server_method)"));
+        var context = new SslContextHandle(Check(LibSsl.ContextNew(LibSsl.TlsServerMethod()), "SSL_CTX_new(TLS_server_method)"));
         try
         {
             IntPtr ctx = context.DangerousGetHandle();
