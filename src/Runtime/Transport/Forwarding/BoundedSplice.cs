@@ -238,9 +238,11 @@ internal sealed partial class BoundedSplice : TimerEntry, ISpliceOwner, IFlushab
                 var status = direction.Pump(_options.TurnBudget, nothingSplicedYet: false, out int errno);
                 if (direction.Progress != _progress)
                 {
-                    // No timer operation per pass: the timer reads this when it fires.
+                    // No timer operation per pass: the timer reads this when it fires. The clock is read now, not at the
+                    // start of the turn: bytes that came in during a long (or preempted) turn would otherwise count as
+                    // older than they are, and the timeout would fire that much early.
                     _progress = direction.Progress;
-                    _progressAtMs = _worker.NowMs;
+                    _progressAtMs = Environment.TickCount64;
                 }
 
                 switch (status)
