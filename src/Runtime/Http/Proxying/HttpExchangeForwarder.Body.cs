@@ -61,10 +61,12 @@ public sealed partial class HttpExchangeForwarder
             // A client that leaves a spliced response body costs the backend connection only when the rest is over the
             // drain bound: within it, the splice gives the backend back instead of aborting it. A backend that stalls
             // inside it is bounded by the response timeout, as each read of a copied body is; a request body is not
-            // (the copy path reads it without a deadline too: the client's idle timeout bounds it).
+            // (the copy path reads it without a deadline too: the client's idle timeout bounds it). The splice is one
+            // reused object per worker behind a ValueTask: a spliced body allocates nothing.
             var forward = fromBackend
                 ? await ConnectionForwarder.SpliceExactlyAsync(
-                    backend, _client, length, keepSourceWithin: _options.MaxDrainBody, sourceTimeout: _options.ResponseTimeout).ConfigureAwait(true)
+                    backend, _client, length, keepSourceWithin: _options.MaxDrainBody,
+                    sourceTimeout: _options.HasResponseTimeout ? _options.ResponseTimeout : TimeSpan.Zero).ConfigureAwait(true)
                 : await ConnectionForwarder.SpliceExactlyAsync(_client, backend, length).ConfigureAwait(true);
             if (forward.Mode == ForwardingMode.Splice)
             {
@@ -84,8 +86,9 @@ public sealed partial class HttpExchangeForwarder
                     return BodyEnd.SourceTimedOut;
                 }
 
-                // Any other failed splice has aborted both connections, but the side that failed is named, so that a
-                // client leaving a spliced download is not counted as a server failure.
+                // A side that ended early or failed is named, so that a client leaving a spliced download is not counted
+                // as a server failure. A source that ended early was aborted alone: the other side got every byte taken
+                // and is left to the caller, who closes it in order (a FIN after what came), as after a copied body.
                 return forward.Error is null ? BodyEnd.Complete : forward.TargetFailed ? BodyEnd.DestinationClosed : BodyEnd.SourceEnded;
             }
         }

@@ -42,7 +42,11 @@ public sealed partial class HttpExchangeForwarder
                     else
                     {
                         // The response timeout lives on the worker's timer wheel, armed only when the read has to wait.
-                        backend.SetReadDeadline(_options.ResponseTimeout);
+                        if (_options.HasResponseTimeout)
+                        {
+                            backend.SetReadDeadline(_options.ResponseTimeout);
+                        }
+
                         bool timedOut;
                         try
                         {
@@ -318,7 +322,11 @@ public sealed partial class HttpExchangeForwarder
         }
 
         var backend = _backend!;
-        backend.SetReadDeadline(_options.ResponseTimeout);
+        if (_options.HasResponseTimeout)
+        {
+            backend.SetReadDeadline(_options.ResponseTimeout);
+        }
+
         ReadResult result;
         bool timedOut;
         try

@@ -71,10 +71,12 @@ public sealed partial class HttpExchangeForwarder
     /// <param name="clientAddress">The client for X-Forwarded-For: 4 or 16 bytes, network order.</param>
     /// <param name="options">How to forward.</param>
     /// <param name="observer">Told of each response head; null: nobody.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="options"/>' <see cref="HttpForwarderOptions.ResponseTimeout"/> is zero, or negative and not infinite.</exception>
     public HttpExchangeForwarder(Connection client, ReadOnlySpan<byte> clientAddress, HttpForwarderOptions options, IHttpExchangeObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate(nameof(options));
         _client = client;
         _input = client.Transport.Input;
         _output = client.Transport.Output;
@@ -88,12 +90,14 @@ public sealed partial class HttpExchangeForwarder
     /// limit of a keep-alive connection, as a reload does; <see cref="HttpForwarderOptions.ForwardedProto"/> stays the
     /// one given at construction.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The options' <see cref="HttpForwarderOptions.ResponseTimeout"/> is zero, or negative and not infinite.</exception>
     public HttpForwarderOptions Options
     {
         get => _options;
         set
         {
             ArgumentNullException.ThrowIfNull(value);
+            value.Validate(nameof(value));
             _options = value;
         }
     }

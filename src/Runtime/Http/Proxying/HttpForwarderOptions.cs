@@ -14,6 +14,9 @@ public sealed class HttpForwarderOptions
     /// for the whole body, so a slow download that keeps moving is not cut. A body that stalls longer ends the exchange
     /// with <see cref="HttpForwarderError.ResponseBodyTimedOut"/> (the response cut short, the backend connection closed).
     /// Request bodies are not bounded by it: the client connection's idle timeout bounds them.
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: no timeout (the backend connection's idle timeout alone bounds the wait).
+    /// Zero or another negative value is refused with an <see cref="ArgumentOutOfRangeException"/> when the options are
+    /// given to an <see cref="HttpExchangeForwarder"/>, as Kestrel and YARP refuse such timeouts.
     /// </summary>
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -61,6 +64,21 @@ public sealed class HttpForwarderOptions
             }
 
             _forwardedProto = value;
+        }
+    }
+
+    /// <summary>Whether <see cref="ResponseTimeout"/> bounds the backend's reads (it is not infinite).</summary>
+    internal bool HasResponseTimeout => ResponseTimeout != Timeout.InfiniteTimeSpan;
+
+    /// <summary>Refuses values the forwarder cannot honour; called where options are given to a forwarder.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ResponseTimeout"/> is zero, or negative and not infinite.</exception>
+    internal void Validate(string paramName)
+    {
+        if (ResponseTimeout <= TimeSpan.Zero && ResponseTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(
+                paramName,
+                $"HttpForwarderOptions.ResponseTimeout is {ResponseTimeout}: use a positive time, or Timeout.InfiniteTimeSpan for no response timeout.");
         }
     }
 }

@@ -8,34 +8,41 @@ namespace Fastsock.Transport.Forwarding;
 /// Moves exactly N bytes one way between two sockets of one worker with <c>splice(2)</c> (what the source's input pipe
 /// already holds first), then gives both sockets back to their pipes: the connections go on, e.g. with the next HTTP
 /// message of a keep-alive exchange. Both fds are lent for the duration (their events come here, nothing is read into
-/// their input pipes); bytes after the N stay in the source socket (or its input pipe) for its reader. Any failure,
-/// including the source ending early, aborts both connections, except a failed target when the caller allows the
-/// source to be kept (<see cref="ForwardResult.SourceKept"/>), and a source that stays silent for the caller's
-/// inactivity timeout (<see cref="ForwardResult.SourceTimedOut"/>): only the source is aborted then. Worker thread
-/// only, no locks.
+/// their input pipes); bytes after the N stay in the source socket (or its input pipe) for its reader. A failed target
+/// aborts both connections, unless the caller allows the source to be kept (<see cref="ForwardResult.SourceKept"/>); a
+/// source that fails, ends before the N bytes (<see cref="ForwardResult.SourceEnded"/>) or stays silent for the caller's
+/// inactivity timeout (<see cref="ForwardResult.SourceTimedOut"/>) is aborted alone, and the target, which got every
+/// byte taken, goes back to its owner to be closed in order. Worker thread only, no locks.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The inactivity timeout is this object on the worker's timer wheel (no other allocation): armed once when the splice
 /// starts and cancelled when it ends, never touched per splice call. Each pass only notes the turn's clock when the
 /// direction moved; when the timer fires it fails the splice if the direction has waited on its source alone for the
 /// whole timeout, and otherwise schedules itself for the time still to wait. A target that does not take the bytes is
 /// not the source's fault: the timeout starts again once it does.
+/// </para>
+/// <para>
+/// One object per splice in flight, reused (BoundedSplice.Reuse.cs): a spliced HTTP body allocates nothing.
+/// </para>
 /// </remarks>
-internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
+internal sealed partial class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
 {
     private const int MaxDeferrals = 4;
     private static readonly Action<object?> s_resume = static state => ((BoundedSplice)state!).OnResume();
 
-    private readonly Worker _worker;
-    private readonly Connection _from;
-    private readonly Connection _to;
-    private readonly long _count;
-    private readonly long _keepSourceWithin;
-    private readonly ForwardingOptions _options;
-    private readonly long _sourceTimeoutMs;
-    private readonly TaskCompletionSource<ForwardResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private SpliceDirection? _direction;
+    private readonly SpliceEnd _sourceEnd = new();
+    private readonly SpliceEnd _targetEnd = new();
+    private readonly SpliceDirection _direction = new();
+    private Worker _worker = null!;
+    private Connection _from = null!;
+    private Connection _to = null!;
+    private ForwardingOptions _options = null!;
+    private long _count;
+    private long _keepSourceWithin;
+    private long _sourceTimeoutMs;
     private int _deferrals;
+    private bool _flushQueued;
     private bool _resumePosted;
     private bool _running;
     private bool _again;
@@ -43,41 +50,33 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
     private long _progress;
     private long _progressAtMs;
 
-    private BoundedSplice(Worker worker, Connection from, Connection to, long count, long keepSourceWithin, TimeSpan sourceTimeout, ForwardingOptions options)
-    {
-        _worker = worker;
-        _from = from;
-        _to = to;
-        _count = count;
-        _keepSourceWithin = keepSourceWithin;
-        _options = options;
-        _sourceTimeoutMs = sourceTimeout > TimeSpan.Zero ? (long)Math.Ceiling(sourceTimeout.TotalMilliseconds) : 0;
-    }
-
     IFlushable? IFlushable.NextFlush { get; set; }
 
     /// <summary>See <see cref="ConnectionForwarder.SpliceExactlyAsync(Connection, Connection, long, long, TimeSpan, ForwardingOptions?)"/>.</summary>
-    public static Task<ForwardResult> Start(
+    public static ValueTask<ForwardResult> Start(
         Worker? worker, Connection from, Connection to, long count, long keepSourceWithin, TimeSpan sourceTimeout, ForwardingOptions options)
     {
         var readiness = SpliceForwarder.Check(worker, from, to);
         if (readiness == SpliceReadiness.No)
         {
-            return Task.FromResult(NotStarted);
+            return new ValueTask<ForwardResult>(NotStarted);
         }
 
-        var splice = new BoundedSplice(worker!, from, to, count, keepSourceWithin, sourceTimeout, options);
+        var splice = Rent();
+        splice.Prepare(worker!, from, to, count, keepSourceWithin, sourceTimeout, options);
         if (readiness == SpliceReadiness.OutputPending)
         {
             // Output flushed just before (a response head) goes out at the end of this turn: splice right after it.
-            worker!.QueueFlush(splice);
+            splice.QueueFlush();
         }
-        else
+        else if (!splice.TryBegin(out var notBegun))
         {
-            splice.TryBegin();
+            // Nothing was lent or posted: the object is free again at once.
+            splice.ReturnToCache();
+            return new ValueTask<ForwardResult>(notBegun);
         }
 
-        return splice._done.Task;
+        return splice.Pending;
     }
 
     /// <summary>Nothing was moved and both connections are as they were: the caller copies instead.</summary>
@@ -85,18 +84,22 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
 
     void IFlushable.Flush()
     {
+        _flushQueued = false;
         if (SpliceForwarder.Check(_worker, _from, _to) == SpliceReadiness.OutputPending && ++_deferrals < MaxDeferrals)
         {
-            _worker.QueueFlush(this);
+            QueueFlush();
             return;
         }
 
-        TryBegin();
+        if (!TryBegin(out var notBegun))
+        {
+            Complete(notBegun);
+        }
     }
 
     public void OnEpollEvents(SocketConnection socket, uint events)
     {
-        var direction = _direction!;
+        var direction = _direction;
         if (ReferenceEquals(socket, direction.Source.Socket) && (events & (EpollCalls.EPOLLIN | EpollCalls.EPOLLRDHUP | EpollCalls.EPOLLHUP | EpollCalls.EPOLLERR)) != 0)
         {
             direction.Source.Readable = true;
@@ -112,21 +115,49 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
 
     public void OnSocketClosed(SocketConnection socket)
     {
-        bool target = !ReferenceEquals(socket, _direction!.Source.Socket);
+        bool target = !ReferenceEquals(socket, _direction.Source.Socket);
         Finish(new ConnectionAbortedException($"The {(target ? "target" : "source")} connection of a bounded splice was closed."), target);
     }
 
-    private void TryBegin()
+    private void Prepare(Worker worker, Connection from, Connection to, long count, long keepSourceWithin, TimeSpan sourceTimeout, ForwardingOptions options)
+    {
+        _worker = worker;
+        _from = from;
+        _to = to;
+        _count = count;
+        _keepSourceWithin = keepSourceWithin;
+        _options = options;
+        _sourceTimeoutMs = sourceTimeout > TimeSpan.Zero ? (long)Math.Ceiling(sourceTimeout.TotalMilliseconds) : 0;
+        _deferrals = 0;
+        _resumePosted = false;
+        _running = false;
+        _again = false;
+        _finished = false;
+        _progress = 0;
+        _progressAtMs = 0;
+    }
+
+    private void QueueFlush()
+    {
+        _flushQueued = true;
+        _worker.QueueFlush(this);
+    }
+
+    /// <summary>Lends both sockets and starts moving bytes; false with the result when nothing was lent.</summary>
+    private bool TryBegin(out ForwardResult notBegun)
     {
         if (SpliceForwarder.Check(_worker, _from, _to) != SpliceReadiness.Ready || !_worker.Pipes.TryRent(_options.PipeSize, out var pipe, out _))
         {
-            _done.TrySetResult(NotStarted);
-            return;
+            notBegun = NotStarted;
+            return false;
         }
 
         var source = SpliceForwarder.AsSocket(_from)!;
         var target = SpliceForwarder.AsSocket(_to)!;
-        _direction = new SpliceDirection(new SpliceEnd(source), new SpliceEnd(target), pipe, _worker) { Limit = _count };
+        _sourceEnd.Reset(source);
+        _targetEnd.Reset(target);
+        _direction.Reset(_sourceEnd, _targetEnd, pipe, _worker);
+        _direction.Limit = _count;
         var input = _from.Transport.Input;
         bool buffered;
         ReadResult read;
@@ -137,8 +168,8 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             _worker.Pipes.Return(pipe, empty: true);
-            _done.TrySetResult(new ForwardResult(0, 0, ForwardingMode.Splice, ex));
-            return;
+            notBegun = new ForwardResult(0, 0, ForwardingMode.Splice, ex);
+            return false;
         }
 
         if (buffered)
@@ -154,7 +185,9 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
             _worker.Timers.Schedule(this, _worker.NowMs, _sourceTimeoutMs);
         }
 
+        notBegun = default;
         Run();
+        return true;
     }
 
     /// <summary>The inactivity timer: fails the splice, or waits for what is left of the timeout since the last move.</summary>
@@ -166,7 +199,7 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
         }
 
         long quiet = _worker.NowMs - _progressAtMs;
-        if (quiet >= _sourceTimeoutMs && _direction!.AwaitsSource)
+        if (quiet >= _sourceTimeoutMs && _direction.AwaitsSource)
         {
             Finish(new TimeoutException($"The source of a bounded splice sent nothing for {_sourceTimeoutMs} ms."), sourceTimedOut: true);
             return;
@@ -201,13 +234,15 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
                     return;
                 }
 
-                var direction = _direction!;
+                var direction = _direction;
                 var status = direction.Pump(_options.TurnBudget, nothingSplicedYet: false, out int errno);
                 if (direction.Progress != _progress)
                 {
-                    // No timer operation per pass: the timer reads this when it fires.
+                    // No timer operation per pass: the timer reads this when it fires. The clock is read now, not at the
+                    // start of the turn: bytes that came in during a long (or preempted) turn would otherwise count as
+                    // older than they are, and the timeout would fire that much early.
                     _progress = direction.Progress;
-                    _progressAtMs = _worker.NowMs;
+                    _progressAtMs = Environment.TickCount64;
                 }
 
                 switch (status)
@@ -241,7 +276,7 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
 
         _finished = true;
         _worker.Timers.Cancel(this);
-        var direction = _direction!;
+        var direction = _direction;
         // Counted before the prefix is released: its unwritten part is still the source's to read.
         long notTaken = direction.NotTaken;
         bool keepSource = error is not null && targetFailed && _count - direction.Forwarded <= _keepSourceWithin;
@@ -260,10 +295,11 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
             direction.Target.Socket.AbortSplice(error);
             direction.Source.Socket.LeaveSplice();
         }
-        else if (sourceTimedOut)
+        else if (!targetFailed)
         {
-            // The target did nothing wrong: its owner closes it (with a FIN after what it got), as after a copied body
-            // whose source timed out. It got every byte taken: the splice was waiting on the source, its pipe empty.
+            // The source ended early, failed or timed out; the target did nothing wrong. Its owner closes it (with a FIN
+            // after what it got), as after a copied body whose source ended. It got every byte taken: the source is read
+            // only once the prefix is written and the kernel pipe is empty.
             direction.Source.Socket.AbortSplice(error);
             direction.Target.Socket.LeaveSplice();
         }
@@ -273,12 +309,13 @@ internal sealed class BoundedSplice : TimerEntry, ISpliceOwner, IFlushable
             direction.Target.Socket.AbortSplice(error);
         }
 
-        _done.TrySetResult(new ForwardResult(direction.Forwarded, 0, ForwardingMode.Splice, error)
+        Complete(new ForwardResult(direction.Forwarded, 0, ForwardingMode.Splice, error)
         {
             TargetFailed = targetFailed,
             SourceKept = keepSource,
             SourceRemaining = keepSource ? notTaken : 0,
             SourceTimedOut = sourceTimedOut,
+            SourceEnded = error is not null && !targetFailed && !sourceTimedOut,
         });
     }
 }

@@ -54,12 +54,14 @@ public static class ConnectionForwarder
     /// on their inputs and nothing written to their outputs until the task completes.
     /// </summary>
     /// <returns>
-    /// <see cref="ForwardingMode.Splice"/> with <c>FirstToSecond == count</c> when done; with an error when it failed
-    /// (both connections are then aborted). <see cref="ForwardingMode.Copy"/> with nothing moved when splice cannot be
-    /// used (an end is not a socket of this worker, the kernel refused splice, output is stuck): copy instead.
+    /// <see cref="ForwardingMode.Splice"/> with <c>FirstToSecond == count</c> when done; with an error when it failed:
+    /// both connections are then aborted when <paramref name="to"/> failed, only <paramref name="from"/> when it ended
+    /// or failed before the count (<paramref name="to"/> then has every byte taken from it, and is left to its owner to
+    /// close). <see cref="ForwardingMode.Copy"/> with nothing moved when splice cannot be used (an end is not a socket of
+    /// this worker, the kernel refused splice, output is stuck): copy instead.
     /// </returns>
     public static Task<ForwardResult> SpliceExactlyAsync(Connection from, Connection to, long count, ForwardingOptions? options = null) =>
-        SpliceExactlyAsync(from, to, count, keepSourceWithin: 0, sourceTimeout: default, options);
+        SpliceExactlyAsync(from, to, count, keepSourceWithin: 0, sourceTimeout: default, options).AsTask();
 
     /// <summary>
     /// <see cref="SpliceExactlyAsync(Connection, Connection, long, ForwardingOptions?)"/>, except when the target fails
@@ -70,8 +72,9 @@ public static class ConnectionForwarder
     /// sends nothing for that long while the splice waits on it (not while <paramref name="to"/> holds it up): then only
     /// <paramref name="from"/> is aborted and <paramref name="to"/> goes back to its pipes
     /// (<see cref="ForwardResult.SourceTimedOut"/>), as for a copied HTTP response body whose server stalls.
+    /// The entry point of the HTTP forwarder: no allocation per call; await the result once.
     /// </summary>
-    internal static Task<ForwardResult> SpliceExactlyAsync(
+    internal static ValueTask<ForwardResult> SpliceExactlyAsync(
         Connection from, Connection to, long count, long keepSourceWithin, TimeSpan sourceTimeout = default, ForwardingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(from);

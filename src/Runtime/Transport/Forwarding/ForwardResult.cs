@@ -3,7 +3,7 @@ namespace Fastsock.Transport;
 /// <summary>
 /// What a forward moved. <see cref="Error"/> is null when both directions ended with a FIN; otherwise it is what
 /// ended the forward (a reset, an abort, a failed syscall, a timeout) and both connections were aborted (a bounded splice
-/// may keep its source, <see cref="SourceKept"/>, or its target, <see cref="SourceTimedOut"/>).
+/// may keep its source, <see cref="SourceKept"/>, or its target, <see cref="SourceEnded"/> and <see cref="SourceTimedOut"/>).
 /// </summary>
 public readonly record struct ForwardResult(long FirstToSecond, long SecondToFirst, ForwardingMode Mode, Exception? Error)
 {
@@ -40,4 +40,12 @@ public readonly record struct ForwardResult(long FirstToSecond, long SecondToFir
     /// cut short).
     /// </summary>
     internal bool SourceTimedOut { get; init; }
+
+    /// <summary>
+    /// A bounded splice's source ended (FIN) or failed before the count: only the source was aborted, and the target
+    /// given back to its pipes with <see cref="FirstToSecond"/> bytes of the count delivered (every byte taken from the
+    /// source), for its owner to close in order (the message it carries is cut short), as after a copied body whose
+    /// source ended.
+    /// </summary>
+    internal bool SourceEnded { get; init; }
 }

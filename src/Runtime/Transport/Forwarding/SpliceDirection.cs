@@ -5,18 +5,45 @@ using Fastsock.Native;
 
 namespace Fastsock.Transport.Forwarding;
 
-/// <summary>One socket of a splice forward and the readiness its edge-triggered events announced.</summary>
-internal sealed class SpliceEnd(SocketConnection socket)
+/// <summary>
+/// One socket of a splice forward and the readiness its edge-triggered events announced. Reusable: a bounded splice
+/// keeps its two ends for its next socket pair (<see cref="Reset"/>).
+/// </summary>
+internal sealed class SpliceEnd
 {
-    public SocketConnection Socket { get; } = socket;
+    private SocketConnection? _socket;
 
-    public int Fd { get; } = socket.Fd;
+    public SpliceEnd()
+    {
+    }
+
+    public SpliceEnd(SocketConnection socket) => Reset(socket);
+
+    public SocketConnection Socket => _socket!;
+
+    public int Fd { get; private set; } = -1;
 
     /// <summary>Set by EPOLLIN/RDHUP/HUP/ERR, cleared only by EAGAIN on an empty kernel pipe (the only unambiguous EAGAIN).</summary>
     public bool Readable { get; set; } = true;
 
     /// <summary>Set by EPOLLOUT/HUP/ERR, cleared by EAGAIN when writing.</summary>
     public bool Writable { get; set; } = true;
+
+    /// <summary>This end is now <paramref name="socket"/>, assumed readable and writable until an EAGAIN says otherwise.</summary>
+    public void Reset(SocketConnection socket)
+    {
+        _socket = socket;
+        Fd = socket.Fd;
+        Readable = true;
+        Writable = true;
+    }
+
+    /// <summary>Forgets the socket, so that a cached end keeps no connection alive.</summary>
+    public void Clear()
+    {
+        _socket = null;
+        Fd = -1;
+    }
 }
 
 internal enum PumpStatus
@@ -34,20 +61,31 @@ internal enum PumpStatus
 /// always means "socket drained", never "pipe full". Bytes that the target cannot take stay in the kernel pipe until
 /// EPOLLOUT; meanwhile nothing more is read, and TCP pushes back on the sender.
 /// </summary>
-internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, KernelPipe pipe, Engine.Worker worker)
+/// <remarks>Reusable: a bounded splice keeps its direction and starts it again for each count (<see cref="Reset"/>).</remarks>
+internal sealed class SpliceDirection
 {
     private const uint Flags = SpliceCalls.SPLICE_F_MOVE | SpliceCalls.SPLICE_F_NONBLOCK;
 
+    private SpliceEnd _source = null!;
+    private SpliceEnd _target = null!;
+    private KernelPipe _pipe;
+    private Engine.Worker _worker = null!;
     private PipeReader? _prefixReader;
     private ReadOnlySequence<byte> _prefix;
     private int _inPipe;
     private long _taken; // bytes taken from the source socket into the kernel pipe
 
-    public SpliceEnd Source => source;
+    public SpliceDirection()
+    {
+    }
 
-    public SpliceEnd Target => target;
+    public SpliceDirection(SpliceEnd source, SpliceEnd target, KernelPipe pipe, Engine.Worker worker) => Reset(source, target, pipe, worker);
 
-    public KernelPipe Pipe => pipe;
+    public SpliceEnd Source => _source;
+
+    public SpliceEnd Target => _target;
+
+    public KernelPipe Pipe => _pipe;
 
     /// <summary>The kernel pipe holds no bytes: it may go back to the cache.</summary>
     public bool PipeEmpty => _inPipe == 0;
@@ -87,7 +125,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
     /// Nothing to deliver and nothing to read until the source's next EPOLLIN: the direction waits on the source alone
     /// (not on a target that does not take bytes, nor on its own budget).
     /// </summary>
-    public bool AwaitsSource => !Done && !SourceEnded && _prefixReader is null && _inPipe == 0 && !source.Readable;
+    public bool AwaitsSource => !Done && !SourceEnded && _prefixReader is null && _inPipe == 0 && !_source.Readable;
 
     /// <summary>Tests: the first splice from the socket fails with EINVAL, as on a kernel or socket type without splice.</summary>
     public bool SimulateUnsupported { get; set; }
@@ -97,6 +135,27 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
 
     /// <summary>The failure was the target's (a write or a splice into it): the side the bytes went to is gone.</summary>
     public bool TargetFailed { get; private set; }
+
+    /// <summary>A fresh direction from <paramref name="source"/> to <paramref name="target"/> through <paramref name="pipe"/>, unbounded.</summary>
+    public void Reset(SpliceEnd source, SpliceEnd target, KernelPipe pipe, Engine.Worker worker)
+    {
+        _source = source;
+        _target = target;
+        _pipe = pipe;
+        _worker = worker;
+        _prefixReader = null;
+        _prefix = default;
+        _inPipe = 0;
+        _taken = 0;
+        SourceEnded = false;
+        Done = false;
+        Forwarded = 0;
+        Spliced = 0;
+        Limit = long.MaxValue;
+        SimulateUnsupported = false;
+        FailedCall = "";
+        TargetFailed = false;
+    }
 
     /// <summary>
     /// Takes what the source's input pipe already holds: it must reach the target before any spliced byte.
@@ -135,7 +194,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
 
             if (_prefixReader is not null)
             {
-                if (!target.Writable)
+                if (!_target.Writable)
                 {
                     return PumpStatus.Waiting;
                 }
@@ -154,20 +213,20 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
 
             if (_inPipe > 0)
             {
-                if (!target.Writable)
+                if (!_target.Writable)
                 {
                     return PumpStatus.Waiting;
                 }
 
-                nint sent = SpliceCalls.Splice(pipe.ReadFd, null, target.Fd, null, (nuint)_inPipe, Flags);
+                nint sent = SpliceCalls.Splice(_pipe.ReadFd, null, _target.Fd, null, (nuint)_inPipe, Flags);
                 if (sent > 0)
                 {
                     _inPipe -= (int)sent;
                     moved += sent;
                     Forwarded += sent;
                     Spliced += sent;
-                    worker.Counters.BytesSpliced += sent;
-                    target.Socket.NoteSpliced(0, sent);
+                    _worker.Counters.BytesSpliced += sent;
+                    _target.Socket.NoteSpliced(0, sent);
                     continue;
                 }
 
@@ -179,7 +238,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
 
                 if (errno == Errno.EAGAIN)
                 {
-                    target.Writable = false; // the kernel keeps the bytes in the pipe until EPOLLOUT
+                    _target.Writable = false; // the kernel keeps the bytes in the pipe until EPOLLOUT
                     return PumpStatus.Waiting;
                 }
 
@@ -204,12 +263,12 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
             if (SourceEnded)
             {
                 // Pipe drained after the FIN: pass the FIN on. ENOTCONN (peer gone) shows up on the other direction.
-                SocketCalls.Shutdown(target.Fd, SocketCalls.SHUT_WR);
+                SocketCalls.Shutdown(_target.Fd, SocketCalls.SHUT_WR);
                 Done = true;
                 return PumpStatus.Done;
             }
 
-            if (!source.Readable)
+            if (!_source.Readable)
             {
                 return PumpStatus.Waiting;
             }
@@ -221,7 +280,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
                 return PumpStatus.Unsupported;
             }
 
-            nint received = SpliceCalls.Splice(source.Fd, null, pipe.WriteFd, null, (nuint)Math.Min(pipe.Size, Limit), Flags);
+            nint received = SpliceCalls.Splice(_source.Fd, null, _pipe.WriteFd, null, (nuint)Math.Min(_pipe.Size, Limit), Flags);
             if (received > 0)
             {
                 _inPipe = (int)received;
@@ -231,7 +290,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
                     Limit -= received;
                 }
 
-                source.Socket.NoteSpliced(received, 0);
+                _source.Socket.NoteSpliced(received, 0);
                 continue;
             }
 
@@ -249,7 +308,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
 
             if (errno == Errno.EAGAIN)
             {
-                source.Readable = false; // the pipe is empty, so the socket is: wait for the next EPOLLIN edge
+                _source.Readable = false; // the pipe is empty, so the socket is: wait for the next EPOLLIN edge
                 return PumpStatus.Waiting;
             }
 
@@ -291,7 +350,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
             nint written;
             using (var pin = segment.Pin())
             {
-                written = FileCalls.Write(target.Fd, (byte*)pin.Pointer, segment.Length);
+                written = FileCalls.Write(_target.Fd, (byte*)pin.Pointer, segment.Length);
             }
 
             if (written > 0)
@@ -300,8 +359,8 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
                 position = _prefix.Start;
                 total += written;
                 Forwarded += written;
-                worker.Counters.BytesCopied += written;
-                target.Socket.NoteSpliced(0, written);
+                _worker.Counters.BytesCopied += written;
+                _target.Socket.NoteSpliced(0, written);
                 continue;
             }
 
@@ -314,7 +373,7 @@ internal sealed class SpliceDirection(SpliceEnd source, SpliceEnd target, Kernel
 
             if (errno == Errno.EAGAIN)
             {
-                target.Writable = false;
+                _target.Writable = false;
                 return total;
             }
 
