@@ -60,7 +60,8 @@ public abstract class Connection
     /// Arms (or re-arms) a deadline for reading: when <paramref name="timeout"/> passes first, the pending read of
     /// <see cref="Transport"/>'s input completes with <see cref="ReadResult.IsCanceled"/> and <see cref="ReadTimedOut"/>
     /// is true. Runs on the owning worker's timer wheel (50 ms grain, no lock, no thread hop), so it is cheap enough to
-    /// arm per request. Call it on the connection's worker, i.e. from its handler.
+    /// arm per request. Call it on the connection's worker, i.e. from its handler. <see cref="Timeout.InfiniteTimeSpan"/>
+    /// disarms it; zero or another negative value is refused (<see cref="ArgumentOutOfRangeException"/>).
     /// </summary>
     public void SetReadDeadline(TimeSpan timeout)
     {

@@ -18,8 +18,23 @@ internal sealed class ReadDeadline(Connection connection) : TimerEntry
             throw new InvalidOperationException("SetReadDeadline was called off the connection's worker thread; call it from the connection's handler.");
         }
 
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            Disarm();
+            return;
+        }
+
+        if (timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(timeout), timeout, $"A read deadline of {timeout} is not a time to wait: give a positive TimeSpan, or Timeout.InfiniteTimeSpan for none.");
+        }
+
         TimedOut = false;
-        worker.Timers.Schedule(this, worker.NowMs, (long)timeout.TotalMilliseconds);
+
+        // The clock now, not the one read at the start of the worker's turn: armed late in a long turn, the deadline
+        // would otherwise fire up to that turn's length early.
+        worker.Timers.Schedule(this, Environment.TickCount64, (long)Math.Ceiling(timeout.TotalMilliseconds));
     }
 
     public void Disarm()

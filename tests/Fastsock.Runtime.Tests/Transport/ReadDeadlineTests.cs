@@ -47,6 +47,82 @@ public sealed class ReadDeadlineTests
     }
 
     [Fact]
+    public async Task A_read_deadline_armed_late_in_a_long_turn_waits_its_whole_time()
+    {
+        var waited = new TaskCompletionSource<(bool Canceled, TimeSpan Elapsed)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServers.StartAsync(async connection =>
+        {
+            // Keep the worker busy in this turn, so the clock it read at the turn's start is 300 ms old when the
+            // deadline is armed.
+            var busy = System.Diagnostics.Stopwatch.StartNew();
+            while (busy.ElapsedMilliseconds < 300)
+            {
+                Thread.SpinWait(100);
+            }
+
+            var armed = System.Diagnostics.Stopwatch.StartNew();
+            connection.SetReadDeadline(TimeSpan.FromMilliseconds(400));
+            var read = await connection.Transport.Input.ReadAsync();
+            connection.Transport.Input.AdvanceTo(read.Buffer.Start);
+            waited.SetResult((read.IsCanceled, armed.Elapsed));
+        });
+
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(server.EndPoints[0]).WithinTimeout();
+        var (canceled, elapsed) = await waited.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(canceled);
+
+        // The worker's millisecond clock is coarse (a few ms behind a Stopwatch at most); a deadline counted from the
+        // turn's start would have fired ~300 ms early.
+        Assert.True(elapsed >= TimeSpan.FromMilliseconds(390), $"the deadline fired {elapsed.TotalMilliseconds:F0} ms after it was armed for 400 ms");
+    }
+
+    [Fact]
+    public async Task An_infinite_read_deadline_disarms_and_a_zero_or_negative_one_is_refused()
+    {
+        var outcome = new TaskCompletionSource<(string Zero, string Negative, string Read, bool TimedOut)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServers.StartAsync(async connection =>
+        {
+            string Refusal(TimeSpan timeout)
+            {
+                try
+                {
+                    connection.SetReadDeadline(timeout);
+                    return "accepted";
+                }
+                catch (ArgumentOutOfRangeException ex)
+                {
+                    return ex.Message;
+                }
+            }
+
+            string zero = Refusal(TimeSpan.Zero);
+            string negative = Refusal(TimeSpan.FromSeconds(-1));
+            connection.SetReadDeadline(TimeSpan.FromMilliseconds(100));
+            connection.SetReadDeadline(Timeout.InfiniteTimeSpan);
+            ready.SetResult();
+            var read = await connection.Transport.Input.ReadAsync();
+            string text = System.Text.Encoding.ASCII.GetString(read.Buffer.ToArray());
+            connection.Transport.Input.AdvanceTo(read.Buffer.End);
+            outcome.SetResult((zero, negative, read.IsCanceled ? "canceled" : text, connection.ReadTimedOut));
+        });
+
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(server.EndPoints[0]).WithinTimeout();
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(300); // past the 100 ms deadline the infinite one replaced: it must not fire
+        await client.SendAsync("late"u8.ToArray()).WithinTimeout();
+
+        var (zero, negative, read, timedOut) = await outcome.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("00:00:00", zero, StringComparison.Ordinal);
+        Assert.Contains("Timeout.InfiniteTimeSpan", zero, StringComparison.Ordinal);
+        Assert.Contains("-00:00:01", negative, StringComparison.Ordinal);
+        Assert.Equal("late", read);
+        Assert.False(timedOut);
+    }
+
+    [Fact]
     public async Task Setting_a_read_deadline_off_the_worker_thread_is_refused()
     {
         var connectionSeen = new TaskCompletionSource<Connection>(TaskCreationOptions.RunContinuationsAsynchronously);
