@@ -63,6 +63,11 @@ public sealed class ListenerHandoverOptions
             throw new ArgumentException($"Handover.Timeout {Timeout} must be positive.");
         }
 
+        if (TicketKeys is { FromKeyFile: true })
+        {
+            throw new ArgumentException("Handover.TicketKeys were read from a file, which each process reads itself; hand over a new TlsTicketKeys() or none.");
+        }
+
         if (OfferPath is { Length: 0 } || TakeOverFrom is { Length: 0 })
         {
             throw new ArgumentException("Handover.OfferPath and Handover.TakeOverFrom must be socket paths or null, not empty.");

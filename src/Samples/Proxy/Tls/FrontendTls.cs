@@ -28,7 +28,7 @@ internal static class FrontendTls
 
     public static ConnectionHandler Wrap(FrontendTlsSettings settings, ConnectionHandler handler, TlsStats? stats = null, TlsTicketKeys? ticketKeys = null, string? sessionScope = null)
     {
-        var options = new TlsServerOptions { HandshakeTimeout = settings.HandshakeTimeout, Engine = settings.Engine, TicketKeys = ticketKeys, SessionScope = sessionScope };
+        var options = new TlsServerOptions { HandshakeTimeout = settings.HandshakeTimeout, Engine = settings.Engine, TicketKeys = settings.TicketKeysFromFile ?? ticketKeys, SessionScope = sessionScope };
         if (stats is not null)
         {
             options.Stats = stats;

@@ -137,4 +137,14 @@ internal static unsafe partial class LibSsl
 
     /// <summary>SSL_MAX_SID_CTX_LENGTH: the longest session id context a context takes.</summary>
     public const int MaxSessionIdContextLength = 32;
+
+    /// <summary>SSL_CTX_set_tlsext_ticket_key_evp_cb: OpenSSL asks the callback to seal (enc 1) or open (enc 0) each ticket.</summary>
+    [LibraryImport(Library, EntryPoint = "SSL_CTX_set_tlsext_ticket_key_evp_cb")]
+    public static partial int ContextSetTicketKeyCallback(IntPtr context, delegate* unmanaged<IntPtr, byte*, byte*, IntPtr, IntPtr, int, int> callback);
+
+    [LibraryImport(Library, EntryPoint = "SSL_CTX_set_ex_data")]
+    public static partial int ContextSetExData(IntPtr context, int index, IntPtr data);
+
+    [LibraryImport(Library, EntryPoint = "SSL_CTX_get_ex_data")]
+    public static partial IntPtr ContextGetExData(IntPtr context, int index);
 }

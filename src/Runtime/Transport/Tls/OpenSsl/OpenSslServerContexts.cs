@@ -38,8 +38,12 @@ internal sealed unsafe class OpenSslServerContexts
         }
 
         // Shared keys, not OpenSSL's random ones per context, so a rebuilt layer or a successor decrypts the tickets.
+        TicketKeySource = options.TicketKeys;
         options.TicketKeys?.Attach(this);
     }
+
+    /// <summary>The layer's ticket keys (null: OpenSSL's random ones); the ticket key callback reads keys from a file here.</summary>
+    internal TlsTicketKeys? TicketKeySource { get; }
 
     /// <summary>The context every SSL is made from (the default certificate's): it holds the shared session cache and ticket keys.</summary>
     public SslContextHandle SessionContext => _table.Default;
@@ -64,6 +68,26 @@ internal sealed unsafe class OpenSslServerContexts
             {
                 SetTicketKeys(context, key, keys.Length);
             }
+        }
+    }
+
+    /// <summary>Keys from a file: every context seals and opens tickets through <see cref="TicketKeyCallback"/>.</summary>
+    internal void UseTicketKeyCallback()
+    {
+        UseTicketKeyCallback(SessionContext);
+        foreach (var context in _table.All)
+        {
+            UseTicketKeyCallback(context);
+        }
+    }
+
+    private void UseTicketKeyCallback(SslContextHandle context)
+    {
+        IntPtr ctx = context.DangerousGetHandle();
+        if (LibSsl.ContextSetExData(ctx, TicketKeyCallback.ContextsSlot, _self.Pointer) != 1
+            || LibSsl.ContextSetTicketKeyCallback(ctx, &TicketKeyCallback.SealOrOpen) != 1)
+        {
+            throw new InvalidOperationException($"OpenSSL SSL_CTX_set_tlsext_ticket_key_evp_cb failed: {LibCrypto.LastErrorText()}; the process may be out of memory.");
         }
     }
 
