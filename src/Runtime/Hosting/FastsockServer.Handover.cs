@@ -27,7 +27,8 @@ public sealed partial class FastsockServer
         var handover = _options.Handover;
         if (handover.TakeOverFrom is { } path)
         {
-            _takeover = ListenerTakeover.Connect(path, handover.Timeout);
+            // Ticket keys are replaced here, before any listener is opened: no handshake has used the old ones.
+            _takeover = ListenerTakeover.Connect(path, handover.Timeout, handover.TicketKeys);
             try
             {
                 ThrowIfOfferedElsewhere(handover);
@@ -110,7 +111,7 @@ public sealed partial class FastsockServer
         {
             try
             {
-                _offer = ListenerOffer.Start(path, DescribeListeners, ReleaseListeners, handover.Timeout, _loggerFactory.CreateLogger("Fastsock.Hosting.Handover"));
+                _offer = ListenerOffer.Start(path, DescribeListeners, ReleaseListeners, handover.Timeout, _loggerFactory.CreateLogger("Fastsock.Hosting.Handover"), handover.TicketKeys);
             }
             catch (Exception ex) when (_inheritedCount > 0 && ex is Native.NativeCallException or ListenerHandoverException or ArgumentException)
             {

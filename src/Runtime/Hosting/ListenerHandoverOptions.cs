@@ -40,6 +40,14 @@ public sealed class ListenerHandoverOptions
     /// </summary>
     public TimeSpan KeepAliveGrace { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// TLS session ticket keys that go with the listening sockets: an offering server sends them to its successor, and
+    /// a server taking over replaces these with the running server's before it accepts a connection. Give the same
+    /// object to the layers' <see cref="Transport.Tls.TlsServerOptions.TicketKeys"/>, so clients' tickets resume
+    /// in the new process. Null (default): no keys are handed over.
+    /// </summary>
+    public Transport.Tls.TlsTicketKeys? TicketKeys { get; set; }
+
     /// <summary>How long either process waits for the other during a hand-over. Default 30 s.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -53,6 +61,11 @@ public sealed class ListenerHandoverOptions
         if (Timeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"Handover.Timeout {Timeout} must be positive.");
+        }
+
+        if (TicketKeys is { FromKeyFile: true })
+        {
+            throw new ArgumentException("Handover.TicketKeys were read from a file, which each process reads itself; hand over a new TlsTicketKeys() or none.");
         }
 
         if (OfferPath is { Length: 0 } || TakeOverFrom is { Length: 0 })

@@ -8,6 +8,7 @@ using Fastsock.Samples.Proxy.Reload;
 using Fastsock.Samples.Proxy.Routing;
 using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
+using Fastsock.Transport.Tls;
 using Microsoft.Extensions.Logging;
 
 namespace Fastsock.Samples.Proxy;
@@ -29,6 +30,10 @@ internal static class ProxyApp
         FastsockServer? server = null;
         LiveConfig? live = null;
         var health = new HealthChecker(logger);
+
+        // One ticket key for every TLS frontend, kept by reloads and handed to a successor with the listeners; each
+        // frontend's sessions stay its own (SessionScope), so sharing the key lets no ticket cross frontends.
+        var ticketKeys = new TlsTicketKeys();
         try
         {
             var cores = settings.Cores ?? CpuSet.Allowed();
@@ -44,14 +49,14 @@ internal static class ProxyApp
                     options.Connection.IdleTimeout = settings.Timeouts.Client;
                     options.TcpFriends.Enabled = settings.TcpFriendsCgroup is not null;
                     options.TcpFriends.Cgroup = string.IsNullOrEmpty(settings.TcpFriendsCgroup) ? null : settings.TcpFriendsCgroup;
-                    Takeover.AdminSocket.Configure(options.Handover, settings, takeoverPath);
+                    Takeover.AdminSocket.Configure(options.Handover, settings, takeoverPath, ticketKeys);
                 });
 
             builder.AddInProcessApp(DemoHelloApp.Name, new DemoHelloApp().HandleAsync);
             var apps = builder.InProcessApps.Handlers;
             var connector = new ServerConnector(apps, settings.Timeouts.Connect) { Logger = logger };
             Tls.BackendTls.WarnUnverified(settings, logger);
-            live = new LiveConfig(settings, source, cores.Count, connector, health, logger);
+            live = new LiveConfig(settings, source, cores.Count, connector, health, ticketKeys, logger);
             live.Dns.StartAsync().GetAwaiter().GetResult(); // dns: and srv: servers resolved once before traffic
             foreach (var (bind, handler) in live.Bindings())
             {

@@ -46,6 +46,29 @@ internal sealed unsafe class HandoverChannel : IDisposable
 
     public void SendText(string text) => Send(Encoding.UTF8.GetBytes(text), []);
 
+    /// <summary>Sends <paramref name="bytes"/> as one message (a secret: the caller zeroes its buffer after).</summary>
+    public void SendBytes(ReadOnlySpan<byte> bytes) => Send(bytes, []);
+
+    /// <summary>Receives one message of exactly <paramref name="destination"/>'s length; throws on any other.</summary>
+    public void ReceiveBytes(Span<byte> destination, string what)
+    {
+        Span<byte> buffer = stackalloc byte[destination.Length + 1]; // one more: a longer message shows as too long
+        try
+        {
+            int length = Receive(buffer, [], out _);
+            if (length != destination.Length)
+            {
+                throw new IOException($"the running server sent {length} B of {what}, not {destination.Length} B");
+            }
+
+            buffer[..length].CopyTo(destination);
+        }
+        finally
+        {
+            buffer.Clear();
+        }
+    }
+
     /// <summary>Sends <paramref name="fds"/> in as many messages as SCM_MAX_FD needs.</summary>
     public void SendDescriptors(IReadOnlyList<int> fds)
     {
@@ -101,7 +124,7 @@ internal sealed unsafe class HandoverChannel : IDisposable
         }
     }
 
-    private void Send(byte[] payload, int[] fds)
+    private void Send(ReadOnlySpan<byte> payload, int[] fds)
     {
         int controlSpace = fds.Length == 0 ? 0 : DescriptorPassingCalls.ControlSpace(fds.Length);
         byte* control = stackalloc byte[Math.Max(controlSpace, 1)];
@@ -131,7 +154,7 @@ internal sealed unsafe class HandoverChannel : IDisposable
         }
     }
 
-    private int Receive(byte[] payload, int[] fds, out int received)
+    private int Receive(Span<byte> payload, int[] fds, out int received)
     {
         int controlSpace = DescriptorPassingCalls.ControlSpace(Math.Max(fds.Length, 1));
         byte* control = stackalloc byte[controlSpace];

@@ -1,5 +1,7 @@
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Fastsock.Native;
+using Fastsock.Transport.Tls;
 using Microsoft.Extensions.Logging;
 
 namespace Fastsock.Hosting.Handover;
@@ -20,13 +22,15 @@ internal sealed unsafe class ListenerOffer : IDisposable
     private readonly Action _release;
     private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
+    private readonly TlsTicketKeys? _ticketKeys;
     private readonly Thread _thread;
     private readonly Lock _gate = new();
     private int _fd;
     private volatile bool _stopping;
 
-    private ListenerOffer(string path, int fd, Func<(ListenerSetDescription, int[])> describe, Action release, TimeSpan timeout, ILogger logger)
+    private ListenerOffer(string path, int fd, Func<(ListenerSetDescription, int[])> describe, Action release, TimeSpan timeout, ILogger logger, TlsTicketKeys? ticketKeys)
     {
+        _ticketKeys = ticketKeys;
         _path = path;
         _fd = fd;
         _describe = describe;
@@ -42,7 +46,8 @@ internal sealed unsafe class ListenerOffer : IDisposable
     /// <param name="release">Stops every worker accepting on them and returns once they have.</param>
     /// <param name="timeout">How long one exchange with a successor may take.</param>
     /// <param name="logger">Where the hand-over is logged.</param>
-    public static ListenerOffer Start(string path, Func<(ListenerSetDescription, int[])> describe, Action release, TimeSpan timeout, ILogger logger)
+    /// <param name="ticketKeys">TLS ticket keys sent after the descriptors, so the successor resumes this server's tickets; null: none.</param>
+    public static ListenerOffer Start(string path, Func<(ListenerSetDescription, int[])> describe, Action release, TimeSpan timeout, ILogger logger, TlsTicketKeys? ticketKeys = null)
     {
         RemoveStale(path);
         var address = UnixSocketAddress.From(new UnixDomainSocketEndPoint(path));
@@ -75,7 +80,7 @@ internal sealed unsafe class ListenerOffer : IDisposable
             throw;
         }
 
-        var offer = new ListenerOffer(path, fd, describe, release, timeout, logger);
+        var offer = new ListenerOffer(path, fd, describe, release, timeout, logger, ticketKeys);
         offer._thread.Start();
         HandoverLog.Offering(logger, path);
         return offer;
@@ -164,8 +169,17 @@ internal sealed unsafe class ListenerOffer : IDisposable
     private bool Serve(HandoverChannel channel)
     {
         var (description, fds) = _describe();
+        if (_ticketKeys is not null)
+        {
+            description = description with { TicketKeysLength = TlsTicketKeys.Length };
+        }
+
         channel.SendText(description.Format());
         channel.SendDescriptors(fds);
+        if (_ticketKeys is not null)
+        {
+            SendTicketKeys(channel, _ticketKeys);
+        }
         var answer = channel.ReceiveText();
         if (answer != "ready")
         {
@@ -178,6 +192,21 @@ internal sealed unsafe class ListenerOffer : IDisposable
         channel.SendText("released");
         HandoverLog.HandedOver(_logger, fds.Length, _path);
         return true;
+    }
+
+    /// <summary>The keys go from a stack buffer zeroed right after: no copy of them is left behind in this process.</summary>
+    private static void SendTicketKeys(HandoverChannel channel, TlsTicketKeys keys)
+    {
+        Span<byte> blob = stackalloc byte[TlsTicketKeys.Length];
+        try
+        {
+            keys.CopyTo(blob);
+            channel.SendBytes(blob);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(blob);
+        }
     }
 
     private void CloseSocket()

@@ -17,11 +17,16 @@ internal sealed record OfferedGroup(IPEndPoint Requested, IPEndPoint Bound, int[
 
 /// <summary>
 /// What the running server offers, sent as text before the descriptors so the successor can refuse a set that is not
-/// its own before using any of them. The descriptors follow group by group, slot by slot.
+/// its own before using any of them. The descriptors follow group by group, slot by slot; then, when the description
+/// says <c>ticket-keys</c>, one message of TLS ticket keys.
 /// </summary>
 internal sealed record ListenerSetDescription(int Pid, int Workers, ListenerSteering Steering, IReadOnlyList<OfferedGroup> Groups)
 {
     private const string Magic = "fastsock-listeners 1";
+    private const string TicketKeysKey = "ticket-keys";
+
+    /// <summary>The length of the TLS ticket keys sent after the descriptors; 0 when none are.</summary>
+    public int TicketKeysLength { get; init; }
 
     public int DescriptorCount => Groups.Sum(g => g.DescriptorCount);
 
@@ -30,6 +35,11 @@ internal sealed record ListenerSetDescription(int Pid, int Workers, ListenerStee
         var text = new StringBuilder();
         text.Append(Magic).Append('\n');
         text.Append(CultureInfo.InvariantCulture, $"pid {Pid}\nworkers {Workers}\nsteering {Steering.ToString().ToLowerInvariant()}\n");
+        if (TicketKeysLength > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{TicketKeysKey} {TicketKeysLength}\n");
+        }
+
         foreach (var group in Groups)
         {
             var slots = group.WorkerBySlot.Length == 0 ? "shared" : string.Join(',', group.WorkerBySlot);
@@ -52,8 +62,19 @@ internal sealed record ListenerSetDescription(int Pid, int Workers, ListenerStee
         int pid = Number(lines[1], "pid", int.MaxValue);
         int workers = Number(lines[2], "workers", MaxWorkers);
         var steering = SteeringNamed(Value(lines[3], "steering"));
+        int first = 4;
+        int ticketKeys = 0;
+        if (lines.Length > first && lines[first].StartsWith(TicketKeysKey + " ", StringComparison.Ordinal))
+        {
+            ticketKeys = Number(lines[first++], TicketKeysKey, Transport.Tls.TlsTicketKeys.Length);
+            if (ticketKeys != Transport.Tls.TlsTicketKeys.Length)
+            {
+                throw new FormatException($"'{TicketKeysKey}' is {ticketKeys} B, not the {Transport.Tls.TlsTicketKeys.Length} B of OpenSSL's ticket keys");
+            }
+        }
+
         var groups = new List<OfferedGroup>();
-        for (int i = 4; i < lines.Length; i++)
+        for (int i = first; i < lines.Length; i++)
         {
             var parts = Value(lines[i], "group").Split(' ');
             if (parts.Length != 3 || !IPEndPoint.TryParse(parts[0], out var requested) || !IPEndPoint.TryParse(parts[1], out var bound))
@@ -64,7 +85,7 @@ internal sealed record ListenerSetDescription(int Pid, int Workers, ListenerStee
             groups.Add(new OfferedGroup(requested, bound, Slots(parts[2], workers, steering, lines[i])));
         }
 
-        return new ListenerSetDescription(pid, workers, steering, groups);
+        return new ListenerSetDescription(pid, workers, steering, groups) { TicketKeysLength = ticketKeys };
     }
 
     // More CPUs than Linux supports (CONFIG_NR_CPUS tops out at 8192): a description claiming so is not a server's.

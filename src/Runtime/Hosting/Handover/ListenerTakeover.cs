@@ -1,11 +1,14 @@
 using System.Net;
+using System.Security.Cryptography;
 using Fastsock.Locality;
 using Fastsock.Native;
+using Fastsock.Transport.Tls;
 
 namespace Fastsock.Hosting.Handover;
 
 /// <summary>
-/// The successor's side: connects to the running server's offer, receives the description and the descriptors,
+/// The successor's side: connects to the running server's offer, receives the description and the descriptors (and
+/// the TLS ticket keys, when it sends them),
 /// refuses a set that is not its own (the running server then keeps serving), and once its workers accept on the
 /// sockets says "ready" and waits for the old server's "released".
 /// </summary>
@@ -27,8 +30,11 @@ internal sealed class ListenerTakeover : IDisposable
 
     public ListenerSetDescription Offered { get; }
 
-    /// <summary>Receives the running server's listening sockets; throws a one-line <see cref="ListenerHandoverException"/>.</summary>
-    public static ListenerTakeover Connect(string path, TimeSpan timeout)
+    /// <summary>
+    /// Receives the running server's listening sockets, and its TLS ticket keys into <paramref name="ticketKeys"/> when
+    /// it sends some (dropped when null); throws a one-line <see cref="ListenerHandoverException"/>.
+    /// </summary>
+    public static ListenerTakeover Connect(string path, TimeSpan timeout, TlsTicketKeys? ticketKeys = null)
     {
         HandoverChannel channel;
         try
@@ -45,6 +51,23 @@ internal sealed class ListenerTakeover : IDisposable
             var text = channel.ReceiveText() ?? throw new IOException("the running server closed the hand-over socket without offering its listeners");
             var offered = ListenerSetDescription.Parse(text);
             var fds = channel.ReceiveDescriptors(offered.DescriptorCount);
+            if (offered.TicketKeysLength > 0)
+            {
+                try
+                {
+                    ReceiveTicketKeys(channel, ticketKeys);
+                }
+                catch
+                {
+                    foreach (int fd in fds)
+                    {
+                        FileCalls.Close(fd); // our copies: the running server's sockets stay open
+                    }
+
+                    throw;
+                }
+            }
+
             return new ListenerTakeover(path, channel, offered, fds);
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or FormatException or NativeCallException)
@@ -53,6 +76,21 @@ internal sealed class ListenerTakeover : IDisposable
             TellRefused(channel, ex.Message);
             channel.Dispose();
             throw new ListenerHandoverException($"takeover from {path} failed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The keys arrive in a stack buffer zeroed right after they are handed to the layers.</summary>
+    private static void ReceiveTicketKeys(HandoverChannel channel, TlsTicketKeys? ticketKeys)
+    {
+        Span<byte> blob = stackalloc byte[TlsTicketKeys.Length];
+        try
+        {
+            channel.ReceiveBytes(blob, "TLS ticket keys");
+            ticketKeys?.Replace(blob);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(blob);
         }
     }
 

@@ -1,6 +1,6 @@
 namespace Fastsock.Transport.Tls;
 
-/// <summary>Why a TLS handshake did not complete.</summary>
+/// <summary>Why a TLS handshake did not complete, or (<see cref="BadRecord"/>) why a connection failed after it.</summary>
 public enum TlsFailureReason
 {
     /// <summary>The client did not finish within the handshake timeout (a stalled or slow client).</summary>
@@ -14,4 +14,10 @@ public enum TlsFailureReason
 
     /// <summary>The client closed or reset the connection before the handshake completed.</summary>
     PeerClosed,
+
+    /// <summary>
+    /// After the handshake, a record from the client failed to decrypt or verify (bad_record_mac, a decode error): the
+    /// connection got OpenSSL's fatal alert and was closed. Counted by the OpenSSL engine; not a handshake failure.
+    /// </summary>
+    BadRecord,
 }

@@ -43,4 +43,19 @@ public sealed class TlsServerOptions
     /// counters object between layers that stand for the same service (a layer rebuilt on a config reload).
     /// </summary>
     public TlsStats Stats { get; set; } = new();
+
+    /// <summary>
+    /// The session ticket key (OpenSSL engine). Null (default): a random key per layer, so a layer rebuilt on a reload
+    /// cannot resume its predecessor's tickets. Give the layers of one service the same object to keep resumption
+    /// across reloads, and <c>ListenerHandoverOptions.TicketKeys</c> the same to keep it across a takeover.
+    /// </summary>
+    public TlsTicketKeys? TicketKeys { get; set; }
+
+    /// <summary>
+    /// What sessions are bound to (OpenSSL's session id context, a SHA-256 of this name): a ticket or session id
+    /// resumes only under a layer with the same scope, whatever its certificates. Name it after the service (the
+    /// proxy uses its frontend's name) so that a rebuilt layer, or a successor process, accepts the same sessions and
+    /// two services sharing ticket keys do not accept each other's. Null (default): one scope for every layer.
+    /// </summary>
+    public string? SessionScope { get; set; }
 }

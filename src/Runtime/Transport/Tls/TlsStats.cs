@@ -66,7 +66,7 @@ public sealed class TlsStats
         public long Hops;
         public long Closed;
         public long Resumed;
-        public readonly long[] Failures = new long[4];
+        public readonly long[] Failures = new long[(int)TlsFailureReason.BadRecord + 1];
         public readonly long[] Ciphers = new long[TlsCipherTable.Other + 1];
 
         public void AddTo(TlsWorkerCounters total)
@@ -102,6 +102,7 @@ public sealed class TlsStats
             HopsToWorker = Hops,
             Closed = Closed,
             Resumed = Resumed,
+            BadRecords = Failures[(int)TlsFailureReason.BadRecord],
             CipherSuites = Ciphers,
         };
     }
@@ -135,6 +136,12 @@ public sealed record TlsStatsSnapshot(long Handshakes, long Tls12, long Tls13, l
     /// wire: the ServerHello's pre_shared_key (1.3) or no Certificate before ChangeCipherSpec (1.2).
     /// </summary>
     public long Resumed { get; init; }
+
+    /// <summary>
+    /// Connections closed after their handshake because a record from the client failed to decrypt or verify (each got
+    /// a fatal alert first). Not in <see cref="Failures"/>, which counts handshakes. OpenSSL engine only.
+    /// </summary>
+    public long BadRecords { get; init; }
 
     /// <summary>Handshakes by negotiated cipher suite, indexed like <see cref="TlsCipherTable.Names"/> (the last is "other").</summary>
     public IReadOnlyList<long> CipherSuites { get; init; } = new long[TlsCipherTable.Other + 1];

@@ -10,6 +10,9 @@ internal sealed class FrontendTlsConfig
 
     /// <summary>"openssl" (default) or "sslstream": what terminates TLS on this frontend.</summary>
     public string? Engine { get; set; }
+
+    /// <summary>A ticket keys file in HAProxy's tls-ticket-keys format, shared with other servers; null: the process's own key.</summary>
+    public string? TicketKeys { get; set; }
 }
 
 internal sealed class CertificateConfig

@@ -159,7 +159,7 @@ internal sealed partial class ConfigReload : IDisposable
             var built = _live.Build(settings, next, live?.Frontend, out var handler);
             if (live is null)
             {
-                live = new LiveFrontend(settings, new FrontendSlot(Tls.FrontendTls.Handler(settings, handler, _live.TlsStats, _live.ProxyHeadersBeforeTls)), built);
+                live = new LiveFrontend(settings, new FrontendSlot(Tls.FrontendTls.Handler(settings, handler, _live.TlsStats, _live.TicketKeys, _live.ProxyHeadersBeforeTls)), built);
                 _live.Add(live);
                 done.Add($"+frontend {settings.Name}");
             }
@@ -168,7 +168,7 @@ internal sealed partial class ConfigReload : IDisposable
                 live.Settings = settings;
                 live.Frontend = built;
                 // TLS sits inside the slot, so a reload turns it on or off and new connections get the new certificates.
-                live.Slot.Handler = Tls.FrontendTls.Handler(settings, handler, _live.TlsStats, _live.ProxyHeadersBeforeTls);
+                live.Slot.Handler = Tls.FrontendTls.Handler(settings, handler, _live.TlsStats, _live.TicketKeys, _live.ProxyHeadersBeforeTls);
             }
 
             foreach (var bind in settings.Binds)

@@ -27,8 +27,9 @@ internal sealed class LiveConfig
     private readonly int _maxDrainBody;
     private readonly Dictionary<string, LiveFrontend> _frontends = [];
 
-    public LiveConfig(ProxySettings settings, string source, int workerCount, ServerConnector connector, HealthChecker health, ILogger logger)
+    public LiveConfig(ProxySettings settings, string source, int workerCount, ServerConnector connector, HealthChecker health, Fastsock.Transport.Tls.TlsTicketKeys ticketKeys, ILogger logger)
     {
+        TicketKeys = ticketKeys;
         CheckInProcessApps(settings, source, [.. connector.InProcessApps.Keys]);
         Settings = settings;
         _workerCount = workerCount;
@@ -65,7 +66,7 @@ internal sealed class LiveConfig
         foreach (var frontend in settings.Frontends)
         {
             var built = Build(frontend, settings, existing: null, out var handler);
-            _frontends[frontend.Name] = new LiveFrontend(frontend, new FrontendSlot(Tls.FrontendTls.Handler(frontend, handler, TlsStats, ProxyHeadersBeforeTls)), built);
+            _frontends[frontend.Name] = new LiveFrontend(frontend, new FrontendSlot(Tls.FrontendTls.Handler(frontend, handler, TlsStats, TicketKeys, ProxyHeadersBeforeTls)), built);
         }
     }
 
@@ -79,6 +80,9 @@ internal sealed class LiveConfig
     public ProxyHeaderExchange ProxyHeadersBeforeTls { get; }
 
     public ProxyCounters Counters { get; }
+
+    /// <summary>The TLS frontends' session ticket key, kept across reloads and handed over with the listeners.</summary>
+    public Fastsock.Transport.Tls.TlsTicketKeys TicketKeys { get; }
 
     /// <summary>TLS counters per frontend, kept across reloads.</summary>
     public Tls.FrontendTlsStats TlsStats { get; } = new();

@@ -29,10 +29,14 @@ internal static class AdminSocket
         return path;
     }
 
-    /// <summary>Offers the listeners at admin.socket, and takes them from <paramref name="takeoverPath"/> if given.</summary>
-    public static void Configure(ListenerHandoverOptions handover, ProxySettings settings, string? takeoverPath)
+    /// <summary>
+    /// Offers the listeners at admin.socket, and takes them from <paramref name="takeoverPath"/> if given; the TLS
+    /// frontends' <paramref name="ticketKeys"/> go with them, so clients' session tickets resume in the new process.
+    /// </summary>
+    public static void Configure(ListenerHandoverOptions handover, ProxySettings settings, string? takeoverPath, Fastsock.Transport.Tls.TlsTicketKeys ticketKeys)
     {
         handover.OfferPath = settings.AdminSocket;
         handover.TakeOverFrom = takeoverPath;
+        handover.TicketKeys = ticketKeys;
     }
 }

@@ -27,6 +27,7 @@ internal static class CertificateFiles
         }
 
         var engine = Engine(source, key, config.Engine);
+        var ticketKeys = config.TicketKeys is null ? null : TicketKeys(source, $"{key}.ticketKeys", config.TicketKeys);
         var certificates = new List<X509Certificate2>();
         try
         {
@@ -46,7 +47,21 @@ internal static class CertificateFiles
             throw;
         }
 
-        return new FrontendTlsSettings(certificates, timeout, engine);
+        return new FrontendTlsSettings(certificates, timeout, engine, ticketKeys);
+    }
+
+    /// <summary>HAProxy's tls-ticket-keys file (relative to the config file), read again on every reload: append a key and reload to rotate.</summary>
+    private static TlsTicketKeys TicketKeys(string source, string key, string path)
+    {
+        var full = Path.IsPathRooted(path) ? path : Path.GetFullPath(path, Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".");
+        try
+        {
+            return TlsTicketKeys.FromFile(full);
+        }
+        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(source, key, ex is FileNotFoundException or DirectoryNotFoundException ? $"'{path}' not found; give an existing ticket keys file" : ex.Message);
+        }
     }
 
     /// <summary>The frontend's TLS engine: OpenSSL unless it says "sslstream" (backends, the client side, always use SslStream).</summary>

@@ -129,4 +129,22 @@ internal static unsafe partial class LibSsl
 
     [LibraryImport(Library, EntryPoint = "SSL_get_servername")]
     public static partial byte* GetServerName(IntPtr ssl, int type);
+
+    // Ticket keys of a context (ssl.h, OpenSSL 3): 16 bytes of key name, 32 of HMAC secret, 32 of AES key; ctrl returns 1 on success.
+    public const int CtrlGetTlsextTicketKeys = 58;
+    public const int CtrlSetTlsextTicketKeys = 59;
+    public const int TicketKeysLength = 80;
+
+    /// <summary>SSL_MAX_SID_CTX_LENGTH: the longest session id context a context takes.</summary>
+    public const int MaxSessionIdContextLength = 32;
+
+    /// <summary>SSL_CTX_set_tlsext_ticket_key_evp_cb: OpenSSL asks the callback to seal (enc 1) or open (enc 0) each ticket.</summary>
+    [LibraryImport(Library, EntryPoint = "SSL_CTX_set_tlsext_ticket_key_evp_cb")]
+    public static partial int ContextSetTicketKeyCallback(IntPtr context, delegate* unmanaged<IntPtr, byte*, byte*, IntPtr, IntPtr, int, int> callback);
+
+    [LibraryImport(Library, EntryPoint = "SSL_CTX_set_ex_data")]
+    public static partial int ContextSetExData(IntPtr context, int index, IntPtr data);
+
+    [LibraryImport(Library, EntryPoint = "SSL_CTX_get_ex_data")]
+    public static partial IntPtr ContextGetExData(IntPtr context, int index);
 }

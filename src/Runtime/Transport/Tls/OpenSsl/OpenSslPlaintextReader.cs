@@ -8,7 +8,7 @@ namespace Fastsock.Transport.Tls.OpenSsl;
 /// The plaintext reader of a connection under the OpenSSL engine. One loop per connection, on its worker, reads
 /// ciphertext from the connection's input into the read BIO, SSL_reads whole records into blocks of the worker's
 /// pool and hands them to the handler through a pipe whose reader continues inline (so on the worker, in the loop's
-/// flush). A close_notify or the end of the input completes the pipe; a bad record fails it. The pipe pauses the loop
+/// flush). A close_notify or the end of the input completes the pipe; a bad record sends OpenSSL's alert, then fails it. The pipe pauses the loop
 /// when the handler stops reading (backpressure). Nothing is rented while the connection is idle: a block is taken
 /// only when a whole record waits, and the pipe gives its blocks back once the handler has consumed them.
 /// </summary>
@@ -148,8 +148,29 @@ internal sealed class OpenSslPlaintextReader : PipeReader
         {
             if (!_stopping)
             {
+                await SendAlertAsync().ConfigureAwait(false);
                 await plaintext.CompleteAsync(ex).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// A rejected record leaves OpenSSL's fatal alert (bad_record_mac, decode_error…) in the write BIO: it goes to the
+    /// client now, before the handler learns of the failure and the connection closes, as SslStream and HAProxy send it.
+    /// </summary>
+    private async ValueTask SendAlertAsync()
+    {
+        try
+        {
+            if (_session.HasOutput)
+            {
+                await _writer.SendFromReaderAsync().ConfigureAwait(false);
+                await new WorkerHop(_worker);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The client is gone or the output closed: the alert has no one to reach.
         }
     }
 

@@ -20,7 +20,8 @@ internal sealed unsafe class OpenSslServerContexts
 
     public OpenSslServerContexts(TlsServerOptions options)
     {
-        _table = new ServerNameTable<SslContextHandle>(options, certificate => SslContextBuilder.Build(certificate, options.EnabledProtocols));
+        var sessionIdContext = SslContextBuilder.SessionIdContext(options.SessionScope);
+        _table = new ServerNameTable<SslContextHandle>(options, certificate => SslContextBuilder.Build(certificate, options.EnabledProtocols, sessionIdContext));
         _protocols = [.. options.ApplicationProtocols];
         _alpn = new NativeMemoryBlock(AlpnWireFormat(_protocols));
         _self = new NativeSelf(this);
@@ -35,7 +36,14 @@ internal sealed unsafe class OpenSslServerContexts
                 LibSsl.ContextSetAlpnSelectCallback(ctx, &OpenSslCallbacks.SelectApplicationProtocol, _alpn.Pointer);
             }
         }
+
+        // Shared keys, not OpenSSL's random ones per context, so a rebuilt layer or a successor decrypts the tickets.
+        TicketKeySource = options.TicketKeys;
+        options.TicketKeys?.Attach(this);
     }
+
+    /// <summary>The layer's ticket keys (null: OpenSSL's random ones); the ticket key callback reads keys from a file here.</summary>
+    internal TlsTicketKeys? TicketKeySource { get; }
 
     /// <summary>The context every SSL is made from (the default certificate's): it holds the shared session cache and ticket keys.</summary>
     public SslContextHandle SessionContext => _table.Default;
@@ -46,6 +54,50 @@ internal sealed unsafe class OpenSslServerContexts
     internal ServerNameTable<SslContextHandle> Table => _table;
 
     internal void CountCallbackFailure() => Interlocked.Increment(ref _callbackFailures);
+
+    /// <summary>
+    /// Sets the ticket keys (<see cref="TlsTicketKeys"/>, 80 B) of every context. Tickets are sealed and opened with
+    /// the session context's keys whichever certificate SNI picked; the others get them too, so none keeps a random key.
+    /// </summary>
+    internal void UseTicketKeys(byte[] keys)
+    {
+        fixed (byte* key = keys)
+        {
+            SetTicketKeys(SessionContext, key, keys.Length);
+            foreach (var context in _table.All)
+            {
+                SetTicketKeys(context, key, keys.Length);
+            }
+        }
+    }
+
+    /// <summary>Keys from a file: every context seals and opens tickets through <see cref="TicketKeyCallback"/>.</summary>
+    internal void UseTicketKeyCallback()
+    {
+        UseTicketKeyCallback(SessionContext);
+        foreach (var context in _table.All)
+        {
+            UseTicketKeyCallback(context);
+        }
+    }
+
+    private void UseTicketKeyCallback(SslContextHandle context)
+    {
+        IntPtr ctx = context.DangerousGetHandle();
+        if (LibSsl.ContextSetExData(ctx, TicketKeyCallback.ContextsSlot, _self.Pointer) != 1
+            || LibSsl.ContextSetTicketKeyCallback(ctx, &TicketKeyCallback.SealOrOpen) != 1)
+        {
+            throw new InvalidOperationException($"OpenSSL SSL_CTX_set_tlsext_ticket_key_evp_cb failed: {LibCrypto.LastErrorText()}; the process may be out of memory.");
+        }
+    }
+
+    private static void SetTicketKeys(SslContextHandle context, byte* key, int length)
+    {
+        if (LibSsl.ContextCtrl(context.DangerousGetHandle(), LibSsl.CtrlSetTlsextTicketKeys, length, (IntPtr)key) != 1)
+        {
+            throw new InvalidOperationException($"OpenSSL SSL_CTX_set_tlsext_ticket_keys({length} B) failed: {LibCrypto.LastErrorText()}; the keys must be {LibSsl.TicketKeysLength} B.");
+        }
+    }
 
     /// <summary>The configured protocol whose name OpenSSL selected, without allocating; default when none or unknown.</summary>
     public SslApplicationProtocol Protocol(ReadOnlySpan<byte> selected)

@@ -51,11 +51,19 @@ internal static partial class OpenSslServerLayer
             {
                 await handler(tls).ConfigureAwait(true);
             }
+            catch (IOException) when (session.RecordRejected)
+            {
+                // The client's bad record, not the handler's fault: its alert went out, the connection closes cleanly.
+            }
             finally
             {
                 await new WorkerHop(worker);
                 await tls.CloseAsync().ConfigureAwait(true);
                 hops = tls.HopsToWorker;
+                if (session.RecordRejected)
+                {
+                    stats.Failed(connection.WorkerIndex, TlsFailureReason.BadRecord);
+                }
             }
         }
         finally

@@ -46,6 +46,9 @@ internal sealed unsafe class OpenSslSession : IDisposable
         LibSsl.SetAcceptState(ssl);
     }
 
+    /// <summary>A record after the handshake failed (a bad MAC, a bad decode): OpenSSL queued a fatal alert.</summary>
+    public bool RecordRejected { get; private set; }
+
     /// <summary>The OpenSSL error code of the last failed call (0: none, or a failure that queued none).</summary>
     public ulong LastError { get; private set; }
 
@@ -159,6 +162,7 @@ internal sealed unsafe class OpenSslSession : IDisposable
         }
 
         Fail(error);
+        RecordRejected = true;
         throw new IOException($"TLS record from the client rejected: {LastErrorText}.");
     }
 

@@ -9,12 +9,23 @@ namespace Fastsock.Transport.Tls.OpenSsl;
 /// (DER through d2i_X509) with the chain .NET builds for it, its private key (PKCS#8 through d2i_AutoPrivateKey, the
 /// exported bytes zeroed after), server cipher preference, no renegotiation, no compression, released idle buffers, and the session id
 /// context every context of a layer shares (a session made under one certificate's context is looked up in the first).
+/// OpenSSL resumes a session (ticket or id) only under the session id context it was made under and checks nothing of
+/// the certificate, so the context is derived from the layer's <see cref="TlsServerOptions.SessionScope"/> alone: the
+/// same in a layer rebuilt with other certificates and in a successor process.
 /// </summary>
 internal static unsafe class SslContextBuilder
 {
-    private static ReadOnlySpan<byte> SessionIdContext => "fastsock-tls"u8;
+    private const string DefaultScope = "fastsock-tls";
 
-    public static SslContextHandle Build(X509Certificate2 certificate, SslProtocols protocols)
+    /// <summary>The session id context of <paramref name="scope"/>: SHA-256 of its UTF-8 (32 B, SSL_MAX_SID_CTX_LENGTH).</summary>
+    public static byte[] SessionIdContext(string? scope)
+    {
+        var context = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(scope ?? DefaultScope));
+        System.Diagnostics.Debug.Assert(context.Length == LibSsl.MaxSessionIdContextLength);
+        return context;
+    }
+
+    public static SslContextHandle Build(X509Certificate2 certificate, SslProtocols protocols, byte[] sessionIdContext)
     {
         var context = new SslContextHandle(Check(LibSsl.ContextNew(LibSsl.TlsServerMethod()), "SSL_CTX_new(TLS_server_method)"));
         try
@@ -28,9 +39,9 @@ internal static unsafe class SslContextBuilder
             // Idle connections give OpenSSL's record buffers back: 23.7 KB of proxy RSS per idle TLS connection instead
             // of 32.9 KB (2,000 idle connections, perf/results/tls.md §8). HAProxy sets it too.
             LibSsl.ContextCtrl(ctx, LibSsl.CtrlMode, LibSsl.ModeReleaseBuffers, IntPtr.Zero);
-            fixed (byte* id = SessionIdContext)
+            fixed (byte* id = sessionIdContext)
             {
-                Check(LibSsl.ContextSetSessionIdContext(ctx, id, (uint)SessionIdContext.Length) == 1, "SSL_CTX_set_session_id_context");
+                Check(LibSsl.ContextSetSessionIdContext(ctx, id, (uint)sessionIdContext.Length) == 1, "SSL_CTX_set_session_id_context");
             }
 
             UseCertificate(ctx, certificate);

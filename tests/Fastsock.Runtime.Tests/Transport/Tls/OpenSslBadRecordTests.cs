@@ -1,0 +1,154 @@
+using System.Buffers;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Fastsock.Locality;
+using Fastsock.Tests.Support;
+using Fastsock.Transport.Tls;
+
+namespace Fastsock.Tests.Transport.Tls;
+
+/// <summary>
+/// A record the client corrupts after the handshake (one flipped byte in its authentication tag): the OpenSSL engine
+/// sends OpenSSL's fatal alert at once, while the handler still holds the connection, then closes with a FIN, and
+/// counts the connection as a bad record. The client is SslStream over a stream that flips the byte; what the server
+/// sends back is read raw from the socket.
+/// </summary>
+public sealed class OpenSslBadRecordTests
+{
+    private const byte Alert = 21;
+    private const byte ApplicationData = 23;
+
+    private static readonly X509Certificate2 Site = TestCertificates.Create("a.example.test", ["a.example.test"]);
+
+    public static TheoryData<string, SslProtocols> Cases
+    {
+        get
+        {
+            var data = new TheoryData<string, SslProtocols>();
+            foreach (var cores in CoreSets.OneAndTwoWorkers)
+            {
+                data.Add(cores, SslProtocols.Tls12);
+                data.Add(cores, SslProtocols.Tls13);
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task A_corrupted_record_after_the_handshake_gets_an_alert_before_the_fin_and_is_counted_as_a_bad_record(string cores, SslProtocols protocol)
+    {
+        Assert.True(TlsLayer.OpenSslAvailable, TlsLayer.OpenSslDescription);
+        var options = new TlsServerOptions { Engine = TlsServerEngine.OpenSsl };
+        options.Certificates.Add(Site);
+        var clientHasAlert = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServers.StartAsync(TlsLayer.Server(options, async connection =>
+        {
+            var input = connection.Transport.Input;
+            var first = await input.ReadAsync();
+            await connection.Transport.Output.WriteAsync(first.Buffer.ToArray());
+            input.AdvanceTo(first.Buffer.End);
+
+            // The handler reads nothing until the client has its alert: the alert cannot wait for the handler's close.
+            await clientHasAlert.Task;
+            await input.ReadAsync(); // fails: the record was rejected
+        }), o => o.Cores = CpuSet.Parse(cores));
+
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
+        var tamper = new TamperingStream(new NetworkStream(socket, ownsSocket: false));
+        await using var ssl = new SslStream(tamper, leaveInnerStreamOpen: true, (_, certificate, _, _) => certificate is not null);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "a.example.test", EnabledSslProtocols = protocol }).WaitAsync(Clients.Timeout);
+        await ssl.WriteAsync("ping"u8.ToArray()).AsTask().WaitAsync(Clients.Timeout);
+        var echo = new byte[4];
+        await ssl.ReadExactlyAsync(echo).AsTask().WaitAsync(Clients.Timeout); // TLS 1.3 tickets came before it: read
+        Assert.Equal("ping"u8.ToArray(), echo);
+
+        try
+        {
+            tamper.CorruptNextWrite = true;
+            await ssl.WriteAsync("pong"u8.ToArray()).AsTask().WaitAsync(Clients.Timeout);
+            var (type, length) = await ReadRecordAsync(socket);
+
+            // TLS 1.2 sends the alert as an alert record; TLS 1.3 hides it in application data: 2 B of alert, 1 B of
+            // inner content type and a 16 B AEAD tag. Nothing else was due from the server.
+            Assert.Equal(protocol == SslProtocols.Tls12 ? (Alert, length) : (ApplicationData, 19), (type, length));
+        }
+        finally
+        {
+            clientHasAlert.TrySetResult();
+        }
+
+        // Then the end of the stream, not a reset: the connection closed cleanly after its alert.
+        Assert.Equal(0, await socket.ReceiveAsync(new byte[64]).WaitAsync(Clients.Timeout));
+        await Eventually.AssertAsync(() => options.Stats.Snapshot() is { BadRecords: 1, Closed: 1 }, () => $"no bad record counted: {options.Stats.Snapshot()}");
+        var stats = options.Stats.Snapshot();
+        Assert.Equal((1L, 0L), (stats.Handshakes, stats.Failures));
+    }
+
+    /// <summary>One whole TLS record read raw from the socket: its content type and length.</summary>
+    private static async Task<(byte Type, int Length)> ReadRecordAsync(Socket socket)
+    {
+        var header = new byte[5];
+        await ReadExactlyAsync(socket, header);
+        int length = (header[3] << 8) | header[4];
+        await ReadExactlyAsync(socket, new byte[length]);
+        return (header[0], length);
+    }
+
+    private static async Task ReadExactlyAsync(Socket socket, byte[] buffer)
+    {
+        for (int at = 0; at < buffer.Length;)
+        {
+            int read = await socket.ReceiveAsync(buffer.AsMemory(at)).AsTask().WaitAsync(Clients.Timeout);
+            Assert.True(read > 0, $"the server closed after {at} of {buffer.Length} B of a record, without an alert");
+            at += read;
+        }
+    }
+
+    /// <summary>Passes everything through, but flips the last byte (inside the AEAD tag) of the write after <see cref="CorruptNextWrite"/>.</summary>
+    private sealed class TamperingStream(Stream inner) : Stream
+    {
+        public bool CorruptNextWrite { get; set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (CorruptNextWrite)
+            {
+                CorruptNextWrite = false;
+                var copy = buffer.ToArray();
+                copy[^1] ^= 0x01;
+                buffer = copy;
+            }
+
+            return inner.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override void Flush() => inner.Flush();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
