@@ -150,4 +150,34 @@ public sealed class TlsResumptionAndStatsTests : TlsOperationsHarness
             await Eventually.HoldsAsync(async () => (await TlsRowsAsync(admin)).Sum(r => r.GetProperty("failures").GetProperty("notTls").GetInt64()) == 1),
             "the plaintext request was not counted as notTls");
     }
+
+    [Fact]
+    public async Task A_corrupted_record_after_the_handshake_is_counted_as_a_bad_record_in_the_json_metrics_and_page()
+    {
+        await using var backend = PathBackend();
+        var (_, frontend, admin) = await StartAsync(CoreSets.FirstText, backend.Port);
+        using (var socket = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(frontend).WaitAsync(Clients.Timeout);
+            var tamper = new TamperingStream(new NetworkStream(socket, ownsSocket: false));
+            await using var ssl = new System.Net.Security.SslStream(tamper, leaveInnerStreamOpen: true, (_, certificate, _, _) => IsSiteCertificate(certificate));
+            await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = "a.example.test" }).WaitAsync(Clients.Timeout);
+            tamper.CorruptNextWrite = true;
+            await ssl.WriteAsync("GET /bad HTTP/1.1\r\nHost: a.example.test\r\n\r\n"u8.ToArray()).AsTask().WaitAsync(Clients.Timeout);
+
+            // The proxy answers the record with an alert and closes: the client reads no response.
+            var buffer = new byte[4096];
+            while (await socket.ReceiveAsync(buffer).WaitAsync(Clients.Timeout) > 0)
+            {
+            }
+        }
+
+        Assert.True(await Eventually.HoldsAsync(async () => Sum(await TlsRowsAsync(admin), "badRecords") == 1), "the admin JSON counts no bad record");
+        var rows = await TlsRowsAsync(admin);
+        Assert.Equal((1L, 0L), (Sum(rows, "handshakes"), rows.Sum(r => r.GetProperty("failures").GetProperty("handshakeError").GetInt64())));
+        var metrics = await AdminGetAsync(admin, "/metrics");
+        Assert.Contains("fastsock_tls_bad_records_total{frontend=\"web\",worker=\"0\"} 1\n", metrics, StringComparison.Ordinal);
+        var page = await AdminGetAsync(admin, "/stats");
+        Assert.Contains("<th>bad records</th>", page, StringComparison.Ordinal);
+    }
 }

@@ -26,6 +26,7 @@ internal sealed record TlsReport(IReadOnlyList<TlsRow> Rows, KernelTlsStatus? Ke
             ("tls12", "TLS 1.2", s => s.Tls12),
             ("tls13", "TLS 1.3", s => s.Tls13),
             ("alpnHttp11", "ALPN http/1.1", s => s.Http11),
+            ("badRecords", "bad records", s => s.BadRecords),
         ],
         [
             ("timeout", "timeout", s => s.Timeouts),
@@ -99,6 +100,9 @@ internal sealed record TlsReport(IReadOnlyList<TlsRow> Rows, KernelTlsStatus? Ke
         Metric(text, "fastsock_tls_handshake_failures_total",
             "TLS handshakes that failed, by reason (timeout; not_tls: plaintext or noise; handshake_error: refused or malformed; peer_closed).", true,
             Rows.SelectMany(r => Columns.Failures.Select(c => (Labels(r, ("reason", c.Label)), c.Get(r.Stats)))));
+        Metric(text, "fastsock_tls_bad_records_total",
+            "TLS connections closed after the handshake on a record that failed to decrypt or parse (the client got an alert).", true,
+            Rows.Select(r => (Labels(r), r.Stats.BadRecords)));
         Metric(text, "fastsock_tls_kernel_available", "1 when the kernel accepts the tls ULP (kTLS); records are encrypted in user space either way.", false,
             [(Kernel.Available ? "" : $"{{errno=\"{Kernel.ErrnoName}\"}}", Kernel.Available ? 1L : 0L)]);
     }

@@ -131,7 +131,6 @@ internal static unsafe partial class LibSsl
     public static partial byte* GetServerName(IntPtr ssl, int type);
 
     // Ticket keys of a context (ssl.h, OpenSSL 3): 16 bytes of key name, 32 of HMAC secret, 32 of AES key; ctrl returns 1 on success.
-    public const int CtrlGetTlsextTicketKeys = 58;
     public const int CtrlSetTlsextTicketKeys = 59;
     public const int TicketKeysLength = 80;
 
