@@ -27,16 +27,19 @@ public static class WorkerDelay
 
         var worker = context.Worker;
         var entry = new DelayEntry(worker, Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency));
-        worker.Timers.Schedule(entry, worker.NowMs, (long)delay.TotalMilliseconds);
+
+        // From the clock now, so a wait begun late in a long turn is not first fired early only to be re-armed by
+        // the precise check below.
+        worker.Timers.Schedule(entry, Environment.TickCount64, (long)delay.TotalMilliseconds);
         return new ValueTask(entry, entry.Version);
     }
 
     /// <summary>One wait: the timer entry and the source of its task. Allocated per wait; periodic work waits seldom.</summary>
     /// <remarks>
-    /// The wheel counts from the worker's turn clock (<see cref="Environment.TickCount64"/>, read once per turn and as
-    /// coarse as the kernel's tick), which may stand a few milliseconds behind the moment of the call: measured with a
-    /// precise clock, a wait could end up to that much early. The deadline is therefore also kept on the precise clock,
-    /// and a wait that fires short of it waits one more tick.
+    /// The wheel counts in <see cref="Environment.TickCount64"/> milliseconds, as coarse as the kernel's tick (and a
+    /// re-arm uses the clock read at the start of the timer's turn), which may stand a few milliseconds behind the
+    /// moment of the call: measured with a precise clock, a wait could end up to that much early. The deadline is
+    /// therefore also kept on the precise clock, and a wait that fires short of it waits one more tick.
     /// </remarks>
     private sealed class DelayEntry(Worker worker, long deadline) : TimerEntry, IValueTaskSource
     {

@@ -187,7 +187,7 @@ public sealed class OutboundConnectTests
     }
 
     /// <summary>A listener whose accept queue is full: it drops new SYNs, so a connect hangs like one to a silent host.</summary>
-    private sealed class SilentListener : IDisposable
+    internal sealed class SilentListener : IDisposable
     {
         private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         private readonly List<Socket> _fillers = [];

@@ -90,7 +90,10 @@ internal sealed partial class OutboundConnection : Connection, IDuplexPipe, IEpo
 
         // Only once registered: when Register throws, the connector closes fd, and this must not hold its number.
         _fd = fd;
-        worker.Timers.Schedule(_timer, worker.NowMs, (long)timeout.TotalMilliseconds);
+
+        // The clock now, not the one read at the start of the worker's turn: a connect started late in a long turn
+        // would otherwise time out up to that turn's length early.
+        worker.Timers.Schedule(_timer, Environment.TickCount64, (long)timeout.TotalMilliseconds);
         if (cancellationToken.CanBeCanceled)
         {
             _cancellation = cancellationToken.UnsafeRegister(static state =>

@@ -9,7 +9,9 @@ internal sealed class HandshakeDeadline(Connection connection) : TimerEntry
 
     public void Arm(Worker worker, TimeSpan timeout)
     {
-        worker.Timers.Schedule(this, worker.NowMs, (long)timeout.TotalMilliseconds);
+        // The clock now, not the one read at the start of the worker's turn: armed late in a long turn, the deadline
+        // would otherwise fire up to that turn's length early.
+        worker.Timers.Schedule(this, Environment.TickCount64, (long)timeout.TotalMilliseconds);
     }
 
     public void Disarm() => Wheel?.Cancel(this);

@@ -113,7 +113,8 @@ public static partial class TlsLayer
     {
         public bool Expired { get; private set; }
 
-        public void Arm(Worker worker, TimeSpan timeout) => worker.Timers.Schedule(this, worker.NowMs, (long)timeout.TotalMilliseconds);
+        // The clock now, not the turn's (see HandshakeDeadline): armed late in a long turn it would fire early.
+        public void Arm(Worker worker, TimeSpan timeout) => worker.Timers.Schedule(this, Environment.TickCount64, (long)timeout.TotalMilliseconds);
 
         public void Disarm() => Wheel?.Cancel(this);
 
