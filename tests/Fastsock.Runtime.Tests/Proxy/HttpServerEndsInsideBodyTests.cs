@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Fastsock.Tests.Support;
 using static Fastsock.Tests.Proxy.AdminStatsTests;
@@ -43,7 +42,7 @@ public sealed class HttpServerEndsInsideBodyTests : HttpProxyHarness
         await using var backend = new RawBackend(c => AnswerAsync(c, more.Task));
         var (web, admin) = await StartAsync(backend.Port, cores, forwarding);
 
-        var (head, body, reset) = await GetUntilCloseAsync(web, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", more);
+        var (head, body, reset) = await Clients.GetUntilCloseAsync(web, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", more, Part);
 
         Assert.StartsWith("HTTP/1.1 200 ", head, StringComparison.Ordinal);
         Assert.Contains($"\r\nContent-Length: {Length}\r\n", head, StringComparison.Ordinal);
@@ -57,7 +56,7 @@ public sealed class HttpServerEndsInsideBodyTests : HttpProxyHarness
         Assert.Equal(forwarding == "splice", BytesSpliced(stats) >= Half);
 
         // The next request needs a new connection: the one that ended early was closed, not pooled.
-        var (nextHead, nextBody, _) = await GetUntilCloseAsync(web, "GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", null);
+        var (nextHead, nextBody, _) = await Clients.GetUntilCloseAsync(web, "GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 200 ", nextHead, StringComparison.Ordinal);
         Assert.Equal(4, nextBody);
         Assert.Equal(2, backend.Accepted);
@@ -81,42 +80,6 @@ public sealed class HttpServerEndsInsideBodyTests : HttpProxyHarness
         await more;
         await c.SendAsync(new string('h', Half));
         c.Socket.Shutdown(SocketShutdown.Send);
-    }
-
-    /// <summary>
-    /// One <paramref name="request"/> on its own connection, read until the proxy closes it: the head, the body's length,
-    /// and whether it reset; <paramref name="more"/> is completed once the head and <see cref="Part"/> bytes of the body are in.
-    /// </summary>
-    private static async Task<(string Head, int Body, bool Reset)> GetUntilCloseAsync(IPEndPoint web, string request, TaskCompletionSource? more)
-    {
-        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(web).WaitAsync(Clients.Timeout);
-        await client.SendAsync(Encoding.ASCII.GetBytes(request), SocketFlags.None);
-        var received = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        bool reset = false;
-        try
-        {
-            int n;
-            while ((n = await client.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Clients.Timeout)) > 0)
-            {
-                received.Write(buffer, 0, n);
-                if (more is not null && received.GetBuffer().AsSpan(0, (int)received.Length).IndexOf("\r\n\r\n"u8) is int end && end >= 0
-                    && received.Length >= end + 4 + Part)
-                {
-                    more.TrySetResult();
-                }
-            }
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset)
-        {
-            reset = true;
-        }
-
-        byte[] all = received.ToArray();
-        int headEnd = all.AsSpan().IndexOf("\r\n\r\n"u8);
-        Assert.True(headEnd >= 0, $"no response head in {all.Length} bytes");
-        return (Encoding.Latin1.GetString(all, 0, headEnd + 4), all.Length - headEnd - 4, reset);
     }
 
     private static JsonElement Failures(JsonElement stats) => Server(stats, "b", "server0").GetProperty("failures");

@@ -133,6 +133,44 @@ internal static class Clients
         }
     }
 
+    /// <summary>
+    /// Sends <paramref name="request"/> on a new connection and reads until the server closes it: the response head,
+    /// the body's length, and whether it ended with a reset. <paramref name="bodyStarted"/> is completed once the head
+    /// and <paramref name="bodyStartedAfter"/> bytes of the body are in.
+    /// </summary>
+    public static async Task<(string Head, int Body, bool Reset)> GetUntilCloseAsync(
+        EndPoint server, string request, TaskCompletionSource? bodyStarted = null, int bodyStartedAfter = 0)
+    {
+        using var client = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(server).WaitAsync(Timeout);
+        await client.SendAsync(System.Text.Encoding.ASCII.GetBytes(request), SocketFlags.None).WaitAsync(Timeout);
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        bool reset = false;
+        try
+        {
+            int n;
+            while ((n = await client.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Timeout)) > 0)
+            {
+                received.Write(buffer, 0, n);
+                if (bodyStarted is not null && received.GetBuffer().AsSpan(0, (int)received.Length).IndexOf("\r\n\r\n"u8) is int end && end >= 0
+                    && received.Length >= end + 4 + bodyStartedAfter)
+                {
+                    bodyStarted.TrySetResult();
+                }
+            }
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset)
+        {
+            reset = true;
+        }
+
+        byte[] all = received.ToArray();
+        int headEnd = all.AsSpan().IndexOf("\r\n\r\n"u8);
+        Assert.True(headEnd >= 0, $"no response head in {all.Length} bytes");
+        return (System.Text.Encoding.Latin1.GetString(all, 0, headEnd + 4), all.Length - headEnd - 4, reset);
+    }
+
     /// <summary>One echo round trip of <paramref name="message"/> on an open connection.</summary>
     public static async Task<byte[]> RoundTripAsync(Socket socket, byte[] message)
     {
