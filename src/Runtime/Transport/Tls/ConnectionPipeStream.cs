@@ -54,6 +54,12 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
     /// </summary>
     public ResumptionWitness? Witness { get; set; }
 
+    /// <summary>
+    /// The connection's input ended, failed or was cancelled under this stream: a plaintext read that fails after that
+    /// is the transport's end, not a record the peer got wrong.
+    /// </summary>
+    public bool InputInterrupted { get; private set; }
+
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
@@ -79,7 +85,18 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
         var pending = read.GetAwaiter();
         if (pending.IsCompleted)
         {
-            return new ValueTask<int>(CopyOut(pending.GetResult(), buffer));
+            ReadResult result;
+            try
+            {
+                result = pending.GetResult();
+            }
+            catch
+            {
+                InputInterrupted = true;
+                throw;
+            }
+
+            return new ValueTask<int>(CopyOut(result, buffer));
         }
 
         _read.Reset();
@@ -143,6 +160,7 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
             }
             catch (Exception ex)
             {
+                InputInterrupted = true;
                 _readBuffer = default;
                 _read.SetException(ex);
                 return;
@@ -186,6 +204,7 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
         var data = result.Buffer;
         if (result.IsCanceled)
         {
+            InputInterrupted = true;
             _pipe.Input.AdvanceTo(data.Start);
 
             // SslStream turns an OperationCanceledException from its inner stream into an IOException unless the token
@@ -196,6 +215,7 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
         }
 
         int count = (int)Math.Min(data.Length, buffer.Length);
+        InputInterrupted |= count == 0 && result.IsCompleted;
         data.Slice(0, count).CopyTo(buffer.Span);
         _pipe.Input.AdvanceTo(data.GetPosition(count));
         if (Witness is { WatchesReads: true } witness)

@@ -15,6 +15,12 @@ internal sealed class TlsConnection(Connection inner, SslStream ssl, Worker work
     public override PipeWriter Output => PlaintextWriter;
 
     /// <summary>
+    /// SslStream refused a record from the client after the handshake (a bad authentication tag, a malformed record, a
+    /// fatal alert): a plaintext read failed while the ciphertext under it had neither ended nor failed.
+    /// </summary>
+    public bool RecordRejected(ConnectionPipeStream ciphertext) => PlaintextReader.ReadFailed && !ciphertext.InputInterrupted;
+
+    /// <summary>
     /// After the handler: sends what it left unflushed and a close_notify, so the client can tell the end of the data
     /// from a cut connection. A peer that is already gone only makes this fail quietly.
     /// </summary>
@@ -29,6 +35,11 @@ internal sealed class TlsConnection(Connection inner, SslStream ssl, Worker work
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             // The peer reset or the connection was aborted: nothing left to tell it.
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            // SslStream will not shut down a session that refused a record (OpenSSL's "shutdown while in init"): the
+            // connection just closes, with no close_notify.
         }
     }
 }

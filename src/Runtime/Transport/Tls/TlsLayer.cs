@@ -71,10 +71,19 @@ public static partial class TlsLayer
             {
                 await handler(tls).ConfigureAwait(true);
             }
+            catch (IOException) when (tls.RecordRejected(ciphertext))
+            {
+                // The client's bad record, not the handler's fault: the connection closes cleanly.
+            }
             finally
             {
                 await new WorkerHop(worker);
+                bool badRecord = tls.RecordRejected(ciphertext);
                 await tls.CloseAsync().ConfigureAwait(true);
+                if (badRecord)
+                {
+                    stats.Failed(connection.WorkerIndex, TlsFailureReason.BadRecord);
+                }
             }
         }
         finally

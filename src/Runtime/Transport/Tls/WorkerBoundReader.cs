@@ -35,11 +35,15 @@ internal sealed class WorkerBoundReader : PipeReader, IValueTaskSource<ReadResul
         _onInnerCompleted = OnInnerCompleted;
     }
 
+    /// <summary>A read of the inner reader threw (SslStream refused a record, or the transport under it failed).</summary>
+    public bool ReadFailed { get; private set; }
+
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         var read = _inner.ReadAsync(cancellationToken);
         if (read.IsCompleted && _worker.IsCurrentThread)
         {
+            ReadFailed |= read.IsFaulted;
             return read;
         }
 
@@ -71,6 +75,7 @@ internal sealed class WorkerBoundReader : PipeReader, IValueTaskSource<ReadResul
         }
         catch (Exception ex)
         {
+            ReadFailed = true;
             error = ex;
         }
 

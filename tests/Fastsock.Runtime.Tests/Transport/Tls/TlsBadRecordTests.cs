@@ -10,27 +10,31 @@ using Fastsock.Transport.Tls;
 namespace Fastsock.Tests.Transport.Tls;
 
 /// <summary>
-/// A record the client corrupts after the handshake (one flipped byte in its authentication tag): the OpenSSL engine
-/// sends OpenSSL's fatal alert at once, while the handler still holds the connection, then closes with a FIN, and
-/// counts the connection as a bad record. The client is SslStream over a stream that flips the byte; what the server
-/// sends back is read raw from the socket.
+/// A record the client corrupts after the handshake (one flipped byte in its authentication tag) is counted as a bad
+/// record and the connection closes with a FIN, not a reset, under both engines. The OpenSSL engine first sends
+/// OpenSSL's fatal alert at once, while the handler still holds the connection; SslStream sends nothing (no alert, no
+/// close_notify). The client is SslStream over a stream that flips the byte; what the server sends back is read raw
+/// from the socket.
 /// </summary>
-public sealed class OpenSslBadRecordTests
+public sealed class TlsBadRecordTests
 {
     private const byte Alert = 21;
     private const byte ApplicationData = 23;
 
     private static readonly X509Certificate2 Site = TestCertificates.Create("a.example.test", ["a.example.test"]);
 
-    public static TheoryData<string, SslProtocols> Cases
+    public static TheoryData<TlsServerEngine, string, SslProtocols> Cases
     {
         get
         {
-            var data = new TheoryData<string, SslProtocols>();
-            foreach (var cores in CoreSets.OneAndTwoWorkers)
+            var data = new TheoryData<TlsServerEngine, string, SslProtocols>();
+            foreach (var engine in new[] { TlsServerEngine.OpenSsl, TlsServerEngine.SslStream })
             {
-                data.Add(cores, SslProtocols.Tls12);
-                data.Add(cores, SslProtocols.Tls13);
+                foreach (var cores in CoreSets.OneAndTwoWorkers)
+                {
+                    data.Add(engine, cores, SslProtocols.Tls12);
+                    data.Add(engine, cores, SslProtocols.Tls13);
+                }
             }
 
             return data;
@@ -39,10 +43,10 @@ public sealed class OpenSslBadRecordTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task A_corrupted_record_after_the_handshake_gets_an_alert_before_the_fin_and_is_counted_as_a_bad_record(string cores, SslProtocols protocol)
+    public async Task A_corrupted_record_after_the_handshake_is_counted_as_a_bad_record_and_closed_with_a_fin(TlsServerEngine engine, string cores, SslProtocols protocol)
     {
         Assert.True(TlsLayer.OpenSslAvailable, TlsLayer.OpenSslDescription);
-        var options = new TlsServerOptions { Engine = TlsServerEngine.OpenSsl };
+        var options = new TlsServerOptions { Engine = engine };
         options.Certificates.Add(Site);
         var clientHasAlert = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = await TestServers.StartAsync(TlsLayer.Server(options, async connection =>
@@ -52,8 +56,12 @@ public sealed class OpenSslBadRecordTests
             await connection.Transport.Output.WriteAsync(first.Buffer.ToArray());
             input.AdvanceTo(first.Buffer.End);
 
-            // The handler reads nothing until the client has its alert: the alert cannot wait for the handler's close.
-            await clientHasAlert.Task;
+            if (engine == TlsServerEngine.OpenSsl)
+            {
+                // The handler reads nothing until the client has its alert: the alert cannot wait for the handler's close.
+                await clientHasAlert.Task;
+            }
+
             await input.ReadAsync(); // fails: the record was rejected
         }), o => o.Cores = CpuSet.Parse(cores));
 
@@ -67,6 +75,30 @@ public sealed class OpenSslBadRecordTests
         await ssl.ReadExactlyAsync(echo).AsTask().WaitAsync(Clients.Timeout); // TLS 1.3 tickets came before it: read
         Assert.Equal("ping"u8.ToArray(), echo);
 
+        if (engine == TlsServerEngine.SslStream)
+        {
+            // SslStream sends no alert for the record it refuses, and no close_notify after it: only the FIN.
+            tamper.CorruptNextWrite = true;
+            await ssl.WriteAsync("pong"u8.ToArray()).AsTask().WaitAsync(Clients.Timeout);
+        }
+        else
+        {
+            await ReadAlertAsync(socket, tamper, ssl, protocol, clientHasAlert);
+        }
+
+        // Then the end of the stream, not a reset: the connection closed cleanly.
+        Assert.Equal(0, await socket.ReceiveAsync(new byte[64]).WaitAsync(Clients.Timeout));
+        await Eventually.AssertAsync(() => options.Stats.Snapshot() is { BadRecords: 1, Closed: 1 }, () => $"no bad record counted: {options.Stats.Snapshot()}");
+        var stats = options.Stats.Snapshot();
+        Assert.Equal((1L, 0L), (stats.Handshakes, stats.Failures));
+    }
+
+    /// <summary>
+    /// The OpenSSL engine: the corrupted record gets one record back, OpenSSL's fatal alert, while the handler still
+    /// holds the connection (it waits for <paramref name="clientHasAlert"/>).
+    /// </summary>
+    private static async Task ReadAlertAsync(Socket socket, TamperingStream tamper, SslStream ssl, SslProtocols protocol, TaskCompletionSource clientHasAlert)
+    {
         try
         {
             tamper.CorruptNextWrite = true;
@@ -81,12 +113,6 @@ public sealed class OpenSslBadRecordTests
         {
             clientHasAlert.TrySetResult();
         }
-
-        // Then the end of the stream, not a reset: the connection closed cleanly after its alert.
-        Assert.Equal(0, await socket.ReceiveAsync(new byte[64]).WaitAsync(Clients.Timeout));
-        await Eventually.AssertAsync(() => options.Stats.Snapshot() is { BadRecords: 1, Closed: 1 }, () => $"no bad record counted: {options.Stats.Snapshot()}");
-        var stats = options.Stats.Snapshot();
-        Assert.Equal((1L, 0L), (stats.Handshakes, stats.Failures));
     }
 
     /// <summary>One whole TLS record read raw from the socket: its content type and length.</summary>
