@@ -112,4 +112,16 @@ public abstract class HttpProxyHarness : IDisposable
         await proxy.WaitForLineAsync("Press Ctrl+C");
         return (proxy, config);
     }
+
+    /// <summary>Bytes the proxy's workers moved with splice(2), summed from the admin stats JSON.</summary>
+    protected static long BytesSpliced(System.Text.Json.JsonElement stats)
+    {
+        long total = 0;
+        foreach (var worker in stats.GetProperty("workers").EnumerateArray())
+        {
+            total += worker.GetProperty("bytesSpliced").GetInt64();
+        }
+
+        return total;
+    }
 }

@@ -86,17 +86,6 @@ public sealed class HttpServerEndsInsideBodyTests : HttpProxyHarness
 
     private static JsonElement Connections(JsonElement stats) => Server(stats, "b", "server0").GetProperty("connections");
 
-    private static long BytesSpliced(JsonElement stats)
-    {
-        long total = 0;
-        foreach (var worker in stats.GetProperty("workers").EnumerateArray())
-        {
-            total += worker.GetProperty("bytesSpliced").GetInt64();
-        }
-
-        return total;
-    }
-
     private async Task<(IPEndPoint Web, IPEndPoint Admin)> StartAsync(int backendPort, string cores, string forwarding)
     {
         var (proxy, _) = await StartProxyWithConfigAsync($$"""
