@@ -71,7 +71,8 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         {
             string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
             int sent = int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
-            var (head, body) = await GetUntilClosedAsync(web, path, sent, goodBytesForwarded);
+            var (head, body, reset) = await GetUntilClosedAsync(web, path, sent, goodBytesForwarded);
+            Assert.False(reset, "the client's connection was reset after the bad record, not closed with a FIN");
             Assert.StartsWith("HTTP/1.1 200 ", head, StringComparison.Ordinal);
             Assert.Contains($"Content-Length: {parts[1]}\r\n", head, StringComparison.OrdinalIgnoreCase);
             Assert.Equal(sent, body.Length); // every byte before the bad record, none after it
@@ -81,7 +82,9 @@ public sealed class BackendTlsBadRecordTests : IDisposable
             }
         }
 
-        // The server's connection was closed by the proxy: dropped, not kept in the pool.
+        // The request was not sent again (a bad record is an answer, if a bad one), and the server's connection was
+        // closed by the proxy: dropped, not kept in the pool.
+        Assert.True(backend.Faults == 1, $"the server got the request {backend.Faults} times: {proxy.Stdout}");
         await Eventually.AssertAsync(() => backend.ClosedByPeer == 1, () => $"the proxy did not close the server's connection: {proxy.Stdout}{proxy.Stderr}");
 
         // The next request works, on a new connection to the server (a new handshake).
@@ -126,7 +129,7 @@ public sealed class BackendTlsBadRecordTests : IDisposable
     /// head and the body bytes. Once the head and <paramref name="good"/> body bytes are in, <paramref name="goodBytesForwarded"/>
     /// lets the server send its bad record (SslStream would drop good records that arrive with it).
     /// </summary>
-    private static async Task<(string Head, byte[] Body)> GetUntilClosedAsync(EndPoint proxy, string path, int good, TaskCompletionSource goodBytesForwarded)
+    private static async Task<(string Head, byte[] Body, bool Reset)> GetUntilClosedAsync(EndPoint proxy, string path, int good, TaskCompletionSource goodBytesForwarded)
     {
         using var socket = new Socket(proxy.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(proxy).WaitAsync(Clients.Timeout);
@@ -134,6 +137,7 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         var received = new MemoryStream();
         var buffer = new byte[64 * 1024];
         int headEnd = -1;
+        bool reset = false;
         try
         {
             int n;
@@ -154,10 +158,11 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset)
         {
             // Closed with a reset: what was received before it is still checked.
+            reset = true;
         }
 
         byte[] all = received.ToArray();
         Assert.True(headEnd >= 0, $"no response head in {all.Length} bytes");
-        return (Encoding.Latin1.GetString(all, 0, headEnd + 4), all[(headEnd + 4)..]);
+        return (Encoding.Latin1.GetString(all, 0, headEnd + 4), all[(headEnd + 4)..], reset);
     }
 }
