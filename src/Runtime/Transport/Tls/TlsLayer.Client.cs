@@ -123,7 +123,7 @@ public static partial class TlsLayer
         public bool Expired { get; private set; }
 
         // The clock now, not the turn's (see HandshakeDeadline): armed late in a long turn it would fire early.
-        public void Arm(Worker worker, TimeSpan timeout) => worker.Timers.Schedule(this, Environment.TickCount64, (long)timeout.TotalMilliseconds);
+        public void Arm(Worker worker, TimeSpan timeout) => worker.Timers.Schedule(this, Environment.TickCount64, timeout);
 
         public void Disarm() => Wheel?.Cancel(this);
 
