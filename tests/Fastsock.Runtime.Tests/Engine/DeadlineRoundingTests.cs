@@ -18,7 +18,7 @@ public sealed class DeadlineRoundingTests
         15_000, // 1.5 ms
         4_005_000, // 400.5 ms
         499_999, // 49.9999 ms
-        1, // 100 ns
+        500_005, // 50.0005 ms: one whole tick and a little
     };
 
     [Theory]
