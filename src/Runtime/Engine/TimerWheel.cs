@@ -28,6 +28,23 @@ internal sealed class TimerWheel
         return (int)Math.Clamp(next - nowMs, 0, TickMilliseconds);
     }
 
+    /// <summary>
+    /// Schedules <paramref name="entry"/> <paramref name="delay"/> after <paramref name="nowMs"/>, the delay rounded up to
+    /// the millisecond (<see cref="Milliseconds"/>): every deadline given as a TimeSpan is armed this way.
+    /// </summary>
+    public void Schedule(TimerEntry entry, long nowMs, TimeSpan delay) => Schedule(entry, nowMs, Milliseconds(delay));
+
+    /// <summary>
+    /// A delay in whole milliseconds for the wheel, rounded up: truncated, a delay with a fraction of a millisecond
+    /// could land in the tick before its deadline and fire early. Negative delays stay negative (the wheel fires them
+    /// at its next tick).
+    /// </summary>
+    public static long Milliseconds(TimeSpan delay)
+    {
+        long whole = delay.Ticks / TimeSpan.TicksPerMillisecond;
+        return delay.Ticks % TimeSpan.TicksPerMillisecond > 0 ? whole + 1 : whole;
+    }
+
     public void Schedule(TimerEntry entry, long nowMs, long delayMs)
     {
         if (entry.Wheel is not null)

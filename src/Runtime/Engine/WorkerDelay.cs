@@ -30,7 +30,7 @@ public static class WorkerDelay
 
         // From the clock now, so a wait begun late in a long turn is not first fired early only to be re-armed by
         // the precise check below.
-        worker.Timers.Schedule(entry, Environment.TickCount64, (long)delay.TotalMilliseconds);
+        worker.Timers.Schedule(entry, Environment.TickCount64, delay);
         return new ValueTask(entry, entry.Version);
     }
 

@@ -34,7 +34,7 @@ internal sealed class ReadDeadline(Connection connection) : TimerEntry
 
         // The clock now, not the one read at the start of the worker's turn: armed late in a long turn, the deadline
         // would otherwise fire up to that turn's length early.
-        worker.Timers.Schedule(this, Environment.TickCount64, (long)Math.Ceiling(timeout.TotalMilliseconds));
+        worker.Timers.Schedule(this, Environment.TickCount64, timeout);
     }
 
     public void Disarm()

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Fastsock.Engine;
 using Fastsock.Transport;
+using Fastsock.Transport.Tls;
 
 namespace Fastsock.Http.Proxying;
 
@@ -72,8 +73,10 @@ public sealed partial class HttpExchangeForwarder
                 }
                 catch (IOException ex)
                 {
-                    // On the first read nothing came back: the connection died under the request, not inside a head.
-                    return Finish(!first ? HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ex.Message)
+                    // On the first read nothing came back: the connection died under the request, not inside a head. A TLS
+                    // record the server got wrong is an answer, though a bad one: like a bad head, never sent again.
+                    bool answered = !first || TlsLayer.RecordFailureOf(backend) != TlsClientRecordFailure.None;
+                    return Finish(answered ? HttpForwarderOutcome.Failed(HttpForwarderError.ResponseHeaders, 502, ex.Message)
                         : replayable ? HttpForwarderOutcome.Retry(ex.Message)
                         : HttpForwarderOutcome.Failed(HttpForwarderError.Request, 502, ex.Message));
                 }

@@ -93,7 +93,7 @@ internal sealed partial class OutboundConnection : Connection, IDuplexPipe, IEpo
 
         // The clock now, not the one read at the start of the worker's turn: a connect started late in a long turn
         // would otherwise time out up to that turn's length early.
-        worker.Timers.Schedule(_timer, Environment.TickCount64, (long)timeout.TotalMilliseconds);
+        worker.Timers.Schedule(_timer, Environment.TickCount64, timeout);
         if (cancellationToken.CanBeCanceled)
         {
             _cancellation = cancellationToken.UnsafeRegister(static state =>

@@ -60,6 +60,12 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
     /// </summary>
     public bool InputInterrupted { get; private set; }
 
+    /// <summary>
+    /// The connection's input ended (the peer's FIN) under this stream, as opposed to failing or being cancelled: a
+    /// plaintext read that fails after it met the end inside a record (a truncated record).
+    /// </summary>
+    public bool InputEnded { get; private set; }
+
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
@@ -215,7 +221,12 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
         }
 
         int count = (int)Math.Min(data.Length, buffer.Length);
-        InputInterrupted |= count == 0 && result.IsCompleted;
+        if (count == 0 && result.IsCompleted)
+        {
+            InputInterrupted = true;
+            InputEnded = true;
+        }
+
         data.Slice(0, count).CopyTo(buffer.Span);
         _pipe.Input.AdvanceTo(data.GetPosition(count));
         if (Witness is { WatchesReads: true } witness)

@@ -11,7 +11,7 @@ internal sealed class HandshakeDeadline(Connection connection) : TimerEntry
     {
         // The clock now, not the one read at the start of the worker's turn: armed late in a long turn, the deadline
         // would otherwise fire up to that turn's length early.
-        worker.Timers.Schedule(this, Environment.TickCount64, (long)timeout.TotalMilliseconds);
+        worker.Timers.Schedule(this, Environment.TickCount64, timeout);
     }
 
     public void Disarm() => Wheel?.Cancel(this);

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Security;
+using System.Security.Cryptography;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Tls;
@@ -8,7 +9,9 @@ namespace Fastsock.Transport.Tls;
 /// An outbound connection after its TLS handshake: its pipes carry plaintext through an <see cref="SslStream"/> over
 /// the inner connection's pipes, and resume on the connection's worker. Like any outbound connection it lives until
 /// the caller has completed both pipe ends. Completing the output sends a close_notify; once both are complete the
-/// stream is let go and the inner connection's ends are completed, which closes the socket.
+/// stream is let go and the inner connection's ends are completed, which closes the socket. A record the server got
+/// wrong fails the plaintext read with an <see cref="IOException"/>; the close then sends no close_notify (SslStream
+/// refuses to after it), still closes the socket, and counts the record in <see cref="TlsClientStats"/>.
 /// </summary>
 internal sealed class TlsClientConnection : SslStreamConnectionBase
 {
@@ -30,6 +33,16 @@ internal sealed class TlsClientConnection : SslStreamConnectionBase
     public override PipeReader Input { get; }
 
     public override PipeWriter Output { get; }
+
+    /// <summary>
+    /// Whether a plaintext read failed because of a record from the server: refused while the ciphertext under it had
+    /// neither ended nor failed, or met the ciphertext's end inside a record.
+    /// </summary>
+    public TlsClientRecordFailure RecordFailure =>
+        !PlaintextReader.ReadFailed ? TlsClientRecordFailure.None
+            : !_ciphertext.InputInterrupted ? TlsClientRecordFailure.Rejected
+            : _ciphertext.InputEnded ? TlsClientRecordFailure.Truncated
+            : TlsClientRecordFailure.None;
 
     private void EndCompleted(bool input, Exception? error = null)
     {
@@ -59,7 +72,7 @@ internal sealed class TlsClientConnection : SslStreamConnectionBase
         {
             // Asynchronously: a plain Complete would flush what is left with a blocking write, which a worker refuses.
             await PlaintextWriter.CompleteAsync(error).ConfigureAwait(true);
-            if (error is null)
+            if (error is null && RecordFailure == TlsClientRecordFailure.None)
             {
                 await Ssl.ShutdownAsync().ConfigureAwait(true);
             }
@@ -68,25 +81,33 @@ internal sealed class TlsClientConnection : SslStreamConnectionBase
         {
             // Reset, aborted or mid-record: nothing left to tell the server.
         }
+        catch (CryptographicException)
+        {
+            // SslStream will not shut down a session in error (OpenSSL's "shutdown while in init"), should one get here
+            // unseen by RecordFailure: the connection just closes, with no close_notify.
+        }
     }
 
     /// <summary>Both ends are complete: once the close_notify is out, let the stream go and close the inner connection.</summary>
+    /// <remarks>Nobody awaits this task: whatever the stream throws, the socket is closed and the connection counted.</remarks>
     private async Task CloseAsync()
     {
-        await _outputClosed!.ConfigureAwait(true);
         try
         {
+            await _outputClosed!.ConfigureAwait(true);
             await Ssl.DisposeAsync().ConfigureAwait(true);
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or CryptographicException)
         {
             // As above.
         }
-
-        await new WorkerHop(Worker);
-        Inner.Transport.Input.Complete();
-        Inner.Transport.Output.Complete();
-        _stats.Closed(Inner.WorkerIndex, _ciphertext.HopsToWorker);
+        finally
+        {
+            await new WorkerHop(Worker);
+            Inner.Transport.Input.Complete();
+            Inner.Transport.Output.Complete();
+            _stats.Closed(Inner.WorkerIndex, _ciphertext.HopsToWorker, RecordFailure);
+        }
     }
 
     /// <summary>The plaintext reader; completing it is half of closing the connection.</summary>

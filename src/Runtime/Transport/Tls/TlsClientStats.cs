@@ -42,8 +42,11 @@ public sealed class TlsClientStats
 
     internal void Failed(int worker, TlsClientFailureReason reason) => Interlocked.Increment(ref _workers.For(worker).Failures[(int)reason]);
 
-    /// <summary>A connection under the layer has ended; <paramref name="hops"/> of its stream calls came from off the worker.</summary>
-    internal void Closed(int worker, long hops)
+    /// <summary>
+    /// A connection under the layer has ended; <paramref name="hops"/> of its stream calls came from off the worker, and
+    /// <paramref name="recordFailure"/> says whether a record from the server ended it.
+    /// </summary>
+    internal void Closed(int worker, long hops, TlsClientRecordFailure recordFailure = TlsClientRecordFailure.None)
     {
         var counters = _workers.For(worker);
         Interlocked.Increment(ref counters.Closed);
@@ -51,8 +54,16 @@ public sealed class TlsClientStats
         {
             Interlocked.Add(ref counters.Hops, hops);
         }
-    }
 
+        if (recordFailure == TlsClientRecordFailure.Rejected)
+        {
+            Interlocked.Increment(ref counters.BadRecords);
+        }
+        else if (recordFailure == TlsClientRecordFailure.Truncated)
+        {
+            Interlocked.Increment(ref counters.TruncatedRecords);
+        }
+    }
 
     /// <summary>One worker's counters; the interlocked adds are uncontended and let readers on other threads see whole values.</summary>
     private sealed class WorkerCounters : IWorkerCounters<WorkerCounters>
@@ -65,6 +76,8 @@ public sealed class TlsClientStats
         public long Tls13;
         public long Hops;
         public long Closed;
+        public long BadRecords;
+        public long TruncatedRecords;
 
         public void AddTo(WorkerCounters total)
         {
@@ -74,6 +87,8 @@ public sealed class TlsClientStats
             total.Tls13 += Interlocked.Read(ref Tls13);
             total.Hops += Interlocked.Read(ref Hops);
             total.Closed += Interlocked.Read(ref Closed);
+            total.BadRecords += Interlocked.Read(ref BadRecords);
+            total.TruncatedRecords += Interlocked.Read(ref TruncatedRecords);
             for (int i = 0; i < Failures.Length; i++)
             {
                 total.Failures[i] += Interlocked.Read(ref Failures[i]);
@@ -85,7 +100,15 @@ public sealed class TlsClientStats
             }
         }
 
-        public TlsClientStatsSnapshot ToSnapshot() => new(Handshakes, Failures, Hops, Closed) { Resumed = Resumed, Tls12 = Tls12, Tls13 = Tls13, CipherSuites = Ciphers };
+        public TlsClientStatsSnapshot ToSnapshot() => new(Handshakes, Failures, Hops, Closed)
+        {
+            Resumed = Resumed,
+            Tls12 = Tls12,
+            Tls13 = Tls13,
+            CipherSuites = Ciphers,
+            BadRecords = BadRecords,
+            TruncatedRecords = TruncatedRecords,
+        };
     }
 }
 
@@ -136,10 +159,22 @@ public sealed class TlsClientStatsSnapshot
     /// <summary>Connections that have ended under the layer, whether or not their handshake completed.</summary>
     public long Closed { get; }
 
+    /// <summary>
+    /// Connections closed after their handshake because a record from the server failed to decrypt or verify
+    /// (<see cref="TlsClientRecordFailure.Rejected"/>). Not in <see cref="Failures"/>, which counts handshakes.
+    /// </summary>
+    public long BadRecords { get; internal init; }
+
+    /// <summary>
+    /// Connections closed after their handshake because the server's connection ended inside a record
+    /// (<see cref="TlsClientRecordFailure.Truncated"/>). Not in <see cref="Failures"/>.
+    /// </summary>
+    public long TruncatedRecords { get; internal init; }
+
     /// <summary>Handshakes that failed for <paramref name="reason"/>.</summary>
     public long FailuresOf(TlsClientFailureReason reason) => _failures[(int)reason];
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"handshakes {Handshakes} (resumed {Resumed}), failures {Failures} ({string.Join(", ", Enum.GetValues<TlsClientFailureReason>().Select(r => $"{r} {FailuresOf(r)}"))}), closed {Closed}, hops {HopsToWorker}";
+        $"handshakes {Handshakes} (resumed {Resumed}), failures {Failures} ({string.Join(", ", Enum.GetValues<TlsClientFailureReason>().Select(r => $"{r} {FailuresOf(r)}"))}), closed {Closed}, bad records {BadRecords}, truncated records {TruncatedRecords}, hops {HopsToWorker}";
 }

@@ -69,6 +69,15 @@ public static partial class TlsLayer
         return new TlsClientConnection(connection, ssl, ciphertext, worker, options.Stats);
     }
 
+    /// <summary>
+    /// Whether reading from the server on <paramref name="connection"/> (one returned by <see cref="ClientAsync"/>)
+    /// failed because of a record it sent after the handshake: refused, or cut short by the end of the connection.
+    /// <see cref="TlsClientRecordFailure.None"/> for any other connection, or when the reads did not fail that way.
+    /// Read it on the connection's worker, after a read threw.
+    /// </summary>
+    public static TlsClientRecordFailure RecordFailureOf(Connection connection) =>
+        connection is TlsClientConnection tls ? tls.RecordFailure : TlsClientRecordFailure.None;
+
     /// <remarks>
     /// SslStream resumes client sessions from a cache it keeps per process, keyed by <see cref="SslClientAuthenticationOptions.TargetHost"/>
     /// (one session per name; TLS 1.3 tickets and TLS 1.2 ids or tickets): nothing here is per connection in a way that
@@ -114,7 +123,7 @@ public static partial class TlsLayer
         public bool Expired { get; private set; }
 
         // The clock now, not the turn's (see HandshakeDeadline): armed late in a long turn it would fire early.
-        public void Arm(Worker worker, TimeSpan timeout) => worker.Timers.Schedule(this, Environment.TickCount64, (long)timeout.TotalMilliseconds);
+        public void Arm(Worker worker, TimeSpan timeout) => worker.Timers.Schedule(this, Environment.TickCount64, timeout);
 
         public void Disarm() => Wheel?.Cancel(this);
 

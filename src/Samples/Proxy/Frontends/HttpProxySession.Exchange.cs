@@ -5,6 +5,7 @@ using Fastsock.Http.Proxying;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Health;
 using Fastsock.Samples.Proxy.Routing;
+using Fastsock.Samples.Proxy.Tls;
 
 namespace Fastsock.Samples.Proxy.Frontends;
 
@@ -139,6 +140,11 @@ internal sealed partial class HttpProxySession
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FinishAsync(ServerState server, HttpForwarderOutcome outcome)
     {
+        if (outcome.Error != HttpForwarderError.None && server.Settings.Tls is not null && _backend is not null)
+        {
+            BackendTls.ReportRecordFailure(_frontend.Logger, _frontend.Backend.Settings.Name, server, _backend, outcome.AnswerStatus);
+        }
+
         if (outcome.Error == HttpForwarderError.ClientAborted)
         {
             _frontend.Counters?.ClientAborted(_client.WorkerIndex, server);

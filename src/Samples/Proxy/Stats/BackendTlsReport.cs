@@ -12,7 +12,7 @@ internal sealed record BackendTlsRow(string Backend, string Server, string Addre
 
 /// <summary>
 /// The TLS the proxy originates to its servers, on the admin endpoint: handshakes (and how many resumed), protocols, cipher suites and
-/// failures by reason per server per worker (the runtime's <see cref="TlsClientStats"/> of each server's
+/// failures by reason, and records from the server that closed a connection after its handshake, per server per worker (the runtime's <see cref="TlsClientStats"/> of each server's
 /// <c>tls</c> settings). Written into the stats page, its JSON (<c>tlsServers</c>) and /metrics
 /// (<c>fastsock_tls_client_*</c>), beside the frontends' <see cref="TlsReport"/>.
 /// </summary>
@@ -27,6 +27,8 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
             ("resumed", "resumed", s => s.Resumed),
             ("tls12", "TLS 1.2", s => s.Tls12),
             ("tls13", "TLS 1.3", s => s.Tls13),
+            ("badRecords", "bad records", s => s.BadRecords),
+            ("truncatedRecords", "truncated records", s => s.TruncatedRecords),
         ],
         [
             ("timeout", "timeout", s => s.FailuresOf(TlsClientFailureReason.Timeout)),
@@ -99,6 +101,9 @@ internal sealed record BackendTlsReport(IReadOnlyList<BackendTlsRow> Rows)
             Rows.SelectMany(r => new[] { (Labels(r, ("protocol", "TLSv1.2")), r.Stats.Tls12), (Labels(r, ("protocol", "TLSv1.3")), r.Stats.Tls13) }));
         TlsReport.Metric(text, "fastsock_tls_client_cipher_handshakes_total", "TLS handshakes to servers completed, by cipher suite (a fixed set; the rest as other).", true,
             Rows.SelectMany(r => r.Stats.CipherSuites.Select((count, i) => (Labels(r, ("cipher", TlsCipherTable.Names[i])), count))));
+        TlsReport.Metric(text, "fastsock_tls_client_bad_records_total",
+            "Connections to servers closed after the handshake by a record from the server: rejected (failed to decrypt or verify) or truncated (the server closed inside it).", true,
+            Rows.SelectMany(r => new[] { (Labels(r, ("reason", "rejected")), r.Stats.BadRecords), (Labels(r, ("reason", "truncated")), r.Stats.TruncatedRecords) }));
         TlsReport.Metric(text, "fastsock_tls_client_handshake_failures_total",
             "TLS handshakes to servers that failed, by reason (timeout, untrusted_root, name_mismatch, expired, handshake_error, peer_closed).", true,
             Rows.SelectMany(r => Columns.Failures.Select(c => (Labels(r, ("reason", c.Label)), c.Get(r.Stats)))));

@@ -35,6 +35,26 @@ internal static partial class BackendTls
         }
     }
 
+    /// <summary>
+    /// After an exchange failed on <paramref name="connection"/>: one warning line when a TLS record from the server
+    /// caused it (refused, or cut short by the server's close), naming the server and what the client got. The
+    /// connection is closed by the caller, never pooled; the runtime counts the record per server.
+    /// </summary>
+    public static void ReportRecordFailure(ILogger logger, string backend, ServerState server, Connection connection, int answerStatus)
+    {
+        var failure = TlsLayer.RecordFailureOf(connection);
+        if (failure == TlsClientRecordFailure.None)
+        {
+            return;
+        }
+
+        string what = failure == TlsClientRecordFailure.Rejected
+            ? "sent a TLS record that failed to decrypt or verify"
+            : "closed its connection inside a TLS record";
+        string outcome = answerStatus != 0 ? $"answered {answerStatus} to the client" : "the response to the client was cut short";
+        RecordFailed(logger, backend, server.Settings.Name, what, outcome);
+    }
+
     /// <summary>One warning line per server that talks TLS without checking the certificate.</summary>
     public static void WarnUnverified(ProxySettings settings, ILogger logger)
     {
@@ -71,6 +91,9 @@ internal static partial class BackendTls
 
     [LoggerMessage(EventId = 380, Level = LogLevel.Warning, Message = "Server {Server}: TLS handshake failed ({Reason}): {Detail}")]
     private static partial void HandshakeFailed(ILogger logger, string server, string reason, string detail);
+
+    [LoggerMessage(EventId = 382, Level = LogLevel.Warning, Message = "Backend {Backend}, server {Server}: the server {Failure}; {Outcome}, and the connection to the server was closed")]
+    private static partial void RecordFailed(ILogger logger, string backend, string server, string failure, string outcome);
 
     [LoggerMessage(EventId = 381, Level = LogLevel.Warning, Message = "Backend {Backend}, server {Server} ({Address}): tls verify is false: its certificate is not checked, so anyone on the path can pose as it; give caFile instead")]
     private static partial void Unverified(ILogger logger, string backend, string server, string address);
