@@ -14,7 +14,9 @@ public sealed class ConnectionOptions
 
     /// <summary>
     /// A connection with no bytes received or sent for this long is closed: first gracefully (its input ends),
-    /// then, if the handler has not finished after the same time again, aborted. Default 2 minutes.
+    /// then, if the handler has not finished after the same time again, aborted. A fraction of a millisecond counts as a
+    /// whole one (never closed early). <see cref="Timeout.InfiniteTimeSpan"/>: idle connections are never closed. Zero
+    /// and other negative values are rejected at start. Default 2 minutes.
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -36,9 +38,10 @@ public sealed class ConnectionOptions
             throw new ArgumentException($"MaxOutputBufferSize {MaxOutputBufferSize} is too small; use at least 4096 bytes.");
         }
 
-        if (IdleTimeout <= TimeSpan.Zero)
+        if (IdleTimeout <= TimeSpan.Zero && IdleTimeout != Timeout.InfiniteTimeSpan)
         {
-            throw new ArgumentException($"IdleTimeout {IdleTimeout} must be positive.");
+            throw new ArgumentException(
+                $"Connection.IdleTimeout {IdleTimeout} is not positive; give a positive time (e.g. 00:02:00), or Timeout.InfiniteTimeSpan to never close idle connections.");
         }
     }
 }

@@ -1,3 +1,4 @@
+using Fastsock.Engine;
 using Fastsock.Native;
 using Microsoft.Extensions.Logging;
 
@@ -271,12 +272,13 @@ internal sealed partial class SocketConnection
     /// <summary>Called by the pool's idle sweep: activity only stamps a time, this looks at it.</summary>
     internal void CheckIdle(long nowMs)
     {
-        if (_closed)
+        if (_closed || _options.IdleTimeout == Timeout.InfiniteTimeSpan)
         {
             return;
         }
 
-        long timeoutMs = (long)_options.IdleTimeout.TotalMilliseconds;
+        // Rounded up, as every deadline given as a TimeSpan: truncated, 200.5 ms would close after 200.
+        long timeoutMs = TimerWheel.Milliseconds(_options.IdleTimeout);
         if (nowMs - _lastActivityMs < timeoutMs)
         {
             return;
@@ -293,7 +295,7 @@ internal sealed partial class SocketConnection
         // First expiry: end the input as if the peer had closed, and give the handler one more period to finish.
         _idleClosing = true;
         _lastActivityMs = nowMs;
-        ConnectionLog.IdleTimeout(_worker.Logger, _worker.Index, (int)_options.IdleTimeout.TotalSeconds);
+        ConnectionLog.IdleTimeout(_worker.Logger, _worker.Index, timeoutMs);
         EndReceive(null);
     }
 }
@@ -309,6 +311,6 @@ internal static partial class ConnectionLog
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Could not set up an accepted connection on worker {Worker}")]
     public static partial void SetupFailed(ILogger logger, Exception exception, int worker);
 
-    [LoggerMessage(EventId = 23, Level = LogLevel.Debug, Message = "Connection on worker {Worker} idle for {Seconds} s; closing its input")]
-    public static partial void IdleTimeout(ILogger logger, int worker, int seconds);
+    [LoggerMessage(EventId = 23, Level = LogLevel.Debug, Message = "Connection on worker {Worker} idle for {Milliseconds} ms; closing its input")]
+    public static partial void IdleTimeout(ILogger logger, int worker, long milliseconds);
 }

@@ -10,7 +10,7 @@ namespace Fastsock.Transport;
 internal sealed class SocketConnectionPool
 {
     private readonly ObjectPool<SocketConnection> _pool;
-    private readonly IdleSweep _sweep;
+    private readonly IdleSweep? _sweep; // null when the idle timeout is infinite
     private SocketConnection? _live; // started connections, linked through SocketConnection.LiveNext/LivePrevious
     private long _created;
 
@@ -18,7 +18,7 @@ internal sealed class SocketConnectionPool
     {
         Worker = worker;
         _pool = new DefaultObjectPool<SocketConnection>(new Policy(this, options), maximumRetained);
-        _sweep = new IdleSweep(this, (long)options.IdleTimeout.TotalMilliseconds);
+        _sweep = options.IdleTimeout == Timeout.InfiniteTimeSpan ? null : new IdleSweep(this, TimerWheel.Milliseconds(options.IdleTimeout));
     }
 
     public Worker Worker { get; }
@@ -46,7 +46,7 @@ internal sealed class SocketConnectionPool
         }
 
         _live = connection;
-        if (!_sweep.IsScheduled)
+        if (_sweep is { IsScheduled: false })
         {
             Worker.Timers.Schedule(_sweep, Worker.NowMs, _sweep.PeriodMs);
         }
@@ -94,7 +94,8 @@ internal sealed class SocketConnectionPool
     /// One timer per worker for the idle timeout of all its connections, instead of a timer object in each: every
     /// period it looks at each live connection's last activity (a time stamp that activity writes, nothing more). The
     /// period is an eighth of the timeout, between one wheel tick and one second, so a connection is closed at most
-    /// that much after its timeout; a sweep costs a few nanoseconds per open connection.
+    /// that much after its timeout; a sweep costs a few nanoseconds per open connection. The timeout comes rounded up
+    /// to the millisecond (<see cref="TimerWheel.Milliseconds"/>), as <see cref="SocketConnection.CheckIdle"/> rounds it.
     /// </summary>
     private sealed class IdleSweep(SocketConnectionPool owner, long timeoutMs) : TimerEntry
     {

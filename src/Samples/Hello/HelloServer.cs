@@ -17,6 +17,7 @@ internal static class HelloServer
                 console.SingleLine = true;
                 console.TimestampFormat = "HH:mm:ss ";
             }));
+        using var unobservedTaskExceptions = new UnobservedTaskExceptionLog(loggerFactory.CreateLogger("Fastsock.Hello")); // a lost task fault is one warning
 
         FastsockServer? server = null;
         try

@@ -26,6 +26,7 @@ internal static class ProxyApp
                 console.TimestampFormat = "HH:mm:ss ";
             }));
         var logger = loggerFactory.CreateLogger("Fastsock.Proxy");
+        using var unobservedTaskExceptions = new UnobservedTaskExceptionLog(logger); // a fire-and-forget task's fault is one warning, not silence
 
         FastsockServer? server = null;
         LiveConfig? live = null;
@@ -65,7 +66,7 @@ internal static class ProxyApp
 
             if (settings.Admin is { } adminBind)
             {
-                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi, Tls = live.TlsStats, TcpFriends = () => server!.GetTcpFriendsStats() }.HandleAsync);
+                builder.Listen(adminBind, new AdminEndpoint(live.Counters, live.Pools, () => server!.GetStats(), logger) { RemoteApi = settings.AdminRemoteApi, Tls = live.TlsStats, TcpFriends = () => server!.GetTcpFriendsStats(), UnobservedTaskExceptions = unobservedTaskExceptions }.HandleAsync);
             }
 
             server = builder.Build();

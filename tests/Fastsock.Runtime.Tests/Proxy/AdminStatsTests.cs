@@ -53,6 +53,7 @@ public sealed partial class AdminStatsTests : IDisposable
         var worker = json.GetProperty("workers")[0];
         Assert.True(worker.GetProperty("accepted").GetInt64() >= Requests);
         Assert.Equal(Requests, worker.GetProperty("proxy").GetProperty("sessions").GetInt64());
+        Assert.Equal(0, json.GetProperty("unobservedTaskExceptions").GetInt64()); // no task of a normal run faults unseen
 
         // The same connection, kept alive: the HTML page and the Prometheus text.
         var html = await GetAsync(admin, "/stats");
@@ -75,6 +76,7 @@ public sealed partial class AdminStatsTests : IDisposable
         Assert.Contains($"fastsock_worker_bytes_spliced_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\"}}", metrics.Keys);
         Assert.Contains($"fastsock_worker_bytes_copied_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\"}}", metrics.Keys);
         Assert.Contains($"fastsock_worker_locality_local_total{{worker=\"0\",cpu=\"{CoreSets.FirstCpu}\",direction=\"outbound\"}}", metrics.Keys);
+        Assert.Equal(0, metrics["fastsock_proxy_unobserved_task_exceptions_total"]);
 
         Assert.Equal(404, (await GetAsync(admin, "/nothing-here")).Status);
         Assert.Equal(200, (await GetAsync(admin, "/stats?format=json")).Status); // still open after a 404

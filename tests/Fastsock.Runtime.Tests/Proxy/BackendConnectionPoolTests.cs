@@ -52,6 +52,40 @@ public sealed class BackendConnectionPoolTests
     }
 
     [Fact]
+    public void An_idle_timeout_with_a_fraction_of_a_millisecond_expires_no_connection_before_the_fraction_has_passed()
+    {
+        var timeout = TimeSpan.FromTicks(2_005_000); // 200.5 ms: truncated to 200, a connection idle 200 ms expired
+
+        // Taking: the newest idle connection.
+        var pool = new BackendConnectionPool(4, timeout);
+        var taken = new PipeConnection();
+        pool.Return(taken, nowMs: 1000);
+        Assert.Same(taken, pool.Take(nowMs: 1200));
+        pool.Return(taken, nowMs: 1200);
+        Assert.Null(pool.Take(nowMs: 1401));
+        Assert.True(taken.IsClosed);
+
+        // Returning: the oldest are evicted on the way in.
+        pool = new BackendConnectionPool(4, timeout);
+        var oldest = new PipeConnection();
+        pool.Return(oldest, nowMs: 1000);
+        pool.Return(new PipeConnection(), nowMs: 1200);
+        Assert.False(oldest.IsClosed, "a connection idle 200 ms was evicted under a 200.5 ms idle timeout");
+        pool.Return(new PipeConnection(), nowMs: 1201);
+        Assert.True(oldest.IsClosed, "a connection idle 201 ms was kept under a 200.5 ms idle timeout");
+
+        // The frontend's periodic sweep.
+        pool = new BackendConnectionPool(4, timeout);
+        var swept = new PipeConnection();
+        pool.Return(swept, nowMs: 1000);
+        pool.Sweep(nowMs: 1200);
+        Assert.False(swept.IsClosed, "the sweep closed a connection idle 200 ms under a 200.5 ms idle timeout");
+        pool.Sweep(nowMs: 1201);
+        Assert.True(swept.IsClosed, "the sweep kept a connection idle 201 ms under a 200.5 ms idle timeout");
+        Assert.Equal(0, pool.Count);
+    }
+
+    [Fact]
     public async Task A_connection_the_server_closed_or_wrote_to_while_idle_is_not_reused()
     {
         var pool = new BackendConnectionPool(4, TimeSpan.FromSeconds(30));

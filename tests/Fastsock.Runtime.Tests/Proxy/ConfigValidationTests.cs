@@ -60,6 +60,8 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData("""{ "http": { "maxDrainBody": -1 }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "http.maxDrainBody", "-1 is out of range; use 0 to 1073741824")]
     [InlineData("""{ "http": { "maxDrainBody": "64KiB" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "http.maxDrainBody", "'64KiB'")]
     [InlineData("""{ "timeouts": { "connect": "soon" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.connect", "'soon' is not a positive duration")]
+    [InlineData("""{ "timeouts": { "client": "99999999999999h" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.client", "'99999999999999h' is not a positive duration")]
+    [InlineData("""{ "timeouts": { "client": "0s" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.client", "'0s' is not a positive duration")]
     [InlineData("""{ "cores": "2-1", "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "cores", "runs backwards")]
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app", "maxconn": "lots" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].maxConn", "'lots'")]
     [InlineData("""{ "frontend": [] }""", "'frontend'", "properties were not found")] // an unknown key: named by the binder, there is no known path to show
@@ -92,5 +94,12 @@ public sealed class ConfigValidationTests : IDisposable
     {
         Assert.True(Duration.TryParse(text, out var value));
         Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), value);
+    }
+
+    [Fact]
+    public void A_duration_keeps_its_fraction_of_a_millisecond_for_the_timeouts_to_round_up()
+    {
+        Assert.True(Duration.TryParse("200.5ms", out var value));
+        Assert.Equal(TimeSpan.FromTicks(2_005_000), value);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Fastsock.Engine;
 using Fastsock.Native;
 
 namespace Fastsock.Hosting.Handover;
@@ -220,9 +221,12 @@ internal sealed unsafe class HandoverChannel : IDisposable
 
     private void SetTimeout(int option, TimeSpan timeout)
     {
+        // Rounded up to the millisecond as every deadline (TimerWheel.Milliseconds): truncated, a positive timeout under
+        // a millisecond became { 0, 0 }, which SO_RCVTIMEO and SO_SNDTIMEO read as "wait forever".
+        long milliseconds = TimerWheel.Milliseconds(timeout);
         long* value = stackalloc long[2];
-        value[0] = (long)timeout.TotalSeconds;
-        value[1] = timeout.Milliseconds * 1000L;
+        value[0] = milliseconds / 1000;
+        value[1] = milliseconds % 1000 * 1000;
         SocketCalls.SetOption(_fd, SocketCalls.SOL_SOCKET, option, value, 2 * sizeof(long));
     }
 

@@ -177,8 +177,10 @@ internal sealed class ServerState(ServerSettings settings, int index)
             Volatile.Write(ref _errorsInARow, 0);
             if (slowStart > TimeSpan.Zero)
             {
-                Volatile.Write(ref _rampMs, (long)slowStart.TotalMilliseconds);
-                Volatile.Write(ref _rampEndsMs, Environment.TickCount64 + (long)slowStart.TotalMilliseconds);
+                // Rounded up, as the runtime rounds deadlines: the ramp never ends before slowStart has passed.
+                long rampMs = (long)Math.Ceiling(slowStart.TotalMilliseconds);
+                Volatile.Write(ref _rampMs, rampMs);
+                Volatile.Write(ref _rampEndsMs, Environment.TickCount64 + rampMs);
             }
 
             _up = true;

@@ -28,12 +28,14 @@ internal static class Duration
             "h" => number * 3_600_000,
             _ => null,
         };
-        if (milliseconds is null)
+
+        // Longer than a TimeSpan holds (about 29,000 years) is no duration: a config error, not an OverflowException.
+        if (milliseconds is not { } ms || !(ms * TimeSpan.TicksPerMillisecond < long.MaxValue))
         {
             return false;
         }
 
-        value = TimeSpan.FromMilliseconds(milliseconds.Value);
+        value = TimeSpan.FromMilliseconds(ms);
         return true;
     }
 }

@@ -9,8 +9,8 @@ namespace Fastsock.Samples.Proxy.Routing;
 /// the core it was opened on. A stack (newest on top, so the busy few stay warm) over a ring, so the oldest leave
 /// from the bottom in O(1) when they expire. It keeps what demand returns to it, as HAProxy does unless
 /// <c>pool-max-conn</c> says otherwise: at most one connection per client connection the worker served at once,
-/// bounded by <c>maxIdle</c> when that is not <see cref="Unlimited"/>. Connections idle longer than the
-/// keep-alive idle timeout, or that the server has closed or written to while idle, are closed instead of reused.
+/// bounded by <c>maxIdle</c> when that is not <see cref="Unlimited"/>. Connections idle for the
+/// keep-alive idle timeout or longer, or that the server has closed or written to while idle, are closed instead of reused.
 /// </summary>
 /// <remarks>
 /// The ring grows by doubling when demand exceeds it and never shrinks: once the worker's peak concurrency has been
@@ -38,7 +38,9 @@ internal sealed class BackendConnectionPool
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxIdle, Unlimited);
         _maxIdle = maxIdle;
-        _idleTimeoutMs = (long)idleTimeout.TotalMilliseconds;
+        // Rounded up and compared with >=, as the runtime's idle timeout (TimerWheel.Milliseconds is internal to it): a
+        // connection is expired once idle for the whole timeout, never a fraction of a millisecond before.
+        _idleTimeoutMs = (long)Math.Ceiling(idleTimeout.TotalMilliseconds);
         _counters = counters;
         _worker = worker;
         _server = server;
@@ -71,7 +73,7 @@ internal sealed class BackendConnectionPool
                 var connection = _connections[top]!;
                 _connections[top] = null;
                 _count--;
-                if (nowMs - _idleSince[top] > _idleTimeoutMs)
+                if (nowMs - _idleSince[top] >= _idleTimeoutMs)
                 {
                     // The top is the newest: everything below has waited longer still.
                     Close(connection, BackendCloseReason.IdleTimeout);
@@ -131,7 +133,7 @@ internal sealed class BackendConnectionPool
             int from = Slot(i);
             var connection = _connections[from]!;
             _connections[from] = null;
-            var state = nowMs - _idleSince[from] > _idleTimeoutMs ? (IdleState?)null : Probe(connection);
+            var state = nowMs - _idleSince[from] >= _idleTimeoutMs ? (IdleState?)null : Probe(connection);
             if (state != IdleState.Idle)
             {
                 Close(connection, state is { } closed ? ReasonFor(closed) : BackendCloseReason.IdleTimeout);
@@ -204,7 +206,7 @@ internal sealed class BackendConnectionPool
     /// <summary>Closes the connections at the bottom (the oldest) that have been idle too long.</summary>
     private void EvictExpired(long nowMs)
     {
-        while (_count > 0 && nowMs - _idleSince[_bottom] > _idleTimeoutMs)
+        while (_count > 0 && nowMs - _idleSince[_bottom] >= _idleTimeoutMs)
         {
             Close(_connections[_bottom]!, BackendCloseReason.IdleTimeout);
             _connections[_bottom] = null;

@@ -36,6 +36,9 @@ internal sealed class AdminEndpoint : IHttpApplication
     /// <summary>The runtime API answers peers other than loopback too.</summary>
     public bool RemoteApi { get; init; }
 
+    /// <summary>The process's log of unobserved task exceptions, whose count the stats show; null: shown as 0.</summary>
+    public UnobservedTaskExceptionLog? UnobservedTaskExceptions { get; init; }
+
     /// <summary>TCP friends counters per worker, for the JSON stats; null or empty when it is off.</summary>
     public Func<IReadOnlyList<Fastsock.Transport.TcpFriendsStats>>? TcpFriends { get; init; }
 
@@ -70,6 +73,7 @@ internal sealed class AdminEndpoint : IHttpApplication
         {
             Tls = TlsReport.Collect(Tls, workers.Count),
             BackendTls = BackendTlsReport.Collect(_pools, workers.Count),
+            UnobservedTaskExceptions = UnobservedTaskExceptions?.Count ?? 0,
         };
         if (metrics)
         {

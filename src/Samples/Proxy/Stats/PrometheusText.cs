@@ -84,6 +84,8 @@ internal static class PrometheusText
             }));
         report.Tls.WritePrometheus(text);
         report.BackendTls.WritePrometheus(text);
+        Metric(text, "fastsock_proxy_unobserved_task_exceptions_total", "Process: faults of tasks nothing awaited, each logged as one warning.", true,
+            [("", report.UnobservedTaskExceptions)]);
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 

@@ -84,6 +84,7 @@ internal static class StatsJsonWriter
             }
 
             Fastsock.Hosting.ProcessStatsJson.Write(json);
+            json.WriteNumber("unobservedTaskExceptions", report.UnobservedTaskExceptions);
             json.WriteEndObject();
         }
 

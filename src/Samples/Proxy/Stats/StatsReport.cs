@@ -64,6 +64,9 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
     /// <summary>TLS to servers: client handshakes per server per worker.</summary>
     public BackendTlsReport BackendTls { get; init; } = BackendTlsReport.Empty;
 
+    /// <summary>Faults of tasks nothing awaited, logged and counted by the process (<see cref="Fastsock.Hosting.UnobservedTaskExceptionLog"/>).</summary>
+    public long UnobservedTaskExceptions { get; init; }
+
     public static readonly Column<SessionTotals>[] SessionColumns =
     [
         new("sessions", "sessions_total", "Sessions started.", true, t => t.Sessions),
