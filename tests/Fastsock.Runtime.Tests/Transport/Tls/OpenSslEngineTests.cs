@@ -215,10 +215,13 @@ public sealed class OpenSslEngineTests
                     return;
                 }
 
-                // Leave the worker, as a handler awaiting something else with ConfigureAwait(false) does.
-                await Task.Run(() => { }).ConfigureAwait(false);
-                await connection.Transport.Output.WriteAsync(copy);
-                Interlocked.Increment(ref offWorkerFlushesDone);
+                // Write from a thread-pool thread, as a handler that left the worker (ConfigureAwait(false)) does.
+                // Inside Task.Run, not after awaiting it: a task already finished when awaited continues on the worker.
+                await Task.Run(async () =>
+                {
+                    await connection.Transport.Output.WriteAsync(copy);
+                    Interlocked.Increment(ref offWorkerFlushesDone);
+                });
             }
         }, CoreSets.FirstText);
 
