@@ -87,16 +87,15 @@ public sealed class BackendTlsBadRecordTests : IDisposable
             """, cores);
         var raw = await proxy.ListeningOnAsync("frontend raw");
 
-        // The tunnel carries the client's request to the server as it is; what comes back before the bad record is
-        // the head and good body bytes, in order (how many reach the client depends on when its connection is reset).
+        // The tunnel carries the client's request to the server as it is. The forward aborts both sides when the
+        // server's read fails, so the client's connection is reset and may lose what was forwarded just before; what
+        // does arrive is the start of the server's answer, in order.
         const string path = "/burst-body/10000/4000";
-        var (head, body, _) = await GetUntilClosedAsync(raw, path);
-        Assert.StartsWith("HTTP/1.1 200 ", head, StringComparison.Ordinal);
-        Assert.InRange(body.Length, 0, 4000);
-        for (int i = 0; i < body.Length; i++)
-        {
-            Assert.True(body[i] == FaultyTlsHttpBackend.BodyByte(i), $"body byte {i} is {body[i]}, not {FaultyTlsHttpBackend.BodyByte(i)}");
-        }
+        var (received, reset) = await ReadUntilClosedAsync(raw, path);
+        Assert.True(reset, "the client's connection ended with a FIN, not the reset the log line says");
+        byte[] answer = [.. Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n"), .. Enumerable.Range(0, 4000).Select(i => FaultyTlsHttpBackend.BodyByte(i))];
+        Assert.InRange(received.Length, 0, answer.Length);
+        Assert.True(received.AsSpan().SequenceEqual(answer.AsSpan(0, received.Length)), $"the {received.Length} bytes the client got are not the start of the server's answer");
 
         Assert.True(backend.Faults == 1, $"the server got the request {backend.Faults} times: {proxy.Stdout}");
         await Eventually.AssertAsync(() => backend.ClosedByPeer == 1, () => $"the proxy did not close the server's connection: {proxy.Stdout}{proxy.Stderr}");
@@ -109,7 +108,7 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         await proxy.WaitForLineAsync(TcpRejectedLine);
         string[] lines = proxy.Stdout.Split('\n').Where(l => l.Contains(TcpRejectedLine, StringComparison.Ordinal)).ToArray();
         Assert.True(lines.Length == 1, $"expected one line with '{TcpRejectedLine}': {proxy.Stdout}");
-        Assert.Contains("the client's connection was reset after ", lines[0], StringComparison.Ordinal);
+        Assert.Contains("the client's connection was reset", lines[0], StringComparison.Ordinal);
         Assert.True(proxy.Stderr.Length == 0, $"the proxy wrote to stderr: {proxy.Stderr}");
         Assert.DoesNotContain("Exception", proxy.Stdout, StringComparison.Ordinal);
     }
@@ -199,12 +198,20 @@ public sealed class BackendTlsBadRecordTests : IDisposable
     /// </summary>
     private static async Task<(string Head, byte[] Body, bool Reset)> GetUntilClosedAsync(EndPoint proxy, string path)
     {
+        var (all, reset) = await ReadUntilClosedAsync(proxy, path);
+        int headEnd = all.AsSpan().IndexOf("\r\n\r\n"u8);
+        Assert.True(headEnd >= 0, $"no response head in {all.Length} bytes");
+        return (Encoding.Latin1.GetString(all, 0, headEnd + 4), all[(headEnd + 4)..], reset);
+    }
+
+    /// <summary>Sends a GET for <paramref name="path"/> on a new connection; every byte received until the proxy closed it, and whether with a reset.</summary>
+    private static async Task<(byte[] Received, bool Reset)> ReadUntilClosedAsync(EndPoint proxy, string path)
+    {
         using var socket = new Socket(proxy.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(proxy).WaitAsync(Clients.Timeout);
         await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: backend.test\r\n\r\n"), SocketFlags.None).WaitAsync(Clients.Timeout);
         var received = new MemoryStream();
         var buffer = new byte[64 * 1024];
-        int headEnd = -1;
         bool reset = false;
         try
         {
@@ -212,10 +219,6 @@ public sealed class BackendTlsBadRecordTests : IDisposable
             while ((n = await socket.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Clients.Timeout)) > 0)
             {
                 received.Write(buffer, 0, n);
-                if (headEnd < 0)
-                {
-                    headEnd = received.GetBuffer().AsSpan(0, (int)received.Length).IndexOf("\r\n\r\n"u8);
-                }
             }
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset)
@@ -224,8 +227,6 @@ public sealed class BackendTlsBadRecordTests : IDisposable
             reset = true;
         }
 
-        byte[] all = received.ToArray();
-        Assert.True(headEnd >= 0, $"no response head in {all.Length} bytes");
-        return (Encoding.Latin1.GetString(all, 0, headEnd + 4), all[(headEnd + 4)..], reset);
+        return (received.ToArray(), reset);
     }
 }
