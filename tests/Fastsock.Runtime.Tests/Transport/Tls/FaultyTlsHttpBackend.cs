@@ -13,6 +13,8 @@ namespace Fastsock.Tests.Transport.Tls;
 /// a <see cref="RecordFaultStream"/>, and answer HTTP/1.1 requests (keep-alive) by path, after a good handshake:
 /// <list type="bullet">
 /// <item><c>/ok</c>: 200 with the body <c>ok</c>.</item>
+/// <item><c>/records/COUNT/SIZE</c>: 200 with a body of COUNT records of SIZE bytes of <see cref="BodyByte"/>, the head and
+/// all of them written in one send.</item>
 /// <item><c>/bad-head</c>: the response head in one record whose authentication tag is corrupted.</item>
 /// <item><c>/bad-body/TOTAL/SENT</c>: a 200 head for TOTAL bytes of <see cref="BodyByte"/>, SENT of them in good records, then a corrupted record.</item>
 /// <item><c>/cut-body/TOTAL/SENT</c>: the same, then half of the next record and a FIN.</item>
@@ -153,6 +155,14 @@ internal sealed class FaultyTlsHttpBackend : IAsyncDisposable
         {
             case "ok":
                 await ssl.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray()).ConfigureAwait(false);
+                return true;
+            case "records":
+                int records = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+                int size = int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
+                faults.HoldWrites = true;
+                await ssl.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {records * size}\r\n\r\n")).ConfigureAwait(false);
+                await WriteBodyAsync(ssl, 0, records * size, size).ConfigureAwait(false);
+                await faults.SendHeldAsync().ConfigureAwait(false);
                 return true;
             case "bad-head":
                 faults.CorruptNextWrite = true;
