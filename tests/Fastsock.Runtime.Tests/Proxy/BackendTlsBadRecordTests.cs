@@ -25,6 +25,7 @@ public sealed class BackendTlsBadRecordTests : IDisposable
     private const string RejectedLine = "Backend b, server s1: the server sent a TLS record that failed to decrypt or verify";
     private const string TruncatedLine = "Backend b, server s1: the server closed its connection inside a TLS record";
     private const string TcpRejectedLine = "Frontend raw, backend b, server s1: the server sent a TLS record that failed to decrypt or verify";
+    private const string TcpTruncatedLine = "Frontend raw, backend b, server s1: the server closed its connection inside a TLS record";
 
     private readonly BackendTlsTestBed _bed = new("fastsock-tlsbadrecord-");
 
@@ -60,6 +61,22 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         }
     }
 
+    public static TheoryData<string, SslProtocols, string> TcpCases
+    {
+        get
+        {
+            var data = new TheoryData<string, SslProtocols, string>();
+            foreach (var cores in CoreSets.OneAndTwoWorkers)
+            {
+                data.Add("/burst-body/10000/4000", SslProtocols.Tls12, cores);
+                data.Add("/burst-body/10000/4000", SslProtocols.Tls13, cores);
+                data.Add("/cut-body/50000/20000", SslProtocols.Tls12 | SslProtocols.Tls13, cores);
+            }
+
+            return data;
+        }
+    }
+
     public void Dispose() => _bed.Dispose();
 
     [Theory]
@@ -73,8 +90,8 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         await BadRecordEndsOnlyItsExchangeAsync("/burst-body/10000/4000", cores, protocol); // the head, 4 good records and the bad one in one send
 
     [Theory]
-    [MemberData(nameof(ProtocolCases))]
-    public async Task In_tcp_mode_a_bad_record_from_a_tls_server_is_logged_once_and_counted(SslProtocols protocol, string cores)
+    [MemberData(nameof(TcpCases))]
+    public async Task In_tcp_mode_a_bad_record_from_a_tls_server_is_logged_once_and_counted(string path, SslProtocols protocol, string cores)
     {
         using var leaf = _bed.Ca.Issue(["backend.test"]);
         await using var backend = new FaultyTlsHttpBackend(leaf, protocol);
@@ -90,10 +107,15 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         // The tunnel carries the client's request to the server as it is. The forward aborts both sides when the
         // server's read fails, so the client's connection is reset and may lose what was forwarded just before; what
         // does arrive is the start of the server's answer, in order.
-        const string path = "/burst-body/10000/4000";
+        bool cut = path.StartsWith("/cut", StringComparison.Ordinal);
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var (received, reset) = await ReadUntilClosedAsync(raw, path);
         Assert.True(reset, "the client's connection ended with a FIN, not the reset the log line says");
-        byte[] answer = [.. Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n"), .. Enumerable.Range(0, 4000).Select(i => FaultyTlsHttpBackend.BodyByte(i))];
+        byte[] answer =
+        [
+            .. Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {parts[1]}\r\n\r\n"),
+            .. Enumerable.Range(0, int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture)).Select(i => FaultyTlsHttpBackend.BodyByte(i)),
+        ];
         Assert.InRange(received.Length, 0, answer.Length);
         Assert.True(received.AsSpan().SequenceEqual(answer.AsSpan(0, received.Length)), $"the {received.Length} bytes the client got are not the start of the server's answer");
 
@@ -101,14 +123,16 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         await Eventually.AssertAsync(() => backend.ClosedByPeer == 1, () => $"the proxy did not close the server's connection: {proxy.Stdout}{proxy.Stderr}");
 
         using var admin = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("admin"));
-        var json = await AdminStatsTests.PollJsonAsync(admin, s => Sum(s, "badRecords") == 1);
-        Assert.Equal((1L, 0L), (Sum(json, "badRecords"), Sum(json, "truncatedRecords")));
+        var json = await AdminStatsTests.PollJsonAsync(admin, s => Sum(s, cut ? "truncatedRecords" : "badRecords") == 1);
+        Assert.Equal(cut ? (0L, 1L) : (1L, 0L), (Sum(json, "badRecords"), Sum(json, "truncatedRecords")));
 
         // One warning line, naming the frontend, the backend and the server, and what the client got.
-        await proxy.WaitForLineAsync(TcpRejectedLine);
-        string[] lines = proxy.Stdout.Split('\n').Where(l => l.Contains(TcpRejectedLine, StringComparison.Ordinal)).ToArray();
-        Assert.True(lines.Length == 1, $"expected one line with '{TcpRejectedLine}': {proxy.Stdout}");
+        string line = cut ? TcpTruncatedLine : TcpRejectedLine;
+        await proxy.WaitForLineAsync(line);
+        string[] lines = proxy.Stdout.Split('\n').Where(l => l.Contains(line, StringComparison.Ordinal)).ToArray();
+        Assert.True(lines.Length == 1, $"expected one line with '{line}': {proxy.Stdout}");
         Assert.Contains("the client's connection was reset", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(cut ? TcpRejectedLine : TcpTruncatedLine, proxy.Stdout, StringComparison.Ordinal);
         Assert.True(proxy.Stderr.Length == 0, $"the proxy wrote to stderr: {proxy.Stderr}");
         Assert.DoesNotContain("Exception", proxy.Stdout, StringComparison.Ordinal);
     }
