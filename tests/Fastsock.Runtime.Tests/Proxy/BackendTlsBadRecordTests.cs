@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using System.Text.Json;
 using Fastsock.Tests.Samples;
@@ -10,17 +11,21 @@ namespace Fastsock.Tests.Proxy;
 
 /// <summary>
 /// A TLS server behind the proxy that, after a good handshake, sends a record the proxy cannot accept: a corrupted one
-/// in place of the response head, a corrupted one inside the body (below and above the splice threshold), or one cut
-/// short by its FIN inside the body. The proxy stays up and logs one warning naming the backend, the server and what
-/// happened; the client gets a 502 for a bad head, or every byte forwarded before the bad record and then the end of
-/// its connection; the server's connection is closed, not pooled (the server sees it close), the record is counted on
-/// the admin endpoint, and the next request works. The server is SslStream on a TcpListener in the test process.
+/// in place of the response head, a corrupted one inside the body (below and above the splice threshold, and right
+/// after small good records in the same segment), or one cut short by its FIN inside the body. The proxy stays up and
+/// logs one warning naming the backend, the server and what happened; the client gets a 502 for a bad head, or every
+/// byte of the good records before the bad one and then the end of its connection; the server's connection is closed,
+/// not pooled (the server sees it close), the record is counted on the admin endpoint, and the next request works.
+/// In tcp mode the same record is counted and logged once, naming the frontend too. The server is SslStream on a
+/// TcpListener in the test process.
 /// </summary>
 [Trait("Category", "Slow")] // real processes and peers
 public sealed class BackendTlsBadRecordTests : IDisposable
 {
     private const string RejectedLine = "Backend b, server s1: the server sent a TLS record that failed to decrypt or verify";
     private const string TruncatedLine = "Backend b, server s1: the server closed its connection inside a TLS record";
+    private const string TcpRejectedLine = "Frontend raw, backend b, server s1: the server sent a TLS record that failed to decrypt or verify";
+    private const string TcpTruncatedLine = "Frontend raw, backend b, server s1: the server closed its connection inside a TLS record";
 
     private readonly BackendTlsTestBed _bed = new("fastsock-tlsbadrecord-");
 
@@ -41,15 +46,101 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         }
     }
 
+    public static TheoryData<SslProtocols, string> ProtocolCases
+    {
+        get
+        {
+            var data = new TheoryData<SslProtocols, string>();
+            foreach (var cores in CoreSets.OneAndTwoWorkers)
+            {
+                data.Add(SslProtocols.Tls12, cores);
+                data.Add(SslProtocols.Tls13, cores);
+            }
+
+            return data;
+        }
+    }
+
+    public static TheoryData<string, SslProtocols, string> TcpCases
+    {
+        get
+        {
+            var data = new TheoryData<string, SslProtocols, string>();
+            foreach (var cores in CoreSets.OneAndTwoWorkers)
+            {
+                data.Add("/burst-body/10000/4000", SslProtocols.Tls12, cores);
+                data.Add("/burst-body/10000/4000", SslProtocols.Tls13, cores);
+                data.Add("/cut-body/50000/20000", SslProtocols.Tls12 | SslProtocols.Tls13, cores);
+            }
+
+            return data;
+        }
+    }
+
     public void Dispose() => _bed.Dispose();
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task A_bad_record_from_a_tls_server_ends_only_its_exchange_is_logged_counted_and_not_pooled(string path, string cores)
+    public async Task A_bad_record_from_a_tls_server_ends_only_its_exchange_is_logged_counted_and_not_pooled(string path, string cores) =>
+        await BadRecordEndsOnlyItsExchangeAsync(path, cores, SslProtocols.Tls12 | SslProtocols.Tls13);
+
+    [Theory]
+    [MemberData(nameof(ProtocolCases))]
+    public async Task Good_records_in_the_same_segment_as_a_bad_one_all_reach_the_client_before_its_fin(SslProtocols protocol, string cores) =>
+        await BadRecordEndsOnlyItsExchangeAsync("/burst-body/10000/4000", cores, protocol); // the head, 4 good records and the bad one in one send
+
+    [Theory]
+    [MemberData(nameof(TcpCases))]
+    public async Task In_tcp_mode_a_bad_record_from_a_tls_server_is_logged_once_and_counted(string path, SslProtocols protocol, string cores)
     {
         using var leaf = _bed.Ca.Issue(["backend.test"]);
-        var goodBytesForwarded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backend = new FaultyTlsHttpBackend(leaf) { BeforeFault = goodBytesForwarded.Task };
+        await using var backend = new FaultyTlsHttpBackend(leaf, protocol);
+        var caFile = _bed.Ca.WritePem(_bed.Dir);
+        var proxy = await _bed.StartProxyAsync($$"""
+            { "admin": { "bind": "127.0.0.1:0" },
+              "frontends": [ { "name": "raw", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "name": "s1", "address": "127.0.0.1:{{backend.EndPoint.Port}}",
+                              "tls": { "enabled": true, "caFile": "{{caFile}}", "sni": "backend.test", "handshakeTimeout": "60s" } } ] } ] }
+            """, cores);
+        var raw = await proxy.ListeningOnAsync("frontend raw");
+
+        // The tunnel carries the client's request to the server as it is. The forward aborts both sides when the
+        // server's read fails, so the client's connection is reset and may lose what was forwarded just before; what
+        // does arrive is the start of the server's answer, in order.
+        bool cut = path.StartsWith("/cut", StringComparison.Ordinal);
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var (received, reset) = await ReadUntilClosedAsync(raw, path);
+        Assert.True(reset, "the client's connection ended with a FIN, not the reset the log line says");
+        byte[] answer =
+        [
+            .. Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {parts[1]}\r\n\r\n"),
+            .. Enumerable.Range(0, int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture)).Select(i => FaultyTlsHttpBackend.BodyByte(i)),
+        ];
+        Assert.InRange(received.Length, 0, answer.Length);
+        Assert.True(received.AsSpan().SequenceEqual(answer.AsSpan(0, received.Length)), $"the {received.Length} bytes the client got are not the start of the server's answer");
+
+        Assert.True(backend.Faults == 1, $"the server got the request {backend.Faults} times: {proxy.Stdout}");
+        await Eventually.AssertAsync(() => backend.ClosedByPeer == 1, () => $"the proxy did not close the server's connection: {proxy.Stdout}{proxy.Stderr}");
+
+        using var admin = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("admin"));
+        var json = await AdminStatsTests.PollJsonAsync(admin, s => Sum(s, cut ? "truncatedRecords" : "badRecords") == 1);
+        Assert.Equal(cut ? (0L, 1L) : (1L, 0L), (Sum(json, "badRecords"), Sum(json, "truncatedRecords")));
+
+        // One warning line, naming the frontend, the backend and the server, and what the client got.
+        string line = cut ? TcpTruncatedLine : TcpRejectedLine;
+        await proxy.WaitForLineAsync(line);
+        string[] lines = proxy.Stdout.Split('\n').Where(l => l.Contains(line, StringComparison.Ordinal)).ToArray();
+        Assert.True(lines.Length == 1, $"expected one line with '{line}': {proxy.Stdout}");
+        Assert.Contains("the client's connection was reset", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(cut ? TcpRejectedLine : TcpTruncatedLine, proxy.Stdout, StringComparison.Ordinal);
+        Assert.True(proxy.Stderr.Length == 0, $"the proxy wrote to stderr: {proxy.Stderr}");
+        Assert.DoesNotContain("Exception", proxy.Stdout, StringComparison.Ordinal);
+    }
+
+    private async Task BadRecordEndsOnlyItsExchangeAsync(string path, string cores, SslProtocols protocol)
+    {
+        using var leaf = _bed.Ca.Issue(["backend.test"]);
+        await using var backend = new FaultyTlsHttpBackend(leaf, protocol);
         var caFile = _bed.Ca.WritePem(_bed.Dir);
         var proxy = await _bed.StartProxyAsync($$"""
             { "admin": { "bind": "127.0.0.1:0" },
@@ -71,7 +162,7 @@ public sealed class BackendTlsBadRecordTests : IDisposable
         {
             string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
             int sent = int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
-            var (head, body, reset) = await GetUntilClosedAsync(web, path, sent, goodBytesForwarded);
+            var (head, body, reset) = await GetUntilClosedAsync(web, path);
             Assert.False(reset, "the client's connection was reset after the bad record, not closed with a FIN");
             Assert.StartsWith("HTTP/1.1 200 ", head, StringComparison.Ordinal);
             Assert.Contains($"Content-Length: {parts[1]}\r\n", head, StringComparison.OrdinalIgnoreCase);
@@ -126,17 +217,25 @@ public sealed class BackendTlsBadRecordTests : IDisposable
 
     /// <summary>
     /// Sends a GET for <paramref name="path"/> on a new connection and reads until the proxy closes it: the response
-    /// head and the body bytes. Once the head and <paramref name="good"/> body bytes are in, <paramref name="goodBytesForwarded"/>
-    /// lets the server send its bad record (SslStream would drop good records that arrive with it).
+    /// head, the body bytes, and whether the close was a reset. The server sends its bad record right after the good
+    /// ones: nothing here waits for the good bytes first.
     /// </summary>
-    private static async Task<(string Head, byte[] Body, bool Reset)> GetUntilClosedAsync(EndPoint proxy, string path, int good, TaskCompletionSource goodBytesForwarded)
+    private static async Task<(string Head, byte[] Body, bool Reset)> GetUntilClosedAsync(EndPoint proxy, string path)
+    {
+        var (all, reset) = await ReadUntilClosedAsync(proxy, path);
+        int headEnd = all.AsSpan().IndexOf("\r\n\r\n"u8);
+        Assert.True(headEnd >= 0, $"no response head in {all.Length} bytes");
+        return (Encoding.Latin1.GetString(all, 0, headEnd + 4), all[(headEnd + 4)..], reset);
+    }
+
+    /// <summary>Sends a GET for <paramref name="path"/> on a new connection; every byte received until the proxy closed it, and whether with a reset.</summary>
+    private static async Task<(byte[] Received, bool Reset)> ReadUntilClosedAsync(EndPoint proxy, string path)
     {
         using var socket = new Socket(proxy.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(proxy).WaitAsync(Clients.Timeout);
         await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: backend.test\r\n\r\n"), SocketFlags.None).WaitAsync(Clients.Timeout);
         var received = new MemoryStream();
         var buffer = new byte[64 * 1024];
-        int headEnd = -1;
         bool reset = false;
         try
         {
@@ -144,15 +243,6 @@ public sealed class BackendTlsBadRecordTests : IDisposable
             while ((n = await socket.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Clients.Timeout)) > 0)
             {
                 received.Write(buffer, 0, n);
-                if (headEnd < 0)
-                {
-                    headEnd = received.GetBuffer().AsSpan(0, (int)received.Length).IndexOf("\r\n\r\n"u8);
-                }
-
-                if (headEnd >= 0 && received.Length >= headEnd + 4 + good)
-                {
-                    goodBytesForwarded.TrySetResult();
-                }
             }
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset)
@@ -161,8 +251,6 @@ public sealed class BackendTlsBadRecordTests : IDisposable
             reset = true;
         }
 
-        byte[] all = received.ToArray();
-        Assert.True(headEnd >= 0, $"no response head in {all.Length} bytes");
-        return (Encoding.Latin1.GetString(all, 0, headEnd + 4), all[(headEnd + 4)..], reset);
+        return (received.ToArray(), reset);
     }
 }

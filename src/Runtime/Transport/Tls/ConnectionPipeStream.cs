@@ -29,6 +29,7 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
     private ValueTaskAwaiter<ReadResult> _pendingRead;
     private ValueTaskAwaiter<FlushResult> _pendingFlush;
     private Memory<byte> _readBuffer;
+    private TlsRecordCursor _record;
 
     public ConnectionPipeStream(IDuplexPipe pipe, Worker worker)
     {
@@ -40,6 +41,16 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
 
     /// <summary>Calls that arrived off the worker and were posted back to it.</summary>
     public long HopsToWorker { get; private set; }
+
+    /// <summary>
+    /// Whether a read hands out at most one TLS record (or the rest of one), however many the connection's input holds:
+    /// then SslStream returns the plaintext of each good record before it meets a bad one, which would otherwise make it
+    /// throw away what it had decrypted in the same read (see <see cref="TlsRecordCursor"/>).
+    /// </summary>
+    public bool StopsAtRecordEnds { get; init; }
+
+    /// <summary>Reads SslStream made of this stream (zero-byte ones included): what <see cref="StopsAtRecordEnds"/> costs shows here.</summary>
+    public long Reads { get; private set; }
 
     /// <summary>
     /// The handler's plaintext reader over the SslStream, once the handshake is done: a read of the connection cancelled
@@ -83,6 +94,7 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
             return ReadAfterHopAsync(buffer, cancellationToken);
         }
 
+        Reads++;
         return ReadOnWorker(_pipe.Input.ReadAsync(cancellationToken), buffer);
     }
 
@@ -220,12 +232,14 @@ internal sealed class ConnectionPipeStream : Stream, IValueTaskSource<int>, IVal
             throw new OperationCanceledException("The connection's read was cancelled (shutdown or deadline).");
         }
 
-        int count = (int)Math.Min(data.Length, buffer.Length);
-        if (count == 0 && result.IsCompleted)
+        // A zero-byte read (SslStream waits for data that way) meets the end only when nothing is left to read.
+        if (data.IsEmpty && result.IsCompleted)
         {
             InputInterrupted = true;
             InputEnded = true;
         }
+
+        int count = StopsAtRecordEnds ? _record.Take(data, buffer.Length) : (int)Math.Min(data.Length, buffer.Length);
 
         data.Slice(0, count).CopyTo(buffer.Span);
         _pipe.Input.AdvanceTo(data.GetPosition(count));

@@ -34,6 +34,9 @@ internal sealed class TlsClientConnection : SslStreamConnectionBase
 
     public override PipeWriter Output { get; }
 
+    /// <summary>Reads SslStream made of the ciphertext so far (what handing it one record per read costs shows here).</summary>
+    internal long CiphertextReads => _ciphertext.Reads;
+
     /// <summary>
     /// Whether a plaintext read failed because of a record from the server: refused while the ciphertext under it had
     /// neither ended nor failed, or met the ciphertext's end inside a record.

@@ -33,7 +33,8 @@ public static partial class TlsLayer
 
         var check = new ServerCertificateCheck(options);
         var deadline = new ClientHandshakeDeadline(connection);
-        var ciphertext = new ConnectionPipeStream(connection.Transport, worker) { Witness = ResumptionWitness.OfClient() };
+        // One record per read from the start: the cursor must know where records begin.
+        var ciphertext = new ConnectionPipeStream(connection.Transport, worker) { Witness = ResumptionWitness.OfClient(), StopsAtRecordEnds = true };
         var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: true);
         deadline.Arm(worker, options.HandshakeTimeout);
         TlsHandshakeException? failure;

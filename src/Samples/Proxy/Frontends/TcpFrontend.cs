@@ -4,7 +4,9 @@ using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Health;
 using Fastsock.Samples.Proxy.Routing;
 using Fastsock.Samples.Proxy.Stats;
+using Fastsock.Samples.Proxy.Tls;
 using Fastsock.Transport;
+using Fastsock.Transport.Tls;
 using Microsoft.Extensions.Logging;
 
 namespace Fastsock.Samples.Proxy.Frontends;
@@ -113,6 +115,13 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
         finally
         {
             balancer.OnClosed(server);
+            if (result.Error is not null && TlsLayer.RecordFailureOf(upstream) is var failure and not TlsClientRecordFailure.None)
+            {
+                // The runtime counts the record per server; the line says which session it ended. The forward aborts
+                // both sides on a failed read, so the client gets a reset, as after a reset from a plain server.
+                RecordFailed(logger, settings.Name, backend.Settings.Name, server.Settings.Name, BackendTls.Describe(failure));
+            }
+
             Counters?.Forwarded(client.WorkerIndex, server, result);
             Counters?.BackendClosed(client.WorkerIndex, server.Index, BackendCloseReason.AfterUse);
         }
@@ -182,6 +191,9 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
 
     [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "Backend {Backend}: sending the PROXY {Mode} header to server {Server} failed ({Reason}); closing the client connection")]
     private static partial void ProxyHeaderSendFailed(ILogger logger, string backend, string server, ProxyHeaderMode mode, string reason);
+
+    [LoggerMessage(EventId = 314, Level = LogLevel.Warning, Message = "Frontend {Frontend}, backend {Backend}, server {Server}: the server {Failure}; the client's connection was reset, and the connection to the server was closed")]
+    private static partial void RecordFailed(ILogger logger, string frontend, string backend, string server, string failure);
 
     [LoggerMessage(EventId = 311, Level = LogLevel.Debug, Message = "Backend {Backend}: connect to server {Server} failed (attempt {Attempt}): {Reason}")]
     private static partial void ConnectFailed(ILogger logger, string backend, string server, int attempt, string reason);

@@ -48,12 +48,14 @@ internal static partial class BackendTls
             return;
         }
 
-        string what = failure == TlsClientRecordFailure.Rejected
-            ? "sent a TLS record that failed to decrypt or verify"
-            : "closed its connection inside a TLS record";
         string outcome = answerStatus != 0 ? $"answered {answerStatus} to the client" : "the response to the client was cut short";
-        RecordFailed(logger, backend, server.Settings.Name, what, outcome);
+        RecordFailed(logger, backend, server.Settings.Name, Describe(failure), outcome);
     }
+
+    /// <summary>What the server did, as the warning lines of both modes say it ("the server …").</summary>
+    public static string Describe(TlsClientRecordFailure failure) => failure == TlsClientRecordFailure.Rejected
+        ? "sent a TLS record that failed to decrypt or verify"
+        : "closed its connection inside a TLS record";
 
     /// <summary>One warning line per server that talks TLS without checking the certificate.</summary>
     public static void WarnUnverified(ProxySettings settings, ILogger logger)

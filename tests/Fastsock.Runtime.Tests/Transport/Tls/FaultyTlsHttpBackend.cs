@@ -13,9 +13,13 @@ namespace Fastsock.Tests.Transport.Tls;
 /// a <see cref="RecordFaultStream"/>, and answer HTTP/1.1 requests (keep-alive) by path, after a good handshake:
 /// <list type="bullet">
 /// <item><c>/ok</c>: 200 with the body <c>ok</c>.</item>
+/// <item><c>/records/COUNT/SIZE</c>: 200 with a body of COUNT records of SIZE bytes of <see cref="BodyByte"/>, the head and
+/// all of them written in one send.</item>
 /// <item><c>/bad-head</c>: the response head in one record whose authentication tag is corrupted.</item>
 /// <item><c>/bad-body/TOTAL/SENT</c>: a 200 head for TOTAL bytes of <see cref="BodyByte"/>, SENT of them in good records, then a corrupted record.</item>
 /// <item><c>/cut-body/TOTAL/SENT</c>: the same, then half of the next record and a FIN.</item>
+/// <item><c>/burst-body/TOTAL/SENT</c>: the same as <c>/bad-body</c> in records of <see cref="BurstRecordSize"/>, the head,
+/// the good records and the corrupted one written in one send, so that they reach the peer in one segment.</item>
 /// </list>
 /// After a fault it reads until the peer closes the connection, and counts that in <see cref="ClosedByPeer"/>.
 /// </summary>
@@ -51,12 +55,8 @@ internal sealed class FaultyTlsHttpBackend : IAsyncDisposable
     /// <summary>Connections with a fault that the peer then closed (a FIN or a reset reached this side).</summary>
     public int ClosedByPeer => Volatile.Read(ref _closedByPeer);
 
-    /// <summary>
-    /// Awaited before the spoiled record of a body goes out. SslStream decrypts every whole record it has buffered
-    /// into one read and throws away what it decrypted when one of them fails, so a test that counts the good bytes
-    /// lets them be read first.
-    /// </summary>
-    public Task BeforeFault { get; set; } = Task.CompletedTask;
+    /// <summary>The size of a body record in a <c>/burst-body</c> answer: small, so that a burst of them fits one segment.</summary>
+    public const int BurstRecordSize = 1_000;
 
     /// <summary>The byte at <paramref name="offset"/> of every body this backend sends.</summary>
     public static byte BodyByte(long offset) => (byte)('a' + (offset % 26));
@@ -148,13 +148,21 @@ internal sealed class FaultyTlsHttpBackend : IAsyncDisposable
     }
 
     /// <summary>Writes the answer to <paramref name="path"/>; false when it ended in a fault.</summary>
-    private async Task<bool> AnswerAsync(SslStream ssl, RecordFaultStream faults, string path)
+    private static async Task<bool> AnswerAsync(SslStream ssl, RecordFaultStream faults, string path)
     {
         string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         switch (parts[0])
         {
             case "ok":
                 await ssl.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray()).ConfigureAwait(false);
+                return true;
+            case "records":
+                int records = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+                int size = int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
+                faults.HoldWrites = true;
+                await ssl.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {records * size}\r\n\r\n")).ConfigureAwait(false);
+                await WriteBodyAsync(ssl, 0, records * size, size).ConfigureAwait(false);
+                await faults.SendHeldAsync().ConfigureAwait(false);
                 return true;
             case "bad-head":
                 faults.CorruptNextWrite = true;
@@ -163,11 +171,13 @@ internal sealed class FaultyTlsHttpBackend : IAsyncDisposable
             default:
                 long total = long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
                 long sent = long.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
+                bool burst = parts[0] == "burst-body";
+                int recordSize = burst ? BurstRecordSize : RecordSize;
+                faults.HoldWrites = burst;
                 await ssl.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {total}\r\n\r\n")).ConfigureAwait(false);
-                await WriteBodyAsync(ssl, 0, sent).ConfigureAwait(false);
+                await WriteBodyAsync(ssl, 0, sent, recordSize).ConfigureAwait(false);
                 await ssl.FlushAsync().ConfigureAwait(false);
-                await BeforeFault.WaitAsync(Clients.Timeout).ConfigureAwait(false);
-                if (parts[0] == "bad-body")
+                if (parts[0] != "cut-body")
                 {
                     faults.CorruptNextWrite = true;
                 }
@@ -176,18 +186,23 @@ internal sealed class FaultyTlsHttpBackend : IAsyncDisposable
                     faults.CutNextWrite = true;
                 }
 
-                await WriteBodyAsync(ssl, sent, Math.Min(total, sent + RecordSize)).ConfigureAwait(false);
+                await WriteBodyAsync(ssl, sent, Math.Min(total, sent + recordSize), recordSize).ConfigureAwait(false);
+                if (burst)
+                {
+                    await faults.SendHeldAsync().ConfigureAwait(false);
+                }
+
                 return false;
         }
     }
 
-    /// <summary>Body bytes [<paramref name="from"/>, <paramref name="to"/>), one record per write.</summary>
-    private static async Task WriteBodyAsync(SslStream ssl, long from, long to)
+    /// <summary>Body bytes [<paramref name="from"/>, <paramref name="to"/>), one record of at most <paramref name="recordSize"/> per write.</summary>
+    private static async Task WriteBodyAsync(SslStream ssl, long from, long to, int recordSize)
     {
-        var chunk = new byte[RecordSize];
+        var chunk = new byte[recordSize];
         for (long at = from; at < to;)
         {
-            int count = (int)Math.Min(RecordSize, to - at);
+            int count = (int)Math.Min(recordSize, to - at);
             for (int i = 0; i < count; i++)
             {
                 chunk[i] = BodyByte(at + i);

@@ -5,15 +5,33 @@ namespace Fastsock.Tests.Transport.Tls;
 /// <summary>
 /// The ciphertext under a test server's SslStream, over a socket: passes everything through, except the write after
 /// <see cref="CorruptNextWrite"/> (its last byte, inside the AEAD tag, flipped, like <c>TamperingStream</c>) and the
-/// write after <see cref="CutNextWrite"/> (only its first half goes out, then a FIN: a truncated record).
+/// write after <see cref="CutNextWrite"/> (only its first half goes out, then a FIN: a truncated record). While
+/// <see cref="HoldWrites"/> is set, writes are kept and go out together in one send (<see cref="SendHeldAsync"/>), so
+/// the records they hold reach the peer in one segment.
 /// </summary>
 internal sealed class RecordFaultStream(Socket socket) : Stream
 {
     private readonly NetworkStream _inner = new(socket, ownsSocket: false);
+    private readonly MemoryStream _held = new();
 
     public bool CorruptNextWrite { get; set; }
 
     public bool CutNextWrite { get; set; }
+
+    public bool HoldWrites { get; set; }
+
+    /// <summary>Sends what was held in one send and stops holding.</summary>
+    public async Task SendHeldAsync()
+    {
+        HoldWrites = false;
+        int sent = await socket.SendAsync(_held.GetBuffer().AsMemory(0, (int)_held.Length), SocketFlags.None).ConfigureAwait(false);
+        if (sent != _held.Length)
+        {
+            throw new IOException($"one send took {sent} of {_held.Length} held bytes");
+        }
+
+        _held.SetLength(0);
+    }
 
     public override bool CanRead => true;
 
@@ -37,6 +55,12 @@ internal sealed class RecordFaultStream(Socket socket) : Stream
             var copy = buffer.ToArray();
             copy[^1] ^= 0x01;
             buffer = copy;
+        }
+
+        if (HoldWrites)
+        {
+            _held.Write(buffer.Span);
+            return;
         }
         else if (CutNextWrite)
         {
@@ -64,6 +88,7 @@ internal sealed class RecordFaultStream(Socket socket) : Stream
         if (disposing)
         {
             _inner.Dispose();
+            _held.Dispose();
         }
 
         base.Dispose(disposing);

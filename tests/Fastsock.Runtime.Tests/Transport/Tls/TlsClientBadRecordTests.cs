@@ -14,6 +14,8 @@ namespace Fastsock.Tests.Transport.Tls;
 /// (<see cref="TlsLayer.RecordFailureOf"/>); completing both ends as usual then closes the socket (the server sees
 /// it), counts the connection as closed and the record by kind, and lets no exception escape the close (once, SslStream's
 /// refusal to send a close_notify after such a record, a CryptographicException, escaped it and left the socket open).
+/// Every byte of the good records before it is read first, also when they and the bad one arrive in one segment
+/// (SslStream, handed them in one read, threw away the plaintext it had decrypted from them).
 /// The server is SslStream on a TcpListener over a stream that spoils the record on demand.
 /// </summary>
 public sealed class TlsClientBadRecordTests : IDisposable
@@ -35,6 +37,7 @@ public sealed class TlsClientBadRecordTests : IDisposable
                     data.Add("/bad-head", cores, protocol);
                     data.Add("/bad-body/100000/40000", cores, protocol);
                     data.Add("/cut-body/100000/40000", cores, protocol);
+                    data.Add("/burst-body/10000/4000", cores, protocol); // the head, 4 good records and the bad one in one send
                 }
             }
 
@@ -54,14 +57,15 @@ public sealed class TlsClientBadRecordTests : IDisposable
     {
         using var leaf = _ca.Issue(["backend.test"]);
         bool cut = path.StartsWith("/cut", StringComparison.Ordinal);
-        int expected = path == "/bad-head" ? 0 : "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".Length + 40_000;
-        var goodBytesRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var backend = new FaultyTlsHttpBackend(leaf, protocol) { BeforeFault = goodBytesRead.Task };
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        int expected = path == "/bad-head" ? 0 : $"HTTP/1.1 200 OK\r\nContent-Length: {parts[1]}\r\n\r\n".Length + int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
+        await using var backend = new FaultyTlsHttpBackend(leaf, protocol);
+        var received = new MemoryStream(); // written by the relay before it answers the test's socket
         var options = new TlsClientOptions { TargetHost = "backend.test", TrustedRoots = _ca.Roots };
         await using var relay = await TlsClientRelay.StartAsync(backend.EndPoint, options, cores, async (client, tls) =>
         {
             await tls.Transport.Output.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: backend.test\r\n\r\n"));
-            var (plaintext, outcome) = await ReadUntilFailureAsync(tls, expected, goodBytesRead);
+            var (plaintext, outcome) = await ReadUntilFailureAsync(tls, received);
             var failure = TlsLayer.RecordFailureOf(tls);
 
             // As a proxy drops a backend connection: both ends completed, without an error.
@@ -77,8 +81,18 @@ public sealed class TlsClientBadRecordTests : IDisposable
         Assert.True(answer[2].StartsWith("IOException", StringComparison.Ordinal), $"the read ended with {answer[2]}");
         Assert.Equal(cut ? nameof(TlsClientRecordFailure.Truncated) : nameof(TlsClientRecordFailure.Rejected), answer[0]);
 
-        // Every byte before the spoiled record was read, and nothing after: the head and 40,000 B of body, or nothing.
+        // Every byte before the spoiled record was read, and nothing after: the head and the good body bytes, or nothing.
         Assert.Equal(expected, long.Parse(answer[1], System.Globalization.CultureInfo.InvariantCulture));
+        byte[] plaintext = received.ToArray();
+        if (expected > 0)
+        {
+            string head = $"HTTP/1.1 200 OK\r\nContent-Length: {parts[1]}\r\n\r\n";
+            Assert.Equal(head, Encoding.ASCII.GetString(plaintext, 0, head.Length));
+            for (int i = head.Length; i < plaintext.Length; i++)
+            {
+                Assert.True(plaintext[i] == FaultyTlsHttpBackend.BodyByte(i - head.Length), $"body byte {i - head.Length} is {plaintext[i]}, not {FaultyTlsHttpBackend.BodyByte(i - head.Length)}");
+            }
+        }
 
         // The close went through whatever SslStream thought of it: the socket closed and the connection was counted.
         await Eventually.AssertAsync(() => backend.ClosedByPeer == 1, () => $"the server never saw the connection close: {options.Stats.Snapshot()}");
@@ -117,24 +131,21 @@ public sealed class TlsClientBadRecordTests : IDisposable
         Assert.Equal((0L, 0L), (options.Stats.Snapshot().BadRecords, options.Stats.Snapshot().TruncatedRecords));
     }
 
-    /// <summary>
-    /// Reads plaintext until a read throws or the input ends: the bytes read, and how it ended. Once
-    /// <paramref name="good"/> bytes are in, <paramref name="goodBytesRead"/> lets the server send its spoiled record.
-    /// </summary>
-    private static async Task<(long Plaintext, string Outcome)> ReadUntilFailureAsync(Connection tls, long good, TaskCompletionSource goodBytesRead)
+    /// <summary>Reads plaintext into <paramref name="received"/> until a read throws or the input ends: the bytes read, and how it ended.</summary>
+    private static async Task<(long Plaintext, string Outcome)> ReadUntilFailureAsync(Connection tls, MemoryStream received)
     {
         long plaintext = 0;
         try
         {
             while (true)
             {
-                if (plaintext >= good)
-                {
-                    goodBytesRead.TrySetResult();
-                }
-
                 var result = await tls.Transport.Input.ReadAsync();
                 plaintext += result.Buffer.Length;
+                foreach (var segment in result.Buffer)
+                {
+                    received.Write(segment.Span);
+                }
+
                 tls.Transport.Input.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
