@@ -27,7 +27,8 @@ Starts one nginx backend (pinned to --client-cpu) and every proxy in --servers a
 rounds (10): in each round every proxy is measured once for --duration s (5), in an order that rotates from round to
 round. Only the proxy being measured has load; the others sit idle.
   http           keep-alive GET /plaintext, wrk -t1 -c--clients (64); servers (default fastsock-proxy,haproxy-http):
-                 fastsock-proxy, fastsock-proxy-aot, haproxy-http, nginx-proxy, proxy-floor
+                 fastsock-proxy, fastsock-proxy-aot, fastsock-proxy-pgo, fastsock-proxy-alt (another build:
+                 ALT_PROXY_DLL=path/to/fastsock-proxy.dll), haproxy-http, nginx-proxy, proxy-floor
   tls-keepalive  the same over HTTPS (TLS 1.3, --kind certificate); servers (default fastsock-proxy,haproxy):
                  fastsock-proxy, fastsock-proxy-sslstream (its SslStream engine), haproxy, nginx
   tls-new        full handshakes: openssl s_time -new -www /plaintext, one connection at a time per s_time;

@@ -129,7 +129,7 @@ CONF
 }
 
 # start_proxy NAME: the proxy under test pinned to SERVER_CPU (one worker / thread) on PROXY_PORT.
-#   http mode: fastsock-proxy (JIT), fastsock-proxy-pgo (JIT with dynamic PGO), fastsock-proxy-aot (Native AOT, as published), haproxy-http, nginx-proxy, proxy-floor (perf/floors/proxy_floor.c: a relay, no parsing)
+#   http mode: fastsock-proxy (JIT), fastsock-proxy-pgo (JIT with dynamic PGO), fastsock-proxy-alt (the JIT build at ALT_PROXY_DLL), fastsock-proxy-aot (Native AOT, as published), haproxy-http, nginx-proxy, proxy-floor (perf/floors/proxy_floor.c: a relay, no parsing)
 #   tcp mode:  fastsock-copy, fastsock-splice, haproxy, haproxy-splice (to the backend over TCP)
 #   fast path: inproc (Hello inside the proxy), unix (the backend's unix socket), tcp (its TCP port)
 # Sets PROXY_PID and PROXY_CMD (the exact command line).
@@ -144,6 +144,10 @@ start_proxy() {
         fastsock-proxy) _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
         fastsock-proxy-pgo) # the JIT build with .NET's dynamic PGO, which the samples turn off, put back
             _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]:0:4}" DOTNET_TieredPGO=1 "${fs[@]:4}") ;;
+        fastsock-proxy-alt) # another build of the proxy (ALT_PROXY_DLL: its fastsock-proxy.dll), to compare two builds side by side
+            [[ -f "${ALT_PROXY_DLL:-}" ]] || die "fastsock-proxy-alt needs ALT_PROXY_DLL=path/to/fastsock-proxy.dll (not found: '${ALT_PROXY_DLL:-}')"
+            _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=(taskset -c "$SERVER_CPU" env "${PROXY_DOTNET_ENV[@]+"${PROXY_DOTNET_ENV[@]}"}" dotnet "$ALT_PROXY_DLL"
+                --config "$PROXY_WORK/$name.json" --cores "$SERVER_CPU" --log-level Warning) ;;
         fastsock-proxy-aot)
             build_proxy_aot
             _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"

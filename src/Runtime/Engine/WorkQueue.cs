@@ -67,6 +67,12 @@ internal sealed class WorkQueue
             _ring[_head] = default;
             _head = (_head + 1) & (_ring.Length - 1);
             _count--;
+            if (_count > 0)
+            {
+                // The next item's state (a continuation's state machine, a connection) is likely cold: load it now.
+                CachePrefetch.Object(_ring[_head].State);
+            }
+
             try
             {
                 item.Action(item.State);

@@ -68,6 +68,12 @@ internal sealed unsafe partial class Worker
             count = 0;
         }
 
+        // Start loading every ready handler before the first one runs: with many connections they are cold.
+        for (int i = 0; i < count; i++)
+        {
+            CachePrefetch.Object(_slots.Find(events[i].Data));
+        }
+
         for (int i = 0; i < count; i++)
         {
             ulong data = events[i].Data;
@@ -77,6 +83,12 @@ internal sealed unsafe partial class Worker
                 FileCalls.Read(_eventFd, (byte*)&drained, sizeof(ulong));
                 _queue.ClearSignal();
                 continue;
+            }
+
+            if (i + 1 < count)
+            {
+                // Its object was asked for above and has arrived by now; what it points to has not.
+                _slots.Find(events[i + 1].Data)?.PrefetchState();
             }
 
             try

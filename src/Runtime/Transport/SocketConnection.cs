@@ -179,6 +179,12 @@ internal sealed partial class SocketConnection : Connection, IDuplexPipe, IEpoll
         RunHandler();
     }
 
+    public void PrefetchState()
+    {
+        _input.Prefetch();
+        _output.Prefetch();
+    }
+
     public void OnEpollEvents(uint events)
     {
         if (_splicer is { } splicer)

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Fastsock.Engine;
 
 namespace Fastsock.Transport.Pipes;
 
@@ -32,6 +33,9 @@ internal readonly struct ConnectionPipe
         WorkerPipesEnabled && !threadSafe
             ? new ConnectionPipe(new WorkerPipe(settings))
             : new ConnectionPipe(new SharedPipe(new Pipe(sharedOptions)));
+
+    /// <summary>Starts loading the pipe's object (a hint, see <see cref="CachePrefetch"/>).</summary>
+    public void Prefetch() => CachePrefetch.Object(_pipe);
 
     public void Reset()
     {
