@@ -47,7 +47,7 @@ public static partial class TlsLayer
             ?? throw new InvalidOperationException("A TLS layer runs on a Fastsock worker; pass TlsLayer.Server(...) to FastsockServerBuilder.Listen.");
         var deadline = new HandshakeDeadline(connection);
         deadline.Arm(worker, timeout);
-        var ciphertext = new ConnectionPipeStream(connection.Transport, worker) { Witness = ResumptionWitness.OfServer() };
+        var ciphertext = new ConnectionPipeStream(connection.Transport, worker) { Witness = ResumptionWitness.OfServer(), StopsAtRecordEnds = true };
         var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: false);
         try
         {

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Fastsock.Engine;
 
 namespace Fastsock.Transport.Tls.OpenSsl;
@@ -71,9 +72,22 @@ internal sealed class OpenSslPlaintextReader : PipeReader
             {
                 bool produced = false;
                 bool closeNotify = false;
+                ExceptionDispatchInfo? badRecord = null;
                 while (_session.CanRead)
                 {
-                    int count = _session.Read(plaintext.GetSpan());
+                    int count;
+                    try
+                    {
+                        count = _session.Read(plaintext.GetSpan());
+                    }
+                    catch (Exception ex) when (produced)
+                    {
+                        // The good records before it were read in this pass: they reach the handler first (the flush
+                        // below), and the failure after them. Completing the pipe with it now would drop them unread.
+                        badRecord = ExceptionDispatchInfo.Capture(ex);
+                        break;
+                    }
+
                     if (count > 0)
                     {
                         plaintext.Advance(count);
@@ -106,6 +120,9 @@ internal sealed class OpenSslPlaintextReader : PipeReader
                         return;
                     }
                 }
+
+                // To the catch below: the alert, then the handler's next read fails.
+                badRecord?.Throw();
 
                 if (closeNotify || ended)
                 {
