@@ -93,6 +93,7 @@ internal sealed unsafe partial class Worker
 
             try
             {
+                // Looked up again, not taken from the prefetch pass: an earlier event in this batch may have closed it.
                 _slots.Find(data)?.OnEpollEvents(events[i].Events);
             }
             catch (Exception ex)

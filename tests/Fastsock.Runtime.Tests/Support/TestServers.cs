@@ -23,6 +23,21 @@ internal static class TestServers
         return server;
     }
 
+    /// <summary>Reads and drops everything until the input ends (the peer's FIN, or an idle close), then returns.</summary>
+    public static async Task ReadToEnd(Connection connection)
+    {
+        var input = connection.Transport.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync();
+            input.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Copies input to output until the peer half-closes, then half-closes back.</summary>
     public static async Task Echo(Connection connection)
     {

@@ -77,7 +77,7 @@ public sealed class IdleTimeoutRoundingTests
     public async Task The_peer_sees_an_idle_connection_closed_no_sooner_than_its_idle_timeout_with_a_fraction(string cores)
     {
         var timeout = TimeSpan.FromTicks(2_005_000); // 200.5 ms
-        await using var server = await TestServers.StartAsync(ReadToEnd, o =>
+        await using var server = await TestServers.StartAsync(TestServers.ReadToEnd, o =>
         {
             o.Cores = CpuSet.Parse(cores);
             o.Connection.IdleTimeout = timeout;
@@ -140,19 +140,5 @@ public sealed class IdleTimeoutRoundingTests
         Assert.StartsWith($"Connection.IdleTimeout {timeout} is not positive;", refused.Message, StringComparison.Ordinal);
         Assert.Contains("Timeout.InfiniteTimeSpan", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refused.Message);
-    }
-
-    private static async Task ReadToEnd(Connection connection)
-    {
-        var input = connection.Transport.Input;
-        while (true)
-        {
-            var result = await input.ReadAsync();
-            input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return;
-            }
-        }
     }
 }

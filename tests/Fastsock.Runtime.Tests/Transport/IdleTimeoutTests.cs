@@ -19,7 +19,7 @@ public sealed class IdleTimeoutTests
     [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
     public async Task An_idle_connection_is_closed_once_its_idle_timeout_passed_and_not_before(string cores)
     {
-        await using var server = await TestServers.StartAsync(ReadToEnd, o =>
+        await using var server = await TestServers.StartAsync(TestServers.ReadToEnd, o =>
         {
             o.Cores = CpuSet.Parse(cores);
             o.Connection.IdleTimeout = IdleTimeout;
@@ -64,20 +64,6 @@ public sealed class IdleTimeoutTests
         await Eventually.AssertAsync(
             () => server.GetStats().Sum(w => w.Aborted) >= 1,
             () => $"the worker counted {server.GetStats().Sum(w => w.Aborted)} aborted connections, expected the idle one");
-    }
-
-    private static async Task ReadToEnd(Connection connection)
-    {
-        var input = connection.Transport.Input;
-        while (true)
-        {
-            var result = await input.ReadAsync();
-            input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return;
-            }
-        }
     }
 
     private static Task NeverReturns(Connection connection) => Task.Delay(Timeout.Infinite, connection.ConnectionClosed);

@@ -127,7 +127,7 @@ internal sealed partial class BoundedSplice : TimerEntry, ISpliceOwner, IFlushab
         _count = count;
         _keepSourceWithin = keepSourceWithin;
         _options = options;
-        _sourceTimeoutMs = sourceTimeout > TimeSpan.Zero ? (long)Math.Ceiling(sourceTimeout.TotalMilliseconds) : 0;
+        _sourceTimeoutMs = sourceTimeout > TimeSpan.Zero ? TimerWheel.Milliseconds(sourceTimeout) : 0;
         _deferrals = 0;
         _resumePosted = false;
         _running = false;

@@ -177,8 +177,8 @@ internal sealed class ServerState(ServerSettings settings, int index)
             Volatile.Write(ref _errorsInARow, 0);
             if (slowStart > TimeSpan.Zero)
             {
-                // Rounded up, as the runtime rounds deadlines: the ramp never ends before slowStart has passed.
-                long rampMs = (long)Math.Ceiling(slowStart.TotalMilliseconds);
+                // Rounded up: the ramp never ends before slowStart has passed.
+                long rampMs = Duration.CeilingMilliseconds(slowStart);
                 Volatile.Write(ref _rampMs, rampMs);
                 Volatile.Write(ref _rampEndsMs, Environment.TickCount64 + rampMs);
             }

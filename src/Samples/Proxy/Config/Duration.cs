@@ -38,4 +38,10 @@ internal static class Duration
         value = TimeSpan.FromMilliseconds(ms);
         return true;
     }
+
+    /// <summary>
+    /// <paramref name="duration"/> in whole milliseconds, rounded up as the runtime rounds every deadline: a timer or an
+    /// expiry compared in milliseconds never ends a fraction of a millisecond early.
+    /// </summary>
+    public static long CeilingMilliseconds(TimeSpan duration) => (long)Math.Ceiling(duration.TotalMilliseconds);
 }

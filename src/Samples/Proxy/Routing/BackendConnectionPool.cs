@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
 
@@ -38,9 +39,9 @@ internal sealed class BackendConnectionPool
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxIdle, Unlimited);
         _maxIdle = maxIdle;
-        // Rounded up and compared with >=, as the runtime's idle timeout (TimerWheel.Milliseconds is internal to it): a
-        // connection is expired once idle for the whole timeout, never a fraction of a millisecond before.
-        _idleTimeoutMs = (long)Math.Ceiling(idleTimeout.TotalMilliseconds);
+        // Rounded up and compared with >=, as the runtime's idle timeout: a connection is expired once idle for the
+        // whole timeout, never a fraction of a millisecond before.
+        _idleTimeoutMs = Duration.CeilingMilliseconds(idleTimeout);
         _counters = counters;
         _worker = worker;
         _server = server;
