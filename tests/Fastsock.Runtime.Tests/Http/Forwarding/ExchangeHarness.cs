@@ -23,13 +23,15 @@ internal sealed class ExchangeHarness : IAsyncDisposable
     private readonly HttpForwarderOptions _options;
     private readonly bool _replayable;
     private readonly bool _keepBackend;
+    private readonly HttpForwarderOptions? _retryOptions;
     private readonly List<Peer> _peers = [];
     private FastsockServer? _server;
     private Connection? _idleBackend;
 
-    private ExchangeHarness(HttpForwarderOptions options, bool replayable, bool keepBackend)
+    private ExchangeHarness(HttpForwarderOptions options, bool replayable, bool keepBackend, HttpForwarderOptions? retryOptions)
     {
         _options = options;
+        _retryOptions = retryOptions;
         _replayable = replayable;
         _keepBackend = keepBackend;
         _backends.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -42,10 +44,14 @@ internal sealed class ExchangeHarness : IAsyncDisposable
     /// A pool of one: a backend connection the last outcome called reusable outlives its client connection and carries
     /// the next client's requests, as a proxy's pool would; false: it is closed with its client.
     /// </param>
-    public static async Task<ExchangeHarness> StartAsync(HttpForwarderOptions? options = null, bool replayable = false, bool keepBackend = false)
+    /// <param name="retryOptions">
+    /// The options of the retry an outcome offers, when they must differ from the first attempt's (a short response
+    /// timeout that should not also race the test's answer to the retry); null: the same.
+    /// </param>
+    public static async Task<ExchangeHarness> StartAsync(HttpForwarderOptions? options = null, bool replayable = false, bool keepBackend = false, HttpForwarderOptions? retryOptions = null)
     {
         var harness = new ExchangeHarness(
-            options ?? new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, SpliceThreshold = 1L << 30 }, replayable, keepBackend);
+            options ?? new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, SpliceThreshold = 1L << 30 }, replayable, keepBackend, retryOptions);
         harness._server = await TestServers.StartAsync(harness.HandleAsync, o => o.Cores = CoreSets.First);
         return harness;
     }
@@ -162,6 +168,11 @@ internal sealed class ExchangeHarness : IAsyncDisposable
                     _reports.Writer.TryWrite(new Report(outcome, null));
                     Close(backend);
                     backend = await FastsockConnector.ConnectAsync(_backends.LocalEndPoint!);
+                    if (_retryOptions is not null)
+                    {
+                        forwarder.Options = _retryOptions;
+                    }
+
                     outcome = await forwarder.ForwardAsync(backend, "backend.test"u8.ToArray(), replayable: false);
                 }
 

@@ -147,7 +147,9 @@ public sealed class HttpExchangeForwarderErrorTests
     public async Task Client_leaving_while_a_silent_server_thinks_closes_the_backend_once_the_response_timeout_passes()
     {
         // The response is awaited to discard it (so the connection could be kept), but never longer than the timeout.
-        await using var harness = await ExchangeHarness.StartAsync(new HttpForwarderOptions { ResponseTimeout = TimeSpan.FromMilliseconds(500) });
+        // 3 s, not less: the client must leave before it passes, and the test's accept and read of the request come
+        // first (500 ms could be spent there on a loaded machine, which would make the outcome a timeout instead).
+        await using var harness = await ExchangeHarness.StartAsync(new HttpForwarderOptions { ResponseTimeout = TimeSpan.FromSeconds(3) });
         var client = await harness.ConnectClientAsync();
         await client.SendAsync("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
         var backend = await harness.AcceptBackendAsync();
@@ -278,8 +280,11 @@ public sealed class HttpExchangeForwarderErrorTests
     [Fact]
     public async Task No_response_byte_within_the_timeout_on_a_replayable_request_is_offered_for_a_retry()
     {
+        // The retry waits as long as a proxy's default would: with the first attempt's 300 ms it raced the test's own
+        // accept, read and answer of the retried request, and lost on a loaded machine (a 504 instead of the 200).
         await using var harness = await ExchangeHarness.StartAsync(
-            new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, ResponseTimeout = TimeSpan.FromMilliseconds(300) }, replayable: true);
+            new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, ResponseTimeout = TimeSpan.FromMilliseconds(300) }, replayable: true,
+            retryOptions: new HttpForwarderOptions { Forwarding = ForwardingMode.Copy, ResponseTimeout = TimeSpan.FromSeconds(30) });
         var client = await harness.ConnectClientAsync();
         await client.SendAsync("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
         using var silent = await harness.AcceptBackendAsync();
