@@ -15,20 +15,22 @@ ROUNDS=10
 DURATION=5
 WARMUP=12
 KIND=ecdsa
+BACKEND=nginx
 LIST=""
 OUT=""
 usage() {
     cat <<USAGE
 Usage: perf/alternate.sh [--measure http|tls-keepalive|tls-new|tls-reuse] [--clients N] [--servers LIST] [--rounds R]
-                         [--duration S] [--warmup S] [--kind ecdsa|rsa] [--server-cpu N] [--client-cpu N] [--output DIR]
+                         [--duration S] [--warmup S] [--kind ecdsa|rsa] [--backend nginx|floor] [--server-cpu N] [--client-cpu N] [--output DIR]
 
-Starts one nginx backend (pinned to --client-cpu) and every proxy in --servers at once, each pinned to --server-cpu
+Starts one nginx backend (pinned to --client-cpu; --backend floor: perf/floors/epoll_floor.c instead, the cheapest
+backend there is, which leaves more of the client CPU to wrk so that the proxies become the bound sooner) and every proxy in --servers at once, each pinned to --server-cpu
 (one worker / thread) on its own port; warms each up for --warmup s (12) under the measured load; then runs --rounds
 rounds (10): in each round every proxy is measured once for --duration s (5), in an order that rotates from round to
 round. Only the proxy being measured has load; the others sit idle.
   http           keep-alive GET /plaintext, wrk -t1 -c--clients (64); servers (default fastsock-proxy,haproxy-http):
-                 fastsock-proxy, fastsock-proxy-aot, fastsock-proxy-pgo, fastsock-proxy-alt (another build:
-                 ALT_PROXY_DLL=path/to/fastsock-proxy.dll), haproxy-http, nginx-proxy, proxy-floor
+                 fastsock-proxy, fastsock-proxy-aot, fastsock-proxy-pgo, fastsock-proxy-alt and -alt2 (other
+                 builds: ALT_PROXY_DLL / ALT2_PROXY_DLL=path/to/fastsock-proxy.dll), haproxy-http, nginx-proxy, proxy-floor
   tls-keepalive  the same over HTTPS (TLS 1.3, --kind certificate); servers (default fastsock-proxy,haproxy):
                  fastsock-proxy, fastsock-proxy-sslstream (its SslStream engine), haproxy, nginx
   tls-new        full handshakes: openssl s_time -new -www /plaintext, one connection at a time per s_time;
@@ -51,6 +53,7 @@ while (($#)); do
         --duration) DURATION="${2:?}"; shift 2 ;;
         --warmup) WARMUP="${2:?}"; shift 2 ;;
         --kind) KIND="${2:?}"; shift 2 ;;
+        --backend) BACKEND="${2:?}"; shift 2 ;;
         --server-cpu) SERVER_CPU="${2:?}"; shift 2 ;;
         --client-cpu) CLIENT_CPU="${2:?}"; shift 2 ;;
         --output) OUT="${2:?}"; shift 2 ;;
@@ -65,6 +68,7 @@ case "$MEASURE" in
     *) die "--measure takes http, tls-keepalive, tls-new or tls-reuse, not '$MEASURE'" ;;
 esac
 [[ "$KIND" == ecdsa || "$KIND" == rsa ]] || die "--kind takes ecdsa or rsa, not '$KIND'"
+[[ "$BACKEND" == nginx || "$BACKEND" == floor ]] || die "--backend takes nginx or floor, not '$BACKEND'"
 for n in "$CLIENTS" "$ROUNDS" "$DURATION" "$WARMUP"; do
     [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || die "--clients, --rounds, --duration and --warmup take a whole number > 0, not '$n'"
 done
@@ -81,7 +85,7 @@ build_proxy
 OUT="${OUT:-$WORK_DIR/alternate-$MEASURE-c$CLIENTS-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 proxy_env "$OUT/work" $((PORT_BASE + 50)) $((PORT_BASE + 51))
-start_backend
+if [[ "$BACKEND" == floor ]]; then start_floor_backend; else start_backend; fi
 
 # Every proxy on its own port (PORT_BASE+51...), started once and kept for all rounds.
 declare -A PID_OF PORT_OF
@@ -181,7 +185,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # Per proxy: medians and ranges; per round: each proxy's rate over the first proxy's.
-awk -F'\t' -v first="${SERVERS_LIST[0]}" -v measure="$MEASURE" -v clients="$CLIENTS" -v rounds="$ROUNDS" -v dur="$DURATION" '
+awk -F'\t' -v first="${SERVERS_LIST[0]}" -v measure="$MEASURE" -v clients="$CLIENTS" -v rounds="$ROUNDS" -v dur="$DURATION" -v backend="$BACKEND" '
 function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 function lo(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
@@ -190,7 +194,7 @@ NR == 1 { next }
 { s = $2; k = ++cnt[s]; if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
   rate[s, k] = $5; p99[s, k] = $6; user[s, k] = $7; sys[s, k] = $8; rss[s, k] = $9; err[s] += $10; priv[s, k] = $11; byround[$1, s] = $5 }
 END {
-  printf "%s, %s clients, %d rounds of %d s, servers measured in turn while all run\n\n", measure, clients, rounds, dur
+  printf "%s, %s clients, %s backend, %d rounds of %d s, servers measured in turn while all run\n\n", measure, clients, backend, rounds, dur
   printf "%-20s %12s %22s %10s %12s %12s %10s %12s %7s\n", "server", "median rate", "range", "p99 ms", "user us", "sys us", "RSS MiB", "private MiB", "errors"
   for (i = 1; i <= ns; i++) { s = order[i]; n = cnt[s]
     for (k = 1; k <= n; k++) { a[k] = rate[s, k] } m = med(a, n); l = lo(a, n); h = hi(a, n)

@@ -71,6 +71,19 @@ CONF
     wait_port "$BACKEND_PORT" backend "$BACKEND_PID"
 }
 
+# start_floor_backend: perf/floors/epoll_floor.c (one read and one write per request, no parsing) pinned to CLIENT_CPU
+# on 127.0.0.1:BACKEND_PORT instead of nginx: the cheapest backend there is, so that more of the client CPU is left to
+# wrk and the proxy under test becomes the bound sooner. No unix socket and no stub_status (backend_accepts is empty).
+start_floor_backend() {
+    build_floors
+    local -a cmd=(taskset -c "$CLIENT_CPU" "$EPOLL_FLOOR" "$BACKEND_PORT")
+    BACKEND_CMD="$(quote_cmd "${cmd[@]}")"
+    "${cmd[@]}" >"$PROXY_WORK/backend.out" 2>&1 &
+    BACKEND_PID=$!
+    own_pid "$BACKEND_PID"
+    wait_port "$BACKEND_PORT" backend "$BACKEND_PID"
+}
+
 # backend_accepts: the connections the nginx backend has accepted so far (stub_status "accepts"), this read's own
 # connection included; the same count for every proxy, whatever its own statistics say. Empty when unreadable.
 backend_accepts() {
@@ -129,7 +142,7 @@ CONF
 }
 
 # start_proxy NAME: the proxy under test pinned to SERVER_CPU (one worker / thread) on PROXY_PORT.
-#   http mode: fastsock-proxy (JIT), fastsock-proxy-pgo (JIT with dynamic PGO), fastsock-proxy-alt (the JIT build at ALT_PROXY_DLL), fastsock-proxy-aot (Native AOT, as published), haproxy-http, nginx-proxy, proxy-floor (perf/floors/proxy_floor.c: a relay, no parsing)
+#   http mode: fastsock-proxy (JIT), fastsock-proxy-pgo (JIT with dynamic PGO), fastsock-proxy-alt and -alt2 (the JIT builds at ALT_PROXY_DLL and ALT2_PROXY_DLL), fastsock-proxy-aot (Native AOT, as published), haproxy-http, nginx-proxy, proxy-floor (perf/floors/proxy_floor.c: a relay, no parsing)
 #   tcp mode:  fastsock-copy, fastsock-splice, haproxy, haproxy-splice (to the backend over TCP)
 #   fast path: inproc (Hello inside the proxy), unix (the backend's unix socket), tcp (its TCP port)
 # Sets PROXY_PID and PROXY_CMD (the exact command line).
@@ -144,9 +157,12 @@ start_proxy() {
         fastsock-proxy) _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]}") ;;
         fastsock-proxy-pgo) # the JIT build with .NET's dynamic PGO, which the samples turn off, put back
             _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=("${fs[@]:0:4}" DOTNET_TieredPGO=1 "${fs[@]:4}") ;;
-        fastsock-proxy-alt) # another build of the proxy (ALT_PROXY_DLL: its fastsock-proxy.dll), to compare two builds side by side
-            [[ -f "${ALT_PROXY_DLL:-}" ]] || die "fastsock-proxy-alt needs ALT_PROXY_DLL=path/to/fastsock-proxy.dll (not found: '${ALT_PROXY_DLL:-}')"
-            _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=(taskset -c "$SERVER_CPU" env "${PROXY_DOTNET_ENV[@]+"${PROXY_DOTNET_ENV[@]}"}" dotnet "$ALT_PROXY_DLL"
+        fastsock-proxy-alt | fastsock-proxy-alt2) # other builds of the proxy (ALT_PROXY_DLL, ALT2_PROXY_DLL: their fastsock-proxy.dll), to compare builds side by side
+            local alt_var=ALT_PROXY_DLL
+            [[ "$name" == fastsock-proxy-alt ]] || alt_var=ALT2_PROXY_DLL
+            local alt_dll="${!alt_var:-}"
+            [[ -f "$alt_dll" ]] || die "$name needs $alt_var=path/to/fastsock-proxy.dll (not found: '$alt_dll')"
+            _proxy_json "$name" http "127.0.0.1:$BACKEND_PORT"; cmd=(taskset -c "$SERVER_CPU" env "${PROXY_DOTNET_ENV[@]+"${PROXY_DOTNET_ENV[@]}"}" dotnet "$alt_dll"
                 --config "$PROXY_WORK/$name.json" --cores "$SERVER_CPU" --log-level Warning) ;;
         fastsock-proxy-aot)
             build_proxy_aot
