@@ -66,16 +66,20 @@ internal static class Duration
     /// </summary>
     public static long CeilingMilliseconds(TimeSpan duration) => (long)Math.Ceiling(duration.TotalMilliseconds);
 
+    /// <summary>The longest delay a BCL timer takes (<c>uint.MaxValue - 1</c> ms, about 49.7 days); longer ones throw.</summary>
+    public const long LongestTimerMilliseconds = uint.MaxValue - 1L;
+
     /// <summary>
     /// <paramref name="timeout"/> for a BCL timer (<see cref="CancellationTokenSource.CancelAfter(TimeSpan)"/>,
     /// <see cref="PeriodicTimer"/>), rounded up with <see cref="CeilingMilliseconds"/>: those timers truncate, so 0.5 ms
-    /// fired at once (CancelAfter) or was refused with an exception (PeriodicTimer). Past <see cref="int.MaxValue"/> ms
-    /// (about 24.8 days), which they refuse too, it is <see cref="Timeout.InfiniteTimeSpan"/>: late, never early.
+    /// fired at once (CancelAfter) or was refused with an exception (PeriodicTimer). Past
+    /// <see cref="LongestTimerMilliseconds"/>, which they refuse too, it is <see cref="Timeout.InfiniteTimeSpan"/>:
+    /// late, never early.
     /// </summary>
     public static TimeSpan ForTimer(TimeSpan timeout)
     {
         long milliseconds = CeilingMilliseconds(timeout);
-        return milliseconds > int.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(milliseconds);
+        return milliseconds > LongestTimerMilliseconds ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(milliseconds);
     }
 
     private enum DurationText
