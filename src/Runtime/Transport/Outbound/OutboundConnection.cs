@@ -98,6 +98,7 @@ internal sealed partial class OutboundConnection : Connection, IDuplexPipe, IEpo
         {
             worker.Timers.Schedule(_timer, Environment.TickCount64, timeout);
         }
+
         if (cancellationToken.CanBeCanceled)
         {
             _cancellation = cancellationToken.UnsafeRegister(static state =>
