@@ -29,7 +29,12 @@ public sealed class FastsockTransportOptions
     /// <summary>Idle connection objects each worker keeps for reuse. Default 4096.</summary>
     public int PooledConnectionsPerWorker { get; set; } = 4096;
 
-    /// <summary>Per-connection buffers, TCP_NODELAY and the idle limit (default here 1 hour: Kestrel's timeouts come first).</summary>
+    /// <summary>
+    /// Per-connection buffers, TCP_NODELAY and the transport's idle limit. The limit,
+    /// <see cref="ConnectionOptions.IdleTimeout"/>, is 1 hour by default here (not the runtime's 2 minutes): Kestrel's
+    /// timeouts come first, and this only closes connections whose peer vanished. Set it shorter to drop those sooner,
+    /// or to <see cref="Timeout.InfiniteTimeSpan"/> for no transport limit at all (Kestrel's own timeouts still apply).
+    /// </summary>
     public ConnectionOptions Connection { get; } = new();
 
     internal CpuSet ResolveCores()

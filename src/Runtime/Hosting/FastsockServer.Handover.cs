@@ -1,4 +1,5 @@
 using System.Net;
+using Fastsock.Engine;
 using Fastsock.Hosting.Handover;
 using Fastsock.Transport;
 using Microsoft.Extensions.Logging;
@@ -172,7 +173,7 @@ public sealed partial class FastsockServer
                 (handler as LocalListener)?.Release();
             }
         });
-        released.Wait(_options.Handover.Timeout);
+        released.Wait(BclTimerDelay.From(_options.Handover.Timeout));
         _handedOver.TrySetResult();
     }
 }

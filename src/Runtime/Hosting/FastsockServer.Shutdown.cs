@@ -21,7 +21,7 @@ public sealed partial class FastsockServer
         long open = Active();
         ServerLog.Stopping(_logger, open, (int)_options.ShutdownTimeout.TotalMilliseconds);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.ShutdownTimeout);
+        timeout.CancelAfter(BclTimerDelay.From(_options.ShutdownTimeout));
         if (HandedOver.IsCompleted)
         {
             await KeepAliveGraceAsync(timeout.Token).ConfigureAwait(false);
@@ -82,7 +82,7 @@ public sealed partial class FastsockServer
             }
         }).ConfigureAwait(false);
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(token);
-        grace.CancelAfter(_options.Handover.KeepAliveGrace);
+        grace.CancelAfter(BclTimerDelay.From(_options.Handover.KeepAliveGrace));
         await WaitForNoConnectionsAsync(grace.Token).ConfigureAwait(false);
     }
 

@@ -48,7 +48,12 @@ public sealed class ListenerHandoverOptions
     /// </summary>
     public Transport.Tls.TlsTicketKeys? TicketKeys { get; set; }
 
-    /// <summary>How long either process waits for the other during a hand-over. Default 30 s.</summary>
+    /// <summary>
+    /// How long either process waits for the other during a hand-over (each message on the hand-over socket, and the
+    /// workers letting go of their listeners). A fraction of a millisecond counts as a whole one (never given up early).
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>: wait for the other process as long as it takes. Zero and
+    /// other negative values are rejected at start. Default 30 s.
+    /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     internal void Validate()
@@ -58,9 +63,10 @@ public sealed class ListenerHandoverOptions
             throw new ArgumentException($"Handover.KeepAliveGrace {KeepAliveGrace} must not be negative.");
         }
 
-        if (Timeout <= TimeSpan.Zero)
+        if (Timeout <= TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan)
         {
-            throw new ArgumentException($"Handover.Timeout {Timeout} must be positive.");
+            throw new ArgumentException(
+                $"Handover.Timeout {Timeout} is not positive; give a positive time (e.g. 00:00:30), or Timeout.InfiniteTimeSpan to wait for the other process as long as it takes.");
         }
 
         if (TicketKeys is { FromKeyFile: true })

@@ -60,7 +60,7 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData("""{ "http": { "maxDrainBody": -1 }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "http.maxDrainBody", "-1 is out of range; use 0 to 1073741824")]
     [InlineData("""{ "http": { "maxDrainBody": "64KiB" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "http.maxDrainBody", "'64KiB'")]
     [InlineData("""{ "timeouts": { "connect": "soon" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.connect", "'soon' is not a positive duration")]
-    [InlineData("""{ "timeouts": { "client": "99999999999999h" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.client", "'99999999999999h' is not a positive duration")]
+    [InlineData("""{ "timeouts": { "client": "99999999999999h" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.client", "'99999999999999h' is too large; the largest duration is 256204778h")]
     [InlineData("""{ "timeouts": { "client": "0s" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.client", "'0s' is not a positive duration")]
     [InlineData("""{ "cores": "2-1", "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "cores", "runs backwards")]
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app", "maxconn": "lots" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].maxConn", "'lots'")]
@@ -94,6 +94,34 @@ public sealed class ConfigValidationTests : IDisposable
     {
         Assert.True(Duration.TryParse(text, out var value));
         Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), value);
+    }
+
+    [Theory]
+    [InlineData("timeouts.client", "99999999999999h")]
+    [InlineData("timeouts.connect", "256204779h")] // an hour past the largest
+    [InlineData("timeouts.server", "922337203685478ms")]
+    public void A_duration_too_large_for_a_timespan_is_refused_in_one_line_that_gives_the_largest(string key, string written)
+    {
+        var section = key.Split('.')[1];
+        var path = Write($$"""
+            { "timeouts": { "{{section}}": "{{written}}" },
+              "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }
+            """);
+
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+
+        Assert.Equal($"{path}: {key}: '{written}' is too large; the largest duration is 256204778h (about 29,000 years)", error.Message);
+    }
+
+    [Fact]
+    public void The_largest_duration_the_message_gives_is_accepted()
+    {
+        var path = Write("""
+            { "timeouts": { "client": "256204778h" },
+              "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }
+            """);
+
+        Assert.Equal(TimeSpan.FromHours(256204778), ConfigLoader.Load(path).Timeouts.Client);
     }
 
     [Fact]

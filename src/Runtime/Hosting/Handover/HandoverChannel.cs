@@ -221,9 +221,10 @@ internal sealed unsafe class HandoverChannel : IDisposable
 
     private void SetTimeout(int option, TimeSpan timeout)
     {
-        // Rounded up to the millisecond as every deadline (TimerWheel.Milliseconds): truncated, a positive timeout under
-        // a millisecond became { 0, 0 }, which SO_RCVTIMEO and SO_SNDTIMEO read as "wait forever".
-        long milliseconds = TimerWheel.Milliseconds(timeout);
+        // { 0, 0 } is the kernel's "wait forever": only Timeout.InfiniteTimeSpan may become it. A positive timeout is
+        // rounded up to the millisecond as every deadline (TimerWheel.Milliseconds): truncated, one under a millisecond
+        // became { 0, 0 } too.
+        long milliseconds = timeout == Timeout.InfiniteTimeSpan ? 0 : TimerWheel.Milliseconds(timeout);
         long* value = stackalloc long[2];
         value[0] = milliseconds / 1000;
         value[1] = milliseconds % 1000 * 1000;

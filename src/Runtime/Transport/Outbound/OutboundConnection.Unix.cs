@@ -28,7 +28,7 @@ internal sealed partial class OutboundConnection
         var worker = _connector.Worker;
         _unixFd = fd;
         _unixTimeout = timeout;
-        _unixDeadlineMs = worker.NowMs + TimerWheel.Milliseconds(timeout);
+        _unixDeadlineMs = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : worker.NowMs + TimerWheel.Milliseconds(timeout);
         _unixCancellation = cancellationToken;
         _unixRetry = new UnixRetryTimer(this);
         worker.Timers.Schedule(_unixRetry, worker.NowMs, 1);

@@ -92,8 +92,13 @@ internal sealed partial class OutboundConnection : Connection, IDuplexPipe, IEpo
         _fd = fd;
 
         // The clock now, not the one read at the start of the worker's turn: a connect started late in a long turn
-        // would otherwise time out up to that turn's length early.
-        worker.Timers.Schedule(_timer, Environment.TickCount64, timeout);
+        // would otherwise time out up to that turn's length early. No timer for an infinite timeout (the wheel would
+        // fire its -1 ms at the next tick); StopWaiting's Cancel of an unscheduled timer does nothing.
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            worker.Timers.Schedule(_timer, Environment.TickCount64, timeout);
+        }
+
         if (cancellationToken.CanBeCanceled)
         {
             _cancellation = cancellationToken.UnsafeRegister(static state =>

@@ -11,7 +11,12 @@ public sealed class OutboundOptions
     /// <summary>Local ports to split between workers. Default: the kernel's <c>ip_local_port_range</c>.</summary>
     public (int First, int Last)? PortRange { get; set; }
 
-    /// <summary>How long a connect may take before it fails with a timeout. Default 5 s.</summary>
+    /// <summary>
+    /// How long a connect may take before it fails with a timeout. A fraction of a millisecond counts as a whole one (never
+    /// given up early). <see cref="Timeout.InfiniteTimeSpan"/>: no timeout of ours (a TCP connect still fails when the
+    /// kernel gives up its SYN retries, <c>net.ipv4.tcp_syn_retries</c>; a unix one waiting on a full backlog waits until
+    /// cancelled). Zero and other negative values are rejected at start. Default 5 s.
+    /// </summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The interface whose RSS key and table to read. Default: the interface of the default route.</summary>
@@ -38,9 +43,10 @@ public sealed class OutboundOptions
 
     internal void Validate()
     {
-        if (ConnectTimeout <= TimeSpan.Zero)
+        if (ConnectTimeout <= TimeSpan.Zero && ConnectTimeout != Timeout.InfiniteTimeSpan)
         {
-            throw new ArgumentException($"Outbound.ConnectTimeout {ConnectTimeout} must be positive.");
+            throw new ArgumentException(
+                $"Outbound.ConnectTimeout {ConnectTimeout} is not positive; give a positive time (e.g. 00:00:05), or Timeout.InfiniteTimeSpan for no connect timeout.");
         }
 
         if (PortRange is { } range)

@@ -227,12 +227,7 @@ internal static partial class ConfigValidator
         public TimeSpan Duration(string key, string? text, string fallback)
         {
             var written = text ?? fallback;
-            if (!Config.Duration.TryParse(written, out var value) || value <= TimeSpan.Zero)
-            {
-                throw Error(key, $"'{written}' is not a positive duration; write it like 500ms, 5s or 2m");
-            }
-
-            return value;
+            return Config.Duration.PositiveOrReason(written, out var value) is { } reason ? throw Error(key, reason) : value;
         }
 
         public IPEndPoint EndPoint(string key, string text) => Parse(key, () => FastsockServerBuilder.ParseUrl(text));

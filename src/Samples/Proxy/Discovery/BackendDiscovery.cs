@@ -49,7 +49,7 @@ internal sealed partial class BackendDiscovery
 
     private async Task WatchAsync(DnsServerWatch watch, bool resolveFirst, CancellationToken cancel)
     {
-        using var timer = new PeriodicTimer(watch.Template.ResolveInterval);
+        using var timer = new PeriodicTimer(Duration.ForTimer(watch.Template.ResolveInterval));
         try
         {
             if (resolveFirst)

@@ -125,7 +125,7 @@ internal sealed partial class HealthChecker : IAsyncDisposable
         int successes = 0;
         int failures = 0;
         int generation = server.Generation;
-        using var timer = new PeriodicTimer(check.Interval);
+        using var timer = new PeriodicTimer(Duration.ForTimer(check.Interval));
         do
         {
             string? failure;
@@ -194,7 +194,7 @@ internal sealed partial class HealthChecker : IAsyncDisposable
     internal static async Task<string?> ProbeAsync(ServerAddress address, BackendTlsSettings? tls, HealthCheckSettings check, CancellationToken stop)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        timeout.CancelAfter(check.Timeout);
+        timeout.CancelAfter(Duration.ForTimer(check.Timeout));
         try
         {
             using var socket = address.Kind == ServerKind.Unix

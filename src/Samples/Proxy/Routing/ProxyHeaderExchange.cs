@@ -75,7 +75,7 @@ internal sealed partial class ProxyHeaderExchange(ILogger logger, TimeSpan timeo
 
     private async ValueTask<ClientEndPoints?> ReadHeaderAsync(PipeReader input, string frontend, ClientEndPoints real)
     {
-        using var deadline = new CancellationTokenSource(Timeout);
+        using var deadline = new CancellationTokenSource(Duration.ForTimer(Timeout));
         while (true)
         {
             ReadResult result;

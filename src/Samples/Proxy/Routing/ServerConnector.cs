@@ -71,7 +71,7 @@ internal sealed class ServerConnector(IReadOnlyDictionary<string, ConnectionHand
     private async Task<Connection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(ConnectTimeout);
+        timeout.CancelAfter(Duration.ForTimer(ConnectTimeout));
         return await FastsockConnector.ConnectAsync(remote, timeout.Token).ConfigureAwait(true);
     }
 

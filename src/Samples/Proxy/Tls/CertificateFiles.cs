@@ -21,9 +21,9 @@ internal static class CertificateFiles
         }
 
         var timeoutText = config.HandshakeTimeout ?? "5s";
-        if (!Duration.TryParse(timeoutText, out var timeout) || timeout <= TimeSpan.Zero)
+        if (Duration.PositiveOrReason(timeoutText, out var timeout) is { } reason)
         {
-            throw new ConfigException(source, $"{key}.handshakeTimeout", $"'{timeoutText}' is not a positive duration; write it like 500ms, 5s or 2m");
+            throw new ConfigException(source, $"{key}.handshakeTimeout", reason);
         }
 
         var engine = Engine(source, key, config.Engine);

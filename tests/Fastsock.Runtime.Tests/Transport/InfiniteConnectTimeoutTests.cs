@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Fastsock.Tests.Support;
+using Fastsock.Transport;
+using static Fastsock.Tests.Support.WorkerThreads;
+
+namespace Fastsock.Tests.Transport;
+
+/// <summary>
+/// <see cref="OutboundOptions.ConnectTimeout"/> takes <see cref="Timeout.InfiniteTimeSpan"/> as "no connect timeout",
+/// as <see cref="ConnectionOptions.IdleTimeout"/> does (it was refused at start; and armed as it was, its -1 ms would
+/// have fired at the timer wheel's next tick). Zero and other negative values are still refused in one line. A connect
+/// that gets no answer is shown waiting past the tick, then ended by its caller: cancelled, not timed out.
+/// </summary>
+public sealed class InfiniteConnectTimeoutTests : IDisposable
+{
+    // Many timer-wheel ticks (50 ms each): a connect timer wrongly armed with the infinite timeout has fired by then.
+    private static readonly TimeSpan PendingWindow = TimeSpan.FromSeconds(1);
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastsock-inf-connect-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task With_an_infinite_connect_timeout_a_connect_to_a_listening_server_completes()
+    {
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
+        {
+            o.Cores = CoreSets.First;
+            o.Outbound.ConnectTimeout = Timeout.InfiniteTimeSpan;
+        });
+
+        var reply = await OnWorker(server, 0, () => EchoAsync(server.EndPoints[0], "never times out"));
+
+        Assert.Equal("never times out", reply);
+    }
+
+    [Fact]
+    public async Task With_an_infinite_connect_timeout_a_connect_that_gets_no_answer_waits_until_its_caller_gives_up()
+    {
+        using var silent = await OutboundConnectTests.SilentListener.StartAsync();
+        await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
+        {
+            o.Cores = CoreSets.First;
+            o.Outbound.ConnectTimeout = Timeout.InfiniteTimeSpan;
+        });
+
+        using var giveUp = new CancellationTokenSource(PendingWindow);
+        var error = await Record.ExceptionAsync(() => server.ConnectAsync(0, silent.EndPoint, giveUp.Token).WaitAsync(Clients.Timeout));
+
+        Assert.True(error is OperationCanceledException, $"the connect ended with {error?.GetType().Name ?? "a connection"} ({error?.Message}), not cancelled by its caller");
+    }
+
+    [Fact]
+    public async Task With_an_infinite_connect_timeout_a_unix_connect_to_a_full_backlog_retries_until_its_caller_gives_up()
+    {
+        var path = Path.Combine(_dir, "full.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(0);
+        var fillers = new List<Socket>();
+        try
+        {
+            FillBacklog(path, fillers);
+            await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
+            {
+                o.Cores = CoreSets.First;
+                o.Outbound.ConnectTimeout = Timeout.InfiniteTimeSpan;
+            });
+
+            using var giveUp = new CancellationTokenSource(PendingWindow);
+            var error = await Record.ExceptionAsync(() => server.ConnectAsync(0, new UnixDomainSocketEndPoint(path), giveUp.Token).WaitAsync(Clients.Timeout));
+
+            Assert.True(error is OperationCanceledException, $"the connect ended with {error?.GetType().Name ?? "a connection"} ({error?.Message}), not cancelled by its caller");
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    public static TheoryData<long> RefusedTimeoutsInTicks => new()
+    {
+        0,
+        -TimeSpan.TicksPerSecond,
+        -1, // a tick short of zero, not InfiniteTimeSpan (-1 ms)
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedTimeoutsInTicks))]
+    public async Task A_zero_or_negative_connect_timeout_is_refused_at_start_in_one_line_naming_it(long ticks)
+    {
+        var timeout = TimeSpan.FromTicks(ticks);
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => TestServers.StartAsync(TestServers.Echo, o =>
+        {
+            o.Cores = CoreSets.First;
+            o.Outbound.ConnectTimeout = timeout;
+        }));
+
+        Assert.Equal(
+            $"Outbound.ConnectTimeout {timeout} is not positive; give a positive time (e.g. 00:00:05), or Timeout.InfiniteTimeSpan for no connect timeout.",
+            refused.Message);
+    }
+
+    /// <summary>Non-blocking connects until one says EAGAIN: the listener's backlog is full.</summary>
+    private static void FillBacklog(string path, List<Socket> fillers)
+    {
+        for (int i = 0; i < 16; i++)
+        {
+            var filler = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
+            fillers.Add(filler);
+            try
+            {
+                filler.Connect(new UnixDomainSocketEndPoint(path));
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock)
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"The backlog of {path} never filled; cannot make a unix listener that says EAGAIN.");
+    }
+
+    private static async Task<string> EchoAsync(EndPoint target, string text)
+    {
+        var connection = await FastsockConnector.ConnectAsync(target);
+        await connection.Transport.Output.WriteAsync(Encoding.ASCII.GetBytes(text));
+        await connection.Transport.Output.CompleteAsync();
+        var reply = new StringBuilder();
+        var input = connection.Transport.Input;
+        while (true)
+        {
+            var read = await input.ReadAsync();
+            foreach (var segment in read.Buffer)
+            {
+                reply.Append(Encoding.ASCII.GetString(segment.Span));
+            }
+
+            input.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                break;
+            }
+        }
+
+        await input.CompleteAsync();
+        return reply.ToString();
+    }
+}
