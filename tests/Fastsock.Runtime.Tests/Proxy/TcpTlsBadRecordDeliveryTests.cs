@@ -16,7 +16,8 @@ namespace Fastsock.Tests.Proxy;
 /// queue) reaches it, and only then is its connection reset, so that it can tell the stream was cut. From a TLS server
 /// to a plain client (records one per write, or all in one send), and from a TLS client to a plain server. The slow
 /// side starts reading only once the whole stream, bad record included, has left the sending peer: the proxy then
-/// holds most of it, as a slow reader makes it, when it meets the bad record.
+/// holds most of it, as a slow reader makes it, when it meets the bad record. A side that reads nothing is reset
+/// anyway once the wait runs out.
 /// </summary>
 [Trait("Category", "Slow")] // real processes and peers
 public sealed class TcpTlsBadRecordDeliveryTests : IDisposable
@@ -119,6 +120,46 @@ public sealed class TcpTlsBadRecordDeliveryTests : IDisposable
             await next.SendAsync("GET /ok HTTP/1.1\r\nHost: backend.test\r\n\r\n"u8.ToArray(), SocketFlags.None).WaitAsync(Clients.Timeout);
             byte[] ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray();
             Assert.Equal(ok, await Clients.ReceiveExactlyAsync(next, ok.Length).WaitAsync(Clients.Timeout));
+        }
+
+        Assert.True(proxy.Stderr.Length == 0, $"the proxy wrote to stderr: {proxy.Stderr}");
+        Assert.DoesNotContain("Exception", proxy.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The wait for the queued bytes is bounded: a client that reads nothing is reset anyway (after a few seconds), and
+    /// then finds the bytes its socket had taken, in order, and the reset.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task A_client_that_reads_nothing_is_reset_once_the_wait_for_its_queued_bytes_runs_out(string cores)
+    {
+        string path = $"/bad-body/{GoodBytes + 1_000_000}/{GoodBytes}";
+        using var leaf = _bed.Ca.Issue(["backend.test"]);
+        await using var backend = new FaultyTlsHttpBackend(leaf, SslProtocols.Tls13, sendBufferSize: RoomyBuffer);
+        var caFile = _bed.Ca.WritePem(_bed.Dir);
+        var proxy = await _bed.StartProxyAsync($$"""
+            { "frontends": [ { "name": "raw", "bind": ["127.0.0.1:0"], "mode": "tcp", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "name": "s1", "address": "127.0.0.1:{{backend.EndPoint.Port}}",
+                              "tls": { "enabled": true, "caFile": "{{caFile}}", "sni": "backend.test", "handshakeTimeout": "60s" } } ] } ] }
+            """, cores);
+        var raw = await proxy.ListeningOnAsync("frontend raw");
+
+        using var socket = new Socket(raw.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = SlowReceiveBuffer };
+        await socket.ConnectAsync(raw).WaitAsync(Clients.Timeout);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: backend.test\r\n\r\n"), SocketFlags.None).WaitAsync(Clients.Timeout);
+        await Eventually.AssertAsync(() => backend.Faults == 1, () => $"the server did not get to its bad record: {proxy.Stdout}{proxy.Stderr}");
+
+        // The line is written when the forward has ended, the client's connection reset: the client has read nothing.
+        await proxy.WaitForLineAsync(TcpRejectedLine);
+        var (received, reset) = await ReadUntilClosedAsync(socket);
+        Assert.True(reset, $"the client's connection was not reset after {received.Length} B");
+        Assert.True(received.Length < GoodBytes, $"the client that read nothing still got {received.Length} B: the wait did not run out");
+        byte[] head = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {GoodBytes + 1_000_000}\r\n\r\n");
+        Assert.True(received.Length >= head.Length && received.AsSpan(0, head.Length).SequenceEqual(head), $"the {received.Length} B the client got do not start with the response head");
+        for (int i = head.Length; i < received.Length; i++)
+        {
+            Assert.True(received[i] == FaultyTlsHttpBackend.BodyByte(i - head.Length), $"body byte {i - head.Length} is {received[i]}, not {FaultyTlsHttpBackend.BodyByte(i - head.Length)}");
         }
 
         Assert.True(proxy.Stderr.Length == 0, $"the proxy wrote to stderr: {proxy.Stderr}");
