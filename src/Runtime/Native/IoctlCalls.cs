@@ -9,6 +9,9 @@ internal static unsafe partial class IoctlCalls
 
     public const nuint SIOCETHTOOL = 0x8946;
 
+    /// <summary>SIOCOUTQ (TIOCOUTQ): bytes in a socket's send queue, sent or not, that the peer has not acknowledged yet.</summary>
+    public const nuint SIOCOUTQ = 0x5411;
+
     /// <summary>Get the RSS hash key, indirection table and hash function (no privilege needed).</summary>
     public const uint ETHTOOL_GRSSH = 0x46;
 

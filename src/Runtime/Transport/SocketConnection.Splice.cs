@@ -36,6 +36,9 @@ internal sealed partial class SocketConnection
     /// <summary>Output flushed by the handler that the end-of-turn send has not taken yet: lending waits a turn.</summary>
     internal bool HasPendingOutput => _hasOutput || _flushQueued;
 
+    /// <summary>Everything the handler flushed is in the socket: none waits for the end-of-turn send or for EPOLLOUT.</summary>
+    internal bool OutputInSocket => !_hasOutput && !_flushQueued && !_waitingWritable;
+
     /// <summary>Routes the fd's events to <paramref name="splicer"/> and stops reading into the input pipe.</summary>
     internal void BeginSplice(ISpliceOwner splicer) => _splicer = splicer;
 

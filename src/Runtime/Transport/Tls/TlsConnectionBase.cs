@@ -19,7 +19,8 @@ internal abstract class TlsConnectionBase : Connection, IDuplexPipe, ITlsConnect
         Worker = worker;
     }
 
-    private protected Connection Inner { get; }
+    /// <summary>The connection the records travel on (the forwarder watches its socket's send queue).</summary>
+    internal Connection Inner { get; }
 
     private protected Worker Worker { get; }
 

@@ -117,8 +117,10 @@ internal sealed partial class TcpFrontend(FrontendSettings settings, BackendPool
             balancer.OnClosed(server);
             if (result.Error is not null && TlsLayer.RecordFailureOf(upstream) is var failure and not TlsClientRecordFailure.None)
             {
-                // The runtime counts the record per server; the line says which session it ended. The forward aborts
-                // both sides on a failed read, so the client gets a reset, as after a reset from a plain server.
+                // The runtime counts the record per server; the line says which session it ended. The forward aborted
+                // the server's side at once and reset the client's once every good byte before the record had reached
+                // the client (or after a few seconds of a client not reading): a reset, as after a reset from a plain
+                // server, so the client can tell its stream was cut.
                 RecordFailed(logger, settings.Name, backend.Settings.Name, server.Settings.Name, BackendTls.Describe(failure));
             }
 

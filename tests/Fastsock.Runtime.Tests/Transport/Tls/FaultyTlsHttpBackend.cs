@@ -36,10 +36,21 @@ internal sealed class FaultyTlsHttpBackend : IAsyncDisposable
     private int _faults;
     private int _closedByPeer;
 
-    public FaultyTlsHttpBackend(X509Certificate2 certificate, SslProtocols protocols = SslProtocols.Tls12 | SslProtocols.Tls13)
+    /// <param name="certificate">The server's certificate.</param>
+    /// <param name="protocols">The TLS versions it accepts.</param>
+    /// <param name="sendBufferSize">
+    /// SO_SNDBUF of its connections when positive: room for a whole answer, so that it gets to its fault while the peer
+    /// reads nothing.
+    /// </param>
+    public FaultyTlsHttpBackend(X509Certificate2 certificate, SslProtocols protocols = SslProtocols.Tls12 | SslProtocols.Tls13, int sendBufferSize = 0)
     {
         _certificate = certificate;
         _protocols = protocols;
+        if (sendBufferSize > 0)
+        {
+            _listener.Server.SendBufferSize = sendBufferSize; // accepted sockets inherit it
+        }
+
         _listener.Start();
         _accepting = AcceptAsync();
     }

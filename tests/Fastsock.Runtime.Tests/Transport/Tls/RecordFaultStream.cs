@@ -13,12 +13,16 @@ internal sealed class RecordFaultStream(Socket socket) : Stream
 {
     private readonly NetworkStream _inner = new(socket, ownsSocket: false);
     private readonly MemoryStream _held = new();
+    private long _bytesSent;
 
     public bool CorruptNextWrite { get; set; }
 
     public bool CutNextWrite { get; set; }
 
     public bool HoldWrites { get; set; }
+
+    /// <summary>Bytes handed to the socket so far (the handshake's too; held ones once sent).</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
 
     /// <summary>Sends what was held in one send and stops holding.</summary>
     public async Task SendHeldAsync()
@@ -29,6 +33,8 @@ internal sealed class RecordFaultStream(Socket socket) : Stream
         {
             throw new IOException($"one send took {sent} of {_held.Length} held bytes");
         }
+
+        Interlocked.Add(ref _bytesSent, sent);
 
         _held.SetLength(0);
     }
@@ -66,11 +72,13 @@ internal sealed class RecordFaultStream(Socket socket) : Stream
         {
             CutNextWrite = false;
             await _inner.WriteAsync(buffer[..(buffer.Length / 2)], cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref _bytesSent, buffer.Length / 2);
             socket.Shutdown(SocketShutdown.Send);
             return;
         }
 
         await _inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref _bytesSent, buffer.Length);
     }
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();

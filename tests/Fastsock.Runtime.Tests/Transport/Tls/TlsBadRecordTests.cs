@@ -168,6 +168,95 @@ public sealed class TlsBadRecordTests
     }
 
     /// <summary>
+    /// A handler busy elsewhere when the good records and the bad one arrive (it reads nothing until the engine has met
+    /// the bad record: the OpenSSL engine's alert has reached the client; SslStream, which decrypts only when asked,
+    /// holds every byte the client sent) still reads every byte of the good ones, in order, and only the read after the
+    /// last of them fails. A Pipe completed with an exception throws at the next read whatever it still holds.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Good_records_a_busy_handler_had_not_read_when_a_bad_one_came_all_reach_it_before_the_failure(TlsServerEngine engine, string cores, SslProtocols protocol)
+    {
+        Assert.True(TlsLayer.OpenSslAvailable, TlsLayer.OpenSslDescription);
+        var options = new TlsServerOptions { Engine = engine };
+        options.Certificates.Add(Site);
+        var received = new MemoryStream();
+        var badRecordMet = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var readFailed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestServers.StartAsync(TlsLayer.Server(options, async connection =>
+        {
+            var input = connection.Transport.Input;
+            try
+            {
+                await connection.Transport.Output.WriteAsync("ready"u8.ToArray());
+                await badRecordMet.Task; // busy elsewhere: no read pending while the records arrive
+                while (true)
+                {
+                    var result = await input.ReadAsync();
+                    foreach (var segment in result.Buffer)
+                    {
+                        received.Write(segment.Span);
+                    }
+
+                    input.AdvanceTo(result.Buffer.End);
+                    if (result.IsCompleted)
+                    {
+                        readFailed.TrySetResult(null);
+                        return;
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                readFailed.TrySetResult(ex);
+            }
+        }), o => o.Cores = CpuSet.Parse(cores));
+
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
+        var faults = new RecordFaultStream(socket);
+        await using var ssl = new SslStream(faults, leaveInnerStreamOpen: true, (_, certificate, _, _) => certificate is not null);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "a.example.test", EnabledSslProtocols = protocol }).WaitAsync(Clients.Timeout);
+        var ready = new byte[5];
+        await ssl.ReadExactlyAsync(ready).AsTask().WaitAsync(Clients.Timeout);
+        Assert.Equal("ready"u8.ToArray(), ready);
+
+        var sent = new byte[GoodRecords * RecordSize];
+        Random.Shared.NextBytes(sent);
+        try
+        {
+            faults.HoldWrites = true;
+            for (int i = 0; i < GoodRecords; i++)
+            {
+                await ssl.WriteAsync(sent.AsMemory(i * RecordSize, RecordSize)).AsTask().WaitAsync(Clients.Timeout);
+            }
+
+            faults.CorruptNextWrite = true;
+            await ssl.WriteAsync(new byte[RecordSize]).AsTask().WaitAsync(Clients.Timeout);
+            await faults.SendHeldAsync().WaitAsync(Clients.Timeout);
+            await Eventually.AssertAsync(
+                () => server.GetStats().Sum(w => w.BytesReceived) >= faults.BytesSent,
+                () => $"the server received {server.GetStats().Sum(w => w.BytesReceived)} of the {faults.BytesSent} B the client sent");
+            if (engine == TlsServerEngine.OpenSsl)
+            {
+                // Its alert leaves in the turn the engine met the bad record: nothing else was due from the server.
+                var (type, _) = await ReadRecordAsync(socket);
+                Assert.Equal(protocol == SslProtocols.Tls12 ? Alert : ApplicationData, type);
+            }
+        }
+        finally
+        {
+            badRecordMet.TrySetResult();
+        }
+
+        var failure = await readFailed.Task.WaitAsync(Clients.Timeout);
+        Assert.True(received.Length == sent.Length, $"the handler got {received.Length} of the {sent.Length} B of good records before its read ended ({failure?.GetType().Name ?? "no error"})");
+        Assert.Equal(sent, received.ToArray());
+        Assert.True(failure is IOException, $"the read after the good records ended with {failure?.GetType().Name ?? "no error"}, not the IOException of a bad record");
+        await Eventually.AssertAsync(() => options.Stats.Snapshot().BadRecords == 1, () => $"no bad record counted: {options.Stats.Snapshot()}");
+    }
+
+    /// <summary>
     /// The OpenSSL engine: the corrupted record gets one record back, OpenSSL's fatal alert, while the handler still
     /// holds the connection (it waits for <paramref name="clientHasAlert"/>).
     /// </summary>

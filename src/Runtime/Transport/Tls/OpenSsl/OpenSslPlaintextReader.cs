@@ -9,11 +9,12 @@ namespace Fastsock.Transport.Tls.OpenSsl;
 /// The plaintext reader of a connection under the OpenSSL engine. One loop per connection, on its worker, reads
 /// ciphertext from the connection's input into the read BIO, SSL_reads whole records into blocks of the worker's
 /// pool and hands them to the handler through a pipe whose reader continues inline (so on the worker, in the loop's
-/// flush). A close_notify or the end of the input completes the pipe; a bad record sends OpenSSL's alert, then fails it. The pipe pauses the loop
+/// flush). A close_notify or the end of the input completes the pipe; a bad record sends OpenSSL's alert, then fails
+/// the read after the last good byte (see the Failure part). The pipe pauses the loop
 /// when the handler stops reading (backpressure). Nothing is rented while the connection is idle: a block is taken
 /// only when a whole record waits, and the pipe gives its blocks back once the handler has consumed them.
 /// </summary>
-internal sealed class OpenSslPlaintextReader : PipeReader
+internal sealed partial class OpenSslPlaintextReader : PipeReader
 {
     private const int PauseAt = 64 * 1024;
 
@@ -166,7 +167,7 @@ internal sealed class OpenSslPlaintextReader : PipeReader
             if (!_stopping)
             {
                 await SendAlertAsync().ConfigureAwait(false);
-                await plaintext.CompleteAsync(ex).ConfigureAwait(false);
+                await FailAfterUnreadAsync(ex).ConfigureAwait(false);
             }
         }
     }
@@ -191,22 +192,51 @@ internal sealed class OpenSslPlaintextReader : PipeReader
         }
     }
 
-    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
-        _worker.IsCurrentThread ? _plaintext.Reader.ReadAsync(cancellationToken) : ReadAfterHopAsync(cancellationToken);
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_worker.IsCurrentThread)
+        {
+            return ReadAfterHopAsync(cancellationToken);
+        }
+
+        if (_failure is not null)
+        {
+            return ReadAfterFailure(cancellationToken);
+        }
+
+        var read = _plaintext.Reader.ReadAsync(cancellationToken);
+        if (!read.IsCompleted)
+        {
+            _pendingRead = read;
+            _readPending = true;
+        }
+
+        return read;
+    }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> ReadAfterHopAsync(CancellationToken cancellationToken)
     {
         HopsToWorker++;
         await new WorkerHop(_worker);
-        return await _plaintext.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public override bool TryRead(out ReadResult result) => _plaintext.Reader.TryRead(out result);
+    public override bool TryRead(out ReadResult result) =>
+        _failure is null ? _plaintext.Reader.TryRead(out result) : TryReadAfterFailure(out result);
 
-    public override void AdvanceTo(SequencePosition consumed) => _plaintext.Reader.AdvanceTo(consumed);
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
 
-    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => _plaintext.Reader.AdvanceTo(consumed, examined);
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        _readPending = false;
+        if (_failure is not null)
+        {
+            NoteExamined(examined);
+        }
+
+        _plaintext.Reader.AdvanceTo(consumed, examined);
+    }
 
     public override void CancelPendingRead() => _plaintext.Reader.CancelPendingRead();
 
