@@ -18,6 +18,28 @@ public sealed class CoreMemoryPoolTests
     }
 
     [Fact]
+    public void The_blocks_of_a_slab_start_in_as_many_different_cache_sets_as_there_are_blocks()
+    {
+        // 4 KiB apart, every block's first line would fall in the same L1 set (the set index is address bits 6-11).
+        using var pool = new CoreMemoryPool(Environment.CurrentManagedThreadId);
+        var blocks = Enumerable.Range(0, 32).Select(_ => pool.Rent()).ToList(); // the whole first slab
+        Assert.Equal(1, pool.Slabs);
+        var sets = new HashSet<int>();
+        byte[]? slab = null;
+        foreach (var block in blocks)
+        {
+            Assert.Equal(CoreMemoryPool.BlockSize, block.Memory.Length);
+            Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(block.Memory, out var segment));
+            slab ??= segment.Array;
+            Assert.Same(slab, segment.Array); // one array: offsets in it differ as the addresses do
+            sets.Add((segment.Offset >> 6) & 63);
+        }
+
+        Assert.Equal(32, sets.Count);
+        blocks.ForEach(b => b.Dispose());
+    }
+
+    [Fact]
     public void In_use_counts_rented_blocks_until_they_come_back()
     {
         using var pool = new CoreMemoryPool(Environment.CurrentManagedThreadId);
