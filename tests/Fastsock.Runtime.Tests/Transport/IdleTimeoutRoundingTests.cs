@@ -118,15 +118,8 @@ public sealed class IdleTimeoutRoundingTests
         Assert.False(await seen.Task.WaitAsync(Clients.Timeout), "a connection idle for a year was closed under an infinite idle timeout");
     }
 
-    public static TheoryData<long> RefusedTimeoutsInTicks => new()
-    {
-        0,
-        -TimeSpan.TicksPerSecond,
-        -1, // a tick short of zero, not InfiniteTimeSpan (-1 ms)
-    };
-
     [Theory]
-    [MemberData(nameof(RefusedTimeoutsInTicks))]
+    [MemberData(nameof(RefusedTimeouts.InTicks), MemberType = typeof(RefusedTimeouts))]
     public async Task A_zero_or_negative_idle_timeout_is_refused_at_start_in_one_line_naming_it(long ticks)
     {
         var timeout = TimeSpan.FromTicks(ticks);

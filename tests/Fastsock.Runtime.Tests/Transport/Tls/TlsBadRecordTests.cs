@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Fastsock.Locality;
 using Fastsock.Tests.Support;
+using Fastsock.Transport;
 using Fastsock.Transport.Tls;
 
 namespace Fastsock.Tests.Transport.Tls;
@@ -110,42 +111,14 @@ public sealed class TlsBadRecordTests
         options.Certificates.Add(Site);
         var received = new MemoryStream();
         var readFailed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await TestServers.StartAsync(TlsLayer.Server(options, async connection =>
-        {
-            var input = connection.Transport.Input;
-            try
-            {
-                await connection.Transport.Output.WriteAsync("ready"u8.ToArray());
-                while (true)
-                {
-                    var result = await input.ReadAsync();
-                    foreach (var segment in result.Buffer)
-                    {
-                        received.Write(segment.Span);
-                    }
-
-                    input.AdvanceTo(result.Buffer.End);
-                    if (result.IsCompleted)
-                    {
-                        readFailed.TrySetResult(null);
-                        return;
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                readFailed.TrySetResult(ex);
-            }
-        }), o => o.Cores = CpuSet.Parse(cores));
+        await using var server = await TestServers.StartAsync(
+            TlsLayer.Server(options, connection => ReadUntilEndAsync(connection, Task.CompletedTask, received, readFailed)),
+            o => o.Cores = CpuSet.Parse(cores));
 
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
         var faults = new RecordFaultStream(socket);
-        await using var ssl = new SslStream(faults, leaveInnerStreamOpen: true, (_, certificate, _, _) => certificate is not null);
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "a.example.test", EnabledSslProtocols = protocol }).WaitAsync(Clients.Timeout);
-        var ready = new byte[5];
-        await ssl.ReadExactlyAsync(ready).AsTask().WaitAsync(Clients.Timeout); // TLS 1.3 tickets came before it: read
-        Assert.Equal("ready"u8.ToArray(), ready);
+        await using var ssl = await HandshakeUntilReadyAsync(faults, protocol);
 
         // Each write is one record; all of them, the corrupted last one too, leave in one send.
         var sent = new byte[GoodRecords * RecordSize];
@@ -183,43 +156,14 @@ public sealed class TlsBadRecordTests
         var received = new MemoryStream();
         var badRecordMet = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var readFailed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await TestServers.StartAsync(TlsLayer.Server(options, async connection =>
-        {
-            var input = connection.Transport.Input;
-            try
-            {
-                await connection.Transport.Output.WriteAsync("ready"u8.ToArray());
-                await badRecordMet.Task; // busy elsewhere: no read pending while the records arrive
-                while (true)
-                {
-                    var result = await input.ReadAsync();
-                    foreach (var segment in result.Buffer)
-                    {
-                        received.Write(segment.Span);
-                    }
-
-                    input.AdvanceTo(result.Buffer.End);
-                    if (result.IsCompleted)
-                    {
-                        readFailed.TrySetResult(null);
-                        return;
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                readFailed.TrySetResult(ex);
-            }
-        }), o => o.Cores = CpuSet.Parse(cores));
+        await using var server = await TestServers.StartAsync(
+            TlsLayer.Server(options, connection => ReadUntilEndAsync(connection, badRecordMet.Task, received, readFailed)), // busy elsewhere until then
+            o => o.Cores = CpuSet.Parse(cores));
 
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.EndPoints[0]).WaitAsync(Clients.Timeout);
         var faults = new RecordFaultStream(socket);
-        await using var ssl = new SslStream(faults, leaveInnerStreamOpen: true, (_, certificate, _, _) => certificate is not null);
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "a.example.test", EnabledSslProtocols = protocol }).WaitAsync(Clients.Timeout);
-        var ready = new byte[5];
-        await ssl.ReadExactlyAsync(ready).AsTask().WaitAsync(Clients.Timeout);
-        Assert.Equal("ready"u8.ToArray(), ready);
+        await using var ssl = await HandshakeUntilReadyAsync(faults, protocol);
 
         var sent = new byte[GoodRecords * RecordSize];
         Random.Shared.NextBytes(sent);
@@ -254,6 +198,50 @@ public sealed class TlsBadRecordTests
         Assert.Equal(sent, received.ToArray());
         Assert.True(failure is IOException, $"the read after the good records ended with {failure?.GetType().Name ?? "no error"}, not the IOException of a bad record");
         await Eventually.AssertAsync(() => options.Stats.Snapshot().BadRecords == 1, () => $"no bad record counted: {options.Stats.Snapshot()}");
+    }
+
+    /// <summary>
+    /// The handler of the good-records tests: says "ready", waits for <paramref name="startReading"/>, then reads into
+    /// <paramref name="received"/> until its input ends (null) or a read fails (the exception).
+    /// </summary>
+    private static async Task ReadUntilEndAsync(Connection connection, Task startReading, MemoryStream received, TaskCompletionSource<Exception?> readFailed)
+    {
+        var input = connection.Transport.Input;
+        try
+        {
+            await connection.Transport.Output.WriteAsync("ready"u8.ToArray());
+            await startReading;
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                foreach (var segment in result.Buffer)
+                {
+                    received.Write(segment.Span);
+                }
+
+                input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    readFailed.TrySetResult(null);
+                    return;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            readFailed.TrySetResult(ex);
+        }
+    }
+
+    /// <summary>The client's TLS over <paramref name="faults"/> (records it can hold and corrupt), past the handler's "ready".</summary>
+    private static async Task<SslStream> HandshakeUntilReadyAsync(RecordFaultStream faults, SslProtocols protocol)
+    {
+        var ssl = new SslStream(faults, leaveInnerStreamOpen: true, (_, certificate, _, _) => certificate is not null);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "a.example.test", EnabledSslProtocols = protocol }).WaitAsync(Clients.Timeout);
+        var ready = new byte[5];
+        await ssl.ReadExactlyAsync(ready).AsTask().WaitAsync(Clients.Timeout); // TLS 1.3 tickets came before it: read
+        Assert.Equal("ready"u8.ToArray(), ready);
+        return ssl;
     }
 
     /// <summary>
