@@ -31,9 +31,9 @@ public sealed class InfiniteConnectTimeoutTests : IDisposable
             o.Outbound.ConnectTimeout = Timeout.InfiniteTimeSpan;
         });
 
-        var reply = await OnWorker(server, 0, () => EchoAsync(server.EndPoints[0], "never times out"));
+        var reply = await OnWorker(server, 0, () => OutboundConnectTests.RoundTrip(server.EndPoints[0], "never times out"));
 
-        Assert.Equal("never times out", reply);
+        Assert.Equal("never times out", reply.Reply);
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class InfiniteConnectTimeoutTests : IDisposable
         var fillers = new List<Socket>();
         try
         {
-            FillBacklog(path, fillers);
+            UnixConnectTests.FillBacklog(path, fillers);
             await using var server = await TestServers.StartAsync(TestServers.Echo, o =>
             {
                 o.Cores = CoreSets.First;
@@ -95,51 +95,5 @@ public sealed class InfiniteConnectTimeoutTests : IDisposable
         Assert.Equal(
             $"Outbound.ConnectTimeout {timeout} is not positive; give a positive time (e.g. 00:00:05), or Timeout.InfiniteTimeSpan for no connect timeout.",
             refused.Message);
-    }
-
-    /// <summary>Non-blocking connects until one says EAGAIN: the listener's backlog is full.</summary>
-    private static void FillBacklog(string path, List<Socket> fillers)
-    {
-        for (int i = 0; i < 16; i++)
-        {
-            var filler = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
-            fillers.Add(filler);
-            try
-            {
-                filler.Connect(new UnixDomainSocketEndPoint(path));
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock)
-            {
-                return;
-            }
-        }
-
-        throw new InvalidOperationException($"The backlog of {path} never filled; cannot make a unix listener that says EAGAIN.");
-    }
-
-    private static async Task<string> EchoAsync(EndPoint target, string text)
-    {
-        var connection = await FastsockConnector.ConnectAsync(target);
-        await connection.Transport.Output.WriteAsync(Encoding.ASCII.GetBytes(text));
-        await connection.Transport.Output.CompleteAsync();
-        var reply = new StringBuilder();
-        var input = connection.Transport.Input;
-        while (true)
-        {
-            var read = await input.ReadAsync();
-            foreach (var segment in read.Buffer)
-            {
-                reply.Append(Encoding.ASCII.GetString(segment.Span));
-            }
-
-            input.AdvanceTo(read.Buffer.End);
-            if (read.IsCompleted || read.IsCanceled)
-            {
-                break;
-            }
-        }
-
-        await input.CompleteAsync();
-        return reply.ToString();
     }
 }

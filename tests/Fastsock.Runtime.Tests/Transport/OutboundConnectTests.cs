@@ -243,10 +243,10 @@ public sealed class OutboundConnectTests
         Assert.Contains("resolve", error.Message, StringComparison.Ordinal);
     }
 
-    private sealed record RoundTripResult(string Reply, int Worker, IPEndPoint Local, int IncomingCpu);
+    internal sealed record RoundTripResult(string Reply, int Worker, IPEndPoint Local, int IncomingCpu);
 
     /// <summary>Runs on a worker: connects, sends, half-closes, reads to the end, completes both ends.</summary>
-    private static async Task<RoundTripResult> RoundTrip(IPEndPoint target, string text)
+    internal static async Task<RoundTripResult> RoundTrip(IPEndPoint target, string text)
     {
         var connection = await FastsockConnector.ConnectAsync(target);
         var output = connection.Transport.Output;

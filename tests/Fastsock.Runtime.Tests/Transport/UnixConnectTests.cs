@@ -88,20 +88,7 @@ public sealed class UnixConnectTests : IDisposable
         var fillers = new List<Socket>();
         try
         {
-            for (int i = 0; i < 16; i++)
-            {
-                var filler = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
-                fillers.Add(filler);
-                try
-                {
-                    filler.Connect(new UnixDomainSocketEndPoint(path));
-                }
-                catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock)
-                {
-                    break; // the backlog is full
-                }
-            }
-
+            FillBacklog(path, fillers);
             await using var server = await TestServers.StartAsync(TestServers.Echo, o => o.Outbound.ConnectTimeout = TimeSpan.FromMilliseconds(400));
             var started = System.Diagnostics.Stopwatch.StartNew();
             var error = await Assert.ThrowsAsync<TimeoutException>(() => server.ConnectAsync(0, new UnixDomainSocketEndPoint(path)));
@@ -113,5 +100,25 @@ public sealed class UnixConnectTests : IDisposable
         {
             fillers.ForEach(f => f.Dispose());
         }
+    }
+
+    /// <summary>Non-blocking connects until one says EAGAIN: the listener's backlog is full.</summary>
+    internal static void FillBacklog(string path, List<Socket> fillers)
+    {
+        for (int i = 0; i < 16; i++)
+        {
+            var filler = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
+            fillers.Add(filler);
+            try
+            {
+                filler.Connect(new UnixDomainSocketEndPoint(path));
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock)
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"The backlog of {path} never filled; cannot make a unix listener that says EAGAIN.");
     }
 }

@@ -120,18 +120,7 @@ public sealed class TlsBadRecordTests
         var faults = new RecordFaultStream(socket);
         await using var ssl = await HandshakeUntilReadyAsync(faults, protocol);
 
-        // Each write is one record; all of them, the corrupted last one too, leave in one send.
-        var sent = new byte[GoodRecords * RecordSize];
-        Random.Shared.NextBytes(sent);
-        faults.HoldWrites = true;
-        for (int i = 0; i < GoodRecords; i++)
-        {
-            await ssl.WriteAsync(sent.AsMemory(i * RecordSize, RecordSize)).AsTask().WaitAsync(Clients.Timeout);
-        }
-
-        faults.CorruptNextWrite = true;
-        await ssl.WriteAsync(new byte[RecordSize]).AsTask().WaitAsync(Clients.Timeout);
-        await faults.SendHeldAsync().WaitAsync(Clients.Timeout);
+        var sent = await SendGoodRecordsThenABadOneAsync(ssl, faults);
 
         var failure = await readFailed.Task.WaitAsync(Clients.Timeout);
         Assert.True(failure is not null, $"the handler's read ended without an error after {received.Length} B; the bad record went unnoticed");
@@ -165,19 +154,10 @@ public sealed class TlsBadRecordTests
         var faults = new RecordFaultStream(socket);
         await using var ssl = await HandshakeUntilReadyAsync(faults, protocol);
 
-        var sent = new byte[GoodRecords * RecordSize];
-        Random.Shared.NextBytes(sent);
+        byte[] sent;
         try
         {
-            faults.HoldWrites = true;
-            for (int i = 0; i < GoodRecords; i++)
-            {
-                await ssl.WriteAsync(sent.AsMemory(i * RecordSize, RecordSize)).AsTask().WaitAsync(Clients.Timeout);
-            }
-
-            faults.CorruptNextWrite = true;
-            await ssl.WriteAsync(new byte[RecordSize]).AsTask().WaitAsync(Clients.Timeout);
-            await faults.SendHeldAsync().WaitAsync(Clients.Timeout);
+            sent = await SendGoodRecordsThenABadOneAsync(ssl, faults);
             await Eventually.AssertAsync(
                 () => server.GetStats().Sum(w => w.BytesReceived) >= faults.BytesSent,
                 () => $"the server received {server.GetStats().Sum(w => w.BytesReceived)} of the {faults.BytesSent} B the client sent");
@@ -231,6 +211,26 @@ public sealed class TlsBadRecordTests
         {
             readFailed.TrySetResult(ex);
         }
+    }
+
+    /// <summary>
+    /// Writes <see cref="GoodRecords"/> records of random bytes, then a corrupted one; each write is one record, and all
+    /// of them leave in one send. Returns the good records' bytes.
+    /// </summary>
+    private static async Task<byte[]> SendGoodRecordsThenABadOneAsync(SslStream ssl, RecordFaultStream faults)
+    {
+        var sent = new byte[GoodRecords * RecordSize];
+        Random.Shared.NextBytes(sent);
+        faults.HoldWrites = true;
+        for (int i = 0; i < GoodRecords; i++)
+        {
+            await ssl.WriteAsync(sent.AsMemory(i * RecordSize, RecordSize)).AsTask().WaitAsync(Clients.Timeout);
+        }
+
+        faults.CorruptNextWrite = true;
+        await ssl.WriteAsync(new byte[RecordSize]).AsTask().WaitAsync(Clients.Timeout);
+        await faults.SendHeldAsync().WaitAsync(Clients.Timeout);
+        return sent;
     }
 
     /// <summary>The client's TLS over <paramref name="faults"/> (records it can hold and corrupt), past the handler's "ready".</summary>

@@ -15,7 +15,8 @@ namespace Fastsock.Transport.Tls.OpenSsl;
 internal sealed partial class OpenSslPlaintextReader
 {
     private ExceptionDispatchInfo? _failure;
-    private bool _readPending; // a read returned pending and not advanced from since: the handler may be awaiting it
+    // A read that returned pending and was not advanced from since: the handler may be awaiting it. Default (completed)
+    // otherwise.
     private ValueTask<ReadResult> _pendingRead;
     private ReadOnlySequence<byte> _leftAfterFailure; // the last buffer handed out after the failure
     private bool _leftHandedOut;
@@ -24,7 +25,7 @@ internal sealed partial class OpenSslPlaintextReader
     /// <summary>The loop's end on a failure, once the good plaintext before it is flushed.</summary>
     private ValueTask FailAfterUnreadAsync(Exception error)
     {
-        if (_readPending && !_pendingRead.IsCompleted)
+        if (!_pendingRead.IsCompleted)
         {
             // Awaiting a read: the handler has seen everything the pipe holds and needs more. Nothing unread to lose.
             return _plaintext.Writer.CompleteAsync(error);

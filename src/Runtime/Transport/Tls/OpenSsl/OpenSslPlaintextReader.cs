@@ -208,7 +208,6 @@ internal sealed partial class OpenSslPlaintextReader : PipeReader
         if (!read.IsCompleted)
         {
             _pendingRead = read;
-            _readPending = true;
         }
 
         return read;
@@ -229,7 +228,7 @@ internal sealed partial class OpenSslPlaintextReader : PipeReader
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        _readPending = false;
+        _pendingRead = default;
         if (_failure is not null)
         {
             NoteExamined(examined);
