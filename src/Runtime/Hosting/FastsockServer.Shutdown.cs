@@ -19,7 +19,8 @@ public sealed partial class FastsockServer
         // A hand-over under way finishes first; none starts from here on.
         _offer?.Dispose();
         long open = Active();
-        ServerLog.Stopping(_logger, open, (int)_options.ShutdownTimeout.TotalMilliseconds);
+        long timeoutMs = TimerWheel.Milliseconds(_options.ShutdownTimeout);
+        ServerLog.Stopping(_logger, open, timeoutMs);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(BclTimerDelay.From(_options.ShutdownTimeout));
         if (HandedOver.IsCompleted)

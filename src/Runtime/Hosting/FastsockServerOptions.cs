@@ -54,7 +54,8 @@ public sealed class FastsockServerOptions
 
         if (ShutdownTimeout < TimeSpan.Zero)
         {
-            throw new ArgumentException($"ShutdownTimeout {ShutdownTimeout} must not be negative.");
+            throw new ArgumentException(
+                $"ShutdownTimeout {ShutdownTimeout} is negative; give how long a stop waits for open connections before aborting them (e.g. 00:00:10), or zero to abort them at once.");
         }
 
         if (PooledConnectionsPerWorker < 0)

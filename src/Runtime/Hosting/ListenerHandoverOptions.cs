@@ -60,7 +60,8 @@ public sealed class ListenerHandoverOptions
     {
         if (KeepAliveGrace < TimeSpan.Zero)
         {
-            throw new ArgumentException($"Handover.KeepAliveGrace {KeepAliveGrace} must not be negative.");
+            throw new ArgumentException(
+                $"Handover.KeepAliveGrace {KeepAliveGrace} is negative; give how long the old server's keep-alive connections may still bring a request after a hand-over (e.g. 00:00:02), or zero to close the idle ones at once.");
         }
 
         if (Timeout <= TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan)

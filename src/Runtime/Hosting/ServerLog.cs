@@ -11,7 +11,7 @@ internal static partial class ServerLog
     public static partial void Started(ILogger logger, int count, Fastsock.Locality.CpuSet cpus);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Stopping: {Active} connections open, waiting up to {TimeoutMs} ms for them to finish")]
-    public static partial void Stopping(ILogger logger, long active, int timeoutMs);
+    public static partial void Stopping(ILogger logger, long active, long timeoutMs);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Shutdown timeout reached: aborting {Active} connections")]
     public static partial void Aborting(ILogger logger, long active);

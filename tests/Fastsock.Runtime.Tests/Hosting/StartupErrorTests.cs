@@ -27,6 +27,24 @@ public sealed class StartupErrorTests
     }
 
     [Fact]
+    public async Task A_negative_shutdown_timeout_is_refused_in_one_line_that_says_what_to_give()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => TestServers.StartAsync(TestServers.Echo, o => o.ShutdownTimeout = TimeSpan.FromSeconds(-1)));
+        Assert.Equal(
+            "ShutdownTimeout -00:00:01 is negative; give how long a stop waits for open connections before aborting them (e.g. 00:00:10), or zero to abort them at once.",
+            error.Message);
+    }
+
+    [Fact]
+    public async Task A_negative_keep_alive_grace_is_refused_in_one_line_that_says_what_to_give()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => TestServers.StartAsync(TestServers.Echo, o => o.Handover.KeepAliveGrace = TimeSpan.FromMilliseconds(-1)));
+        Assert.Equal(
+            "Handover.KeepAliveGrace -00:00:00.0010000 is negative; give how long the old server's keep-alive connections may still bring a request after a hand-over (e.g. 00:00:02), or zero to close the idle ones at once.",
+            error.Message);
+    }
+
+    [Fact]
     public async Task A_port_held_by_a_plain_listener_fails_with_bind_and_EADDRINUSE()
     {
         using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -18,8 +18,16 @@ internal sealed unsafe class HandoverChannel : IDisposable
     public HandoverChannel(int fd, TimeSpan timeout)
     {
         _fd = fd;
-        SetTimeout(DescriptorPassingCalls.SO_RCVTIMEO, timeout);
-        SetTimeout(DescriptorPassingCalls.SO_SNDTIMEO, timeout);
+        try
+        {
+            SetTimeout(DescriptorPassingCalls.SO_RCVTIMEO, "SO_RCVTIMEO", timeout);
+            SetTimeout(DescriptorPassingCalls.SO_SNDTIMEO, "SO_SNDTIMEO", timeout);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>Connects to the running server's hand-over socket at <paramref name="path"/>.</summary>
@@ -219,7 +227,7 @@ internal sealed unsafe class HandoverChannel : IDisposable
         }
     }
 
-    private void SetTimeout(int option, TimeSpan timeout)
+    private void SetTimeout(int option, string optionName, TimeSpan timeout)
     {
         // { 0, 0 } is the kernel's "wait forever": only Timeout.InfiniteTimeSpan may become it. A positive timeout is
         // rounded up to the millisecond as every deadline (TimerWheel.Milliseconds): truncated, one under a millisecond
@@ -228,7 +236,11 @@ internal sealed unsafe class HandoverChannel : IDisposable
         long* value = stackalloc long[2];
         value[0] = milliseconds / 1000;
         value[1] = milliseconds % 1000 * 1000;
-        SocketCalls.SetOption(_fd, SocketCalls.SOL_SOCKET, option, value, 2 * sizeof(long));
+        if (SocketCalls.SetOption(_fd, SocketCalls.SOL_SOCKET, option, value, 2 * sizeof(long)) != 0)
+        {
+            // Without it a silent peer would block this process's hand-over for ever instead of for the timeout.
+            throw Errno.Exception($"setsockopt(hand-over socket, {optionName}, {milliseconds} ms)");
+        }
     }
 
     public void Dispose()

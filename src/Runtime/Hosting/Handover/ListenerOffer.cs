@@ -139,9 +139,9 @@ internal sealed unsafe class ListenerOffer : IDisposable
                 continue;
             }
 
-            using var channel = new HandoverChannel(client, _timeout);
             try
             {
+                using var channel = new HandoverChannel(client, _timeout);
                 if (Serve(channel))
                 {
                     return;
