@@ -54,6 +54,15 @@ internal sealed class CoreMemoryPool : MemoryPool<byte>
             throw new ArgumentOutOfRangeException(nameof(minBufferSize), minBufferSize, $"Blocks are {BlockSize} bytes.");
         }
 
+        return RentBlock();
+    }
+
+    /// <summary>
+    /// One block, as its own type: the pipes rent and return a block per read and per write, and calls through
+    /// <see cref="IMemoryOwner{T}"/> would go through an interface dispatch stub each time.
+    /// </summary>
+    internal PooledBlock RentBlock()
+    {
         if (Environment.CurrentManagedThreadId != _ownerThreadId)
         {
             // Not the owner: a private block keeps the owner's stack single-threaded. Rare (setup, tests).

@@ -19,7 +19,7 @@ internal sealed class BlockSegment : ReadOnlySequenceSegment<byte>
     [ThreadStatic]
     private static int t_freeCount;
 
-    private IMemoryOwner<byte>? _block;
+    private PooledBlock? _block;
     private byte[]? _oversized;
     private Memory<byte> _storage;
     private BlockSegment? _nextFree;
@@ -52,7 +52,7 @@ internal sealed class BlockSegment : ReadOnlySequenceSegment<byte>
 
         if (sizeHint <= CoreMemoryPool.BlockSize)
         {
-            segment._block = pool.Rent(CoreMemoryPool.BlockSize);
+            segment._block = pool.RentBlock();
             segment._storage = segment._block.Memory;
         }
         else
