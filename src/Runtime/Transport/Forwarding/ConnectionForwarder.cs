@@ -8,8 +8,8 @@ namespace Fastsock.Transport;
 /// TCP proxy or an HTTP tunnel. A FIN on one side is passed on to the other (half-close), a reset or abort on one
 /// side aborts the other (once the bytes forwarded to it before have reached its peer, waiting a few seconds at most;
 /// a failed write aborts both at once). No byte is lost, duplicated or reordered, including bytes already buffered in
-/// an input pipe when the forward starts. The forward owns both connections: when the task completes, all their pipe ends
-/// are complete and they close.
+/// an input pipe when the forward starts. The forward owns both connections: when the task completes, all their pipe
+/// ends are complete and they close.
 /// </summary>
 public static class ConnectionForwarder
 {
