@@ -6,10 +6,10 @@ namespace Fastsock.Transport;
 /// <summary>
 /// Forwards bytes both ways between two connections of one worker until both directions ended: the engine behind a
 /// TCP proxy or an HTTP tunnel. A FIN on one side is passed on to the other (half-close), a reset or abort on one
-/// side aborts the other (when copying, once the bytes forwarded to it before have reached its peer, waiting a few
-/// seconds at most). No byte is lost, duplicated or reordered, including bytes already buffered in an input
-/// pipe when the forward starts. The forward owns both connections: when the task completes, all their pipe ends
-/// are complete and they close.
+/// side aborts the other (once the bytes forwarded to it before have reached its peer, waiting a few seconds at most;
+/// a failed write aborts both at once). No byte is lost, duplicated or reordered, including bytes already buffered in
+/// an input pipe when the forward starts. The forward owns both connections: when the task completes, all their pipe
+/// ends are complete and they close.
 /// </summary>
 public static class ConnectionForwarder
 {

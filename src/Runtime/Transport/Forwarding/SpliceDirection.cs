@@ -136,6 +136,13 @@ internal sealed class SpliceDirection
     /// <summary>The failure was the target's (a write or a splice into it): the side the bytes went to is gone.</summary>
     public bool TargetFailed { get; private set; }
 
+    /// <summary>
+    /// The source failed and is closed: deliver what was taken from it (the prefix and the kernel pipe) and be done
+    /// then, without reading it again or passing a FIN on (the caller resets the target once the bytes are out). As a
+    /// bounded direction whose count is all taken.
+    /// </summary>
+    public void StopTaking() => Limit = 0;
+
     /// <summary>A fresh direction from <paramref name="source"/> to <paramref name="target"/> through <paramref name="pipe"/>, unbounded.</summary>
     public void Reset(SpliceEnd source, SpliceEnd target, KernelPipe pipe, Engine.Worker worker)
     {

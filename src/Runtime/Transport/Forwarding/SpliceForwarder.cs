@@ -7,8 +7,10 @@ namespace Fastsock.Transport.Forwarding;
 /// Forwards between two sockets of one worker with <c>splice(2)</c>, driven by their edge-triggered epoll events
 /// (see <see cref="SocketConnection.BeginSplice"/> for the handoff). Each direction has its own kernel pipe from the
 /// worker's <see cref="Memory.KernelPipeCache"/>. A FIN is passed on once its direction's pipe is drained
-/// (shutdown(SHUT_WR), the other direction goes on); both FINs forwarded ends the forward; any error aborts both.
-/// Worker thread only, no locks.
+/// (shutdown(SHUT_WR), the other direction goes on); both FINs forwarded ends the forward. A side whose read fails (a
+/// reset) is aborted at once, and the other side is reset once every byte taken from the failed side has reached its
+/// peer (SpliceForwarder.Failure.cs), as <see cref="CopyForwarder"/> does; a failed write (the receiving side is gone)
+/// aborts both at once. Worker thread only, no locks.
 /// </summary>
 internal sealed partial class SpliceForwarder : ISpliceOwner
 {
@@ -94,6 +96,12 @@ internal sealed partial class SpliceForwarder : ISpliceOwner
                     return;
                 }
 
+                if (_delivering is not null)
+                {
+                    Deliver(); // a side failed: only the bytes taken from it still move
+                    continue;
+                }
+
                 bool fresh = _toSecond.Spliced + _toFirst.Spliced == 0 && _toSecond.PipeEmpty && _toFirst.PipeEmpty;
                 var first = _toSecond.Pump(_budget, fresh, out int errno);
                 if (!Handle(first, _toSecond, errno))
@@ -134,7 +142,16 @@ internal sealed partial class SpliceForwarder : ISpliceOwner
         switch (status)
         {
             case PumpStatus.Failed:
-                Finish(new ConnectionResetException($"{direction.FailedCall}: {Errno.Name(errno)} ({Errno.Describe(errno)})"));
+                var error = new ConnectionResetException($"{direction.FailedCall}: {Errno.Name(errno)} ({Errno.Describe(errno)})");
+                if (direction.TargetFailed)
+                {
+                    Finish(error);
+                }
+                else
+                {
+                    DeliverThenReset(direction, error);
+                }
+
                 return false;
             case PumpStatus.Unsupported:
                 FallBackToCopy();
@@ -152,6 +169,7 @@ internal sealed partial class SpliceForwarder : ISpliceOwner
         }
 
         _finished = true;
+        error = _failure ?? error; // a close during the delivery after a failure: the failure is what ended the forward
         ReleasePipes();
         if (error is null)
         {

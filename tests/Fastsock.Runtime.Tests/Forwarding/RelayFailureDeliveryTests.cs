@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Sockets;
+using Fastsock.Locality;
+using Fastsock.Tests.Support;
+using Fastsock.Transport;
+
+namespace Fastsock.Tests.Forwarding;
+
+/// <summary>
+/// One side of a forward resets while megabytes it sent sit in the forwarder, queued for a slow reader on the other
+/// side: the reader gets every one of them, then a reset. Copy and splice are held to the same cases, each way, with
+/// one worker and with two; the copy ones are skipped until copy mode keeps the bytes its transport had received
+/// (<see cref="QueuedBytesThenReset.CopyModeLoss"/>).
+/// </summary>
+[Trait("Category", "Slow")] // megabytes through real sockets, and a reader that waits for the reset
+public sealed class RelayFailureDeliveryTests
+{
+    public static TheoryData<ForwardingMode, string> SpliceCases => Cases(ForwardingMode.Splice);
+
+    public static TheoryData<ForwardingMode, string> CopyCases => Cases(ForwardingMode.Copy);
+
+    [Theory]
+    [MemberData(nameof(SpliceCases))]
+    [MemberData(nameof(CopyCases), Skip = QueuedBytesThenReset.CopyModeLoss)]
+    public async Task A_slow_client_gets_every_byte_a_server_sent_before_its_reset_then_a_reset(ForwardingMode mode, string cores)
+    {
+        using var listener = Listen(receiveBuffer: 0);
+        await using var relay = await RelayServer.StartAsync((IPEndPoint)listener.LocalEndPoint!, mode, configure: o => o.Cores = CpuSet.Parse(cores));
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = QueuedBytesThenReset.SlowReceiveBuffer };
+        await client.ConnectAsync(relay.EndPoint).WaitAsync(Clients.Timeout);
+        using var server = await listener.AcceptAsync().WaitAsync(Clients.Timeout);
+        server.SendBufferSize = QueuedBytesThenReset.RoomySendBuffer;
+        await relay.Forwarding.Task.WaitAsync(Clients.Timeout);
+
+        var sent = QueuedBytesThenReset.Payload(21);
+        await QueuedBytesThenReset.SendAcknowledgedThenResetAsync(server, sent);
+        var (received, reset) = await QueuedBytesThenReset.ReadUntilClosedAsync(client);
+
+        QueuedBytesThenReset.AssertEveryByteThenReset(sent, received, reset, "client");
+        await AssertFailedForwardAsync(relay, mode);
+    }
+
+    [Theory]
+    [MemberData(nameof(SpliceCases))]
+    [MemberData(nameof(CopyCases), Skip = QueuedBytesThenReset.CopyModeLoss)]
+    public async Task A_slow_server_gets_every_byte_a_client_sent_before_its_reset_then_a_reset(ForwardingMode mode, string cores)
+    {
+        using var listener = Listen(receiveBuffer: QueuedBytesThenReset.SlowReceiveBuffer); // accepted sockets inherit it
+        await using var relay = await RelayServer.StartAsync((IPEndPoint)listener.LocalEndPoint!, mode, configure: o => o.Cores = CpuSet.Parse(cores));
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { SendBufferSize = QueuedBytesThenReset.RoomySendBuffer };
+        await client.ConnectAsync(relay.EndPoint).WaitAsync(Clients.Timeout);
+        using var server = await listener.AcceptAsync().WaitAsync(Clients.Timeout);
+        await relay.Forwarding.Task.WaitAsync(Clients.Timeout);
+
+        var sent = QueuedBytesThenReset.Payload(22);
+        await QueuedBytesThenReset.SendAcknowledgedThenResetAsync(client, sent);
+        var (received, reset) = await QueuedBytesThenReset.ReadUntilClosedAsync(server);
+
+        QueuedBytesThenReset.AssertEveryByteThenReset(sent, received, reset, "server");
+        await AssertFailedForwardAsync(relay, mode);
+    }
+
+    private static TheoryData<ForwardingMode, string> Cases(ForwardingMode mode)
+    {
+        var data = new TheoryData<ForwardingMode, string>();
+        foreach (var cores in CoreSets.OneAndTwoWorkers)
+        {
+            data.Add(mode, cores);
+        }
+
+        return data;
+    }
+
+    private static Socket Listen(int receiveBuffer)
+    {
+        var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        if (receiveBuffer > 0)
+        {
+            listener.ReceiveBufferSize = receiveBuffer;
+        }
+
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(8);
+        return listener;
+    }
+
+    /// <summary>The forward ended with the reset as its error, in the mode asked for (splice did not fall back to copy).</summary>
+    private static async Task AssertFailedForwardAsync(RelayServer relay, ForwardingMode mode)
+    {
+        await Eventually.AssertAsync(() => !relay.Results.IsEmpty, () => "the forward did not end");
+        Assert.True(relay.Results.TryDequeue(out var result));
+        Assert.Equal(mode, result.Mode);
+        Assert.True(result.Error is not null, $"the forward ended without an error ({result.FirstToSecond} B / {result.SecondToFirst} B)");
+        await Eventually.AssertAsync(() => relay.Server.GetStats().Sum(s => s.Active) == 0, () => "the relay's connections did not close");
+    }
+}
