@@ -25,8 +25,8 @@ public sealed class TlsTicketKeys
     // From a file: the last three keys, HAProxy's layout (16 B name, AES key, HMAC key); the middle one seals.
     private readonly byte[][]? _ring;
 
-    /// <summary>A new random key.</summary>
-    public TlsTicketKeys() => RandomNumberGenerator.Fill(_key);
+    /// <summary>A new random key (from the kernel: a process that never speaks TLS does not load OpenSSL to make it).</summary>
+    public TlsTicketKeys() => Native.RandomCalls.Fill(_key);
 
     private TlsTicketKeys(byte[][] ring) => _ring = ring;
 
