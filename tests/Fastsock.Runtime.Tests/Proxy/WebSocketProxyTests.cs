@@ -191,6 +191,39 @@ public sealed class WebSocketProxyTests : HttpProxyHarness
         Assert.Equal(2, Connections(json).GetProperty("opened").GetInt64()); // a new one for the next request
     }
 
+    [Theory]
+    [InlineData("copy")]
+    [InlineData("splice")]
+    public async Task The_tunnel_timeout_closes_a_tunnel_where_nothing_moves(string forwarding)
+    {
+        await using var backend = new WebSocketBackend();
+        var (web, admin) = await StartAsync(backend.Port, forwarding, timeouts: ", \"tunnel\": \"1s\"");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var socket = await ConnectAsync(web, "/echo", timeout.Token);
+        await socket.SendAsync("before"u8.ToArray(), WebSocketMessageType.Text, true, timeout.Token);
+        Assert.Equal("before", WebSocketBackend.Text((await WebSocketBackend.ReceiveMessageAsync(socket, timeout.Token)).Bytes));
+
+        // Nothing more either way: the proxy closes both sides (the client sees its connection end without a close frame).
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ReceiveAsync(new byte[16], timeout.Token));
+        Assert.False(timeout.IsCancellationRequested);
+        using var stats = await RawHttpClient.ConnectAsync(admin);
+        await PollJsonAsync(stats, s => Frontend(s, "web").GetProperty("current").GetInt64() == 0);
+    }
+
+    [Fact]
+    public async Task A_tunnel_idle_longer_than_the_client_timeout_but_within_the_tunnel_timeout_stays_open()
+    {
+        await using var backend = new WebSocketBackend();
+        var (web, _) = await StartAsync(backend.Port, "auto", timeouts: ", \"client\": \"1s\", \"tunnel\": \"60s\"");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var socket = await ConnectAsync(web, "/echo", timeout.Token);
+
+        await Task.Delay(TimeSpan.FromSeconds(3)); // three client timeouts: the tunnel timeout replaces it
+        await socket.SendAsync("after"u8.ToArray(), WebSocketMessageType.Text, true, timeout.Token);
+        Assert.Equal("after", WebSocketBackend.Text((await WebSocketBackend.ReceiveMessageAsync(socket, timeout.Token)).Bytes));
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+    }
+
     internal static async Task<ClientWebSocket> ConnectAsync(IPEndPoint proxy, string path, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
