@@ -69,6 +69,12 @@ public sealed class WebSocketProxyTests : HttpProxyHarness
         using var stats = await RawHttpClient.ConnectAsync(admin);
         var json = await PollJsonAsync(stats, s => Frontend(s, "web").GetProperty("current").GetInt64() == 0);
         Assert.True(Frontend(json, "web").GetProperty("bytesOut").GetInt64() >= 4L * LargeMessage, json.ToString());
+        Assert.Equal(4, Frontend(json, "web").GetProperty("http").GetProperty("upgrades").GetInt64());
+        Assert.Equal(4, Server(json, "b", "s1").GetProperty("http").GetProperty("upgrades").GetInt64());
+        Assert.Equal(4, Frontend(json, "web").GetProperty("http").GetProperty("responses1xx").GetInt64());
+        var metrics = ParseMetrics((await GetAsync(stats, "/metrics")).Body);
+        Assert.Equal(4, metrics["fastsock_proxy_frontend_http_upgrades_total{frontend=\"web\"}"]);
+        Assert.Equal(4, metrics["fastsock_proxy_server_http_upgrades_total{backend=\"b\",server=\"s1\"}"]);
         long spliced = BytesSpliced(json);
         if (forwarding == "splice")
         {

@@ -19,6 +19,7 @@ internal sealed partial class HttpProxySession
         var backend = _backend!;
         _backend = null; // the tunnel owns it now: DropBackend must not count it, no pool may take it
         int worker = _client.WorkerIndex;
+        _frontend.Counters?.Upgraded(worker, server);
         var balancer = _frontend.Backend.BalancerFor(worker);
         balancer.OnOpened(server); // a tunnel is a connection the server holds, for leastconn
         var result = default(ForwardResult);
