@@ -258,6 +258,7 @@ internal sealed partial class SocketConnection
         _handlerDone = false;
         _closed = false;
         _idleClosing = false;
+        IdleTimeoutSuspended = false;
         _localityMeasured = false;
         _incomingCpu = -1;
         _receivedTotal = 0;
@@ -269,10 +270,16 @@ internal sealed partial class SocketConnection
         pool.Return(this);
     }
 
+    /// <summary>Set while a forward with its own inactivity bound owns the connection (ForwardIdleWatch): that bound replaces this one.</summary>
+    internal bool IdleTimeoutSuspended { get; set; }
+
+    /// <summary>When bytes last came in, went out or were spliced through this connection (the worker's clock).</summary>
+    internal long LastActivityMs => _lastActivityMs;
+
     /// <summary>Called by the pool's idle sweep: activity only stamps a time, this looks at it.</summary>
     internal void CheckIdle(long nowMs)
     {
-        if (_closed || _options.IdleTimeout == Timeout.InfiniteTimeSpan)
+        if (_closed || _options.IdleTimeout == Timeout.InfiniteTimeSpan || IdleTimeoutSuspended)
         {
             return;
         }

@@ -62,6 +62,8 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData("""{ "timeouts": { "connect": "soon" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.connect", "'soon' is not a positive duration")]
     [InlineData("""{ "timeouts": { "client": "99999999999999h" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.client", "'99999999999999h' is too large; the largest duration is 256204778h")]
     [InlineData("""{ "timeouts": { "client": "0s" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.client", "'0s' is not a positive duration")]
+    [InlineData("""{ "timeouts": { "tunnel": "forever" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.tunnel", "'forever' is not a positive duration")]
+    [InlineData("""{ "timeouts": { "tunnel": "0s" }, "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "timeouts.tunnel", "'0s' is not a positive duration")]
     [InlineData("""{ "cores": "2-1", "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "cores", "runs backwards")]
     [InlineData("""{ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app", "maxconn": "lots" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""", "frontends[0].maxConn", "'lots'")]
     [InlineData("""{ "frontend": [] }""", "'frontend'", "properties were not found")] // an unknown key: named by the binder, there is no known path to show
@@ -100,6 +102,7 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData("timeouts.client", "99999999999999h")]
     [InlineData("timeouts.connect", "256204779h")] // an hour past the largest
     [InlineData("timeouts.server", "922337203685478ms")]
+    [InlineData("timeouts.tunnel", "99999999999999h")]
     public void A_duration_too_large_for_a_timespan_is_refused_in_one_line_that_gives_the_largest(string key, string written)
     {
         var section = key.Split('.')[1];
@@ -122,6 +125,18 @@ public sealed class ConfigValidationTests : IDisposable
             """);
 
         Assert.Equal(TimeSpan.FromHours(256204778), ConfigLoader.Load(path).Timeouts.Client);
+    }
+
+    [Fact]
+    public void Without_timeouts_tunnel_a_tunnel_is_bounded_by_the_shorter_of_the_client_and_server_timeouts()
+    {
+        const string Rest = """ "frontends": [ { "bind": ["127.0.0.1:80"], "backend": "app" } ], "backends": [ { "name": "app", "servers": [ { "address": "127.0.0.1:1" } ] } ] }""";
+        var unset = ConfigLoader.Load(Write("""{ "timeouts": { "client": "40s", "server": "20s" },""" + Rest)).Timeouts;
+        Assert.Null(unset.Tunnel);
+        Assert.Equal(TimeSpan.FromSeconds(20), unset.TunnelIdle);
+
+        var set = ConfigLoader.Load(Write("""{ "timeouts": { "client": "40s", "server": "20s", "tunnel": "1h" },""" + Rest)).Timeouts;
+        Assert.Equal(TimeSpan.FromHours(1), set.TunnelIdle);
     }
 
     [Fact]

@@ -28,15 +28,17 @@ internal struct ConnectionOptionNames
 
     /// <summary>
     /// Adds the names a Connection field value lists; returns the error (400 for a request, 502 for a response) when one
-    /// is not a token or the list is full. Empty elements, "close" and the fields removed anyway are skipped.
+    /// is not a token or the list is full. Empty elements, "close" and the fields removed anyway are skipped;
+    /// <paramref name="listsUpgrade"/> is set when "upgrade" is among them (RFC 9110 §7.8: an upgrade is asked for).
     /// </summary>
-    public HttpParseError? AddListed(ReadOnlySpan<byte> value, bool isRequest)
+    public HttpParseError? AddListed(ReadOnlySpan<byte> value, bool isRequest, ref bool listsUpgrade)
     {
         HttpParseError? error = null;
         while (HttpSyntax.NextListElement(ref value, out ReadOnlySpan<byte> option))
         {
             if (option.IsEmpty || HopByHopFields.Contains(option) || Ascii.EqualsIgnoreCase(option, "close"u8))
             {
+                listsUpgrade |= option.Length == 7 && Ascii.EqualsIgnoreCase(option, "Upgrade"u8);
                 continue;
             }
 

@@ -21,6 +21,8 @@ internal sealed class ForwardedFieldLines(bool isRequest)
     private int _count;
     private ConnectionOptionNames _connectionOptions;
     private HttpParseError? _error;
+    private int _upgradeField = -1;
+    private bool _listsUpgrade;
 
     /// <summary>Why the fields cannot be forwarded (a Connection field that cannot be honoured); null when they can.</summary>
     public HttpParseError? Error => _error;
@@ -28,11 +30,25 @@ internal sealed class ForwardedFieldLines(bool isRequest)
     /// <summary>At most how many bytes writing the fields adds to the head's own: one per line ("Name:value").</summary>
     public int MaxGrowth => _count;
 
+    /// <summary>
+    /// Whether an Upgrade field is recorded (at <see cref="UpgradeField"/>) rather than dropped as hop-by-hop: set it
+    /// for a request (whether it asks for an upgrade is known only after the parse) or for the response to one.
+    /// </summary>
+    public bool RecordUpgrade { get; set; }
+
+    /// <summary>The index of the Upgrade field recorded under <see cref="RecordUpgrade"/>; -1 when none.</summary>
+    public int UpgradeField => _upgradeField;
+
+    /// <summary>Whether Connection listed "upgrade" (the fields of the message ask for, or agree to, an upgrade).</summary>
+    public bool ListsUpgrade => _listsUpgrade;
+
     public void Clear()
     {
         _count = 0;
         _connectionOptions.Clear();
         _error = null;
+        _upgradeField = -1;
+        _listsUpgrade = false;
     }
 
     /// <summary>Whether Connection listed <paramref name="name"/>, which then is not forwarded.</summary>
@@ -46,12 +62,24 @@ internal sealed class ForwardedFieldLines(bool isRequest)
         {
             if (nameLength == 10 && Ascii.EqualsIgnoreCase(name, "Connection"u8))
             {
-                _error ??= _connectionOptions.AddListed(line.Slice(valueStart, valueLength), _isRequest);
+                _error ??= _connectionOptions.AddListed(line.Slice(valueStart, valueLength), _isRequest, ref _listsUpgrade);
+            }
+            else if (nameLength == 7 && RecordUpgrade && _upgradeField < 0 && Ascii.EqualsIgnoreCase(name, "Upgrade"u8))
+            {
+                // Kept aside (hop-by-hop fields are rare, so ordinary messages pay nothing): forwarded only when the
+                // exchange turns out to be an upgrade, else removed before writing. A second Upgrade line is dropped.
+                _upgradeField = Add(line, lineOffset, nameLength, valueStart, valueLength);
+                return _upgradeField;
             }
 
             return -1;
         }
 
+        return Add(line, lineOffset, nameLength, valueStart, valueLength);
+    }
+
+    private int Add(ReadOnlySpan<byte> line, int lineOffset, int nameLength, int valueStart, int valueLength)
+    {
         if (_count == _fields.Length)
         {
             Array.Resize(ref _fields, _fields.Length * 2);
@@ -61,6 +89,9 @@ internal sealed class ForwardedFieldLines(bool isRequest)
         _fields[_count] = new RecordedFieldLine(lineOffset, line.Length, nameLength, valueStart, valueLength, writtenForm, Removed: false);
         return _count++;
     }
+
+    /// <summary>The recorded Upgrade field is not to be forwarded after all (<see cref="Remove"/> it too).</summary>
+    public void ForgetUpgrade() => _upgradeField = -1;
 
     /// <summary>Leaves the field recorded at <paramref name="index"/> out of <see cref="Write"/> (a Host replaced by the target's authority).</summary>
     public void Remove(int index) => _fields[index] = _fields[index] with { Removed = true };

@@ -123,6 +123,13 @@ public sealed partial class HttpExchangeForwarder
                     _observer?.OnResponseHead(response.Status);
                 }
 
+                if (response.Upgraded)
+                {
+                    // Bytes after the 101 head are the new protocol's: they stay in the input for the tunnel.
+                    input.AdvanceTo(response.Consumed);
+                    break;
+                }
+
                 if (!response.IsInterim)
                 {
                     bodyForwarded = TryCopyBufferedBody(input, buffer, response);
@@ -148,6 +155,14 @@ public sealed partial class HttpExchangeForwarder
             // The request is with the server: reading its answer to the end keeps the connection for the next client.
             bool kept = _options.MaxDrainBody > 0 && await DiscardResponseAsync(input).ConfigureAwait(false);
             return Finish(HttpForwarderOutcome.ClientAborted(kept));
+        }
+
+        if (response.Upgraded)
+        {
+            var flushed = await _output.FlushAsync().ConfigureAwait(true);
+            return Finish(flushed.IsCompleted
+                ? new HttpForwarderOutcome(HttpForwarderError.ResponseBodyClient, 101, 0, false, false, canRetry: false, "the client left before its 101 was sent")
+                : HttpForwarderOutcome.SwitchedProtocols());
         }
 
         var end = BodyEnd.Complete;
@@ -238,7 +253,7 @@ public sealed partial class HttpExchangeForwarder
             return status;
         }
 
-        if (head.StatusCode == 101)
+        if (head.StatusCode == 101 && !_request.Upgrade)
         {
             // Upgrade was removed from the request as hop-by-hop, so a 101 is a backend that did not listen.
             reason = "101 Switching Protocols to a request without Upgrade";
@@ -249,6 +264,11 @@ public sealed partial class HttpExchangeForwarder
         {
             reason = fieldsError.Reason;
             return HttpParseStatus.Error;
+        }
+
+        if (head.StatusCode == 101)
+        {
+            return ForwardSwitchingProtocols(buffer, head, scratch, out response, out reason);
         }
 
         // The one parse above recorded the fields; the status line and the fields to keep are written in one pass.
@@ -312,6 +332,29 @@ public sealed partial class HttpExchangeForwarder
     }
 
     /// <summary>
+    /// A 101 to a request that asked for an upgrade: forwarded with its Upgrade field and <c>Connection: upgrade</c>
+    /// (RFC 9110 §15.2.2 requires the field; without it the answer is 502). After it both connections carry the new
+    /// protocol: the exchange ends <see cref="HttpForwarderOutcome.Upgraded"/> and the caller tunnels them.
+    /// </summary>
+    private HttpParseStatus ForwardSwitchingProtocols(
+        in ReadOnlySequence<byte> buffer, in HttpResponseHead head, byte[] scratch, out ResponsePlan response, out string? reason)
+    {
+        response = default;
+        reason = null;
+        if (!_responseHead.HasUpgrade)
+        {
+            reason = "101 Switching Protocols without an Upgrade field";
+            return HttpParseStatus.Error;
+        }
+
+        _responseHead.WriteStatusAndFields(buffer, scratch, _output);
+        _output.Write("Connection: upgrade\r\n"u8);
+        HttpForwardingWriter.WriteEndOfHeaders(_output);
+        response = new ResponsePlan(head.Consumed, IsInterim: false, HttpBodyFraming.None, 0, false, false, false, head.StatusCode, Upgraded: true);
+        return HttpParseStatus.Complete;
+    }
+
+    /// <summary>
     /// A backend read bounded by the response timeout. The deadline lives on the worker's timer wheel and is armed only
     /// when the read has to wait.
     /// </summary>
@@ -354,5 +397,5 @@ public sealed partial class HttpExchangeForwarder
     /// <summary>The final (or interim) response head as forwarded: how its body is delimited and what comes after it.</summary>
     private readonly record struct ResponsePlan(
         SequencePosition Consumed, bool IsInterim, HttpBodyFraming Framing, long ContentLength, bool Rechunk, bool BackendKeepAlive,
-        bool ClientKeepAlive, int Status);
+        bool ClientKeepAlive, int Status, bool Upgraded = false);
 }

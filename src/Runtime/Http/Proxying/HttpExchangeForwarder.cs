@@ -105,6 +105,13 @@ public sealed partial class HttpExchangeForwarder
     /// <summary>The method of the request last parsed.</summary>
     public RequestMethod Method => _request.Method;
 
+    /// <summary>
+    /// Whether the request last parsed asks for a protocol upgrade (WebSocket, say) that is forwarded: an HTTP/1.1
+    /// request without body, with an Upgrade field listed in Connection. A 101 to it makes the exchange
+    /// <see cref="HttpForwarderOutcome.Upgraded"/>; any other request loses its Upgrade field, and a 101 to it is a 502.
+    /// </summary>
+    public bool RequestIsUpgrade => _request.Upgrade;
+
     /// <summary>Whether the request last parsed names its host (a Host field or an absolute-form target).</summary>
     public bool RequestHasHost => _requestHead.HasHost;
 
@@ -150,7 +157,9 @@ public sealed partial class HttpExchangeForwarder
                 : head.ContentLength > 0 ? HttpBodyFraming.ContentLength
                 : HttpBodyFraming.None;
             _request = new RequestFacts(
-                head.Method, head.Version, head.KeepAlive, framing, head.ContentLength, head.ExpectContinue && head.HasBody, head.Consumed);
+                head.Method, head.Version, head.KeepAlive, framing, head.ContentLength, head.ExpectContinue && head.HasBody, head.Consumed,
+                _requestHead.IsUpgrade);
+            _responseHead.KeepUpgrade = _request.Upgrade;
             _requestBuffer = buffer;
             _holdingRequest = true;
             _headCounted = false;
@@ -334,5 +343,5 @@ public sealed partial class HttpExchangeForwarder
     /// <summary>What the exchange needs to know about the request once its head's spans are gone.</summary>
     private readonly record struct RequestFacts(
         RequestMethod Method, HttpVersion Version, bool KeepAlive, HttpBodyFraming Framing, long ContentLength, bool ExpectContinue,
-        SequencePosition Consumed);
+        SequencePosition Consumed, bool Upgrade);
 }

@@ -5,8 +5,9 @@ public readonly struct HttpForwarderOutcome
 {
     internal HttpForwarderOutcome(
         HttpForwarderError error, int statusCode, int answerStatus, bool clientKeepAlive, bool backendReusable, bool canRetry, string? reason,
-        bool backendDrained = false)
+        bool backendDrained = false, bool upgraded = false)
     {
+        Upgraded = upgraded;
         BackendDrained = backendDrained;
         Error = error;
         StatusCode = statusCode;
@@ -53,6 +54,15 @@ public readonly struct HttpForwarderOutcome
     /// </summary>
     public bool CanRetry { get; }
 
+    /// <summary>
+    /// The request asked for an upgrade (<see cref="HttpExchangeForwarder.RequestIsUpgrade"/>) and the backend switched
+    /// protocols: its 101 was forwarded (<see cref="StatusCode"/> 101) and both connections now speak the new protocol.
+    /// Neither is good for HTTP any more (<see cref="ClientKeepAlive"/> and <see cref="BackendReusable"/> are false):
+    /// the caller forwards bytes both ways between them (<see cref="Fastsock.Transport.ConnectionForwarder"/>), the
+    /// bytes already in either input pipe first, until both sides are done.
+    /// </summary>
+    public bool Upgraded { get; }
+
     /// <summary>Why the exchange failed, for the log; null when it did not.</summary>
     public string? Reason { get; }
 
@@ -62,7 +72,11 @@ public readonly struct HttpForwarderOutcome
         new(error, 0, answerStatus, false, false, canRetry: true, reason);
 
     /// <summary>This outcome, no longer retryable: the caller gave up on sending the request again.</summary>
-    public HttpForwarderOutcome Final() => new(Error, StatusCode, AnswerStatus, ClientKeepAlive, BackendReusable, canRetry: false, Reason, BackendDrained);
+    public HttpForwarderOutcome Final() => new(Error, StatusCode, AnswerStatus, ClientKeepAlive, BackendReusable, canRetry: false, Reason, BackendDrained, Upgraded);
+
+    /// <summary>The backend answered 101 to a request that asked for an upgrade, and the 101 reached the client's output.</summary>
+    internal static HttpForwarderOutcome SwitchedProtocols() =>
+        new(HttpForwarderError.None, 101, 0, false, false, canRetry: false, reason: null, upgraded: true);
 
     /// <summary>The client left while its response was awaited; <paramref name="backendReusable"/>: the response was read to its end and discarded.</summary>
     internal static HttpForwarderOutcome ClientAborted(bool backendReusable) =>
@@ -73,5 +87,5 @@ public readonly struct HttpForwarderOutcome
 
     /// <summary>The outcome in one line, for logs.</summary>
     public override string ToString() =>
-        Error == HttpForwarderError.None ? $"{StatusCode}, keep-alive {ClientKeepAlive}" : $"{Error} ({Reason}), answer {AnswerStatus}";
+        Upgraded ? "101, upgraded" : Error == HttpForwarderError.None ? $"{StatusCode}, keep-alive {ClientKeepAlive}" : $"{Error} ({Reason}), answer {AnswerStatus}";
 }

@@ -33,12 +33,13 @@ internal sealed class HttpRequestHeadForwarder
 {
     // What Write may add beyond the head's own bytes (besides one byte per field and the Host fallback): ", client"
     // appended (42), "X-Forwarded-For: client\r\n" (58), "X-Forwarded-Proto: http\r\n" (25), "Host: \r\n" (8),
-    // "Content-Length: <19 digits>\r\n" (37), rounded up. The head's own final CRLF covers the written one.
-    private const int AddedBytesBound = 192;
+    // "Content-Length: <19 digits>\r\n" (37), "Connection: upgrade\r\n" (21), rounded up. The head's own final CRLF
+    // covers the written one.
+    private const int AddedBytesBound = 224;
 
     private readonly byte[] _client;
     private readonly byte[] _proto;
-    private readonly ForwardedFieldLines _fields = new(isRequest: true);
+    private readonly ForwardedFieldLines _fields = new(isRequest: true) { RecordUpgrade = true };
     private int _lastForwardedFor;
     private bool _hasForwardedProto;
     private int _headLength;
@@ -53,6 +54,7 @@ internal sealed class HttpRequestHeadForwarder
     private bool _hasHost;
     private bool _isChunked;
     private long _contentLength;
+    private bool _upgrade;
 
     /// <summary>A forwarder for requests from the client at <paramref name="clientAddress"/> (4 or 16 bytes, network order).</summary>
     public HttpRequestHeadForwarder(ReadOnlySpan<byte> clientAddress)
@@ -96,6 +98,17 @@ internal sealed class HttpRequestHeadForwarder
     public bool HasHost => _hasHost || _authorityOffset >= 0;
 
     /// <summary>
+    /// Whether the last parsed request asks for a protocol upgrade that is forwarded (RFC 9110 §7.8): HTTP/1.1, an
+    /// Upgrade field, "upgrade" listed in Connection, and no body. Its Upgrade field then goes on with
+    /// <c>Connection: upgrade</c>; any other request loses Upgrade as a hop-by-hop field.
+    /// </summary>
+    /// <remarks>
+    /// A request with a body is upgraded only after its body (RFC 9110 §7.8); such requests (h2c with a body, say) are
+    /// rare and WebSocket handshakes have none, so they go on without Upgrade, as plain requests.
+    /// </remarks>
+    public bool IsUpgrade => _upgrade;
+
+    /// <summary>
     /// Parses the head at the start of <paramref name="buffer"/> with <paramref name="parser"/> and records what
     /// <see cref="Write"/> needs. A Connection field that cannot be honoured (a non-token option, more than 16 options)
     /// makes it an <see cref="HttpParseStatus.Error"/> with a 400, like the parser's own rejections.
@@ -109,6 +122,7 @@ internal sealed class HttpRequestHeadForwarder
         _hostField = -1;
         _authorityOffset = -1;
         _headLength = 0;
+        _upgrade = false;
 
         Recorder recorder = new(this);
         HttpParseStatus status = parser.TryParseFieldLines(buffer, scratch, ref recorder, out head);
@@ -152,6 +166,13 @@ internal sealed class HttpRequestHeadForwarder
         _hasHost = head.HasHost;
         _isChunked = head.IsChunked;
         _contentLength = head.ContentLength;
+        int upgradeField = _fields.UpgradeField;
+        _upgrade = upgradeField >= 0 && _fields.ListsUpgrade && _http11 && !_isChunked && _contentLength <= 0;
+        if (upgradeField >= 0 && !_upgrade)
+        {
+            _fields.Remove(upgradeField);
+        }
+
         return status;
     }
 
@@ -232,6 +253,11 @@ internal sealed class HttpRequestHeadForwarder
         {
             // The backend is spoken to in HTTP/1.1, which requires a Host (RFC 9112 §3.2).
             written += ForwardedFieldLines.WriteLine(span[written..], "Host"u8, hostIfAbsent, default);
+        }
+
+        if (_upgrade)
+        {
+            written += Copy("Connection: upgrade\r\n"u8, span[written..]);
         }
 
         // Framing and the end of the head go in the same span: each Advance of a pipe takes its lock.

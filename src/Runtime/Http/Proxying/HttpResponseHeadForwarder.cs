@@ -27,6 +27,19 @@ internal sealed class HttpResponseHeadForwarder
     /// <summary>Why the last parsed response's fields cannot be forwarded (a bad Connection field, 502); null when they can.</summary>
     public HttpParseError? Error => _fields.Error;
 
+    /// <summary>
+    /// Set for the responses to a request that asked for an upgrade: the Upgrade field of a 101 is then forwarded
+    /// (of any other status it is removed as hop-by-hop, as always).
+    /// </summary>
+    public bool KeepUpgrade
+    {
+        get => _fields.RecordUpgrade;
+        set => _fields.RecordUpgrade = value;
+    }
+
+    /// <summary>Whether the last parsed response is a 101 with an Upgrade field kept (<see cref="KeepUpgrade"/>).</summary>
+    public bool HasUpgrade => _fields.UpgradeField >= 0;
+
     /// <summary>Parses the head at the start of <paramref name="buffer"/> with <paramref name="parser"/> and records what writing it needs.</summary>
     public HttpParseStatus TryParse(
         HttpResponseParser parser, in ReadOnlySequence<byte> buffer, Span<byte> scratch, RequestMethod requestMethod, out HttpResponseHead head)
@@ -43,6 +56,11 @@ internal sealed class HttpResponseHeadForwarder
             _statusCode = head.StatusCode;
             _reasonLength = head.ReasonPhrase.Length;
             _http11 = head.Version == HttpVersion.Http11;
+            if (_fields.UpgradeField >= 0 && head.StatusCode != 101)
+            {
+                _fields.Remove(_fields.UpgradeField);
+                _fields.ForgetUpgrade();
+            }
         }
 
         return status;

@@ -26,6 +26,13 @@ public static class ConnectionForwarder
         options ??= ForwardingOptions.Default;
         options.Validate();
         var worker = CurrentWorker();
+        var watch = ForwardIdleWatch.Start(worker, first, second, options.IdleTimeout);
+        var forward = Start(worker, first, second, mode, options);
+        return watch is null ? forward : watch.WatchAsync(forward);
+    }
+
+    private static Task<ForwardResult> Start(Worker? worker, Connection first, Connection second, ForwardingMode mode, ForwardingOptions options)
+    {
         if (mode != ForwardingMode.Copy)
         {
             var readiness = SpliceForwarder.Check(worker, first, second);

@@ -14,6 +14,15 @@ public sealed class ForwardingOptions
     /// <summary>Bytes one direction moves before the worker serves its other connections. Default 1 MiB.</summary>
     public int TurnBudget { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// When no byte moves either way for this long, the forward ends: both connections are aborted and the result's
+    /// <see cref="ForwardResult.Error"/> is a <see cref="TimeoutException"/> (HAProxy's <c>timeout tunnel</c>). While
+    /// the forward runs, this bound replaces the connections' own idle timeouts. Checked on the worker's timer wheel
+    /// (50 ms grain); it applies to socket connections (TLS ones included), and is ignored for others. Default
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: no bound of the forward's own, the connections' idle timeouts apply.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = Timeout.InfiniteTimeSpan;
+
     /// <summary>Tests only: behave as if the kernel refused splice on these sockets (exercises the fallback to copy).</summary>
     internal bool SimulateSpliceUnsupported { get; set; }
 
@@ -22,6 +31,11 @@ public sealed class ForwardingOptions
         if (PipeSize is < 4096 or > 1024 * 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(PipeSize), PipeSize, "Use a pipe size from 4096 to 1048576 bytes.");
+        }
+
+        if (IdleTimeout <= TimeSpan.Zero && IdleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IdleTimeout), IdleTimeout, "Use a positive idle timeout, or Timeout.InfiniteTimeSpan for none.");
         }
 
         if (TurnBudget < 4096)

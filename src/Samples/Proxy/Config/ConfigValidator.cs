@@ -23,7 +23,10 @@ internal static partial class ConfigValidator
             check.Duration("timeouts.client", config.Timeouts.Client, "30s"),
             check.Duration("timeouts.server", config.Timeouts.Server, "30s"),
             check.Duration("timeouts.httpRequest", config.Timeouts.HttpRequest, "10s"),
-            check.Duration("timeouts.idle", config.Timeouts.Idle, "60s"));
+            check.Duration("timeouts.idle", config.Timeouts.Idle, "60s"))
+        {
+            Tunnel = config.Timeouts.Tunnel is { } tunnel ? check.Duration("timeouts.tunnel", tunnel, tunnel) : null,
+        };
         int retries = check.Range("retries", config.Retries ?? 2, 0, 10);
         int spliceThreshold = check.Range("http.spliceThreshold", config.Http.SpliceThreshold ?? ProxySettings.DefaultSpliceThreshold, 4096, int.MaxValue);
         bool abortOnClose = config.Http.AbortOnClose ?? true;

@@ -56,6 +56,9 @@ internal sealed class TimeoutsConfig
     public string? HttpRequest { get; set; }
 
     public string? Idle { get; set; }
+
+    /// <summary>Inactivity bound of an upgraded (WebSocket) connection; unset: the client and server timeouts.</summary>
+    public string? Tunnel { get; set; }
 }
 
 internal sealed class HttpConfig

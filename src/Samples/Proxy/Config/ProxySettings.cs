@@ -108,7 +108,17 @@ internal sealed record FaultSettings(bool Redispatch, RetryOn RetryOn, bool Mark
 
 internal sealed record FrontendSettings(string Name, IReadOnlyList<IPEndPoint> Binds, ProxyMode Mode, BackendSettings Backend, int MaxConn, bool AcceptProxy, Fastsock.Samples.Proxy.Tls.FrontendTlsSettings? Tls = null);
 
-internal sealed record TimeoutSettings(TimeSpan Connect, TimeSpan Client, TimeSpan Server, TimeSpan HttpRequest, TimeSpan Idle);
+internal sealed record TimeoutSettings(TimeSpan Connect, TimeSpan Client, TimeSpan Server, TimeSpan HttpRequest, TimeSpan Idle)
+{
+    /// <summary>
+    /// <c>timeouts.tunnel</c>: how long an upgraded (WebSocket) connection may carry no byte either way; null when not
+    /// written, and then, as in HAProxy, the client and server timeouts bound it (<see cref="TunnelIdle"/>).
+    /// </summary>
+    public TimeSpan? Tunnel { get; init; }
+
+    /// <summary>The inactivity bound of a tunnel: <see cref="Tunnel"/>, else the shorter of the client and server timeouts.</summary>
+    public TimeSpan TunnelIdle => Tunnel ?? (Client < Server ? Client : Server);
+}
 
 internal sealed record ProxySettings(
     CpuSet? Cores,

@@ -156,6 +156,14 @@ internal sealed partial class HttpProxySession
             _frontend.Counters?.BackendDrained(_client.WorkerIndex, server.Index);
         }
 
+        if (outcome.Upgraded)
+        {
+            // The 101 went to the client: from here on the two connections are a tunnel, and then both close.
+            PassiveHealth.Succeeded(server);
+            await TunnelAsync(server).ConfigureAwait(false);
+            return false;
+        }
+
         if (outcome.BackendReusable)
         {
             KeepBackend(server);

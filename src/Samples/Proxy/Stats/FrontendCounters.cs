@@ -129,6 +129,13 @@ internal sealed class FrontendCounters
         _http[worker][FirstServerRow + server.Index][(int)HttpCounter.ClientAborts]++;
     }
 
+    /// <summary>http: <paramref name="server"/> switched protocols (101) and the exchange became a tunnel.</summary>
+    public void Upgraded(int worker, ServerState server)
+    {
+        _http[worker][FrontendRow][(int)HttpCounter.Upgrades]++;
+        _http[worker][FirstServerRow + server.Index][(int)HttpCounter.Upgrades]++;
+    }
+
     /// <summary>A connection was closed for a malformed, incomplete or late PROXY header.</summary>
     public void ProxyHeaderError(int worker) => _http[worker][FrontendRow][(int)HttpCounter.ProxyHeaderErrors]++;
 

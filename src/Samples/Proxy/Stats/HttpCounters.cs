@@ -21,16 +21,17 @@ internal enum HttpCounter
     ProxyErrors504,
     ClientAborts,
     ProxyHeaderErrors,
+    Upgrades,
 }
 
 /// <summary>
-/// One row of http counters, indexed by <see cref="HttpCounter"/>: 16 longs, two cache lines. Written by one worker
+/// One row of http counters, indexed by <see cref="HttpCounter"/>: 17 longs. Written by one worker
 /// with plain increments, like <see cref="SessionCounters"/>.
 /// </summary>
 [InlineArray(Count)]
 internal struct HttpCounters
 {
-    public const int Count = 16;
+    public const int Count = 17;
 
     private long _first;
 

@@ -97,6 +97,7 @@ internal sealed record StatsReport(IReadOnlyList<FrontendRow> Frontends, IReadOn
         new("proxyErrors504", "http_proxy_errors_total", ("status", "504"), "HTTP errors the proxy answered itself, by status (400: invalid requests, 414 and 505 included).", HttpCounter.ProxyErrors504),
         new("clientAborts", "http_client_aborts_total", null, "HTTP requests aborted because the client left before its response.", HttpCounter.ClientAborts),
         new("proxyHeaderErrors", "proxy_header_errors_total", null, "Connections closed for a malformed, incomplete or late PROXY protocol header.", HttpCounter.ProxyHeaderErrors),
+        new("upgrades", "http_upgrades_total", null, "HTTP requests upgraded (101 Switching Protocols, WebSocket) and tunnelled.", HttpCounter.Upgrades),
     ];
 
     /// <summary>
