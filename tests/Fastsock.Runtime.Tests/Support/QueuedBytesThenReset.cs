@@ -15,13 +15,6 @@ internal static class QueuedBytesThenReset
     public const int SlowReceiveBuffer = 64 * 1024;
     public const int RoomySendBuffer = 4 * 1024 * 1024; // net.core.wmem_max's usual value; the kernel doubles it
 
-    /// <summary>
-    /// Why the copy-mode cases are skipped: copy mode delivers every byte it forwarded before the reset, but the
-    /// transport drops what it had received and not yet handed to the forwarder when recv fails (its input pipe throws
-    /// the reset before the bytes it holds): up to MaxInputBufferSize (1 MiB) lost, in 11 of 188 case-runs here.
-    /// </summary>
-    public const string CopyModeLoss = "Copy mode loses the bytes still in the failed side's input pipe when recv fails (the pipe throws the reset first); perf/results/tls.md §14.";
-
     public static byte[] Payload(int seed)
     {
         var payload = new byte[Bytes];

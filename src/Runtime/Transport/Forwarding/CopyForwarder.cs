@@ -9,9 +9,10 @@ namespace Fastsock.Transport.Forwarding;
 /// Forwards through user space: each side's input pipe is copied into the other side's output pipe, one read and one
 /// flush per chunk the transport delivers, no allocation per chunk. A FIN (input completed) completes the other
 /// output (the transport sends what is left, then FIN) while the other direction goes on. A side whose read fails (a
-/// reset, a bad TLS record) is aborted at once, and the other side is reset once every byte forwarded to it before the
-/// failure has reached its peer (<see cref="QueuedOutputDelivery"/>): a reset throws away what is still queued, and
-/// those bytes were good. A side that can no longer take bytes aborts both connections at once.
+/// reset, a bad TLS record) fails only after its input pipe handed over every byte received before the failure (the
+/// worker pipe's rule), so those are forwarded too; it is then aborted at once, and the other side is reset once every
+/// byte forwarded to it has reached its peer (<see cref="QueuedOutputDelivery"/>): a reset throws away what is still
+/// queued, and those bytes were good. A side that can no longer take bytes aborts both connections at once.
 /// </summary>
 internal sealed class CopyForwarder
 {

@@ -12,6 +12,9 @@ internal sealed class PipeRareState
     public Exception? ReaderError;
     public Exception? WriterError;
 
+    /// <summary>The reader examined every byte flushed before <see cref="WriterError"/>: its next read throws it.</summary>
+    public bool WriterErrorDue;
+
     /// <summary>Ends the pending read's registration; returns its token (for the OperationCanceledException).</summary>
     public CancellationToken EndRead() => End(ref ReadRegistration);
 
@@ -28,6 +31,7 @@ internal sealed class PipeRareState
     {
         End(ref FlushRegistration);
         WriterError = null;
+        WriterErrorDue = false;
     }
 
     private static CancellationToken End(ref CancellationTokenRegistration registration)

@@ -98,9 +98,16 @@ internal sealed partial class WorkerPipe
             throw new InvalidOperationException("The examined position is before the consumed one; examined must be at or after consumed.");
         }
 
-        if (examinedAt >= end && !_writerCompleted)
+        if (examinedAt >= end)
         {
-            _readable = false; // the next read waits for new bytes
+            if (!_writerCompleted)
+            {
+                _readable = false; // the next read waits for new bytes
+            }
+            else if (_rare is { WriterError: not null } rare)
+            {
+                rare.WriterErrorDue = true; // every byte before the failure was seen: the next read throws it
+            }
         }
 
         if (consumedAt > start)
@@ -155,7 +162,7 @@ internal sealed partial class WorkerPipe
         }
 
         return _readTokenCanceled ? ValueTaskSourceStatus.Canceled
-            : _writerCompleted && _rare?.WriterError is not null ? ValueTaskSourceStatus.Faulted
+            : _writerCompleted && _rare is { WriterError: not null } rare && WriterErrorDue(rare) ? ValueTaskSourceStatus.Faulted
             : ValueTaskSourceStatus.Succeeded;
     }
 
@@ -254,15 +261,31 @@ internal sealed partial class WorkerPipe
     {
         bool canceled = _readCancelRequested;
         _readCancelRequested = false;
-        if (_writerCompleted && _rare?.WriterError is { } error)
+        bool completed = _writerCompleted;
+        if (completed && _rare is { WriterError: { } error } rare)
         {
-            ExceptionDispatchInfo.Throw(error);
+            if (WriterErrorDue(rare))
+            {
+                ExceptionDispatchInfo.Throw(error);
+            }
+
+            completed = false; // bytes flushed before the failure come first, as ordinary reads
         }
 
         var buffer = _head is null ? default : new ReadOnlySequence<byte>(_head, _headIndex, _readEnd!, _readEndIndex);
         _readingActive = true;
-        return new ReadResult(buffer, canceled, _writerCompleted);
+        return new ReadResult(buffer, canceled, completed);
     }
+
+    /// <summary>
+    /// A writer that completed with an error (a socket's recv failed, a TLS record was bad) still flushed good bytes
+    /// before it: the reader gets them first and the error once it has examined all of them. This is the pipe's rule,
+    /// not the socket's, so every reader (a forwarder, the HTTP server, a TLS layer, a transport reading its output)
+    /// sees one order: the bytes a failed peer sent before the reset are not thrown away (System.IO.Pipelines' Pipe
+    /// throws at once, which lost up to the pause threshold of a forwarded stream). A reader that examined everything
+    /// and reads again gets the error, never the same buffer: no busy loop.
+    /// </summary>
+    private bool WriterErrorDue(PipeRareState rare) => rare.WriterErrorDue || _unconsumed == 0;
 
     private void CheckReadToken(short token)
     {

@@ -130,11 +130,16 @@ internal sealed partial class WorkerPipe
             return;
         }
 
-        Commit(); // bytes advanced but not flushed still reach the reader, before the end
+        bool newBytes = Commit(); // bytes advanced but not flushed still reach the reader, before the end
         _writerCompleted = true;
         if (exception is not null)
         {
-            Rare.WriterError = exception;
+            var rare = Rare;
+            rare.WriterError = exception;
+
+            // A reader that already examined every byte (it waits for more, or holds no read) gets the error next;
+            // one holding a read result decides it by what its AdvanceTo examines.
+            rare.WriterErrorDue = !newBytes && !_readable && !_readingActive;
         }
         if (_readerCompleted)
         {

@@ -198,6 +198,53 @@ public sealed class WorkerPipeTests
     }
 
     [Fact]
+    public async Task A_writer_error_comes_after_every_byte_flushed_before_it_and_once_they_were_all_examined()
+    {
+        using var host = await PipeTestWorker.StartAsync();
+        await host.Run(async () =>
+        {
+            // Bytes flushed, then the writer fails: the reader gets the bytes (not completed), then the error.
+            var pipe = host.NewPipe();
+            await pipe.Writer.WriteAsync("abcd"u8.ToArray());
+            var error = new IOException("peer reset");
+            pipe.Writer.Complete(error);
+            var first = await pipe.Reader.ReadAsync();
+            Assert.Equal("abcd", Text(first.Buffer));
+            Assert.False(first.IsCompleted, "the bytes before a failure are ordinary reads");
+            pipe.Reader.AdvanceTo(first.Buffer.GetPosition(1), first.Buffer.GetPosition(2)); // consumed "a", examined "ab"
+            var second = await pipe.Reader.ReadAsync();
+            Assert.Equal("bcd", Text(second.Buffer));
+            Assert.False(second.IsCompleted);
+            pipe.Reader.AdvanceTo(second.Buffer.Start, second.Buffer.End); // examined all, consumed none
+            // The read after everything was examined fails at once (thrown by ReadAsync itself, as Pipe does), never waits.
+            Assert.Same(error, Assert.Throws<IOException>(() => pipe.Reader.ReadAsync()));
+
+            // The reader examined everything and waits: the failure is its next result, not the same bytes again.
+            var waited = host.NewPipe();
+            await waited.Writer.WriteAsync("xy"u8.ToArray());
+            var seen = await waited.Reader.ReadAsync();
+            waited.Reader.AdvanceTo(seen.Buffer.Start, seen.Buffer.End);
+            var waiting = waited.Reader.ReadAsync();
+            Assert.False(waiting.IsCompleted);
+            waited.Writer.Complete(error);
+            Assert.Same(error, await Assert.ThrowsAsync<IOException>(async () => await waiting));
+
+            // Bytes flushed to a waiting read, then the failure before the reader ran: the read still gets the bytes.
+            var late = host.NewPipe();
+            var pending = late.Reader.ReadAsync();
+            await late.Writer.WriteAsync("z"u8.ToArray());
+            late.Writer.Complete(error);
+            Assert.True(pending.IsCompleted && !pending.IsFaulted, "the completed read reports its bytes, not the later failure");
+            var bytes = await pending;
+            Assert.Equal("z", Text(bytes.Buffer));
+            late.Reader.AdvanceTo(bytes.Buffer.End);
+            Assert.Same(error, await Assert.ThrowsAsync<IOException>(async () => await late.Reader.ReadAsync()));
+            await late.Reader.CompleteAsync();
+            Assert.False(late.HoldsBlocks);
+        });
+    }
+
+    [Fact]
     public async Task Completing_the_reader_makes_flushes_report_IsCompleted_and_its_error_is_thrown_to_the_writer()
     {
         using var host = await PipeTestWorker.StartAsync();
