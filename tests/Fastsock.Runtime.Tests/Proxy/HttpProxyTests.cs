@@ -109,16 +109,24 @@ public sealed class HttpProxyTests : HttpProxyHarness
             await signalled.Task;
             await c.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nfinished");
         });
-        var (process, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ]""");
-        using var client = await RawHttpClient.ConnectAsync(proxy);
-        await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-        await received.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        process.Signal("TERM");
-        await process.WaitForLineAsync("Stopping:");
-        await WaitUntilRefusedAsync(proxy); // the listeners are closed: shutdown is under way while the request is open
-        signalled.SetResult();
-        Assert.Equal("finished", (await client.ReadResponseAsync()).Body);
-        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(8)));
+        try
+        {
+            var (process, proxy) = await StartProxyProcessAsync($$"""[ { "address": "127.0.0.1:{{backend.Port}}" } ]""");
+            using var client = await RawHttpClient.ConnectAsync(proxy);
+            await client.SendAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            await received.Task.WaitAsync(Clients.Timeout);
+            process.Signal("TERM");
+            await process.WaitForLineAsync("Stopping:");
+            await WaitUntilRefusedAsync(proxy); // the listeners are closed: shutdown is under way while the request is open
+            signalled.SetResult();
+            Assert.Equal("finished", (await client.ReadResponseAsync()).Body);
+            Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(8)));
+        }
+        finally
+        {
+            // A step above that failed must be the error reported, not the backend's script left waiting at dispose.
+            signalled.TrySetResult();
+        }
     }
 
     [Fact]
