@@ -14,8 +14,8 @@ internal sealed unsafe partial class Worker : IDisposable
     // A turn receives for every ready connection, then runs their handlers, then sends: each connection's state and
     // buffer block stay in flight across the whole turn. 128 events keep that working set closer to the caches than
     // 512 did and fewer blocks in flight at once (proxy at 1,000 clients: 35 pool slabs instead of 48, ~2-5 MiB less
-    // RSS, req/s ahead in 11 of 16 alternating rounds at 256 and 1,000 clients; perf/results/proxy-http.md). The extra
-    // epoll_wait calls cost one syscall per 128 events.
+    // RSS; req/s ahead in 18 of 24 alternating rounds at 256 and 1,000 clients, 7 of 16 at 64; perf/results/proxy-http.md).
+    // The extra epoll_wait calls cost one syscall per 128 events.
     private const int MaxEventsPerWait = 128;
     private const ulong WakeupToken = ulong.MaxValue;
 
