@@ -15,16 +15,16 @@ namespace Fastsock.Tests.Forwarding;
 [Trait("Category", "Slow")] // megabytes through real sockets, and a reader that waits for the reset
 public sealed class RelayFailureDeliveryTests
 {
-    public static TheoryData<ForwardingMode, string> SpliceCases => Cases(ForwardingMode.Splice);
+    public static TheoryData<ForwardingMode, string> SpliceCases => QueuedBytesThenReset.Cases(ForwardingMode.Splice);
 
-    public static TheoryData<ForwardingMode, string> CopyCases => Cases(ForwardingMode.Copy);
+    public static TheoryData<ForwardingMode, string> CopyCases => QueuedBytesThenReset.Cases(ForwardingMode.Copy);
 
     [Theory]
     [MemberData(nameof(SpliceCases))]
     [MemberData(nameof(CopyCases))]
     public async Task A_slow_client_gets_every_byte_a_server_sent_before_its_reset_then_a_reset(ForwardingMode mode, string cores)
     {
-        using var listener = Listen(receiveBuffer: 0);
+        using var listener = QueuedBytesThenReset.Listen(receiveBuffer: 0);
         await using var relay = await RelayServer.StartAsync((IPEndPoint)listener.LocalEndPoint!, mode, configure: o => o.Cores = CpuSet.Parse(cores));
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = QueuedBytesThenReset.SlowReceiveBuffer };
         await client.ConnectAsync(relay.EndPoint).WaitAsync(Clients.Timeout);
@@ -45,7 +45,7 @@ public sealed class RelayFailureDeliveryTests
     [MemberData(nameof(CopyCases))]
     public async Task A_slow_server_gets_every_byte_a_client_sent_before_its_reset_then_a_reset(ForwardingMode mode, string cores)
     {
-        using var listener = Listen(receiveBuffer: QueuedBytesThenReset.SlowReceiveBuffer); // accepted sockets inherit it
+        using var listener = QueuedBytesThenReset.Listen(receiveBuffer: QueuedBytesThenReset.SlowReceiveBuffer); // accepted sockets inherit it
         await using var relay = await RelayServer.StartAsync((IPEndPoint)listener.LocalEndPoint!, mode, configure: o => o.Cores = CpuSet.Parse(cores));
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { SendBufferSize = QueuedBytesThenReset.RoomySendBuffer };
         await client.ConnectAsync(relay.EndPoint).WaitAsync(Clients.Timeout);
@@ -58,30 +58,6 @@ public sealed class RelayFailureDeliveryTests
 
         QueuedBytesThenReset.AssertEveryByteThenReset(sent, received, reset, "server");
         await AssertFailedForwardAsync(relay, mode);
-    }
-
-    private static TheoryData<ForwardingMode, string> Cases(ForwardingMode mode)
-    {
-        var data = new TheoryData<ForwardingMode, string>();
-        foreach (var cores in CoreSets.OneAndTwoWorkers)
-        {
-            data.Add(mode, cores);
-        }
-
-        return data;
-    }
-
-    private static Socket Listen(int receiveBuffer)
-    {
-        var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        if (receiveBuffer > 0)
-        {
-            listener.ReceiveBufferSize = receiveBuffer;
-        }
-
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(8);
-        return listener;
     }
 
     /// <summary>The forward ended with the reset as its error, in the mode asked for (splice did not fall back to copy).</summary>

@@ -45,17 +45,7 @@ public sealed class ProxyOpenSslLoadTests : IDisposable
             { "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "hello"{{tls}} } ],
               "backends": [ { "name": "hello", "servers": [ { "address": "inproc:hello" } ] } ] }
             """);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} --cores {CoreSets.FirstText}");
-        try
-        {
-            await proxy.WaitForLineAsync("Press Ctrl+C");
-            return proxy;
-        }
-        catch
-        {
-            proxy.Dispose();
-            throw;
-        }
+        return await SampleProcess.StartReadyAsync(ProxyDll, $"--config {config} --cores {CoreSets.FirstText}");
     }
 
     private static string[] OpenSslMappings(int pid) =>

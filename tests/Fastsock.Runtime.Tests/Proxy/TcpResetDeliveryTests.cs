@@ -15,16 +15,16 @@ namespace Fastsock.Tests.Proxy;
 [Trait("Category", "Slow")] // real processes, megabytes, and a reader that waits for the reset
 public sealed class TcpResetDeliveryTests : HttpProxyHarness
 {
-    public static TheoryData<string, string> SpliceCases => Cases("splice");
+    public static TheoryData<string, string> SpliceCases => QueuedBytesThenReset.Cases("splice");
 
-    public static TheoryData<string, string> CopyCases => Cases("copy");
+    public static TheoryData<string, string> CopyCases => QueuedBytesThenReset.Cases("copy");
 
     [Theory]
     [MemberData(nameof(SpliceCases))]
     [MemberData(nameof(CopyCases))]
     public async Task A_slow_client_gets_every_byte_a_server_sent_before_its_reset_then_a_reset(string forwarding, string cores)
     {
-        using var listener = Listen(receiveBuffer: 0);
+        using var listener = QueuedBytesThenReset.Listen(receiveBuffer: 0);
         var (proxy, frontend, admin) = await StartAsync(listener, forwarding, cores);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = QueuedBytesThenReset.SlowReceiveBuffer };
         await client.ConnectAsync(frontend).WaitAsync(Clients.Timeout);
@@ -44,7 +44,7 @@ public sealed class TcpResetDeliveryTests : HttpProxyHarness
     [MemberData(nameof(CopyCases))]
     public async Task A_slow_server_gets_every_byte_a_client_sent_before_its_reset_then_a_reset(string forwarding, string cores)
     {
-        using var listener = Listen(receiveBuffer: QueuedBytesThenReset.SlowReceiveBuffer); // accepted sockets inherit it
+        using var listener = QueuedBytesThenReset.Listen(receiveBuffer: QueuedBytesThenReset.SlowReceiveBuffer); // accepted sockets inherit it
         var (proxy, frontend, admin) = await StartAsync(listener, forwarding, cores);
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { SendBufferSize = QueuedBytesThenReset.RoomySendBuffer };
         await client.ConnectAsync(frontend).WaitAsync(Clients.Timeout);
@@ -56,30 +56,6 @@ public sealed class TcpResetDeliveryTests : HttpProxyHarness
 
         QueuedBytesThenReset.AssertEveryByteThenReset(sent, received, reset, "server");
         await AssertForwardedAsync(proxy, admin, forwarding);
-    }
-
-    private static TheoryData<string, string> Cases(string forwarding)
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var cores in CoreSets.OneAndTwoWorkers)
-        {
-            data.Add(forwarding, cores);
-        }
-
-        return data;
-    }
-
-    private static Socket Listen(int receiveBuffer)
-    {
-        var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        if (receiveBuffer > 0)
-        {
-            listener.ReceiveBufferSize = receiveBuffer;
-        }
-
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(8);
-        return listener;
     }
 
     private async Task<(SampleProcess Proxy, IPEndPoint Frontend, IPEndPoint Admin)> StartAsync(Socket listener, string forwarding, string cores)

@@ -114,17 +114,7 @@ public sealed class TlsTicketKeysFileTests : TlsOperationsHarness
 
     private async Task<SampleProcess> StartProxyAsync(string name, string cores, int backendPort)
     {
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {await WriteConfigAsync(name, backendPort)} --cores {cores}");
-        try
-        {
-            await proxy.WaitForLineAsync("Press Ctrl+C");
-            return proxy;
-        }
-        catch
-        {
-            proxy.Dispose();
-            throw;
-        }
+        return await SampleProcess.StartReadyAsync(ProxyDll, $"--config {await WriteConfigAsync(name, backendPort)} --cores {cores}");
     }
 
     /// <summary>The https frontend "web" with the site's certificate and the shared key file (a relative path: next to the config).</summary>

@@ -121,17 +121,7 @@ public sealed class TlsTicketKeysProcessTests : TlsOperationsHarness
               "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:{{backendPort}}" } ] } ],
               "timeouts": { "server": "60s", "httpRequest": "60s" } }
             """);
-        var proxy = SampleProcess.Start(ProxyDll, $"--config {config} {arguments}");
-        try
-        {
-            await proxy.WaitForLineAsync("Press Ctrl+C");
-            return proxy;
-        }
-        catch
-        {
-            proxy.Dispose();
-            throw;
-        }
+        return await SampleProcess.StartReadyAsync(ProxyDll, $"--config {config} {arguments}");
     }
 
     private static int Occurrences(string text, string value)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Fastsock.Native;
 
@@ -14,6 +15,32 @@ internal static class QueuedBytesThenReset
     public const int Bytes = 2 * 1024 * 1024;
     public const int SlowReceiveBuffer = 64 * 1024;
     public const int RoomySendBuffer = 4 * 1024 * 1024; // net.core.wmem_max's usual value; the kernel doubles it
+
+    /// <summary>One case per worker set (1 and 2 workers) for the forwarding mode given.</summary>
+    public static TheoryData<TMode, string> Cases<TMode>(TMode mode)
+    {
+        var data = new TheoryData<TMode, string>();
+        foreach (var cores in CoreSets.OneAndTwoWorkers)
+        {
+            data.Add(mode, cores);
+        }
+
+        return data;
+    }
+
+    /// <summary>A loopback listener; <paramref name="receiveBuffer"/> &gt; 0 sets SO_RCVBUF, which accepted sockets inherit.</summary>
+    public static Socket Listen(int receiveBuffer)
+    {
+        var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        if (receiveBuffer > 0)
+        {
+            listener.ReceiveBufferSize = receiveBuffer;
+        }
+
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(8);
+        return listener;
+    }
 
     public static byte[] Payload(int seed)
     {

@@ -44,6 +44,22 @@ internal sealed class SampleProcess : IDisposable
         return Start(new ProcessStartInfo(DotnetHost, $"\"{dll}\" {arguments}"));
     }
 
+    /// <summary>Starts <paramref name="dll"/> and waits until it printed <paramref name="readyLine"/>; a sample that fails to get there is stopped.</summary>
+    public static async Task<SampleProcess> StartReadyAsync(string dll, string arguments, string readyLine = "Press Ctrl+C")
+    {
+        var sample = Start(dll, arguments);
+        try
+        {
+            await sample.WaitForLineAsync(readyLine);
+            return sample;
+        }
+        catch
+        {
+            sample.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The dotnet host that runs the tests (and so the samples).</summary>
     public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
 
