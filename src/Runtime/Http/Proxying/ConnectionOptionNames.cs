@@ -4,11 +4,17 @@ using System.Text;
 namespace Fastsock.Http.Proxying;
 
 /// <summary>
-/// The field names a Connection header lists (RFC 9110 §7.6.1), kept in a fixed inline buffer so that collecting them
-/// allocates nothing: at most <see cref="MaxNames"/> distinct names and <see cref="Capacity"/> bytes in all.
+/// The field names a Connection header lists (RFC 9110 §7.6.1), kept in a fixed buffer so that collecting them
+/// allocates nothing once the object exists: at most <see cref="MaxNames"/> distinct names and <see cref="Capacity"/>
+/// bytes in all.
 /// </summary>
-/// <remarks>Stored as length-prefixed entries; lookups are linear, which beats hashing at this size.</remarks>
-internal struct ConnectionOptionNames
+/// <remarks>
+/// Stored as length-prefixed entries; lookups are linear, which beats hashing at this size. Created only when a message
+/// lists a name that must be removed (most list none, or only "close", "keep-alive" or "upgrade"), then kept with its
+/// connection: every connection carries two sets of field lines (request and response), and a buffer inline in each
+/// was about 0.5 KB per connection held for nothing.
+/// </remarks>
+internal sealed class ConnectionOptionNames
 {
     public const int MaxNames = 16;
     public const int Capacity = 256;
@@ -17,7 +23,7 @@ internal struct ConnectionOptionNames
     private int _used;
     private int _count;
 
-    public readonly int Count => _count;
+    public int Count => _count;
 
     /// <summary>Forgets the names, for the next message; the bytes are left as they are.</summary>
     public void Clear()
@@ -27,11 +33,12 @@ internal struct ConnectionOptionNames
     }
 
     /// <summary>
-    /// Adds the names a Connection field value lists; returns the error (400 for a request, 502 for a response) when one
-    /// is not a token or the list is full. Empty elements, "close" and the fields removed anyway are skipped;
-    /// <paramref name="listsUpgrade"/> is set when "upgrade" is among them (RFC 9110 §7.8: an upgrade is asked for).
+    /// Adds the names a Connection field value lists to <paramref name="names"/> (created at the first name to keep);
+    /// returns the error (400 for a request, 502 for a response) when one is not a token or the list is full. Empty
+    /// elements, "close" and the fields removed anyway are skipped; <paramref name="listsUpgrade"/> is set when
+    /// "upgrade" is among them (RFC 9110 §7.8: an upgrade is asked for).
     /// </summary>
-    public HttpParseError? AddListed(ReadOnlySpan<byte> value, bool isRequest, ref bool listsUpgrade)
+    public static HttpParseError? AddListed(ref ConnectionOptionNames? names, ReadOnlySpan<byte> value, bool isRequest, ref bool listsUpgrade)
     {
         HttpParseError? error = null;
         while (HttpSyntax.NextListElement(ref value, out ReadOnlySpan<byte> option))
@@ -46,7 +53,7 @@ internal struct ConnectionOptionNames
             {
                 error ??= isRequest ? HttpResponseParseErrors.InvalidConnectionOptionInRequest : HttpResponseParseErrors.InvalidConnectionOption;
             }
-            else if (!TryAdd(option))
+            else if (!(names ??= new ConnectionOptionNames()).TryAdd(option))
             {
                 error ??= isRequest ? HttpResponseParseErrors.TooManyConnectionOptionsInRequest : HttpResponseParseErrors.TooManyConnectionOptions;
             }
@@ -76,7 +83,7 @@ internal struct ConnectionOptionNames
         return true;
     }
 
-    public readonly bool Contains(ReadOnlySpan<byte> name)
+    public bool Contains(ReadOnlySpan<byte> name)
     {
         ReadOnlySpan<byte> bytes = _bytes;
         int position = 0;

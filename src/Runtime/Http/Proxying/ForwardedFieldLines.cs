@@ -19,7 +19,7 @@ internal sealed class ForwardedFieldLines(bool isRequest)
     private readonly bool _isRequest = isRequest;
     private RecordedFieldLine[] _fields = new RecordedFieldLine[InitialCapacity];
     private int _count;
-    private ConnectionOptionNames _connectionOptions;
+    private ConnectionOptionNames? _connectionOptions; // null until a message lists a name to remove
     private HttpParseError? _error;
     private int _upgradeField = -1;
     private bool _listsUpgrade;
@@ -45,14 +45,14 @@ internal sealed class ForwardedFieldLines(bool isRequest)
     public void Clear()
     {
         _count = 0;
-        _connectionOptions.Clear();
+        _connectionOptions?.Clear();
         _error = null;
         _upgradeField = -1;
         _listsUpgrade = false;
     }
 
     /// <summary>Whether Connection listed <paramref name="name"/>, which then is not forwarded.</summary>
-    public bool IsListed(ReadOnlySpan<byte> name) => _connectionOptions.Count != 0 && _connectionOptions.Contains(name);
+    public bool IsListed(ReadOnlySpan<byte> name) => _connectionOptions is { Count: not 0 } listed && listed.Contains(name);
 
     /// <summary>Records one field line (see <see cref="IHttpFieldLineSink"/>); returns its index, or -1 for a hop-by-hop field.</summary>
     public int Record(ReadOnlySpan<byte> line, int lineOffset, int nameLength, int valueStart, int valueLength)
@@ -62,7 +62,7 @@ internal sealed class ForwardedFieldLines(bool isRequest)
         {
             if (nameLength == 10 && Ascii.EqualsIgnoreCase(name, "Connection"u8))
             {
-                _error ??= _connectionOptions.AddListed(line.Slice(valueStart, valueLength), _isRequest, ref _listsUpgrade);
+                _error ??= ConnectionOptionNames.AddListed(ref _connectionOptions, line.Slice(valueStart, valueLength), _isRequest, ref _listsUpgrade);
             }
             else if (nameLength == 7 && RecordUpgrade && _upgradeField < 0 && Ascii.EqualsIgnoreCase(name, "Upgrade"u8))
             {
@@ -104,11 +104,11 @@ internal sealed class ForwardedFieldLines(bool isRequest)
     public int Write(ReadOnlySpan<byte> head, Span<byte> span, int runStart, int runEnd, int appendTo, ReadOnlySpan<byte> appended)
     {
         int written = 0;
-        bool filterListed = _connectionOptions.Count != 0;
+        var listed = _connectionOptions is { Count: not 0 } names ? names : null;
         for (int i = 0; i < _count; i++)
         {
             ref readonly RecordedFieldLine field = ref _fields[i];
-            if (field.Removed || (filterListed && _connectionOptions.Contains(head.Slice(field.Offset, field.NameLength))))
+            if (field.Removed || (listed is not null && listed.Contains(head.Slice(field.Offset, field.NameLength))))
             {
                 continue;
             }

@@ -1,4 +1,5 @@
 using Fastsock.Engine;
+using Fastsock.Http.Proxying;
 using Fastsock.Samples.Proxy.Balancing;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Routing;
@@ -16,6 +17,7 @@ namespace Fastsock.Samples.Proxy.Frontends;
 internal sealed partial class HttpFrontend
 {
     private int _maxConnPerWorker;
+    private HttpForwarderOptions? _forwarderOptions;
     private readonly WorkerSessions[] _workers;
     private readonly BackendConnectionPool?[] _pools;
     private readonly ServerState?[] _poolServers; // whose connections each pool holds: a slot may change hands on a reload
@@ -69,6 +71,40 @@ internal sealed partial class HttpFrontend
 
     /// <summary>Bytes of a response read and discarded after its client left, so that its backend connection is kept; 0: closed.</summary>
     public long MaxDrainBody { get; init; } = ProxySettings.DefaultMaxDrainBody;
+
+    /// <summary>
+    /// The forwarding options of every session of this frontend, as the live config has them: one object for all the
+    /// frontend's connections (a copy per connection was 64 B each), rebuilt at the first request after a reload that
+    /// changed one of them. Sessions on several workers may rebuild it at once after a reload; each then gets an equal
+    /// object and the last write stays, which is harmless.
+    /// </summary>
+    public HttpForwarderOptions ForwarderOptions
+    {
+        get
+        {
+            var options = _forwarderOptions;
+            var responseTimeout = Timeouts.Server;
+            long maxReplayBody = Backend.Settings.Faults.RetryBodyLimit;
+            string forwardedProto = Settings.Tls is null ? "http" : "https";
+            if (options is null || options.ResponseTimeout != responseTimeout || options.MaxReplayBody != maxReplayBody
+                || options.ForwardedProto != forwardedProto)
+            {
+                options = new HttpForwarderOptions
+                {
+                    ResponseTimeout = responseTimeout,
+                    MaxReplayBody = maxReplayBody,
+                    SpliceThreshold = SpliceThreshold,
+                    Forwarding = Forwarding,
+                    AbortOnClose = AbortOnClose,
+                    MaxDrainBody = MaxDrainBody,
+                    ForwardedProto = forwardedProto,
+                };
+                _forwarderOptions = options;
+            }
+
+            return options;
+        }
+    }
 
     /// <summary>Reads the PROXY header of a frontend with <c>acceptProxy</c>.</summary>
     public ProxyHeaderExchange ProxyHeaders { get; }

@@ -48,17 +48,7 @@ internal sealed partial class HttpProxySession : IHttpExchangeObserver
         var address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Loopback;
         _clientAddress = address.GetAddressBytes();
         _sourceHash = SourceHash(_clientAddress);
-        var options = new HttpForwarderOptions
-        {
-            ResponseTimeout = frontend.Timeouts.Server,
-            SpliceThreshold = frontend.SpliceThreshold,
-            Forwarding = frontend.Forwarding,
-            AbortOnClose = frontend.AbortOnClose,
-            MaxDrainBody = frontend.MaxDrainBody,
-            ForwardedProto = frontend.Settings.Tls is null ? "http" : "https",
-            MaxReplayBody = frontend.Backend.Settings.Faults.RetryBodyLimit,
-        };
-        _forwarder = new HttpExchangeForwarder(client, _clientAddress, options, observer: this);
+        _forwarder = new HttpExchangeForwarder(client, _clientAddress, frontend.ForwarderOptions, observer: this);
     }
 
     void IHttpExchangeObserver.OnResponseHead(int statusCode) => _frontend.Counters?.Response(_client.WorkerIndex, _server!, statusCode);
@@ -93,27 +83,15 @@ internal sealed partial class HttpProxySession : IHttpExchangeObserver
     }
 
     /// <summary>
-    /// Before a request head is parsed: the server timeout and the replay limit (which the parse uses) as the live config
-    /// has them now, so a keep-alive connection follows a reload from its next exchange. Two reads and compares, no
-    /// lock; a new options object only after a reload changed one of them.
+    /// Before a request head is parsed: the forwarding options (server timeout, replay limit) as the live config has them
+    /// now, so a keep-alive connection follows a reload from its next exchange. One read and compare, no lock.
     /// </summary>
     private void FollowReload()
     {
-        var options = _forwarder.Options;
-        var responseTimeout = _frontend.Timeouts.Server;
-        long maxReplayBody = _frontend.Backend.Settings.Faults.RetryBodyLimit;
-        if (options.ResponseTimeout != responseTimeout || options.MaxReplayBody != maxReplayBody)
+        var options = _frontend.ForwarderOptions;
+        if (!ReferenceEquals(_forwarder.Options, options))
         {
-            _forwarder.Options = new HttpForwarderOptions
-            {
-                ResponseTimeout = responseTimeout,
-                MaxReplayBody = maxReplayBody,
-                SpliceThreshold = options.SpliceThreshold,
-                Forwarding = options.Forwarding,
-                AbortOnClose = options.AbortOnClose,
-                MaxDrainBody = options.MaxDrainBody,
-                ForwardedProto = options.ForwardedProto,
-            };
+            _forwarder.Options = options;
         }
     }
 
