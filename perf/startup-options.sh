@@ -2,7 +2,8 @@
 # How fast does fastsock-proxy reach full speed, per way of building it? Variants: jit (tiering and PGO, with the
 # samples' shipped CallCountingDelayMs=0 and TieredPGO=false), jit-delay (the same with .NET's default tier-1 delay,
 # 100 ms x10 on one CPU, through DOTNET_TC_CallCountingDelayMs=100), jit-pgo (the same with .NET's dynamic PGO put
-# back: DOTNET_TieredPGO=1), r2r (ReadyToRun), jit-notiered, aot (Native AOT). This script
+# back: DOTNET_TieredPGO=1), jit-noquickjit (no tier-0 code: a method without precompiled code is compiled fully
+# optimised at its first call, DOTNET_TC_QuickJit=0), r2r (ReadyToRun), jit-notiered, aot (Native AOT). This script
 # publishes each, then, alternating the variants round by round under the same pinning (proxy on --server-cpu, nginx
 # backend and wrk on --client-cpu):
 #   start-up  : ms from exec to the first 200 through the proxy (curl polling every 10 ms)
@@ -11,14 +12,14 @@
 #   steady    : requests/s and p99 of a --duration run right after (JIT settled)
 #   CPU µs/request (steady, from /proc/PID/stat) and VmRSS (MiB) at the end.
 # Usage: perf/startup-options.sh [--runs N] [--warmup S] [--duration S] [--connections N]
-#                                [--variants jit,jit-delay,jit-pgo,r2r,jit-notiered,aot] [--server-cpu N] [--client-cpu N]
+#                                [--variants jit,jit-delay,jit-pgo,jit-noquickjit,r2r,jit-notiered,aot] [--server-cpu N] [--client-cpu N]
 # Results: a table on stdout and perf/.work/startup/results.tsv.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-proxy.sh"
 
 RUNS=2 WARMUP=12 DURATION=8 CONNECTIONS=64 VARIANTS=jit,jit-delay,r2r,jit-notiered,aot
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
     case "$1" in
         --runs) RUNS="${2:?}"; shift 2 ;;
@@ -46,10 +47,10 @@ publish() {
     local v="$1" dir="$OUT/$1" project="$REPO_ROOT/src/Samples/Proxy"
     local -a props=(--self-contained false -p:PublishReadyToRun=false -p:PublishAot=false)
     case "$v" in
-        jit | jit-delay | jit-pgo | jit-notiered) ;;
+        jit | jit-delay | jit-pgo | jit-noquickjit | jit-notiered) ;;
         r2r) props=(--self-contained false -p:PublishReadyToRun=true -p:PublishAot=false) ;;
         aot) props=(-p:PublishAot=true -p:PublishReadyToRun=false) ;; # native AOT is self-contained by nature
-        *) die "unknown variant '$v' (jit, jit-delay, jit-pgo, r2r, jit-notiered, aot)" ;;
+        *) die "unknown variant '$v' (jit, jit-delay, jit-pgo, jit-noquickjit, r2r, jit-notiered, aot)" ;;
     esac
     run_waited dotnet publish "$project" -c Release -r linux-x64 "${props[@]}" -o "$dir" -nologo -v q \
         >"$OUT/$v.publish.log" 2>&1 || { tail -n 20 "$OUT/$v.publish.log" >&2; die "dotnet publish ($v) failed"; }
@@ -66,6 +67,7 @@ JSON
     [[ "$v" == jit-notiered ]] && envs=(DOTNET_TieredCompilation=0)
     [[ "$v" == jit-delay ]] && envs=(DOTNET_TC_CallCountingDelayMs=100) # the environment wins over runtimeconfig.json
     [[ "$v" == jit-pgo ]] && envs=(DOTNET_TieredPGO=1)
+    [[ "$v" == jit-noquickjit ]] && envs=(DOTNET_TC_QuickJit=0)
     local t0 t1
     t0=$(date +%s%N)
     env "${envs[@]}" taskset -c "$SERVER_CPU" "${cmd[@]}" >"$OUT/$v.out" 2>&1 &
