@@ -30,7 +30,8 @@ public sealed partial class HttpExchangeForwarder
             {
                 var result = await ReadBackendAsync(input).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                var status = _responseHead.TryParse(s_responses, buffer, Scratch, _request.Method, out HttpResponseHead head);
+                var responseHead = ResponseHeadFor();
+                var status = responseHead.TryParse(s_responses, buffer, Scratch, _request.Method, out HttpResponseHead head);
                 if (status == HttpParseStatus.NeedMoreData)
                 {
                     input.AdvanceTo(buffer.Start, buffer.End);
@@ -42,7 +43,7 @@ public sealed partial class HttpExchangeForwarder
                     continue; // a read cancelled by the client's leaving, or by a graceful shutdown: the response is still read
                 }
 
-                if (status == HttpParseStatus.Error || _responseHead.Error is not null || head.StatusCode == 101)
+                if (status == HttpParseStatus.Error || responseHead.Error is not null || head.StatusCode == 101)
                 {
                     input.AdvanceTo(buffer.Start);
                     return false;

@@ -239,7 +239,8 @@ public sealed partial class HttpExchangeForwarder
     {
         response = default;
         byte[] scratch = Scratch;
-        var status = _responseHead.TryParse(s_responses, buffer, scratch, _request.Method, out HttpResponseHead head);
+        var responseHead = ResponseHeadFor();
+        var status = responseHead.TryParse(s_responses, buffer, scratch, _request.Method, out HttpResponseHead head);
         reason = head.Error?.Reason;
         if (status != HttpParseStatus.Complete)
         {
@@ -260,7 +261,7 @@ public sealed partial class HttpExchangeForwarder
             return HttpParseStatus.Error;
         }
 
-        if (_responseHead.Error is { } fieldsError)
+        if (responseHead.Error is { } fieldsError)
         {
             reason = fieldsError.Reason;
             return HttpParseStatus.Error;
@@ -268,11 +269,11 @@ public sealed partial class HttpExchangeForwarder
 
         if (head.StatusCode == 101)
         {
-            return ForwardSwitchingProtocols(buffer, head, scratch, out response, out reason);
+            return ForwardSwitchingProtocols(responseHead, buffer, head, scratch, out response, out reason);
         }
 
         // The one parse above recorded the fields; the status line and the fields to keep are written in one pass.
-        _responseHead.WriteStatusAndFields(buffer, scratch, _output);
+        responseHead.WriteStatusAndFields(buffer, scratch, _output);
         if (head.IsInterim)
         {
             HttpForwardingWriter.WriteEndOfHeaders(_output);
@@ -337,17 +338,17 @@ public sealed partial class HttpExchangeForwarder
     /// protocol: the exchange ends <see cref="HttpForwarderOutcome.Upgraded"/> and the caller tunnels them.
     /// </summary>
     private HttpParseStatus ForwardSwitchingProtocols(
-        in ReadOnlySequence<byte> buffer, in HttpResponseHead head, byte[] scratch, out ResponsePlan response, out string? reason)
+        HttpResponseHeadForwarder responseHead, in ReadOnlySequence<byte> buffer, in HttpResponseHead head, byte[] scratch, out ResponsePlan response, out string? reason)
     {
         response = default;
         reason = null;
-        if (!_responseHead.HasUpgrade)
+        if (!responseHead.HasUpgrade)
         {
             reason = "101 Switching Protocols without an Upgrade field";
             return HttpParseStatus.Error;
         }
 
-        _responseHead.WriteStatusAndFields(buffer, scratch, _output);
+        responseHead.WriteStatusAndFields(buffer, scratch, _output);
         _output.Write("Connection: upgrade\r\n"u8);
         HttpForwardingWriter.WriteEndOfHeaders(_output);
         response = new ResponsePlan(head.Consumed, IsInterim: false, HttpBodyFraming.None, 0, false, false, false, head.StatusCode, Upgraded: true);
