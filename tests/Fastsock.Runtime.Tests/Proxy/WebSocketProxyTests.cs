@@ -178,6 +178,30 @@ public sealed class WebSocketProxyTests : HttpProxyHarness
     }
 
     [Fact]
+    public async Task An_upgrade_request_to_the_in_process_app_gets_an_ordinary_response_no_tunnel()
+    {
+        // The README says an inproc: server is never tunnelled (so timeouts.tunnel has nothing to bound there): the one
+        // in-process app, hello, never answers 101.
+        var (proxy, _) = await StartProxyWithConfigAsync("""
+            { "admin": { "bind": "127.0.0.1:0" },
+              "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "name": "s1", "address": "inproc:hello" } ] } ] }
+            """);
+        using var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web"));
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        var answer = await client.ReadResponseAsync();
+        Assert.Equal((200, "Hello, World!"), (answer.Status, answer.Body));
+        Assert.Null(answer.Header("Upgrade"));
+
+        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"); // still HTTP on the same connection
+        Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+        using var stats = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("admin"));
+        var json = await PollJsonAsync(stats, _ => true);
+        Assert.Equal(0, Server(json, "b", "s1").GetProperty("http").GetProperty("upgrades").GetInt64());
+    }
+
+    [Fact]
     public async Task A_101_to_a_request_without_upgrade_or_without_an_upgrade_field_is_502()
     {
         await using var backend = new RawBackend(async c =>
