@@ -62,6 +62,10 @@ internal static unsafe partial class SocketCalls
     public const int IPPROTO_TCP = 6;
     public const int IPPROTO_IPV6 = 41;
     public const int TCP_NODELAY = 1;
+    public const int TCP_INFO = 11;
+
+    /// <summary><c>tcpi_state</c> (the first byte of <c>struct tcp_info</c>) of a connection that is gone: reset or failed.</summary>
+    public const byte TCP_CLOSE = 7;
     public const int IPV6_V6ONLY = 26;
 
     public const int SHUT_RD = 0;

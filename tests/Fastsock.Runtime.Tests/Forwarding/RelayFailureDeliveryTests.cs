@@ -60,6 +60,39 @@ public sealed class RelayFailureDeliveryTests
         await AssertFailedForwardAsync(relay, mode);
     }
 
+    [Theory]
+    [MemberData(nameof(SpliceCases))]
+    [MemberData(nameof(CopyCases))]
+    public async Task A_slow_client_that_resets_too_ends_the_delivery_at_once_instead_of_when_it_runs_out(ForwardingMode mode, string cores)
+    {
+        // The delivery wait lengthened far past Eventually's 30 s: a forward that ends within them ended because the
+        // client was gone, not because the wait ran out. Event-based: no clock is read.
+        var options = new ForwardingOptions { QueuedOutputTimeout = TimeSpan.FromMinutes(10) };
+        using var listener = QueuedBytesThenReset.Listen(receiveBuffer: 0);
+        await using var relay = await RelayServer.StartAsync((IPEndPoint)listener.LocalEndPoint!, mode, options, configure: o => o.Cores = CpuSet.Parse(cores));
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = QueuedBytesThenReset.SlowReceiveBuffer };
+        await client.ConnectAsync(relay.EndPoint).WaitAsync(Clients.Timeout);
+        using var server = await listener.AcceptAsync().WaitAsync(Clients.Timeout);
+        server.SendBufferSize = QueuedBytesThenReset.RoomySendBuffer;
+        await relay.Forwarding.Task.WaitAsync(Clients.Timeout);
+        string relayToServer = OpenSockets.InodeOf((IPEndPoint)server.RemoteEndPoint!, (IPEndPoint)server.LocalEndPoint!);
+
+        // The server resets with bytes queued for the client, which does not read: the relay closes its socket to the
+        // server at once and waits for the client's queue to empty before resetting it.
+        await QueuedBytesThenReset.SendAcknowledgedThenResetAsync(server, QueuedBytesThenReset.Payload(23));
+        await Eventually.AssertAsync(() => !OpenSockets.IsOpen(relayToServer), () => "the relay still holds its socket to the server that reset");
+
+        // Then the client resets as well: the queue towards it can never empty, so the wait must end now.
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+        await Eventually.AssertAsync(
+            () => !relay.Results.IsEmpty && relay.Server.GetStats().Sum(s => s.Active) == 0,
+            () => $"the relay still waits to deliver to a client that reset (forward ended: {!relay.Results.IsEmpty})");
+        Assert.True(relay.Results.TryDequeue(out var result));
+        Assert.Equal(mode, result.Mode);
+        Assert.NotNull(result.Error);
+    }
+
     /// <summary>The forward ended with the reset as its error, in the mode asked for (splice did not fall back to copy).</summary>
     private static async Task AssertFailedForwardAsync(RelayServer relay, ForwardingMode mode)
     {

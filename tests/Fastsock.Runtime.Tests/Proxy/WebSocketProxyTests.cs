@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Fastsock.Tests.Samples;
 using Fastsock.Tests.Support;
@@ -86,6 +88,46 @@ public sealed class WebSocketProxyTests : HttpProxyHarness
         }
     }
 
+    [Theory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task A_tunnel_is_a_current_connection_of_its_server_until_it_ends(string cores)
+    {
+        await using var backend = new WebSocketBackend();
+        var (web, admin) = await StartAsync(backend.Port, "auto", cores: cores);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var stats = await RawHttpClient.ConnectAsync(admin);
+
+        // Two tunnels, each shown live by an echo: the server holds both (HAProxy counts a tunnel until it closes).
+        using var closedByClient = await ConnectAsync(web, "/echo", timeout.Token);
+        await EchoOnceAsync(closedByClient, timeout.Token);
+        using var reset = await RawUpgradeAsync(web);
+        var json = await PollJsonAsync(stats, s => Server(s, "b", "s1").GetProperty("current").GetInt64() == 2);
+        Assert.Equal(2, Server(json, "b", "s1").GetProperty("current").GetInt64());
+        var metrics = ParseMetrics((await GetAsync(stats, "/metrics")).Body);
+        Assert.Equal(2, metrics["fastsock_proxy_server_current_sessions{backend=\"b\",server=\"s1\"}"]);
+
+        // Each way a tunnel ends counts it down once: a close handshake, a client reset.
+        await closedByClient.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+        json = await PollJsonAsync(stats, s => Server(s, "b", "s1").GetProperty("current").GetInt64() == 1);
+        Assert.Equal(1, Server(json, "b", "s1").GetProperty("current").GetInt64());
+        reset.LingerState = new LingerOption(true, 0);
+        reset.Close();
+        json = await PollJsonAsync(stats, s => Server(s, "b", "s1").GetProperty("current").GetInt64() == 0);
+        Assert.Equal(0, Server(json, "b", "s1").GetProperty("current").GetInt64());
+
+        // The server closing its end: counted down too, and never below zero.
+        using (var closedByServer = await ConnectAsync(web, "/server-closes", timeout.Token))
+        {
+            Assert.Equal("bye", WebSocketBackend.Text((await WebSocketBackend.ReceiveMessageAsync(closedByServer, timeout.Token)).Bytes));
+            await closedByServer.ReceiveAsync(new byte[16], timeout.Token);
+            await closedByServer.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+        }
+
+        json = await PollJsonAsync(stats, s => Frontend(s, "web").GetProperty("current").GetInt64() == 0);
+        Assert.Equal(0, Server(json, "b", "s1").GetProperty("current").GetInt64());
+        Assert.Equal(3, Server(json, "b", "s1").GetProperty("http").GetProperty("upgrades").GetInt64());
+    }
+
     [Fact]
     public async Task A_server_that_closes_its_websocket_ends_the_tunnel()
     {
@@ -133,6 +175,30 @@ public sealed class WebSocketProxyTests : HttpProxyHarness
         var old = await client.ReadResponseAsync();
         Assert.Equal(200, old.Status);
         Assert.Equal("upgrade=|connection=", old.Body);
+    }
+
+    [Fact]
+    public async Task An_upgrade_request_to_the_in_process_app_gets_an_ordinary_response_no_tunnel()
+    {
+        // The README says an inproc: server is never tunnelled (so timeouts.tunnel has nothing to bound there): the one
+        // in-process app, hello, never answers 101.
+        var (proxy, _) = await StartProxyWithConfigAsync("""
+            { "admin": { "bind": "127.0.0.1:0" },
+              "frontends": [ { "name": "web", "bind": ["127.0.0.1:0"], "mode": "http", "backend": "b" } ],
+              "backends": [ { "name": "b", "servers": [ { "name": "s1", "address": "inproc:hello" } ] } ] }
+            """);
+        using var client = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("frontend web"));
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        var answer = await client.ReadResponseAsync();
+        Assert.Equal((200, "Hello, World!"), (answer.Status, answer.Body));
+        Assert.Null(answer.Header("Upgrade"));
+
+        await client.SendAsync("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"); // still HTTP on the same connection
+        Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+        using var stats = await RawHttpClient.ConnectAsync(await proxy.ListeningOnAsync("admin"));
+        var json = await PollJsonAsync(stats, _ => true);
+        Assert.Equal(0, Server(json, "b", "s1").GetProperty("http").GetProperty("upgrades").GetInt64());
     }
 
     [Fact]
@@ -214,7 +280,8 @@ public sealed class WebSocketProxyTests : HttpProxyHarness
         using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         await Assert.ThrowsAsync<WebSocketException>(() => socket.ReceiveAsync(new byte[16], wait.Token));
         using var stats = await RawHttpClient.ConnectAsync(admin);
-        await PollJsonAsync(stats, s => Frontend(s, "web").GetProperty("current").GetInt64() == 0);
+        var json = await PollJsonAsync(stats, s => Frontend(s, "web").GetProperty("current").GetInt64() == 0);
+        Assert.Equal(0, Server(json, "b", "s1").GetProperty("current").GetInt64()); // the timeout ended the server's count too
     }
 
     [Fact]
@@ -236,6 +303,32 @@ public sealed class WebSocketProxyTests : HttpProxyHarness
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero; // no pings: a test about idleness sees none
         await socket.ConnectAsync(new Uri($"ws://{proxy}{path}"), cancellationToken);
+        return socket;
+    }
+
+    private static async Task EchoOnceAsync(WebSocket socket, CancellationToken cancellationToken)
+    {
+        await socket.SendAsync("ping"u8.ToArray(), WebSocketMessageType.Text, true, cancellationToken);
+        Assert.Equal("ping", WebSocketBackend.Text((await WebSocketBackend.ReceiveMessageAsync(socket, cancellationToken)).Bytes));
+    }
+
+    /// <summary>A WebSocket upgrade on a plain socket (so that a test can reset it), returned once its 101 head is read.</summary>
+    private static async Task<Socket> RawUpgradeAsync(IPEndPoint proxy)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(proxy);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(
+            "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        var head = new StringBuilder();
+        var one = new byte[1];
+        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            Assert.Equal(1, await socket.ReceiveAsync(one.AsMemory()).AsTask().WaitAsync(Clients.Timeout));
+            head.Append((char)one[0]);
+        }
+
+        Assert.StartsWith("HTTP/1.1 101 ", head.ToString(), StringComparison.Ordinal);
         return socket;
     }
 

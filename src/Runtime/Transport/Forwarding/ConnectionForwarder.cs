@@ -51,7 +51,7 @@ public static class ConnectionForwarder
             }
         }
 
-        return CopyForwarder.RunAsync(first, second, worker);
+        return CopyForwarder.RunAsync(first, second, worker, options);
     }
 
     /// <summary>

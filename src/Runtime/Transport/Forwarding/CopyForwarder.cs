@@ -17,14 +17,19 @@ namespace Fastsock.Transport.Forwarding;
 internal sealed class CopyForwarder
 {
     private readonly Worker? _worker;
+    private readonly TimeSpan _queuedOutputTimeout;
     private bool _failed;
     private Connection? _delivering; // reset by the direction that failed once its queued bytes are out; no one else aborts it
 
-    private CopyForwarder(Worker? worker) => _worker = worker;
-
-    public static async Task<ForwardResult> RunAsync(Connection first, Connection second, Worker? worker)
+    private CopyForwarder(Worker? worker, TimeSpan queuedOutputTimeout)
     {
-        var forward = new CopyForwarder(worker);
+        _worker = worker;
+        _queuedOutputTimeout = queuedOutputTimeout;
+    }
+
+    public static async Task<ForwardResult> RunAsync(Connection first, Connection second, Worker? worker, ForwardingOptions options)
+    {
+        var forward = new CopyForwarder(worker, options.QueuedOutputTimeout);
         var toSecond = forward.CopyAsync(first, second);
         var toFirst = forward.CopyAsync(second, first);
         var (sentToSecond, errorToSecond) = await toSecond.ConfigureAwait(false);
@@ -111,7 +116,7 @@ internal sealed class CopyForwarder
         from.Abort();
         from.Transport.Input.Complete();
         to.Transport.Input.CancelPendingRead();
-        await QueuedOutputDelivery.WaitAsync(_worker, to, QueuedOutputDelivery.Timeout).ConfigureAwait(false);
+        await QueuedOutputDelivery.WaitAsync(_worker, to, _queuedOutputTimeout).ConfigureAwait(false);
         if (_worker is not null)
         {
             await new WorkerHop(_worker); // where the wait ends already; the pipes below refuse any other thread

@@ -32,7 +32,7 @@ internal sealed class DeferredSplice(Worker worker, Connection first, Connection
 
         if (readiness != SpliceReadiness.Ready || !SpliceForwarder.TryStart(worker, first, second, options, out var task))
         {
-            task = CopyForwarder.RunAsync(first, second, worker);
+            task = CopyForwarder.RunAsync(first, second, worker, options);
         }
 
         task.ContinueWith(

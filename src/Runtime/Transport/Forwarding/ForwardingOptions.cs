@@ -23,6 +23,13 @@ public sealed class ForwardingOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = Timeout.InfiniteTimeSpan;
 
+    /// <summary>
+    /// How long a side may take to read what was queued for it after the other side failed, before it is reset anyway
+    /// (<see cref="Forwarding.QueuedOutputDelivery"/>). Tests only lengthen it: a forward that then ends at once shows the
+    /// wait ended for a reason of its own (the peer reset), not because it ran out.
+    /// </summary>
+    internal TimeSpan QueuedOutputTimeout { get; set; } = Forwarding.QueuedOutputDelivery.Timeout;
+
     /// <summary>Tests only: behave as if the kernel refused splice on these sockets (exercises the fallback to copy).</summary>
     internal bool SimulateSpliceUnsupported { get; set; }
 

@@ -10,7 +10,8 @@ namespace Fastsock.Transport.Forwarding;
 /// is in the socket and the kernel's send queue is empty (SIOCOUTQ: sent and acknowledged). A reset (SO_LINGER 0)
 /// throws away both, so without the wait the good bytes a side received just before the other side failed would never
 /// arrive. Polled on the worker's timer wheel, one tick at a time, never blocking the worker; bounded by a timeout,
-/// after which the caller resets anyway (a peer that stopped reading must not hold the connection open).
+/// after which the caller resets anyway (a peer that stopped reading must not hold the connection open). A connection
+/// whose own peer has reset it too (or that failed) ends the wait at the next tick: its queue would never empty.
 /// </summary>
 internal sealed class QueuedOutputDelivery : TimerEntry, IValueTaskSource
 {
@@ -37,7 +38,8 @@ internal sealed class QueuedOutputDelivery : TimerEntry, IValueTaskSource
 
     /// <summary>
     /// Completes on <paramref name="worker"/> once what was flushed to <paramref name="connection"/> has reached its
-    /// peer, the connection has closed, or <paramref name="timeout"/> has passed; at once when there is no socket to
+    /// peer, the connection has closed or is gone (reset by its peer, failed), or <paramref name="timeout"/> has
+    /// passed; at once when there is no socket to
     /// watch (an in-memory connection) or the caller is off the worker.
     /// </summary>
     public static ValueTask WaitAsync(Worker? worker, Connection connection, TimeSpan timeout)
@@ -78,9 +80,9 @@ internal sealed class QueuedOutputDelivery : TimerEntry, IValueTaskSource
     private static unsafe bool Delivered(SocketConnection socket)
     {
         int fd = socket.Fd;
-        if (fd < 0)
+        if (fd < 0 || Gone(fd))
         {
-            return true; // closed: nothing left to wait for
+            return true; // closed, or nothing more can ever reach the peer: nothing left to wait for
         }
 
         if (!socket.OutputInSocket)
@@ -90,5 +92,20 @@ internal sealed class QueuedOutputDelivery : TimerEntry, IValueTaskSource
 
         int queued = 0;
         return IoctlCalls.Ioctl(fd, IoctlCalls.SIOCOUTQ, &queued) != 0 || queued == 0;
+    }
+
+    /// <summary>
+    /// The TCP connection is in state CLOSE: its peer reset it, or it failed (a retransmission timeout, say). Neither
+    /// the output pipe nor the send queue will ever drain then, and SIOCOUTQ goes on counting the bytes that were queued.
+    /// Read as the first byte of TCP_INFO (tcpi_state): unlike SO_ERROR it does not take the socket's pending error
+    /// away from the transport. False for an AF_UNIX socket (no TCP_INFO): when its peer closes, the bytes it did not read
+    /// are freed and the queue empties by itself.
+    /// </summary>
+    private static unsafe bool Gone(int fd)
+    {
+        byte state = 0;
+        int length = sizeof(byte);
+        return SocketCalls.GetOption(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_INFO, &state, &length) == 0 && length == sizeof(byte)
+            && state == SocketCalls.TCP_CLOSE;
     }
 }

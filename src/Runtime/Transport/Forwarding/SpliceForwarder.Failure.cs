@@ -62,7 +62,7 @@ internal sealed partial class SpliceForwarder
     /// <summary>Resets <paramref name="target"/> once its send queue is empty (or the wait ran out): it can then tell the stream was cut.</summary>
     private void ResetOnceDelivered(Connection target)
     {
-        var wait = QueuedOutputDelivery.WaitAsync(_worker, target, QueuedOutputDelivery.Timeout);
+        var wait = QueuedOutputDelivery.WaitAsync(_worker, target, _options.QueuedOutputTimeout);
         if (wait.IsCompleted)
         {
             Finish(_failure);

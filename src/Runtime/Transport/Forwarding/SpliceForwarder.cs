@@ -25,6 +25,7 @@ internal sealed partial class SpliceForwarder : ISpliceOwner
     private readonly SpliceDirection _toSecond;
     private readonly SpliceDirection _toFirst;
     private readonly long _budget;
+    private readonly ForwardingOptions _options;
     private readonly TaskCompletionSource<ForwardResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _resumePosted;
     private bool _finished;
@@ -42,6 +43,7 @@ internal sealed partial class SpliceForwarder : ISpliceOwner
         _toSecond = new SpliceDirection(_firstEnd, _secondEnd, pipeA, worker);
         _toFirst = new SpliceDirection(_secondEnd, _firstEnd, pipeB, worker);
         _budget = options.TurnBudget;
+        _options = options;
         _simulatedUnsupported = options.SimulateSpliceUnsupported;
         _toSecond.SimulateUnsupported = _simulatedUnsupported;
         _toFirst.SimulateUnsupported = _simulatedUnsupported;
@@ -201,7 +203,7 @@ internal sealed partial class SpliceForwarder : ISpliceOwner
         _secondEnd.Socket.LeaveSplice();
         long before1 = _toSecond.Forwarded;
         long before2 = _toFirst.Forwarded;
-        CopyForwarder.RunAsync(_first, _second, _worker).ContinueWith(static (task, state) =>
+        CopyForwarder.RunAsync(_first, _second, _worker, _options).ContinueWith(static (task, state) =>
         {
             var (self, sent1, sent2) = ((SpliceForwarder, long, long))state!;
             var copied = task.Result;

@@ -92,7 +92,7 @@ internal sealed partial class HttpProxySession
 
             if (!outcome.CanRetry)
             {
-                return await FinishAsync(server, outcome).ConfigureAwait(false);
+                return await FinishAsync(balancer, server, outcome).ConfigureAwait(false);
             }
 
             DropBackend(); // never the same connection twice
@@ -126,20 +126,33 @@ internal sealed partial class HttpProxySession
         }
         finally
         {
-            balancer.OnClosed(server);
             if (!outcome.CanRetry)
             {
                 _frontend.Counters?.Bytes(_client.WorkerIndex, server, _forwarder.BytesFromClient, _forwarder.BytesFromBackend);
             }
 
-            _frontend.Counters?.ServerDone(_client.WorkerIndex, server);
+            // After a 101 the server still holds the connection: the tunnel (TunnelAsync) counts it down when it ends.
+            if (!outcome.Upgraded)
+            {
+                balancer.OnClosed(server);
+                _frontend.Counters?.ServerDone(_client.WorkerIndex, server);
+            }
         }
     }
 
     /// <summary>What follows a final attempt: pool or drop the backend, tell passive health, answer an error if one is due.</summary>
     [AsyncMethodBuilder(typeof(WorkerPoolingValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> FinishAsync(ServerState server, HttpForwarderOutcome outcome)
+    private async ValueTask<bool> FinishAsync(Balancer balancer, ServerState server, HttpForwarderOutcome outcome)
     {
+        if (outcome.Upgraded)
+        {
+            // The 101 went to the client: from here on the two connections are a tunnel, and then both close. First,
+            // so that nothing can stand between ForwardOnceAsync and the tunnel that takes over its server count.
+            PassiveHealth.Succeeded(server);
+            await TunnelAsync(balancer, server).ConfigureAwait(false);
+            return false;
+        }
+
         if (outcome.Error != HttpForwarderError.None && server.Settings.Tls is not null && _backend is not null)
         {
             BackendTls.ReportRecordFailure(_frontend.Logger, _frontend.Backend.Settings.Name, server, _backend, outcome.AnswerStatus);
@@ -154,14 +167,6 @@ internal sealed partial class HttpProxySession
         {
             // The client left before or inside its response and the rest was read and discarded: kept, not closed.
             _frontend.Counters?.BackendDrained(_client.WorkerIndex, server.Index);
-        }
-
-        if (outcome.Upgraded)
-        {
-            // The 101 went to the client: from here on the two connections are a tunnel, and then both close.
-            PassiveHealth.Succeeded(server);
-            await TunnelAsync(server).ConfigureAwait(false);
-            return false;
         }
 
         if (outcome.BackendReusable)

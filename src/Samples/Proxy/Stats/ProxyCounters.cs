@@ -15,7 +15,8 @@ namespace Fastsock.Samples.Proxy.Stats;
 /// <list type="bullet">
 /// <item><c>SessionStarted(w)</c> / <c>SessionEnded(w)</c> around a client connection (or an HTTP request).</item>
 /// <item><c>ServerConnected(w, server)</c> once a server took the connection (counts in-process fast-path use too),
-/// <c>ServerDone(w, server)</c> when that server session ends.</item>
+/// <c>ServerDone(w, server)</c> when that server session ends (http: after the response, or, after a 101, when the
+/// tunnel ends).</item>
 /// <item><c>Bytes(w, server, fromClient, toClient)</c> for what went through (tcp: <c>ForwardResult.FirstToSecond</c>,
 /// <c>SecondToFirst</c>; <c>Forwarded(w, server, result)</c> does connect-done + bytes in one call; http: per request).</item>
 /// <item><c>ConnectFailed(w, server, willRetry)</c> when a connect attempt failed; <c>NoServer(w)</c> when none is up.</item>

@@ -11,6 +11,14 @@ namespace Fastsock.Transport.Tls.OpenSsl;
 /// bad record came would lose the bytes it had not read yet. The failure is therefore kept aside and the pipe
 /// completed cleanly; the reads after it hand out what is left, marked not completed, and then throw. A handler
 /// already waiting for more than it has seen has nothing left to read: its read fails at once, as before.
+/// <para>
+/// Not the same rule as <see cref="Pipes.WorkerPipe"/>'s (a writer's error handed to the reader only after every byte
+/// flushed before it, <see cref="Pipes.PipeRareState.WriterErrorDue"/>), and not made redundant by it: that rule
+/// covers the connection's ciphertext input, which this loop reads; the plaintext pipe here is System.IO.Pipelines'
+/// <see cref="System.IO.Pipelines.Pipe"/> whatever FASTSOCK_WORKER_PIPES says, and throws at once. With this part
+/// disabled (the writer always completed with the error), TlsBadRecordTests' busy-handler OpenSSL cases fail under
+/// both pipe settings.
+/// </para>
 /// </summary>
 internal sealed partial class OpenSslPlaintextReader
 {
