@@ -32,7 +32,8 @@ round. Only the proxy being measured has load; the others sit idle.
                  fastsock-proxy, fastsock-proxy-aot, fastsock-proxy-pgo, fastsock-proxy-alt and -alt2 (other
                  builds: ALT_PROXY_DLL / ALT2_PROXY_DLL=path/to/fastsock-proxy.dll), haproxy-http, nginx-proxy, proxy-floor
   tls-keepalive  the same over HTTPS (TLS 1.3, --kind certificate); servers (default fastsock-proxy,haproxy):
-                 fastsock-proxy, fastsock-proxy-sslstream (its SslStream engine), haproxy, nginx
+                 fastsock-proxy, fastsock-proxy-aot (Native AOT), fastsock-proxy-alt (ALT_PROXY_DLL),
+                 fastsock-proxy-sslstream (its SslStream engine), haproxy, nginx
   tls-new        full handshakes: openssl s_time -new -www /plaintext, one connection at a time per s_time;
                  --clients N (default 1) runs N s_time processes at once and adds up their connections (with 1 the
                  rate is the inverse of one connection's latency, client included; with several the server's CPU

@@ -36,8 +36,10 @@ start_tls_proxy() {
     local name="$1" kind="$2" d="$PROXY_WORK" i
     local -a cmd
     case "$name" in
-        fastsock-proxy | fastsock-proxy-sslstream)
+        fastsock-proxy | fastsock-proxy-sslstream | fastsock-proxy-aot | fastsock-proxy-alt)
             # fastsock-proxy-sslstream: the same proxy on its SslStream engine (tls.engine), for the engines side by side.
+            # fastsock-proxy-aot: the proxy published as Native AOT (what `dotnet publish` ships), OpenSSL engine.
+            # fastsock-proxy-alt: another JIT build (ALT_PROXY_DLL=path/to/fastsock-proxy.dll), to compare two builds.
             local engine=openssl
             [[ "$name" == fastsock-proxy-sslstream ]] && engine=sslstream
             cat >"$d/$name-$kind.json" <<JSON
@@ -46,7 +48,16 @@ start_tls_proxy() {
                    "tls": { "engine": "$engine", "certificates": [ { "cert": "$d/$kind.crt", "key": "$d/$kind.key" } ] } } ],
   "backends": [ { "name": "b", "servers": [ { "address": "127.0.0.1:$BACKEND_PORT" } ] } ] }
 JSON
-            cmd=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL" --config "$d/$name-$kind.json" --cores "$SERVER_CPU" --log-level Warning) ;;
+            if [[ "$name" == fastsock-proxy-aot ]]; then
+                build_proxy_aot
+                cmd=(taskset -c "$SERVER_CPU" "$PROXY_AOT_BIN")
+            elif [[ "$name" == fastsock-proxy-alt ]]; then
+                [[ -f "${ALT_PROXY_DLL:-}" ]] || die "tls/fastsock-proxy-alt: set ALT_PROXY_DLL to another build's fastsock-proxy.dll"
+                cmd=(taskset -c "$SERVER_CPU" dotnet "$ALT_PROXY_DLL")
+            else
+                cmd=(taskset -c "$SERVER_CPU" dotnet "$PROXY_DLL")
+            fi
+            cmd+=(--config "$d/$name-$kind.json" --cores "$SERVER_CPU" --log-level Warning) ;;
         haproxy)
             tls_haproxy_cfg "$d/haproxy-$kind.cfg" "127.0.0.1:$TLS_PORT ssl crt $d/$kind.pem alpn http/1.1" "127.0.0.1:$BACKEND_PORT"
             cmd=(taskset -c "$SERVER_CPU" haproxy -db -f "$d/haproxy-$kind.cfg") ;;

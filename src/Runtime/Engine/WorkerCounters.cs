@@ -11,6 +11,7 @@ internal sealed class WorkerCounters
     public long Closed;
     public long BytesReceived;
     public long BytesSent;
+    public long SendCalls; // send and writev calls of connections' output (handler flushes), EAGAIN included
     public long PassiveLocal;
     public long PassiveRemote;
     public long ActiveLocal;

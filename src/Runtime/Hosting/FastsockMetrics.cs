@@ -23,6 +23,7 @@ internal sealed class FastsockMetrics : IDisposable
         Counter("fastsock.handler.errors", "{error}", "Connection handlers that threw", s => s.HandlerErrors);
         Counter("fastsock.bytes.received", "By", "Bytes read from sockets", s => s.BytesReceived);
         Counter("fastsock.bytes.sent", "By", "Bytes written to sockets", s => s.BytesSent);
+        Counter("fastsock.socket.sends", "{call}", "send and writev calls that carried handlers' output", s => s.SendCalls);
         Counter("fastsock.locality.local", "{connection}", "Accepted connections whose packets were processed on their worker's CPU (SO_INCOMING_CPU)", s => s.LocalConnections);
         Counter("fastsock.locality.remote", "{connection}", "Accepted connections whose packets were processed on another CPU", s => s.RemoteConnections);
         Counter("fastsock.connections.connected", "{connection}", "Outbound connections established", s => s.Connected);

@@ -176,7 +176,10 @@ public sealed partial class FastsockServer : IAsyncDisposable
                 Volatile.Read(ref c.BytesSpliced),
                 Volatile.Read(ref c.BytesCopied),
                 w.Pipes.Open,
-                w.Pipes.Cached);
+                w.Pipes.Cached)
+            {
+                SendCalls = Volatile.Read(ref c.SendCalls),
+            };
         }
 
         return stats;

@@ -26,4 +26,11 @@ public readonly record struct WorkerStats(
     long BytesSpliced = 0,
     long BytesCopied = 0,
     long KernelPipesOpen = 0,
-    long KernelPipesCached = 0);
+    long KernelPipesCached = 0)
+{
+    /// <summary>
+    /// send(2) and writev(2) calls that carried the handlers' flushed output. Flushes made in one worker turn leave
+    /// together, so with <see cref="BytesSent"/> this tells how many bytes each call carried.
+    /// </summary>
+    public long SendCalls { get; init; }
+}

@@ -115,6 +115,14 @@ internal sealed partial class SocketConnection
 
         while (_hasOutput && !_closed)
         {
+            if (_output.FlushedSince(_outputResult))
+            {
+                // The handler flushed again after this read was taken, in the same turn (a TLS close_notify after the
+                // last response, a second response): take all of it, so that it leaves in one send, not two.
+                _output.Reader.AdvanceTo(_outputResult.Buffer.Start);
+                _output.Reader.TryRead(out _outputResult);
+            }
+
             var buffer = _outputResult.Buffer;
             long length = buffer.Length;
             if (length > 0)
@@ -200,6 +208,7 @@ internal sealed partial class SocketConnection
             }
             while (written < 0 && Errno.Last == Errno.EINTR);
 
+            _worker.Counters.SendCalls++;
             int errno = written < 0 ? Errno.Last : 0;
             for (int i = 0; i < count; i++)
             {

@@ -37,6 +37,7 @@ public sealed class MeterTests
         Assert.Equal(0, meter["fastsock.connections.active"]);
         Assert.Equal(0, meter["fastsock.handler.errors"]);
         Assert.Equal(3, meter["fastsock.locality.local"] + meter["fastsock.locality.remote"]);
+        Assert.InRange(meter["fastsock.socket.sends"], 3, 3 * payload.Length); // at least one send per echo
         Assert.Contains("fastsock.pool.rented", meter.Keys);
         Assert.Contains("fastsock.connections.connected", meter.Keys);
         Assert.Equal(1, meter[$"fastsock.connections.accepted worker=0 cpu={cpu}"]); // one measurement, with both tags

@@ -64,6 +64,12 @@ internal readonly struct ConnectionPipe
         read.GetAwaiter().UnsafeOnCompleted(shared.ReadContinuation ??= Bind(continuation, state));
     }
 
+    /// <summary>
+    /// Whether the writer flushed more after <paramref name="read"/> was taken, so that a new read would return more.
+    /// The worker pipe counts its flushed bytes; System.IO.Pipelines' Pipe cannot say, and gets false.
+    /// </summary>
+    public bool FlushedSince(in ReadResult read) => _pipe is WorkerPipe workerPipe && workerPipe.FlushedBytes > read.Buffer.Length;
+
     /// <summary>The read <see cref="OnPendingReadCompleted"/> waited for, to take its result.</summary>
     public ValueTask<ReadResult> TakePendingRead()
     {

@@ -61,6 +61,9 @@ internal sealed partial class WorkerPipe : PipeReader, IValueTaskSource<ReadResu
     /// <summary>Bytes in the pipe, flushed or not (for tests and diagnostics).</summary>
     internal long BufferedBytes => _unconsumed + _unflushed;
 
+    /// <summary>Flushed bytes the reader has not consumed.</summary>
+    internal long FlushedBytes => _unconsumed;
+
     /// <summary>True while the pipe holds at least one block (for tests and diagnostics).</summary>
     internal bool HoldsBlocks => _head is not null;
 

@@ -157,6 +157,35 @@ public sealed class OpenSslEngineTests
         Assert.Equal(0, options.Stats.Snapshot().Failures);
     }
 
+    [Theory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task The_last_answer_and_the_close_notify_leave_in_one_send(string cores)
+    {
+        var options = Options();
+        long? sendsBeforeAnswer = null;
+        FastsockServer? started = null;
+        await using var server = await StartAsync(options, async connection =>
+        {
+            var input = connection.Transport.Input;
+            var request = await input.ReadAsync();
+            input.AdvanceTo(request.Buffer.End);
+            sendsBeforeAnswer = started!.GetStats().Sum(s => s.SendCalls);
+            await connection.Transport.Output.WriteAsync("answer"u8.ToArray());
+        }, cores);
+        started = server;
+
+        await using var client = await TlsTestClient.ConnectAsync(server.EndPoints[0], "a.example.test");
+        await client.Ssl.WriteAsync("request"u8.ToArray()).AsTask().WaitAsync(Clients.Timeout);
+        var answer = new byte[16];
+        int length = await client.Ssl.ReadAsync(answer).AsTask().WaitAsync(Clients.Timeout);
+        Assert.Equal("answer", Encoding.ASCII.GetString(answer, 0, length));
+        Assert.Equal(0, await client.Ssl.ReadAsync(answer).AsTask().WaitAsync(Clients.Timeout)); // the close_notify
+
+        Assert.True(await Eventually.HoldsAsync(() => server.GetStats().Sum(s => s.Closed) == 1), "the connection did not close");
+        Assert.NotNull(sendsBeforeAnswer);
+        Assert.Equal(1, server.GetStats().Sum(s => s.SendCalls) - sendsBeforeAnswer.Value);
+    }
+
     [Fact]
     public async Task KeyUpdate_from_the_client_asking_for_ours_keeps_the_echo_going_both_ways()
     {
