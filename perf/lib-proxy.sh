@@ -18,11 +18,15 @@ build_proxy() {
         { tail -n 20 "$WORK_DIR/proxy-build.log" >&2; die "dotnet build -c Release src/Samples/Proxy failed"; }
 }
 
-# build_proxy_aot: fastsock-proxy published as Native AOT (what `dotnet publish` ships) into WORK_DIR/proxy-aot, once
-# per build of the JIT dll (re-published when that is newer). Sets PROXY_AOT_BIN.
+# build_proxy_aot: fastsock-proxy published as Native AOT (what `dotnet publish` ships) into WORK_DIR/proxy-aot, again
+# only when a source or project file of the runtime or the proxy is newer than it. (Not the JIT dll's time: a publish
+# makes the next `dotnet build` write the dll again, which re-published the binary at every run.) Sets PROXY_AOT_BIN.
 PROXY_AOT_BIN="$WORK_DIR/proxy-aot/fastsock-proxy"
 build_proxy_aot() {
-    [[ -x "$PROXY_AOT_BIN" && "$PROXY_AOT_BIN" -nt "$PROXY_DLL" ]] && return 0
+    if [[ -x "$PROXY_AOT_BIN" ]] && [[ -z "$(find "$REPO_ROOT/src/Runtime" "$REPO_ROOT/src/Samples/Proxy" "$REPO_ROOT"/Directory.* \
+        \( -path '*/bin' -o -path '*/obj' \) -prune -o -type f -newer "$PROXY_AOT_BIN" -print -quit 2>/dev/null)" ]]; then
+        return 0
+    fi
     log "publishing fastsock-proxy as Native AOT"
     run_waited dotnet publish "$REPO_ROOT/src/Samples/Proxy" -c Release -r linux-x64 -p:PublishAot=true -o "$WORK_DIR/proxy-aot" \
         -nologo -v q >"$WORK_DIR/proxy-aot-publish.log" 2>&1 ||
