@@ -78,6 +78,8 @@ internal sealed partial class OutboundConnection : Connection, IDuplexPipe, IEpo
 
     public override CancellationToken ConnectionClosed => _socket?.ConnectionClosed ?? new CancellationToken(canceled: true);
 
+    public override CancellationToken InputEnded => _socket?.InputEnded ?? new CancellationToken(canceled: true);
+
     public override bool IsShutdownRequested => _socket?.IsShutdownRequested ?? false;
 
     public override void Abort() => _socket?.Abort();

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using Fastsock.Samples.Proxy.Config;
 using Fastsock.Samples.Proxy.Stats;
 using Fastsock.Transport;
+using Fastsock.Transport.Tls;
 
 namespace Fastsock.Samples.Proxy.Routing;
 
@@ -176,16 +177,23 @@ internal sealed class BackendConnectionPool
 
     private static IdleState Probe(Connection connection)
     {
+        var state = IdleState.Idle;
         PipeReader input = connection.Transport.Input;
-        if (!input.TryRead(out ReadResult result))
+        if (input.TryRead(out ReadResult result))
         {
-            return IdleState.Idle;
+            state = result.IsCanceled ? IdleState.ShutdownRequested
+                : !result.IsCompleted && result.Buffer.IsEmpty ? IdleState.Idle
+                : IdleState.ServerClosed;
+            input.AdvanceTo(result.Buffer.Start);
         }
 
-        var state = result.IsCanceled ? IdleState.ShutdownRequested
-            : !result.IsCompleted && result.Buffer.IsEmpty ? IdleState.Idle
-            : IdleState.ServerClosed;
-        input.AdvanceTo(result.Buffer.Start);
+        // Over TLS the plaintext shows nothing of a server that closed: records are decrypted only when read. The socket
+        // under it has read the close_notify and the FIN, though (InputEnded: once per connection, a token source).
+        if (state == IdleState.Idle && connection is ITlsConnectionFeature && connection.InputEnded.IsCancellationRequested)
+        {
+            state = IdleState.ServerClosed;
+        }
+
         return state;
     }
 
