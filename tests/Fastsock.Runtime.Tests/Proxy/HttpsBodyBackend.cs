@@ -72,16 +72,25 @@ internal sealed class HttpsBodyBackend : IAsyncDisposable
             await output.WriteAsync(Encoding.ASCII.GetBytes(
                 $"HTTP/1.1 200 OK\r\nContent-Length: {reply}\r\nX-Body-Sha256: {Convert.ToHexString(received.GetHashAndReset())}\r\n\r\n"));
             using var sent = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            if (reply == 0)
+            {
+                Volatile.Write(ref _lastReplyHash, Convert.ToHexString(sent.GetHashAndReset()));
+            }
+
             for (long done = 0; done < reply;)
             {
                 int n = (int)Math.Min(chunk.Length, reply - done);
                 chunk[0]++; // no two chunks alike
                 sent.AppendData(chunk.AsSpan(0, n));
-                await output.WriteAsync(chunk.AsMemory(0, n));
                 done += n;
-            }
+                if (done == reply)
+                {
+                    // Known before the last bytes leave: a client that has read them all may look at once.
+                    Volatile.Write(ref _lastReplyHash, Convert.ToHexString(sent.GetHashAndReset()));
+                }
 
-            Volatile.Write(ref _lastReplyHash, Convert.ToHexString(sent.GetHashAndReset()));
+                await output.WriteAsync(chunk.AsMemory(0, n));
+            }
         }
     }
 
