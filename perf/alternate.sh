@@ -17,11 +17,13 @@ WARMUP=12
 KIND=ecdsa
 BACKEND=nginx
 LIST=""
+QUOTA=""
 OUT=""
 usage() {
     cat <<USAGE
 Usage: perf/alternate.sh [--measure http|tls-keepalive|tls-new|tls-reuse] [--clients N] [--servers LIST] [--rounds R]
-                         [--duration S] [--warmup S] [--kind ecdsa|rsa] [--backend nginx|floor] [--server-cpu N] [--client-cpu N] [--output DIR]
+                         [--duration S] [--warmup S] [--kind ecdsa|rsa] [--backend nginx|floor] [--server-cpu N] [--client-cpu N]
+                         [--server-quota PERCENT] [--output DIR]
 
 Starts one nginx backend (pinned to --client-cpu; --backend floor: perf/floors/epoll_floor.c instead, the cheapest
 backend there is, which leaves more of the client CPU to wrk so that the proxies become the bound sooner) and every proxy in --servers at once, each pinned to --server-cpu
@@ -39,7 +41,14 @@ round. Only the proxy being measured has load; the others sit idle.
                  rate is the inverse of one connection's latency, client included; with several the server's CPU
                  becomes the bound)
   tls-reuse      resumed handshakes: openssl s_time -reuse -www /plaintext (--clients as for tls-new)
-Per run: the rate (req/s or handshakes/s), p99 (wrk), the proxy's user and system CPU µs per request or handshake
+--server-quota PERCENT caps every proxy at PERCENT % of its CPU (a CFS bandwidth cgroup per proxy, 10 ms periods;
+root). For full ECDSA handshakes the client pays more CPU than the server, so on a 2-CPU machine no number of clients
+keeps the server's core busy and the rate measures the client; under a quota the server is the bound again (the
+"busy" column shows it at the quota) and the rate compares what each proxy does with the same CPU.
+Proxies are measured in turn, never loaded at once on one CPU: this kernel charges interrupt and softirq work (the
+wakeups of one proxy, the packets it sends) to whichever process happens to run, so two loaded side by side pay for
+each other.
+Per run: the rate (req/s or handshakes/s), p99 (wrk), the proxy's user and system CPU µs per request or handshake and its CPU busy %,
 (/proc/PID/stat), VmRSS and its private part (RssAnon + RssShmem). Prints per proxy the median and range, and for every proxy after the first the ratio to
 the first one per round (median, range, rounds ahead). Writes runs.tsv and summary.txt into --output
 (perf/.work/alternate-MEASURE-cN-TIME).
@@ -57,6 +66,7 @@ while (($#)); do
         --backend) BACKEND="${2:?}"; shift 2 ;;
         --server-cpu) SERVER_CPU="${2:?}"; shift 2 ;;
         --client-cpu) CLIENT_CPU="${2:?}"; shift 2 ;;
+        --server-quota) QUOTA="${2:?}"; shift 2 ;;
         --output) OUT="${2:?}"; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $1" ;;
@@ -83,7 +93,7 @@ require_cmd haproxy haproxy
 require_cmd openssl openssl
 raise_nofile 20000 >/dev/null
 build_proxy
-OUT="${OUT:-$WORK_DIR/alternate-$MEASURE-c$CLIENTS-$(date +%Y%m%d-%H%M%S)}"
+OUT="${OUT:-$WORK_DIR/alternate-$MEASURE-c$CLIENTS${QUOTA:+-q$QUOTA}-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 proxy_env "$OUT/work" $((PORT_BASE + 50)) $((PORT_BASE + 51))
 if [[ "$BACKEND" == floor ]]; then start_floor_backend; else start_backend; fi
@@ -102,7 +112,8 @@ for s in "${SERVERS_LIST[@]}"; do
         start_tls_proxy "$s" "$KIND"
     fi
     PID_OF[$s]="$PROXY_PID" PORT_OF[$s]="$port"
-    log "$s: pid $PROXY_PID, port $port ($PROXY_CMD)"
+    [[ -z "$QUOTA" ]] || cap_cpu "$PROXY_PID" "$s" "$QUOTA"
+    log "$s: pid $PROXY_PID, port $port ($PROXY_CMD)${QUOTA:+, capped at $QUOTA % of CPU $SERVER_CPU}"
     i=$((i + 1))
 done
 
@@ -155,7 +166,30 @@ for s in "${SERVERS_LIST[@]}"; do
     load "$s" "$WARMUP" "$OUT/warmup-$s.txt"
 done
 
-printf 'round\tserver\tunits\tseconds\trate\tp99_us\tuser_us\tsys_us\trss_kib\terrors\tprivate_kib\n' >"$OUT/runs.tsv"
+printf 'round\tserver\tunits\tseconds\trate\tp99_us\tuser_us\tsys_us\trss_kib\terrors\tprivate_kib\tbusy_pct\tthrottled\n' >"$OUT/runs.tsv"
+# record ROUND SERVER OUTFILE T0 T1 U0 S0 Q0: the line of runs.tsv for a server's load that ran from T0 to T1 (its CPU
+# ticks U0/S0 and throttled periods Q0 taken at T0).
+record() {
+    local r="$1" s="$2" out="$3" t0="$4" t1="$5" u0="$6" s0="$7" q0="$8" pid="${PID_OF[$2]}" u1 s1 q1 units p99="-" errors=0
+    read -r u1 s1 < <(cpu_user_sys "$pid")
+    q1="$(throttled_periods "$pid")"
+    units="$(count "$out")"
+    [[ "$units" =~ ^[0-9]+$ && "$units" -gt 0 ]] || { tail -5 "$out" >&2; die "$s: nothing measured in round $r ($out)"; }
+    if [[ "$MEASURE" == http || "$MEASURE" == tls-keepalive ]]; then
+        p99="$(wrk_latency_us "$out" 99)" errors="$(wrk_errors "$out")"
+    elif [[ "$MEASURE" == tls-reuse ]]; then
+        # s_time prints a progress line with one 'r' per connection that resumed (and '*' for the others).
+        errors=$((units - $(grep -E '^[*r]+$' "$out" | tr -d '*\n' | wc -c)))
+        ((errors > 0)) || errors=0
+    fi
+    awk -v r="$r" -v s="$s" -v n="$units" -v t0="$t0" -v t1="$t1" -v u="$((u1 - u0))" -v y="$((s1 - s0))" \
+        -v p="$p99" -v m="$(rss_kib "$pid")" -v e="$errors" -v hz="$CLK_TCK" -v pm="$(private_kib "$pid")" \
+        -v q="$((q1 - q0))" 'BEGIN {
+        secs = t1 - t0; printf "%d\t%s\t%d\t%.2f\t%.1f\t%s\t%.2f\t%.2f\t%d\t%d\t%d\t%.1f\t%d\n", r, s, n, secs, n / secs, p,
+            u * 1e6 / hz / n, y * 1e6 / hz / n, m, e, pm, (u + y) * 100 / hz / secs, q }' >>"$OUT/runs.tsv"
+    tail -1 "$OUT/runs.tsv" | awk -F'\t' '{ printf "round %d %-20s %10.1f/s  p99 %s us  cpu %.2f+%.2f us  busy %.0f %%  rss %d KiB  errors %d\n", $1, $2, $5, $6, $7, $8, $12, $9, $10 }' >&2
+}
+
 n=${#SERVERS_LIST[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
     for ((k = 0; k < n; k++)); do
@@ -163,40 +197,28 @@ for ((r = 1; r <= ROUNDS; r++)); do
         pid="${PID_OF[$s]}" out="$OUT/r$r-$s.txt"
         kill -0 "$pid" 2>/dev/null || die "$s (pid $pid) is gone: see $PROXY_WORK/$s*.out"
         read -r u0 s0 < <(cpu_user_sys "$pid")
+        q0="$(throttled_periods "$pid")"
         t0="$(date +%s.%N)"
         load "$s" "$DURATION" "$out"
         t1="$(date +%s.%N)"
-        read -r u1 s1 < <(cpu_user_sys "$pid")
-        units="$(count "$out")"
-        [[ "$units" =~ ^[0-9]+$ && "$units" -gt 0 ]] || { tail -5 "$out" >&2; die "$s: nothing measured in round $r ($out)"; }
-        p99="-" errors=0
-        if [[ "$MEASURE" == http || "$MEASURE" == tls-keepalive ]]; then
-            p99="$(wrk_latency_us "$out" 99)" errors="$(wrk_errors "$out")"
-        elif [[ "$MEASURE" == tls-reuse ]]; then
-            # s_time prints a progress line with one 'r' per connection that resumed (and '*' for the others).
-            errors=$((units - $(grep -E '^[*r]+$' "$out" | tr -d '*\n' | wc -c)))
-            ((errors > 0)) || errors=0
-        fi
-        awk -v r="$r" -v s="$s" -v n="$units" -v t0="$t0" -v t1="$t1" -v u="$((u1 - u0))" -v y="$((s1 - s0))" \
-            -v p="$p99" -v m="$(rss_kib "$pid")" -v e="$errors" -v hz="$CLK_TCK" -v pm="$(private_kib "$pid")" 'BEGIN {
-            secs = t1 - t0; printf "%d\t%s\t%d\t%.2f\t%.1f\t%s\t%.2f\t%.2f\t%d\t%d\t%d\n", r, s, n, secs, n / secs, p,
-                u * 1e6 / hz / n, y * 1e6 / hz / n, m, e, pm }' >>"$OUT/runs.tsv"
-        tail -1 "$OUT/runs.tsv" | awk -F'\t' '{ printf "round %d %-20s %10.1f/s  p99 %s us  cpu %.2f+%.2f us  rss %d KiB  errors %d\n", $1, $2, $5, $6, $7, $8, $9, $10 }' >&2
+        record "$r" "$s" "$out" "$t0" "$t1" "$u0" "$s0" "$q0"
     done
 done
 
 # Per proxy: medians and ranges; per round: each proxy's rate over the first proxy's.
-awk -F'\t' -v first="${SERVERS_LIST[0]}" -v measure="$MEASURE" -v clients="$CLIENTS" -v rounds="$ROUNDS" -v dur="$DURATION" -v backend="$BACKEND" '
+awk -F'\t' -v first="${SERVERS_LIST[0]}" -v measure="$MEASURE" -v clients="$CLIENTS" -v rounds="$ROUNDS" -v dur="$DURATION" -v backend="$BACKEND" -v quota="$QUOTA" '
 function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 function lo(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
 function hi(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
 NR == 1 { next }
 { s = $2; k = ++cnt[s]; if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
-  rate[s, k] = $5; p99[s, k] = $6; user[s, k] = $7; sys[s, k] = $8; rss[s, k] = $9; err[s] += $10; priv[s, k] = $11; byround[$1, s] = $5 }
+  rate[s, k] = $5; p99[s, k] = $6; user[s, k] = $7; sys[s, k] = $8; rss[s, k] = $9; err[s] += $10; priv[s, k] = $11; busy[s, k] = $12; byround[$1, s] = $5 }
 END {
-  printf "%s, %s clients, %s backend, %d rounds of %d s, servers measured in turn while all run\n\n", measure, clients, backend, rounds, dur
-  printf "%-20s %12s %22s %10s %12s %12s %10s %12s %7s\n", "server", "median rate", "range", "p99 ms", "user us", "sys us", "RSS MiB", "private MiB", "errors"
+  printf "%s, %s clients, %s backend, %d rounds of %d s, %s%s\n\n", measure, clients, backend, rounds, dur,
+    "servers measured in turn while all run",
+    (quota == "" ? "" : ", each capped at " quota " % of its CPU")
+  printf "%-20s %12s %22s %10s %12s %12s %7s %10s %12s %7s\n", "server", "median rate", "range", "p99 ms", "user us", "sys us", "busy %", "RSS MiB", "private MiB", "errors"
   for (i = 1; i <= ns; i++) { s = order[i]; n = cnt[s]
     for (k = 1; k <= n; k++) { a[k] = rate[s, k] } m = med(a, n); l = lo(a, n); h = hi(a, n)
     for (k = 1; k <= n; k++) { a[k] = p99[s, k] } p = (p99[s, 1] == "-") ? "-" : sprintf("%.2f", med(a, n) / 1000)
@@ -204,7 +226,8 @@ END {
     for (k = 1; k <= n; k++) { a[k] = sys[s, k] } ss = med(a, n)
     for (k = 1; k <= n; k++) { a[k] = rss[s, k] } rr = med(a, n) / 1024
     for (k = 1; k <= n; k++) { a[k] = priv[s, k] } pr = med(a, n) / 1024
-    printf "%-20s %12.1f %10.1f-%-11.1f %10s %12.2f %12.2f %10.1f %12.1f %7d\n", s, m, l, h, p, uu, ss, rr, pr, err[s] }
+    for (k = 1; k <= n; k++) { a[k] = busy[s, k] } bb = med(a, n)
+    printf "%-20s %12.1f %10.1f-%-11.1f %10s %12.2f %12.2f %7.0f %10.1f %12.1f %7d\n", s, m, l, h, p, uu, ss, bb, rr, pr, err[s] }
   for (i = 2; i <= ns; i++) { s = order[i]; n = 0; ahead = 0
     for (r = 1; r <= rounds; r++) if (((r, s) in byround) && ((r, first) in byround) && byround[r, s] > 0) {
       q[++n] = byround[r, first] / byround[r, s]; if (q[n] > 1) ahead++ }

@@ -283,6 +283,39 @@ cpu_busy_total() {
     awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
 }
 
+# cap_cpu PID NAME PERCENT: puts process PID (all its threads, and those it starts later) in a CFS bandwidth cgroup of
+# its own that lets it run PERCENT % of one CPU (10 ms periods), so that a server whose load generator cannot keep a
+# whole core busy (a TLS client pays more per full ECDSA handshake than the server does) is still the bound. cgroup v2
+# (cpu.max) or v1 (cpu.cfs_quota_us); needs root. The group is removed at exit.
+cap_cpu() {
+    local pid="$1" name="$2" pct="$3" dir
+    [[ "$pct" =~ ^[0-9]+$ ]] && ((pct >= 1 && pct <= 100)) || die "a CPU quota is a whole percentage from 1 to 100, not '$pct'"
+    if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+        grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control ||
+            die "cannot enable the cpu controller in /sys/fs/cgroup (run as root, or drop the CPU quota)"
+        dir="/sys/fs/cgroup/fastsock-perf-$name-$$"
+        mkdir -p "$dir" && echo "$((pct * 100)) 10000" >"$dir/cpu.max"
+    elif [[ -d /sys/fs/cgroup/cpu ]]; then
+        dir="/sys/fs/cgroup/cpu/fastsock-perf-$name-$$"
+        mkdir -p "$dir" && echo 10000 >"$dir/cpu.cfs_period_us" && echo "$((pct * 100))" >"$dir/cpu.cfs_quota_us"
+    else
+        die "no cgroup cpu controller under /sys/fs/cgroup: a CPU quota cannot be set here"
+    fi || die "cannot make the CPU-quota cgroup $dir (run as root, or drop the CPU quota)"
+    echo "$pid" >"$dir/cgroup.procs" || die "cannot move pid $pid ($name) into $dir"
+    on_exit "rmdir '$dir' 2>/dev/null"
+}
+
+# throttled_periods PID: how many 10 ms periods the CPU quota of cap_cpu stopped PID in so far (0 without a quota).
+throttled_periods() {
+    local cg
+    cg="$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ || $2 == "" { print $3; exit }' "/proc/$1/cgroup")"
+    local f
+    for f in "/sys/fs/cgroup/cpu${cg}/cpu.stat" "/sys/fs/cgroup${cg}/cpu.stat"; do
+        [[ -f "$f" ]] && { awk '$1 == "nr_throttled" { print $2; exit }' "$f"; return; }
+    done
+    echo 0
+}
+
 # rss_kib PID: VmRSS in KiB.
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
