@@ -186,6 +186,80 @@ public sealed class OpenSslEngineTests
         Assert.Equal(1, server.GetStats().Sum(s => s.SendCalls) - sendsBeforeAnswer.Value);
     }
 
+    [Theory]
+    [MemberData(nameof(CoreSets.OneAndTwoWorkers), MemberType = typeof(CoreSets))]
+    public async Task Tls_1_3_session_tickets_leave_with_the_first_answer_not_in_a_send_of_their_own(string cores)
+    {
+        var options = Options();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await StartAsync(options, async connection =>
+        {
+            started.TrySetResult();
+            var input = connection.Transport.Input;
+            var request = await input.ReadAsync();
+            input.AdvanceTo(request.Buffer.End);
+            await connection.Transport.Output.WriteAsync("answer"u8.ToArray());
+        }, cores);
+
+        await using var client = await TlsTestClient.ConnectAsync(server.EndPoints[0], "a.example.test", System.Security.Authentication.SslProtocols.Tls13);
+
+        // The handshake's turn is over (the handler runs): the request comes in a turn of its own.
+        await started.Task.WaitAsync(Clients.Timeout);
+        await client.Ssl.WriteAsync("request"u8.ToArray()).AsTask().WaitAsync(Clients.Timeout);
+        var answer = new byte[16];
+        int length = await client.Ssl.ReadAsync(answer).AsTask().WaitAsync(Clients.Timeout);
+        Assert.Equal("answer", Encoding.ASCII.GetString(answer, 0, length));
+        Assert.Equal(0, await client.Ssl.ReadAsync(answer).AsTask().WaitAsync(Clients.Timeout));
+
+        // The server's flight, then the tickets with the answer and the close_notify: two sends, where there were three.
+        Assert.True(await Eventually.HoldsAsync(() => server.GetStats().Sum(s => s.Closed) == 1), "the connection did not close");
+        Assert.Equal(2, server.GetStats().Sum(s => s.SendCalls));
+    }
+
+    [Fact]
+    public async Task Tickets_held_for_an_answer_go_out_when_a_second_record_finds_none()
+    {
+        var options = Options();
+        var lines = new StringBuilder();
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await StartAsync(options, async connection =>
+        {
+            // Reads and never answers, like a log sink.
+            var input = connection.Transport.Input;
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                foreach (var segment in result.Buffer)
+                {
+                    lines.Append(Encoding.ASCII.GetString(segment.Span));
+                }
+
+                input.AdvanceTo(result.Buffer.End);
+                if (lines.ToString().Contains("one", StringComparison.Ordinal))
+                {
+                    first.TrySetResult();
+                }
+
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }, CoreSets.FirstText);
+
+        using var client = OpenSslClientProcess.Start(server.EndPoints[0], "-servername a.example.test -tls1_3 -msg");
+        await client.WaitForAsync("Finished");
+        await client.TypeAsync("one\n");
+        await first.Task.WaitAsync(Clients.Timeout);
+        await Task.Delay(300);
+        Assert.DoesNotContain("NewSessionTicket", client.Output, StringComparison.Ordinal);
+
+        await client.TypeAsync("two\n");
+        await client.WaitForAsync("NewSessionTicket");
+        await client.CloseInputAndWaitAsync();
+        Assert.Equal((1L, 0L), (options.Stats.Snapshot().Handshakes, options.Stats.Snapshot().Failures));
+    }
+
     [Fact]
     public async Task KeyUpdate_from_the_client_asking_for_ours_keeps_the_echo_going_both_ways()
     {

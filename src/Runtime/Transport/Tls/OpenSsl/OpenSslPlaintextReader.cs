@@ -26,6 +26,7 @@ internal sealed partial class OpenSslPlaintextReader : PipeReader
     private Task _loop = Task.CompletedTask;
     private bool _stopping;
     private bool _waitingForCiphertext;
+    private bool _recordPassedHeldOutput;
 
     public OpenSslPlaintextReader(OpenSslSession session, IDuplexPipe ciphertext, OpenSslPlaintextWriter writer, Worker worker)
     {
@@ -74,6 +75,7 @@ internal sealed partial class OpenSslPlaintextReader : PipeReader
                 bool produced = false;
                 bool closeNotify = false;
                 ExceptionDispatchInfo? badRecord = null;
+                nuint held = _session.PendingOutput;
                 while (_session.CanRead)
                 {
                     int count;
@@ -101,8 +103,13 @@ internal sealed partial class OpenSslPlaintextReader : PipeReader
                     }
                 }
 
-                // Reading may have written (a KeyUpdate's answer, an alert).
-                if (_session.HasOutput)
+                // Reading may have written (a KeyUpdate's answer, an alert). What was there before is held for the
+                // handler's first answer (the session tickets, see OpenSslServerLayer): it goes now only when a second
+                // record came and the handler still had not answered the first, so a handler that only reads does
+                // not keep the client from resuming.
+                bool heldTooLong = held > 0 && produced && _recordPassedHeldOutput;
+                _recordPassedHeldOutput |= held > 0 && produced;
+                if (_session.PendingOutput > held || heldTooLong)
                 {
                     await _writer.SendFromReaderAsync().ConfigureAwait(false);
                     await new WorkerHop(_worker);

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Security.Authentication;
 using Fastsock.Engine;
 using Microsoft.Extensions.Logging;
 
@@ -101,8 +102,12 @@ internal static partial class OpenSslServerLayer
                 input.AdvanceTo(read.Buffer.End);
                 var step = session.Handshake();
 
-                // The server's flight, or the alert of a failed handshake, goes out either way.
-                if (session.HasOutput)
+                // The server's flight, or the alert of a failed handshake, goes out either way. Once TLS 1.3's
+                // handshake is done, what OpenSSL wrote is only the session tickets, which no client waits for: they
+                // stay in the write BIO (its buffer is there already) and leave with the first answer or the
+                // close_notify, in the same send, where they took a send and a segment of their own. TLS 1.2's last
+                // flight holds the Finished the client waits for.
+                if (session.HasOutput && (step != HandshakeStep.Done || session.Protocol != SslProtocols.Tls13))
                 {
                     session.DrainTo(output);
                     await output.FlushAsync().ConfigureAwait(true);

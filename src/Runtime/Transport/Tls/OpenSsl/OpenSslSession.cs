@@ -60,6 +60,9 @@ internal sealed unsafe class OpenSslSession : IDisposable
     /// <summary>Ciphertext is waiting to be sent.</summary>
     public bool HasOutput => LibCrypto.BioPending(Output) > 0;
 
+    /// <summary>Bytes of ciphertext waiting in the write BIO.</summary>
+    public nuint PendingOutput => LibCrypto.BioPending(Output);
+
     /// <summary>
     /// SSL_read would give plaintext or act on a record: OpenSSL holds data of its own, or a whole record waits in the
     /// read BIO. Only whole records are handed to SSL_read, so a plaintext block is taken only when it can be filled.
