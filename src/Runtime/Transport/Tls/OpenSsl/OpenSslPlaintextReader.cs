@@ -107,8 +107,9 @@ internal sealed partial class OpenSslPlaintextReader : PipeReader
                 // handler's first answer (the session tickets, see OpenSslServerLayer): it goes now only when a second
                 // record came and the handler still had not answered the first, so a handler that only reads does
                 // not keep the client from resuming.
-                bool heldTooLong = held > 0 && produced && _recordPassedHeldOutput;
-                _recordPassedHeldOutput |= held > 0 && produced;
+                bool recordPassedHeldOutput = held > 0 && produced;
+                bool heldTooLong = recordPassedHeldOutput && _recordPassedHeldOutput;
+                _recordPassedHeldOutput |= recordPassedHeldOutput;
                 if (_session.PendingOutput > held || heldTooLong)
                 {
                     await _writer.SendFromReaderAsync().ConfigureAwait(false);

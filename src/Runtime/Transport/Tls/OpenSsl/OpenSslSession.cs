@@ -57,11 +57,11 @@ internal sealed unsafe class OpenSslSession : IDisposable
 
     private int LastErrorKind { get; set; }
 
-    /// <summary>Ciphertext is waiting to be sent.</summary>
-    public bool HasOutput => LibCrypto.BioPending(Output) > 0;
-
     /// <summary>Bytes of ciphertext waiting in the write BIO.</summary>
     public nuint PendingOutput => LibCrypto.BioPending(Output);
+
+    /// <summary>Ciphertext is waiting to be sent.</summary>
+    public bool HasOutput => PendingOutput > 0;
 
     /// <summary>
     /// SSL_read would give plaintext or act on a record: OpenSSL holds data of its own, or a whole record waits in the
