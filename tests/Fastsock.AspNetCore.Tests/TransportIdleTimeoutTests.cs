@@ -29,9 +29,19 @@ public sealed class TransportIdleTimeoutTests
         var limit = TimeSpan.FromMilliseconds(300);
         await using var app = await StartAsync(limit);
         var idleSince = Stopwatch.StartNew(); // the server's last activity (the accept) comes after this
-        using var socket = await RawHttp.ConnectAsync(app.EndPoint);
+        long bytes;
+        try
+        {
+            using var socket = await RawHttp.ConnectAsync(app.EndPoint);
+            (bytes, _) = await Clients.ReadUntilClosedAsync(socket); // a FIN or a reset: gives up after Clients.Timeout
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            // On a busy machine the client's connect can complete (in the thread pool) after the limit's reset has
+            // arrived: the close came all the same, and its time is checked below.
+            bytes = 0;
+        }
 
-        var (bytes, _) = await Clients.ReadUntilClosedAsync(socket); // a FIN or a reset: gives up after Clients.Timeout
         var elapsed = idleSince.Elapsed;
 
         Assert.Equal(0L, bytes);
