@@ -125,26 +125,8 @@ load() {
             "http://127.0.0.1:$port/plaintext" >"$out" 2>&1 ;;
         tls-keepalive) run_waited taskset -c "$CLIENT_CPU" wrk -t1 -c"$CLIENTS" -d"${secs}s" --timeout 5s --latency \
             "https://127.0.0.1:$port/plaintext" >"$out" 2>&1 ;;
-        tls-new | tls-reuse) s_time_clients "$port" "$secs" "$out" ;;
+        tls-new | tls-reuse) tls_s_time_clients "$port" "-${MEASURE#tls-}" "$CLIENTS" "$secs" "$out" ;;
     esac || { tail -5 "$out" >&2; die "$s: the load failed ($out)"; }
-}
-
-# s_time_clients PORT SECONDS OUTFILE: --clients s_time processes at once, their outputs one after the other in OUTFILE.
-s_time_clients() {
-    local port="$1" secs="$2" out="$3" k rc=0
-    local -a pids=()
-    for ((k = 1; k <= CLIENTS; k++)); do
-        taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" "-${MEASURE#tls-}" -www /plaintext \
-            -time "$secs" >"$out.$k" 2>&1 &
-        pids+=("$!")
-        own_pid "$!"
-    done
-    for k in "${!pids[@]}"; do
-        wait "${pids[$k]}" || rc=$?
-        forget_pid "${pids[$k]}"
-    done
-    for ((k = 1; k <= CLIENTS; k++)); do cat "$out.$k"; rm -f "$out.$k"; done >"$out"
-    return "$rc"
 }
 
 # private_kib PID: RssAnon + RssShmem (the JIT's double-mapped code is shared memory): what the process holds of its
@@ -155,7 +137,7 @@ private_kib() { awk '/^(RssAnon|RssShmem):/ { k += $2 } END { print k + 0 }' "/p
 # s_time processes in the file; its own seconds are whole).
 count() {
     if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then
-        awk '/^[0-9]+ connections in [0-9.]+s;/ { n += $1 } END { print n + 0 }' "$1"
+        tls_s_time_count "$1"
     else
         wrk_requests "$1"
     fi
@@ -178,8 +160,7 @@ record() {
     if [[ "$MEASURE" == http || "$MEASURE" == tls-keepalive ]]; then
         p99="$(wrk_latency_us "$out" 99)" errors="$(wrk_errors "$out")"
     elif [[ "$MEASURE" == tls-reuse ]]; then
-        # s_time prints a progress line with one 'r' per connection that resumed (and '*' for the others).
-        errors=$((units - $(grep -E '^[*r]+$' "$out" | tr -d '*\n' | wc -c)))
+        errors=$((units - $(tls_s_time_reused "$out")))
         ((errors > 0)) || errors=0
     fi
     awk -v r="$r" -v s="$s" -v n="$units" -v t0="$t0" -v t1="$t1" -v u="$((u1 - u0))" -v y="$((s1 - s0))" \

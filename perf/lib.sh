@@ -288,7 +288,14 @@ cpu_busy_total() {
 # whole core busy (a TLS client pays more per full ECDSA handshake than the server does) is still the bound. cgroup v2
 # (cpu.max) or v1 (cpu.cfs_quota_us); needs root. The group is removed at exit.
 cap_cpu() {
-    local pid="$1" name="$2" pct="$3" dir
+    quota_group "$2" "$3"
+    quota_move "$1" "$QUOTA_GROUP"
+}
+
+# quota_group NAME PERCENT: makes the CFS bandwidth cgroup of cap_cpu (PERCENT % of one CPU in 10 ms periods) without
+# moving anything into it, and sets QUOTA_GROUP to its directory; removed at exit (once empty).
+quota_group() {
+    local name="$1" pct="$2" dir
     [[ "$pct" =~ ^[0-9]+$ ]] && ((pct >= 1 && pct <= 100)) || die "a CPU quota is a whole percentage from 1 to 100, not '$pct'"
     if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
         grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control ||
@@ -301,8 +308,19 @@ cap_cpu() {
     else
         die "no cgroup cpu controller under /sys/fs/cgroup: a CPU quota cannot be set here"
     fi || die "cannot make the CPU-quota cgroup $dir (run as root, or drop the CPU quota)"
-    echo "$pid" >"$dir/cgroup.procs" || die "cannot move pid $pid ($name) into $dir"
     on_exit "rmdir '$dir' 2>/dev/null"
+    QUOTA_GROUP="$dir"
+}
+
+# quota_move PID DIR: moves process PID (all its threads) into the cgroup DIR of quota_group; DIR "" moves it back to
+# the root of the cpu hierarchy (no quota), so that one process can be capped for a measured run and not for its warm-up.
+quota_move() {
+    local pid="$1" dir="$2"
+    if [[ -z "$dir" ]]; then
+        dir=/sys/fs/cgroup
+        [[ -f /sys/fs/cgroup/cgroup.controllers ]] || dir=/sys/fs/cgroup/cpu
+    fi
+    echo "$pid" >"$dir/cgroup.procs" || die "cannot move pid $pid into $dir"
 }
 
 # throttled_periods PID: how many 10 ms periods the CPU quota of cap_cpu stopped PID in so far (0 without a quota).

@@ -1,25 +1,35 @@
-# perf/run's tls scenario: TLS termination in front of one nginx backend, fastsock-proxy vs HAProxy
-# (`bind … ssl crt … alpn http/1.1`) vs nginx (a TLS-terminating proxy), the same certificates for all, the proxy on
-# --server-cpu (one worker / thread), the clients and the backend on --client-cpu. Per round and proxy:
+# perf/run's tls scenario: TLS termination in front of one nginx backend, fastsock-proxy (JIT and Native AOT) vs
+# HAProxy (`bind … ssl crt … alpn http/1.1`) vs nginx (a TLS-terminating proxy), the same certificates for all, the
+# proxy on --server-cpu (one worker / thread), the clients and the backend on --client-cpu. Per round and proxy:
 #   tls-keepalive        keep-alive HTTPS GET /plaintext, wrk -t1 -c64 (ECDSA P-256 certificate) after a 20 s warm-up:
 #                        req/s, CPU µs/request
-#   tls-handshake-ecdsa  full handshakes: openssl s_time -new -www /plaintext (ECDSA P-256), one connection at a time
+#   tls-handshake-ecdsa  full handshakes: openssl s_time -new -www /plaintext (ECDSA P-256)
 #   tls-handshake-rsa    the same with an RSA-2048 certificate
 #   tls-resumed          resumed handshakes: openssl s_time -reuse -www /plaintext (reading the response lets TLS 1.3
 #                        tickets arrive, without which s_time -reuse never resumes under TLS 1.3)
 # Handshake scenarios report handshakes/s and the proxy's CPU µs per handshake (/proc/PID/stat utime+stime).
+# The server must be the bound, and a TLS client is not cheaper than a server: s_time pays about 1.5× the proxy's CPU
+# per full ECDSA handshake, so on a 2-CPU machine no number of clients keeps the proxy's core busy (perf/results/tls.md
+# §16). So for each measured handshake run the proxy is moved into a CFS bandwidth cgroup that lets it run
+# --tls-quota % (default 25) of one CPU, and TLS_HANDSHAKE_CLIENTS s_time processes load it at once: every proxy then
+# gets the same CPU, is throttled in its periods (throttled_periods > 0, busy_pct at the quota), and handshakes/s says
+# what each does with that CPU. Its warm-up runs without the quota. --tls-quota 0 (or not root) measures the old way:
+# one s_time client against the whole core, which measures the client as much as the server.
 # Not wrk -H 'Connection: close': wrk ends a connection with SSL_clear, which keeps the session, so its next
 # connection resumes it (fastsock-proxy counted 930 of about 1,000 wrk handshakes as resumed in a smoke run).
 # Each run is checked: s_time's 'r' marks (client_reused) and fastsock-proxy's own resumed count (resumed_handshakes)
-# must be 0 under -new and all of them under -reuse.
+# must be 0 under -new and (nearly) all of them under -reuse.
 # Sourced by perf/run, not run alone: it uses perf/run's wrk_measure, emit, emit_http, progress and own_pid.
+# perf/alternate.sh sources it too, for start_tls_proxy, tls_certificates and tls_s_time_clients.
 # shellcheck shell=bash disable=SC2034  # TLS_SERVERS and the ports are read by perf/run
 source "$PERF_DIR/lib-tls.sh" # HAProxy's TLS set-up, shared with perf/tls-records/profile-keepalive.sh
 
-TLS_SERVERS=(fastsock-proxy haproxy nginx)
+TLS_SERVERS=(fastsock-proxy haproxy nginx fastsock-proxy-aot)
 TLS_MEASURES=4 # keepalive, handshake-ecdsa, handshake-rsa, resumed: steps per server per round
 TLS_PORT=$((PORT_BASE + 30)) TLS_ADMIN_PORT=$((PORT_BASE + 31))
 TLS_KEEPALIVE_CONNECTIONS=64
+TLS_QUOTA="${TLS_QUOTA:-25}"  # % of one CPU each proxy gets in a measured handshake run (perf/run --tls-quota); 0 = none
+TLS_HANDSHAKE_CLIENTS=16     # s_time processes at once under the quota (tls.md §16: 8 left the proxy idle at times)
 
 # tls_certificates DIR: ecdsa.{crt,key,pem} and rsa.{crt,key,pem} (pem: certificate then key, as HAProxy reads them).
 tls_certificates() {
@@ -129,41 +139,74 @@ tls_keepalive() {
     emit_http tls-keepalive "$srv" "$run"
 }
 
-# tls_s_time SCENARIO SERVER RUN -new|-reuse: openssl s_time for --duration s on the client CPU (after a warm-up run
-# of its own): a handshake and GET /plaintext per connection, one connection at a time; -new makes every handshake a full
-# one, -reuse resumes the first connection's session (reading the response lets TLS 1.3 tickets arrive first).
+# tls_s_time_clients PORT -new|-reuse CLIENTS SECONDS OUTFILE: CLIENTS openssl s_time processes at once on the client
+# CPU for SECONDS s, each a handshake and GET /plaintext per connection, one connection at a time; their outputs one
+# after the other in OUTFILE (tls_s_time_count and tls_s_time_reused read it).
+tls_s_time_clients() {
+    local port="$1" mode="$2" clients="$3" secs="$4" out="$5" k rc=0
+    local -a pids=()
+    for ((k = 1; k <= clients; k++)); do
+        taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" "$mode" -www /plaintext -time "$secs" \
+            >"$out.$k" 2>&1 &
+        pids+=("$!")
+        own_pid "$!"
+    done
+    for k in "${!pids[@]}"; do
+        wait "${pids[$k]}" || rc=$?
+        forget_pid "${pids[$k]}"
+    done
+    for ((k = 1; k <= clients; k++)); do cat "$out.$k"; rm -f "$out.$k"; done >"$out"
+    return "$rc"
+}
+
+# tls_s_time_count OUTFILE: connections made, added up over the s_time outputs in OUTFILE ("N connections in T s;").
+tls_s_time_count() { awk '/^[0-9]+ connections in [0-9.]+s;/ { n += $1 } END { print n + 0 }' "$1"; }
+
+# tls_s_time_reused OUTFILE: connections that resumed their session: s_time prints a progress line with one character
+# per connection, 'r' when the session was reused ('*' otherwise).
+tls_s_time_reused() { grep -E '^[*r]+$' "$1" | tr -cd 'r' | wc -c; }
+
+# tls_s_time SCENARIO SERVER RUN -new|-reuse: TLS_HANDSHAKE_CLIENTS s_time processes (one without a quota) for
+# --duration s after a warm-up of their own without the quota; -new makes every handshake a full one, -reuse resumes
+# each process's first session (reading the response lets TLS 1.3 tickets arrive first).
 tls_s_time() {
-    local sc="$1" srv="$2" run="$3" mode="$4" out="$RAW/$1-$2-$3.txt" r0 r1 u0 s0 u1 s1 t0 t1 n reused secs resumed=""
-    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$DURATION")
+    local sc="$1" srv="$2" run="$3" mode="$4" out="$RAW/$1-$2-$3.txt" r0 r1 u0 s0 u1 s1 t0 t1 q0 q1 n reused secs
+    local resumed="" clients=1 quota_text=""
+    ((TLS_QUOTA == 0)) || clients="$TLS_HANDSHAKE_CLIENTS" quota_text="cgroup cpu quota $TLS_QUOTA % of CPU $SERVER_CPU (10 ms periods) on the proxy; "
     # Full handshakes run code the keep-alive warm-up barely touched (and the RSA proxy has just started): they get the
     # full --warmup; resumption follows a full-handshake run and gets --rewarm.
     local warm="$REWARM"
     [[ "$mode" == -new ]] && warm="$WARMUP"
     if ((warm > 0)); then
-        run_waited taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$warm" \
-            >"$RAW/$sc-$srv-$run-warmup.txt" 2>&1 || true
+        tls_s_time_clients "$TLS_PORT" "$mode" "$clients" "$warm" "$RAW/$sc-$srv-$run-warmup.txt" || true
     fi
+    ((TLS_QUOTA == 0)) || quota_move "$PROXY_PID" "$TLS_QUOTA_GROUP"
     r0="$(tls_resumed_count "$srv")"
     read -r u0 s0 < <(user_sys_ticks "$PROXY_PID")
+    q0="$(throttled_periods "$PROXY_PID")"
     t0="$(date +%s.%N)"
-    run_waited "${cmd[@]}" >"$out" 2>&1 || { tail -5 "$out" >&2; die "$sc/$srv: openssl s_time failed"; }
+    tls_s_time_clients "$TLS_PORT" "$mode" "$clients" "$DURATION" "$out" || { tail -5 "$out" >&2; die "$sc/$srv: openssl s_time failed"; }
     t1="$(date +%s.%N)"
     read -r u1 s1 < <(user_sys_ticks "$PROXY_PID")
+    q1="$(throttled_periods "$PROXY_PID")"
     r1="$(tls_resumed_count "$srv")"
+    ((TLS_QUOTA == 0)) || quota_move "$PROXY_PID" ""
     [[ -z "$r0" ]] || resumed=$((r1 - r0))
-    # s_time's own "in N real seconds" is whole seconds: the wall time around it is finer. It prints one character
-    # per connection, 'r' when the session was reused.
+    # s_time's own "in N real seconds" is whole seconds: the wall time around them is finer.
     secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
-    n="$(awk '/connections in [0-9.]+ real seconds/ { n = $1 } END { print n + 0 }' "$out")"
-    reused="$(sed -n '/^starting/,/connections in/{/^starting/d;/connections in/d;p;}' "$out" | tr -cd 'r' | wc -c)"
+    n="$(tls_s_time_count "$out")"
+    reused="$(tls_s_time_reused "$out")"
     [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || { tail -5 "$out" >&2; die "$sc/$srv: no connection count from s_time ($out)"; }
     if [[ "$mode" == -reuse ]]; then
-        ((reused * 10 >= n * 9)) || log "$sc/$srv: only $reused of $n connections resumed their session (s_time's 'r' marks)"
+        # Each s_time -reuse makes its first connection with a full handshake.
+        ((reused + clients >= n)) || log "$sc/$srv: only $reused of $n connections resumed their session (s_time's 'r' marks)"
     else
         ((reused == 0)) || log "$sc/$srv: $reused of $n connections resumed a session under -new"
     fi
     emit "$sc" "$srv" "$run" client_reused "$reused"
-    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $(quote_cmd "${cmd[@]}")"
+    emit "$sc" "$srv" "$run" busy_pct "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.1f", d * 100 / hz / s }')"
+    emit "$sc" "$srv" "$run" throttled_periods $((q1 - q0))
+    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $quota_text$clients × $(quote_cmd taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$DURATION")"
     tls_emit_handshakes "$sc" "$srv" "$run" "$n" "$secs" \
         "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
         "$(awk -v d=$((u1 - u0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
@@ -175,6 +218,13 @@ scenario_tls() {
     command -v openssl >/dev/null 2>&1 || die "tls: openssl not found (apt-get install -y openssl)"
     proxy_env "$RUN_DIR/tls" "$PROXY_BACKEND_PORT" "$TLS_PORT"
     tls_certificates "$PROXY_WORK"
+    if ((TLS_QUOTA > 0 && IS_ROOT == 0)); then
+        log "tls: not root, so no CPU quota: the handshake runs use one s_time client against the proxy's whole core, which measures the client as much as the proxy (perf/results/tls.md §16)"
+        TLS_QUOTA=0
+    fi
+    meta tls_quota_pct "$TLS_QUOTA"
+    meta tls_handshake_clients "$( ((TLS_QUOTA == 0)) && echo 1 || echo "$TLS_HANDSHAKE_CLIENTS")"
+    ((TLS_QUOTA == 0)) || { quota_group tls-proxy "$TLS_QUOTA"; TLS_QUOTA_GROUP="$QUOTA_GROUP"; }
     start_backend
     for ((run = 1; run <= RUNS; run++)); do
         for srv in "${TLS_SERVERS[@]}"; do

@@ -37,6 +37,8 @@ internal sealed record MetricInfo(string Id, string Label, Better Better)
         ["cpu_sys_us_per_handshake"] = new("cpu_sys_us_per_handshake", "server CPU system µs/handshake", Better.Lower),
         ["handshakes"] = new("handshakes", "handshakes completed", Better.Neither),
         ["friends_cpu_us_per_req"] = new("friends_cpu_us_per_req", "server + client CPUs busy µs/request (all processes and kernel)", Better.Lower),
+        ["busy_pct"] = new("busy_pct", "server CPU busy, % of one CPU (at the quota when the server is the bound)", Better.Neither),
+        ["throttled_periods"] = new("throttled_periods", "10 ms periods the CPU quota stopped the server in", Better.Neither),
         ["resumed_handshakes"] = new("resumed_handshakes", "resumed handshakes (fastsock-proxy's own count)", Better.Neither),
     };
 
