@@ -166,47 +166,74 @@ tls_s_time_count() { awk '/^[0-9]+ connections in [0-9.]+s;/ { n += $1 } END { p
 # per connection, 'r' when the session was reused ('*' otherwise).
 tls_s_time_reused() { grep -E '^[*r]+$' "$1" | tr -cd 'r' | wc -c; }
 
-# tls_s_time SCENARIO SERVER RUN -new|-reuse: TLS_HANDSHAKE_CLIENTS s_time processes (one without a quota) for
-# --duration s after a warm-up of their own without the quota; -new makes every handshake a full one, -reuse resumes
-# each process's first session (reading the response lets TLS 1.3 tickets arrive first).
+# tls_s_time_progress FILE...: connections so far, and how many of them resumed their session, in s_time outputs that
+# may still be growing: s_time writes one character per connection as it completes (flushed), 'r' when the session
+# was reused and '*' otherwise, on a line of its own.
+tls_s_time_progress() {
+    grep -hE '^[*r]+$' "$@" 2>/dev/null | awk '{ n += length($0); r += gsub(/r/, "") } END { print n + 0, r + 0 }'
+}
+
+# tls_s_time SCENARIO SERVER RUN -new|-reuse: TLS_HANDSHAKE_CLIENTS s_time processes (one without a quota) load the
+# proxy without pause: a warm-up without the quota, then the proxy goes under the quota, 1 s later the measured window
+# of --duration s opens, and the connections made inside it are counted from s_time's progress characters, along
+# with the proxy's CPU ticks and throttled periods over the same window. Counting after the processes end instead
+# (their "N connections" lines over the wall time around them) took in their start and their last, throttled
+# connections: a 3 s run lasted 4.0-4.5 s, by an amount that differed from proxy to proxy. -new makes every handshake a
+# full one; -reuse resumes each process's first session (reading the response lets TLS 1.3 tickets arrive first).
 tls_s_time() {
-    local sc="$1" srv="$2" run="$3" mode="$4" out="$RAW/$1-$2-$3.txt" r0 r1 u0 s0 u1 s1 t0 t1 q0 q1 n reused secs
-    local resumed="" clients=1 quota_text=""
+    local sc="$1" srv="$2" run="$3" mode="$4" out="$RAW/$1-$2-$3.txt" r0 r1 u0 s0 u1 s1 t0 t1 q0 q1 n0 n1 c0 c1
+    local resumed="" clients=1 quota_text="" secs n reused k
+    local -a pids=() files=()
     ((TLS_QUOTA == 0)) || clients="$TLS_HANDSHAKE_CLIENTS" quota_text="cgroup cpu quota $TLS_QUOTA % of CPU $SERVER_CPU (10 ms periods) on the proxy; "
     # Full handshakes run code the keep-alive warm-up barely touched (and the RSA proxy has just started): they get the
     # full --warmup; resumption follows a full-handshake run and gets --rewarm.
     local warm="$REWARM"
     [[ "$mode" == -new ]] && warm="$WARMUP"
-    if ((warm > 0)); then
-        tls_s_time_clients "$TLS_PORT" "$mode" "$clients" "$warm" "$RAW/$sc-$srv-$run-warmup.txt" || true
-    fi
+    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext
+        -time $((warm + 1 + DURATION + 5)))
+    for ((k = 1; k <= clients; k++)); do
+        files+=("$out.$k")
+        "${cmd[@]}" >"$out.$k" 2>&1 &
+        pids+=("$!")
+        own_pid "$!"
+    done
+    sleep "$warm"
     ((TLS_QUOTA == 0)) || quota_move "$PROXY_PID" "$TLS_QUOTA_GROUP"
+    sleep 1
     r0="$(tls_resumed_count "$srv")"
+    read -r n0 c0 < <(tls_s_time_progress "${files[@]}")
     read -r u0 s0 < <(user_sys_ticks "$PROXY_PID")
     q0="$(throttled_periods "$PROXY_PID")"
     t0="$(date +%s.%N)"
-    tls_s_time_clients "$TLS_PORT" "$mode" "$clients" "$DURATION" "$out" || { tail -5 "$out" >&2; die "$sc/$srv: openssl s_time failed"; }
+    sleep "$DURATION"
     t1="$(date +%s.%N)"
     read -r u1 s1 < <(user_sys_ticks "$PROXY_PID")
     q1="$(throttled_periods "$PROXY_PID")"
+    read -r n1 c1 < <(tls_s_time_progress "${files[@]}")
     r1="$(tls_resumed_count "$srv")"
     ((TLS_QUOTA == 0)) || quota_move "$PROXY_PID" ""
+    for k in "${!pids[@]}"; do
+        kill -0 "${pids[$k]}" 2>/dev/null || { tail -5 "${files[$k]}" >&2; die "$sc/$srv: openssl s_time ended before the measured window did (${files[$k]})"; }
+    done
+    for k in "${!pids[@]}"; do
+        kill -TERM "${pids[$k]}" 2>/dev/null || true
+        wait "${pids[$k]}" 2>/dev/null || true
+        forget_pid "${pids[$k]}"
+    done
+    for ((k = 1; k <= clients; k++)); do cat "$out.$k"; rm -f "$out.$k"; done >"$out"
     [[ -z "$r0" ]] || resumed=$((r1 - r0))
-    # s_time's own "in N real seconds" is whole seconds: the wall time around them is finer.
     secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
-    n="$(tls_s_time_count "$out")"
-    reused="$(tls_s_time_reused "$out")"
-    [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || { tail -5 "$out" >&2; die "$sc/$srv: no connection count from s_time ($out)"; }
+    n=$((n1 - n0)) reused=$((c1 - c0))
+    ((n > 0)) || { tail -5 "$out" >&2; die "$sc/$srv: no connection completed in the measured window ($out)"; }
     if [[ "$mode" == -reuse ]]; then
-        # Each s_time -reuse makes its first connection with a full handshake.
-        ((reused + clients >= n)) || log "$sc/$srv: only $reused of $n connections resumed their session (s_time's 'r' marks)"
+        ((reused == n)) || log "$sc/$srv: only $reused of $n connections resumed their session (s_time's 'r' marks)"
     else
         ((reused == 0)) || log "$sc/$srv: $reused of $n connections resumed a session under -new"
     fi
     emit "$sc" "$srv" "$run" client_reused "$reused"
     emit "$sc" "$srv" "$run" busy_pct "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.1f", d * 100 / hz / s }')"
     emit "$sc" "$srv" "$run" throttled_periods $((q1 - q0))
-    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $quota_text$clients × $(quote_cmd taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext -time "$DURATION")"
+    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $quota_text$clients × $(quote_cmd "${cmd[@]}") (${warm} s warm-up without the quota, 1 s under it, then ${DURATION} s counted)"
     tls_emit_handshakes "$sc" "$srv" "$run" "$n" "$secs" \
         "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
         "$(awk -v d=$((u1 - u0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
