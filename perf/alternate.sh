@@ -37,9 +37,9 @@ round. Only the proxy being measured has load; the others sit idle.
                  fastsock-proxy, fastsock-proxy-aot (Native AOT), fastsock-proxy-alt (ALT_PROXY_DLL),
                  fastsock-proxy-sslstream (its SslStream engine), haproxy, nginx
   tls-new        full handshakes: openssl s_time -new -www /plaintext, one connection at a time per s_time;
-                 --clients N (default 1) runs N s_time processes at once and adds up their connections (with 1 the
-                 rate is the inverse of one connection's latency, client included; with several the server's CPU
-                 becomes the bound)
+                 --clients N (default 1) runs N s_time processes at once and counts the connections they complete
+                 in the measured window, which opens 1 s after they start (with 1 the rate is the inverse of one
+                 connection's latency, client included; with several the server's CPU becomes the bound)
   tls-reuse      resumed handshakes: openssl s_time -reuse -www /plaintext (--clients as for tls-new)
 --server-quota PERCENT caps every proxy at PERCENT % of its CPU (a CFS bandwidth cgroup per proxy, 10 ms periods;
 root). For full ECDSA handshakes the client pays more CPU than the server, so on a 2-CPU machine no number of clients
@@ -125,7 +125,10 @@ load() {
             "http://127.0.0.1:$port/plaintext" >"$out" 2>&1 ;;
         tls-keepalive) run_waited taskset -c "$CLIENT_CPU" wrk -t1 -c"$CLIENTS" -d"${secs}s" --timeout 5s --latency \
             "https://127.0.0.1:$port/plaintext" >"$out" 2>&1 ;;
-        tls-new | tls-reuse) tls_s_time_clients "$port" "-${MEASURE#tls-}" "$CLIENTS" "$secs" "$out" ;;
+        tls-new | tls-reuse)
+            tls_s_time_start "$port" "-${MEASURE#tls-}" "$CLIENTS" "$secs" "$out"
+            sleep "$secs"
+            tls_s_time_stop "$out" || true ;;
     esac || { tail -5 "$out" >&2; die "$s: the load failed ($out)"; }
 }
 
@@ -133,15 +136,6 @@ load() {
 # own, without the file-backed pages of the libraries and assemblies it maps (shared with other processes, reclaimable).
 private_kib() { awk '/^(RssAnon|RssShmem):/ { k += $2 } END { print k + 0 }' "/proc/$1/status"; }
 
-# count OUTFILE: requests (wrk) or connections (s_time: each s_time's "N connections in T s;" line, added up over the
-# s_time processes in the file; its own seconds are whole).
-count() {
-    if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then
-        tls_s_time_count "$1"
-    else
-        wrk_requests "$1"
-    fi
-}
 
 for s in "${SERVERS_LIST[@]}"; do
     log "warming up $s for ${WARMUP}s"
@@ -149,20 +143,18 @@ for s in "${SERVERS_LIST[@]}"; do
 done
 
 printf 'round\tserver\tunits\tseconds\trate\tp99_us\tuser_us\tsys_us\trss_kib\terrors\tprivate_kib\tbusy_pct\tthrottled\n' >"$OUT/runs.tsv"
-# record ROUND SERVER OUTFILE T0 T1 U0 S0 Q0: the line of runs.tsv for a server's load that ran from T0 to T1 (its CPU
-# ticks U0/S0 and throttled periods Q0 taken at T0).
+# record ROUND SERVER OUTFILE T0 T1 U0 S0 Q0 U1 S1 Q1 [UNITS RESUMED]: the line of runs.tsv for a server's load measured
+# from T0 to T1 (its CPU ticks U0/S0 and throttled periods Q0 taken at T0, U1/S1/Q1 at T1); UNITS and RESUMED are the
+# connections s_time completed in the window and how many resumed (wrk's requests are read from OUTFILE).
 record() {
-    local r="$1" s="$2" out="$3" t0="$4" t1="$5" u0="$6" s0="$7" q0="$8" pid="${PID_OF[$2]}" u1 s1 q1 units p99="-" errors=0
-    read -r u1 s1 < <(cpu_user_sys "$pid")
-    q1="$(throttled_periods "$pid")"
-    units="$(count "$out")"
-    [[ "$units" =~ ^[0-9]+$ && "$units" -gt 0 ]] || { tail -5 "$out" >&2; die "$s: nothing measured in round $r ($out)"; }
+    local r="$1" s="$2" out="$3" t0="$4" t1="$5" u0="$6" s0="$7" q0="$8" u1="$9" s1="${10}" q1="${11}" units="${12:-}"
+    local pid="${PID_OF[$2]}" p99="-" errors=0
     if [[ "$MEASURE" == http || "$MEASURE" == tls-keepalive ]]; then
-        p99="$(wrk_latency_us "$out" 99)" errors="$(wrk_errors "$out")"
+        units="$(wrk_requests "$out")" p99="$(wrk_latency_us "$out" 99)" errors="$(wrk_errors "$out")"
     elif [[ "$MEASURE" == tls-reuse ]]; then
-        errors=$((units - $(tls_s_time_reused "$out")))
-        ((errors > 0)) || errors=0
+        errors=$((units - ${13}))
     fi
+    [[ "$units" =~ ^[0-9]+$ && "$units" -gt 0 ]] || { tail -5 "$out" >&2; die "$s: nothing measured in round $r ($out)"; }
     awk -v r="$r" -v s="$s" -v n="$units" -v t0="$t0" -v t1="$t1" -v u="$((u1 - u0))" -v y="$((s1 - s0))" \
         -v p="$p99" -v m="$(rss_kib "$pid")" -v e="$errors" -v hz="$CLK_TCK" -v pm="$(private_kib "$pid")" \
         -v q="$((q1 - q0))" 'BEGIN {
@@ -177,12 +169,27 @@ for ((r = 1; r <= ROUNDS; r++)); do
         s="${SERVERS_LIST[$(((r - 1 + k) % n))]}"
         pid="${PID_OF[$s]}" out="$OUT/r$r-$s.txt"
         kill -0 "$pid" 2>/dev/null || die "$s (pid $pid) is gone: see $PROXY_WORK/$s*.out"
+        if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then
+            # A window inside continuous load, counted from s_time's progress characters: the processes' own totals
+            # over the wall time around them would take in their start-up and their last (throttled) connections.
+            tls_s_time_start "${PORT_OF[$s]}" "-${MEASURE#tls-}" "$CLIENTS" $((1 + DURATION + 5)) "$out"
+            sleep 1
+            read -r n0 c0 < <(tls_s_time_progress)
+        fi
         read -r u0 s0 < <(cpu_user_sys "$pid")
         q0="$(throttled_periods "$pid")"
         t0="$(date +%s.%N)"
-        load "$s" "$DURATION" "$out"
+        if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then sleep "$DURATION"; else load "$s" "$DURATION" "$out"; fi
         t1="$(date +%s.%N)"
-        record "$r" "$s" "$out" "$t0" "$t1" "$u0" "$s0" "$q0"
+        read -r u1 s1 < <(cpu_user_sys "$pid")
+        q1="$(throttled_periods "$pid")"
+        if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then
+            read -r n1 c1 < <(tls_s_time_progress)
+            tls_s_time_stop "$out" || die "$s: an openssl s_time ended before the measured window did ($out)"
+            record "$r" "$s" "$out" "$t0" "$t1" "$u0" "$s0" "$q0" "$u1" "$s1" "$q1" $((n1 - n0)) $((c1 - c0))
+        else
+            record "$r" "$s" "$out" "$t0" "$t1" "$u0" "$s0" "$q0" "$u1" "$s1" "$q1"
+        fi
     done
 done
 

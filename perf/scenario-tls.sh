@@ -20,7 +20,7 @@
 # Each run is checked: s_time's 'r' marks (client_reused) and fastsock-proxy's own resumed count (resumed_handshakes)
 # must be 0 under -new and (nearly) all of them under -reuse.
 # Sourced by perf/run, not run alone: it uses perf/run's wrk_measure, emit, emit_http, progress and own_pid.
-# perf/alternate.sh sources it too, for start_tls_proxy, tls_certificates and tls_s_time_clients.
+# perf/alternate.sh sources it too, for start_tls_proxy, tls_certificates and the tls_s_time_* helpers.
 # shellcheck shell=bash disable=SC2034  # TLS_SERVERS and the ports are read by perf/run
 source "$PERF_DIR/lib-tls.sh" # HAProxy's TLS set-up, shared with perf/tls-records/profile-keepalive.sh
 
@@ -139,38 +139,39 @@ tls_keepalive() {
     emit_http tls-keepalive "$srv" "$run"
 }
 
-# tls_s_time_clients PORT -new|-reuse CLIENTS SECONDS OUTFILE: CLIENTS openssl s_time processes at once on the client
-# CPU for SECONDS s, each a handshake and GET /plaintext per connection, one connection at a time; their outputs one
-# after the other in OUTFILE (tls_s_time_count and tls_s_time_reused read it).
-tls_s_time_clients() {
-    local port="$1" mode="$2" clients="$3" secs="$4" out="$5" k rc=0
-    local -a pids=()
+# tls_s_time_start PORT -new|-reuse CLIENTS SECONDS OUTFILE: starts CLIENTS openssl s_time processes on the client CPU
+# for SECONDS s, each a handshake and GET /plaintext per connection, one connection at a time, writing OUTFILE.1 ...
+# (TLS_S_TIME_FILES; their pids in TLS_S_TIME_PIDS); TLS_S_TIME_CMD is the command line of one.
+tls_s_time_start() {
+    local port="$1" mode="$2" clients="$3" secs="$4" out="$5" k
+    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" "$mode" -www /plaintext -time "$secs")
+    TLS_S_TIME_CMD="$(quote_cmd "${cmd[@]}")" TLS_S_TIME_PIDS=() TLS_S_TIME_FILES=()
     for ((k = 1; k <= clients; k++)); do
-        taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$port" "$mode" -www /plaintext -time "$secs" \
-            >"$out.$k" 2>&1 &
-        pids+=("$!")
+        "${cmd[@]}" >"$out.$k" 2>&1 &
+        TLS_S_TIME_PIDS+=("$!") TLS_S_TIME_FILES+=("$out.$k")
         own_pid "$!"
     done
-    for k in "${!pids[@]}"; do
-        wait "${pids[$k]}" || rc=$?
-        forget_pid "${pids[$k]}"
-    done
-    for ((k = 1; k <= clients; k++)); do cat "$out.$k"; rm -f "$out.$k"; done >"$out"
-    return "$rc"
 }
 
-# tls_s_time_count OUTFILE: connections made, added up over the s_time outputs in OUTFILE ("N connections in T s;").
-tls_s_time_count() { awk '/^[0-9]+ connections in [0-9.]+s;/ { n += $1 } END { print n + 0 }' "$1"; }
-
-# tls_s_time_reused OUTFILE: connections that resumed their session: s_time prints a progress line with one character
-# per connection, 'r' when the session was reused ('*' otherwise).
-tls_s_time_reused() { grep -E '^[*r]+$' "$1" | tr -cd 'r' | wc -c; }
-
-# tls_s_time_progress FILE...: connections so far, and how many of them resumed their session, in s_time outputs that
-# may still be growing: s_time writes one character per connection as it completes (flushed), 'r' when the session
-# was reused and '*' otherwise, on a line of its own.
+# tls_s_time_progress: connections completed so far by the processes of tls_s_time_start, and how many of them resumed
+# their session. s_time writes one character per connection as it completes (flushed), 'r' when the session was
+# reused and '*' otherwise, on a line of its own, so its output can be read while it grows.
 tls_s_time_progress() {
-    grep -hE '^[*r]+$' "$@" 2>/dev/null | awk '{ n += length($0); r += gsub(/r/, "") } END { print n + 0, r + 0 }'
+    grep -hE '^[*r]+$' "${TLS_S_TIME_FILES[@]}" 2>/dev/null | awk '{ n += length($0); r += gsub(/r/, "") } END { print n + 0, r + 0 }'
+}
+
+# tls_s_time_stop OUTFILE: stops the processes of tls_s_time_start and puts their outputs one after the other in
+# OUTFILE; returns 1 (after writing it) when one of them had already ended, i.e. the window outlasted its -time.
+tls_s_time_stop() {
+    local out="$1" k rc=0 f
+    for k in "${!TLS_S_TIME_PIDS[@]}"; do
+        kill -0 "${TLS_S_TIME_PIDS[$k]}" 2>/dev/null || rc=1
+        kill -TERM "${TLS_S_TIME_PIDS[$k]}" 2>/dev/null || true
+        wait "${TLS_S_TIME_PIDS[$k]}" 2>/dev/null || true
+        forget_pid "${TLS_S_TIME_PIDS[$k]}"
+    done
+    for f in "${TLS_S_TIME_FILES[@]}"; do cat "$f"; rm -f "$f"; done >"$out"
+    return "$rc"
 }
 
 # tls_s_time SCENARIO SERVER RUN -new|-reuse: TLS_HANDSHAKE_CLIENTS s_time processes (one without a quota) load the
@@ -182,26 +183,18 @@ tls_s_time_progress() {
 # full one; -reuse resumes each process's first session (reading the response lets TLS 1.3 tickets arrive first).
 tls_s_time() {
     local sc="$1" srv="$2" run="$3" mode="$4" out="$RAW/$1-$2-$3.txt" r0 r1 u0 s0 u1 s1 t0 t1 q0 q1 n0 n1 c0 c1
-    local resumed="" clients=1 quota_text="" secs n reused k
-    local -a pids=() files=()
+    local resumed="" clients=1 quota_text="" secs n reused
     ((TLS_QUOTA == 0)) || clients="$TLS_HANDSHAKE_CLIENTS" quota_text="cgroup cpu quota $TLS_QUOTA % of CPU $SERVER_CPU (10 ms periods) on the proxy; "
     # Full handshakes run code the keep-alive warm-up barely touched (and the RSA proxy has just started): they get the
     # full --warmup; resumption follows a full-handshake run and gets --rewarm.
     local warm="$REWARM"
     [[ "$mode" == -new ]] && warm="$WARMUP"
-    local -a cmd=(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$TLS_PORT" "$mode" -www /plaintext
-        -time $((warm + 1 + DURATION + 5)))
-    for ((k = 1; k <= clients; k++)); do
-        files+=("$out.$k")
-        "${cmd[@]}" >"$out.$k" 2>&1 &
-        pids+=("$!")
-        own_pid "$!"
-    done
+    tls_s_time_start "$TLS_PORT" "$mode" "$clients" $((warm + 1 + DURATION + 5)) "$out"
     sleep "$warm"
     ((TLS_QUOTA == 0)) || quota_move "$PROXY_PID" "$TLS_QUOTA_GROUP"
     sleep 1
     r0="$(tls_resumed_count "$srv")"
-    read -r n0 c0 < <(tls_s_time_progress "${files[@]}")
+    read -r n0 c0 < <(tls_s_time_progress)
     read -r u0 s0 < <(user_sys_ticks "$PROXY_PID")
     q0="$(throttled_periods "$PROXY_PID")"
     t0="$(date +%s.%N)"
@@ -209,18 +202,10 @@ tls_s_time() {
     t1="$(date +%s.%N)"
     read -r u1 s1 < <(user_sys_ticks "$PROXY_PID")
     q1="$(throttled_periods "$PROXY_PID")"
-    read -r n1 c1 < <(tls_s_time_progress "${files[@]}")
+    read -r n1 c1 < <(tls_s_time_progress)
     r1="$(tls_resumed_count "$srv")"
     ((TLS_QUOTA == 0)) || quota_move "$PROXY_PID" ""
-    for k in "${!pids[@]}"; do
-        kill -0 "${pids[$k]}" 2>/dev/null || { tail -5 "${files[$k]}" >&2; die "$sc/$srv: openssl s_time ended before the measured window did (${files[$k]})"; }
-    done
-    for k in "${!pids[@]}"; do
-        kill -TERM "${pids[$k]}" 2>/dev/null || true
-        wait "${pids[$k]}" 2>/dev/null || true
-        forget_pid "${pids[$k]}"
-    done
-    for ((k = 1; k <= clients; k++)); do cat "$out.$k"; rm -f "$out.$k"; done >"$out"
+    tls_s_time_stop "$out" || { tail -5 "$out" >&2; die "$sc/$srv: an openssl s_time ended before the measured window did ($out)"; }
     [[ -z "$r0" ]] || resumed=$((r1 - r0))
     secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
     n=$((n1 - n0)) reused=$((c1 - c0))
@@ -233,7 +218,7 @@ tls_s_time() {
     emit "$sc" "$srv" "$run" client_reused "$reused"
     emit "$sc" "$srv" "$run" busy_pct "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.1f", d * 100 / hz / s }')"
     emit "$sc" "$srv" "$run" throttled_periods $((q1 - q0))
-    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $quota_text$clients × $(quote_cmd "${cmd[@]}") (${warm} s warm-up without the quota, 1 s under it, then ${DURATION} s counted)"
+    ((run > 1)) || emit_cmd "$sc" "$srv" "$PROXY_CMD ; $quota_text$clients × $TLS_S_TIME_CMD (${warm} s warm-up without the quota, 1 s under it, then ${DURATION} s counted)"
     tls_emit_handshakes "$sc" "$srv" "$run" "$n" "$secs" \
         "$(awk -v d=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
         "$(awk -v d=$((u1 - u0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.4f", d / hz }')" \
