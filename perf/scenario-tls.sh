@@ -18,7 +18,7 @@
 # Not wrk -H 'Connection: close': wrk ends a connection with SSL_clear, which keeps the session, so its next
 # connection resumes it (fastsock-proxy counted 930 of about 1,000 wrk handshakes as resumed in a smoke run).
 # Each run is checked: s_time's 'r' marks (client_reused) and fastsock-proxy's own resumed count (resumed_handshakes)
-# must be 0 under -new and (nearly) all of them under -reuse.
+# must be 0 under -new and all of them under -reuse (the window opens after each s_time's first, full handshake).
 # Sourced by perf/run, not run alone: it uses perf/run's wrk_measure, emit, emit_http, progress and own_pid.
 # perf/alternate.sh sources it too, for start_tls_proxy, tls_certificates and the tls_s_time_* helpers.
 # shellcheck shell=bash disable=SC2034  # TLS_SERVERS and the ports are read by perf/run
