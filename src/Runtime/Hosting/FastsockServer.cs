@@ -120,7 +120,8 @@ public sealed partial class FastsockServer : IAsyncDisposable
 
     /// <summary>
     /// For a started server: waits for SIGTERM, SIGINT, SIGQUIT, <paramref name="cancellationToken"/> or the hand-over of
-    /// its listeners to a successor (<see cref="HandedOver"/>), then stops gracefully.
+    /// its listeners to a successor (<see cref="HandedOver"/>), then stops gracefully. The signal handlers are
+    /// registered before this method returns its task, so a caller may announce that Ctrl+C works once it has the task.
     /// </summary>
     public async Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
     {

@@ -60,8 +60,11 @@ internal static class HelloServer
             Console.WriteLine($"TCP friends on cgroup {cgroup}");
         }
 
+        // The signal handlers are in place once WaitForShutdownAsync has returned its task: only then may the line
+        // that invites Ctrl+C appear (a script that sends SIGINT on seeing it would otherwise race the registration).
+        var shutdown = server.WaitForShutdownAsync();
         Console.WriteLine("Press Ctrl+C to stop.");
-        server.WaitForShutdownAsync().GetAwaiter().GetResult();
+        shutdown.GetAwaiter().GetResult();
         return 0;
     }
 }

@@ -98,8 +98,11 @@ internal static class ProxyApp
 
         using var reload = new ConfigReload(live, server, reloadFrom?.Path, source, reloadFrom?.Overrides ?? (_ => { }), logger);
         reload.ListenForSighup();
+        // The signal handlers are in place once WaitForShutdownAsync has returned its task: only then may the line
+        // that invites Ctrl+C appear (a script that sends SIGINT on seeing it would otherwise race the registration).
+        var shutdown = server.WaitForShutdownAsync();
         Console.WriteLine($"Config: {source}. Press Ctrl+C to stop, kill -HUP {Environment.ProcessId} to reload.");
-        server.WaitForShutdownAsync().GetAwaiter().GetResult();
+        shutdown.GetAwaiter().GetResult();
         live.Dns.DisposeAsync().AsTask().GetAwaiter().GetResult();
         health.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
