@@ -164,12 +164,14 @@ record() {
 }
 
 n=${#SERVERS_LIST[@]}
+HANDSHAKES=0 # s_time measures: counted in a window inside continuous load, not from a run's output
+[[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]] && HANDSHAKES=1
 for ((r = 1; r <= ROUNDS; r++)); do
     for ((k = 0; k < n; k++)); do
         s="${SERVERS_LIST[$(((r - 1 + k) % n))]}"
         pid="${PID_OF[$s]}" out="$OUT/r$r-$s.txt"
         kill -0 "$pid" 2>/dev/null || die "$s (pid $pid) is gone: see $PROXY_WORK/$s*.out"
-        if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then
+        if ((HANDSHAKES)); then
             # A window inside continuous load, counted from s_time's progress characters: the processes' own totals
             # over the wall time around them would take in their start-up and their last (throttled) connections.
             tls_s_time_start "${PORT_OF[$s]}" "-${MEASURE#tls-}" "$CLIENTS" $((1 + DURATION + 5)) "$out"
@@ -179,11 +181,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
         read -r u0 s0 < <(cpu_user_sys "$pid")
         q0="$(throttled_periods "$pid")"
         t0="$(date +%s.%N)"
-        if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then sleep "$DURATION"; else load "$s" "$DURATION" "$out"; fi
+        if ((HANDSHAKES)); then sleep "$DURATION"; else load "$s" "$DURATION" "$out"; fi
         t1="$(date +%s.%N)"
         read -r u1 s1 < <(cpu_user_sys "$pid")
         q1="$(throttled_periods "$pid")"
-        if [[ "$MEASURE" == tls-new || "$MEASURE" == tls-reuse ]]; then
+        if ((HANDSHAKES)); then
             read -r n1 c1 < <(tls_s_time_progress)
             tls_s_time_stop "$out" || die "$s: an openssl s_time ended before the measured window did ($out)"
             record "$r" "$s" "$out" "$t0" "$t1" "$u0" "$s0" "$q0" "$u1" "$s1" "$q1" $((n1 - n0)) $((c1 - c0))
